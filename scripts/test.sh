@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` and CI run it. Each stage says what it does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+export APP_ENV=test
+export TF_CPP_MIN_LOG_LEVEL=3
+mkdir -p artefacts
+
+stage() { echo; echo "==> $1"; shift; local t=$SECONDS; "$@"; echo "    ($(( SECONDS - t )) s)"; }
+
+stage "lint (ruff)" ruff check .
+stage "guidance pack is valid" python -m guidance validate
+stage "unit and service tests (SQLite)" python -m pytest -q -m "not slow"
+echo; echo "==> all checks passed"

@@ -1,0 +1,119 @@
+"""The one settings object, read from the environment.
+
+Every process (guidance CLI, MASH service, Rasa actions, portal, Slack app) builds a
+`Settings` with `Settings.from_env()` at start-up and passes it down; nothing reads the
+environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+# Values that must never reach production; the development defaults use them on purpose.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
+DEV_SECRET = "development"
+
+
+class SettingsError(ValueError):
+    """The environment holds a missing, malformed or unsafe setting."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    guidance_pack: str = "wirral"
+    packs_dir: Path = ROOT / "guidance" / "packs"
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    redis_url: str = ""
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    action_server_token: str = DEV_SECRET
+    secret_key: str = DEV_SECRET
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    slack_duty_channel: str = "mash-duty"
+    # Minutes an escalation may wait for acknowledgement before re-notifying / going up.
+    ack_limit_minutes: Mapping[str, int] = field(
+        default_factory=lambda: {"immediate": 15, "concern": 240}
+    )
+    transcript_retention_days: int = 90
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def pack_path(self) -> Path:
+        """GUIDANCE_PACK is a pack name under packs_dir, or a path to a pack folder."""
+        candidate = Path(self.guidance_pack)
+        if candidate.is_dir():
+            return candidate
+        return self.packs_dir / self.guidance_pack
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
+        settings = cls(
+            environment=env.get("APP_ENV", "development"),
+            guidance_pack=env.get("GUIDANCE_PACK", "wirral"),
+            packs_dir=Path(env.get("GUIDANCE_PACKS_DIR") or ROOT / "guidance" / "packs"),
+            var_dir=var_dir,
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'app.db'}",
+            redis_url=env.get("REDIS_URL", ""),
+            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005"),
+            action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
+            action_server_token=env.get("ACTION_SERVER_TOKEN", DEV_SECRET),
+            secret_key=env.get("SECRET_KEY", DEV_SECRET),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            slack_app_token=env.get("SLACK_APP_TOKEN", ""),
+            slack_api_url=env.get("SLACK_API_URL", "https://slack.com/api/"),
+            slack_duty_channel=env.get("SLACK_DUTY_CHANNEL", "mash-duty"),
+            ack_limit_minutes={
+                "immediate": _int(env, "ACK_LIMIT_MINUTES_IMMEDIATE", 15),
+                "concern": _int(env, "ACK_LIMIT_MINUTES_CONCERN", 240),
+            },
+            transcript_retention_days=_int(env, "TRANSCRIPT_RETENTION_DAYS", 90),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.environment not in {"development", "test", "production"}:
+            raise SettingsError(
+                f"APP_ENV must be development, test or production, got {self.environment!r}"
+            )
+        if self.is_production:
+            for name in ("secret_key", "action_server_token"):
+                if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
+                    raise SettingsError(
+                        f"{name.upper()} is unset or a placeholder; production needs a real secret"
+                    )
+            if self.database_url.startswith("sqlite"):
+                raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+        for urgency, minutes in self.ack_limit_minutes.items():
+            if minutes <= 0:
+                raise SettingsError(f"the {urgency} acknowledgement limit must be positive")

@@ -1,0 +1,48 @@
+"""Shared fixtures for the guidance tests: the Wirral pack and one Engine, loaded once.
+
+Colleagues: reuse `pack`, `engine` and `nlp` rather than loading your own; add fixtures here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACK_DIR = ROOT / "guidance" / "packs" / "wirral"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+
+
+@pytest.fixture(scope="session")
+def pack_dir() -> Path:
+    return PACK_DIR
+
+
+@pytest.fixture(scope="session")
+def pack():
+    from guidance.pack import load_pack
+
+    return load_pack(PACK_DIR)
+
+
+@pytest.fixture(scope="session")
+def engine(pack):
+    from guidance.engine import Engine
+
+    return Engine(pack)
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from guidance.nlp import make_nlp
+
+    return make_nlp()
+
+
+@pytest.fixture(scope="session")
+def shared_eval() -> Path:
+    """The shared labelled files (../shared/eval beside the repo); skip if absent."""
+    if not SHARED_EVAL.is_dir():
+        pytest.skip(f"shared eval files not found at {SHARED_EVAL}")
+    return SHARED_EVAL

@@ -1,0 +1,251 @@
+"""Suggest a level of need from a described situation: guidance, not a decision.
+
+How a level is reached (the rules are the safety rules of the design):
+- every indicator whose pattern matches (and is not negated: "no evidence of exploitation")
+  counts at its level; a "past" cue or a resolved situation can lower an indicator that allows
+  it, and mitigating context ("family supportive") lowers an indicator marked "mitigated",
+  which a level-4 indicator never is;
+- the highest level among the matches wins (between two levels, the higher);
+- several level-2 needs across the domains with nothing mitigating are level 3 (multiple
+  unmet needs);
+- an immediate result from the risk screen is level 4, whatever else was found.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from guidance.levels import Context, Indicator, Levels, Pattern, TokenSpec
+from guidance.nlp import normalise
+from guidance.sections import SourceRef
+
+MASH_DECIDES = (
+    "This is guidance, not a decision: the Integrated Front Door and MASH decide the level "
+    "and the response."
+)
+# A tidy list of level-2 needs this long, or spanning all three domains, is "several unmet needs".
+MULTIPLE_NEEDS_COUNT = 4
+_AGE = re.compile(r"\b(\d{1,2}) ?(?:yo|y/o|y\.o\.?|yrs? old|years? old)\b")
+_HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
+_CLAUSE_BREAK = frozenset({".", ",", ";", ":", "!", "?", "but", "however", "although", "though"})
+_MITIGATING = "context:mitigating"
+_RESOLVED = "context:resolved"
+
+
+class _RiskScreen(Protocol):
+    def screen(self, text: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: int
+    reasons: list[str]
+    next_steps: list[str]
+    sources: list[SourceRef]
+    indicators: list[str] = field(default_factory=list, compare=False)  # matched ids, for tests
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "reasons": list(self.reasons),
+            "next_steps": list(self.next_steps),
+            "sources": [{"id": s.id, "title": s.title} for s in self.sources],
+        }
+
+
+def prepare(text: str) -> str:
+    """Normalise text the way patterns are written: lowercase, no apostrophes, split hyphens."""
+    text = normalise(text).replace("'", "").replace('"', " ")
+    text = _HYPHEN.sub(" ", text)
+    return _AGE.sub(r"\1 year old", text)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    indicator: Indicator
+    level: int
+    note: str  # why it counts below its own level, if it does
+
+
+class Assessor:
+    """Matches a pack's level indicators against a description and explains the level."""
+
+    def __init__(self, levels: Levels, risk_screen: _RiskScreen | None, nlp: Language,
+                 sections: Any = None):
+        self.levels = levels
+        self.risk_screen = risk_screen
+        self.nlp = nlp
+        self.context: Context = levels.context
+        self._by_id = {ind.id: ind for ind in levels.indicators}
+        self._matcher = Matcher(nlp.vocab)
+        self._lemmas: dict[str, str] = {}
+        for ind in levels.indicators:
+            self._matcher.add(ind.id, [self._compile(p) for p in ind.patterns])
+        if self.context.mitigating:
+            self._matcher.add(_MITIGATING, [self._compile(p) for p in self.context.mitigating])
+        if self.context.resolved:
+            self._matcher.add(_RESOLVED, [self._compile(p) for p in self.context.resolved])
+        self._sources = {
+            level.number: [SourceRef(sid, _title_of(sections, sid)) for sid in level.sections]
+            for level in levels
+        }
+
+    # -- compiling patterns -------------------------------------------------------------
+
+    def _lemma(self, word: str) -> str:
+        if word not in self._lemmas:
+            doc = self.nlp(word)
+            self._lemmas[word] = doc[0].lemma_ if len(doc) == 1 else word
+        return self._lemmas[word]
+
+    def _compile(self, pattern: Pattern) -> list[dict[str, Any]]:
+        return [spec for token in pattern.tokens for spec in self._token(token)]
+
+    def _token(self, token: TokenSpec) -> list[dict[str, Any]]:
+        if token.gap:
+            # Any word, but a gap does not run across a clause or list boundary.
+            return [{"LOWER": {"NOT_IN": sorted(_CLAUSE_BREAK)}, "OP": "?"}] * token.gap
+        if token.number_range:
+            low, high = token.number_range
+            spec: dict[str, Any] = {"LOWER": {"IN": [str(n) for n in range(low, high + 1)]}}
+        elif token.prefixes:
+            choices = [re.escape(w) + "$" for w in token.words]
+            choices += [re.escape(p) for p in token.prefixes]
+            spec = {"LOWER": {"REGEX": "^(?:" + "|".join(choices) + ")"}}
+        else:
+            spec = {"LEMMA": {"IN": sorted({self._lemma(w) for w in token.words})}}
+        if token.optional:
+            spec["OP"] = "?"
+        return [spec]
+
+    # -- assessing ----------------------------------------------------------------------
+
+    def assess(self, text: str) -> Assessment:
+        doc = self.nlp(prepare(text))
+        risk = self.risk_screen.screen(text) if self.risk_screen is not None else None
+        return self._assess_doc(doc, risk)
+
+    def assess_many(self, texts: list[str]) -> list[Assessment]:
+        docs = self.nlp.pipe(prepare(t) for t in texts)
+        risks: list[Any]
+        if self.risk_screen is None:
+            risks = [None] * len(texts)
+        elif hasattr(self.risk_screen, "screen_many"):
+            risks = list(self.risk_screen.screen_many(texts))
+        else:
+            risks = [self.risk_screen.screen(t) for t in texts]
+        return [self._assess_doc(doc, risk) for doc, risk in zip(docs, risks, strict=True)]
+
+    def _assess_doc(self, doc: Doc, risk: Any) -> Assessment:
+        hits, mitigating = self._hits(doc)
+        level = max((h.level for h in hits), default=1)
+        reasons = [self._reason(h) for h in sorted(hits, key=lambda h: (-h.level, h.indicator.id))]
+
+        needs = {h.indicator.id: h.indicator.domain for h in hits if h.level == 2}
+        if level == 2 and not mitigating and (
+            len(needs) >= MULTIPLE_NEEDS_COUNT or len(set(needs.values())) == 3
+        ):
+            level = 3
+            reasons.insert(0, "Several needs across different areas of the child's life, with "
+                              "nothing to show they are being met: together they suggest level 3.")
+
+        urgency = getattr(risk, "urgency", "none") if risk is not None else "none"
+        if urgency == "immediate":
+            categories = ", ".join(getattr(risk, "categories", []) or []) or "immediate risk"
+            reasons.insert(0, f"The risk screen found signs that a child may be at risk of "
+                              f"significant harm now ({categories}).")
+            level = 4
+        elif urgency == "concern" and level < 2:
+            categories = ", ".join(getattr(risk, "categories", []) or []) or "a concern"
+            reasons.insert(0, f"The risk screen found worrying signs ({categories}) that need "
+                              "a closer look.")
+            level = 2
+
+        if not reasons:
+            reasons = [self.context.nothing_found]
+        chosen = self.levels[level]
+        next_steps = [*chosen.next_steps, MASH_DECIDES]
+        reasons.append(f"Suggested level {level}: {chosen.name}. {chosen.description}")
+        return Assessment(
+            level=level,
+            reasons=reasons,
+            next_steps=next_steps,
+            sources=list(self._sources[level]),
+            indicators=sorted(h.indicator.id for h in hits),
+        )
+
+    def _hits(self, doc: Doc) -> tuple[list[_Hit], bool]:
+        strings = self.nlp.vocab.strings
+        spans: dict[str, list[tuple[int, int]]] = {}
+        for match_id, start, end in self._matcher(doc):
+            spans.setdefault(strings[match_id], []).append((start, end))
+        mitigating = _MITIGATING in spans
+        resolved = _RESOLVED in spans
+        hits = []
+        for key, found in spans.items():
+            indicator = self._by_id.get(key)
+            if indicator is None:
+                continue
+            live = [(s, e) for s, e in found if not self._negated(doc, s)]
+            if not live:
+                continue
+            level, note = indicator.level, ""
+            if indicator.past and (resolved or all(self._past(doc, s) for s, _ in live)):
+                level, note = indicator.past, "described as in the past"
+            if indicator.mitigated and mitigating and indicator.mitigated < level:
+                level, note = indicator.mitigated, "with support noted in the description"
+            hits.append(_Hit(indicator, level, note))
+        return hits, mitigating
+
+    def _negated(self, doc: Doc, start: int) -> bool:
+        """Whether a negation cue ("no", "not", "never"...) comes just before this match."""
+        ctx = self.context
+        index = start - 1
+        skipped = 0
+        while index >= 0 and skipped <= 4:
+            word = doc[index].lower_
+            if word in ctx.negation:
+                return True
+            if word not in ctx.negation_fillers:
+                return False
+            index -= 1
+            skipped += 1
+        return False
+
+    def _past(self, doc: Doc, start: int) -> bool:
+        """Whether a past cue ("past", "previous", "historic") is in the same clause just before."""
+        for index in range(start - 1, max(start - 4, -1), -1):
+            word = doc[index].lower_
+            if word in _CLAUSE_BREAK:
+                return False
+            if word in self.context.past:
+                return True
+        return False
+
+    @staticmethod
+    def _reason(hit: _Hit) -> str:
+        ind = hit.indicator
+        label = ind.domain_label[0].upper() + ind.domain_label[1:]
+        if hit.level == 1:
+            return f"{label}: {ind.text} (a strength; level 1)."
+        if hit.level == ind.level:
+            return f"{label}: {ind.text} (a level {ind.level} indicator)."
+        return (f"{label}: {ind.text} (a level {ind.level} indicator, counted at level "
+                f"{hit.level}, {hit.note}).")
+
+
+def _title_of(sections: Any, section_id: str) -> str:
+    """A section's title from the loaded sections; falls back to a readable form of its id."""
+    if sections is not None:
+        getter = getattr(sections, "get", None)
+        section = getter(section_id) if callable(getter) else None
+        title = getattr(section, "title", None)
+        if title:
+            return str(title)
+    return section_id.replace("-", " ").capitalize()

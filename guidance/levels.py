@@ -1,0 +1,378 @@
+"""The levels of need (levels.yml): descriptions, next steps and indicators by domain.
+
+Indicators carry match patterns in a small syntax of our own, parsed and checked here (so
+`validate` reports a bad pattern with its line) and compiled to a spaCy Matcher by the
+Assessor, which owns the shared nlp.
+
+Pattern syntax: words separated by spaces, each matching one token by its lemma, so
+"hit" matches "hits" and "hitting". Text is lowercased first, apostrophes are dropped
+("mum's" is "mums", "can't" is "cant") and hyphens split words ("self-harm" is "self harm";
+"4yo" and "4-year-old" are "4 year old").
+
+    a|b|c     any one of these words
+    bruis*    a word whose written form starts with "bruis" (no lemma: "missing*" matches
+              "missing" but not "missed")
+    word?     the word may be absent
+    ..        up to 3 words of any kind; ..N up to N words
+    {0-17}    a whole number in that range (e.g. "{0-12} month old")
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from guidance.sections import ContactsLike, fill_placeholders
+from guidance.yamlfile import LineDict, LineList, PackError, PackProblem, load_yaml
+
+LEVELS_FILE = "levels.yml"
+# The three domains of the Assessment Framework triangle, in the order they are shown.
+DOMAINS = {
+    "developmental_needs": "child's developmental needs",
+    "parenting_capacity": "parenting capacity",
+    "family_and_environment": "family and environment",
+}
+MIN_INDICATORS_PER_LEVEL = 12
+_LEVEL_FIELDS = {
+    "level", "name", "description", "who_responds", "next_steps", "sections", "indicators",
+}
+_INDICATOR_FIELDS = {"text", "patterns", "mitigated", "past"}
+_CONTEXT_FIELDS = {
+    "mitigating", "resolved", "negation", "negation_fillers", "past", "nothing_found",
+}
+_WORD = re.compile(r"^[a-z0-9%]+\*?(\|[a-z0-9%]+\*?)*\??$")
+_GAP = re.compile(r"^\.\.([0-9]*)$")
+_RANGE = re.compile(r"^\{([0-9]{1,3})-([0-9]{1,3})\}(\?)?$")
+MAX_GAP = 8
+# A hyphen inside a word splits it, as in the text; not the one inside a {low-high} range.
+_HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])(?![0-9]*\})")
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """One position in a pattern: words (exact, by lemma), prefixes, a number range, or a gap."""
+
+    words: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+    number_range: tuple[int, int] | None = None
+    optional: bool = False
+    gap: int = 0  # > 0: up to this many tokens of any kind
+
+
+@dataclass(frozen=True)
+class Pattern:
+    source: str
+    tokens: tuple[TokenSpec, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str  # "L3-parenting_capacity-2": level, domain, position
+    level: int
+    domain: str
+    text: str
+    patterns: tuple[Pattern, ...]
+    mitigated: int | None  # the level it counts at when the context is mitigating
+    past: int | None  # the level it counts at when described as past and over
+    line: int
+
+    @property
+    def domain_label(self) -> str:
+        return DOMAINS[self.domain]
+
+
+@dataclass(frozen=True)
+class Level:
+    number: int
+    name: str
+    description: str
+    who_responds: str
+    next_steps: tuple[str, ...]
+    sections: tuple[str, ...]
+    indicators: tuple[Indicator, ...]
+    line: int
+    section_lines: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Context:
+    """Cues about the situation around an indicator (language data, so it lives in the pack)."""
+
+    mitigating: tuple[Pattern, ...]
+    resolved: tuple[Pattern, ...]
+    negation: frozenset[str]
+    negation_fillers: frozenset[str]
+    past: frozenset[str]
+    nothing_found: str  # the level-1 reason when no indicator matched
+
+
+@dataclass(frozen=True)
+class Levels:
+    file: Path
+    levels: dict[int, Level]
+    context: Context
+
+    def __getitem__(self, number: int) -> Level:
+        return self.levels[number]
+
+    def __iter__(self):
+        return iter(self.levels[n] for n in sorted(self.levels))
+
+    @property
+    def indicators(self) -> list[Indicator]:
+        return [ind for level in self for ind in level.indicators]
+
+    def section_refs(self) -> list[tuple[str, int]]:
+        """(section id, line) for every guide section the levels point to."""
+        return [
+            (sid, line)
+            for level in self
+            for sid, line in zip(level.sections, level.section_lines, strict=True)
+        ]
+
+
+def parse_pattern(source: str) -> tuple[TokenSpec, ...]:
+    """Parse one pattern; raise ValueError naming what is wrong."""
+    text = _HYPHEN.sub(" ", source.strip().lower())
+    tokens: list[TokenSpec] = []
+    for part in text.split():
+        gap = _GAP.match(part)
+        number = _RANGE.match(part)
+        if gap:
+            size = int(gap[1] or 3)
+            if not 1 <= size <= MAX_GAP:
+                raise ValueError(f"gap '{part}' must be between ..1 and ..{MAX_GAP}")
+            tokens.append(TokenSpec(gap=size))
+        elif number:
+            low, high = int(number[1]), int(number[2])
+            if low > high:
+                raise ValueError(f"number range '{part}' is backwards")
+            tokens.append(TokenSpec(number_range=(low, high), optional=bool(number[3])))
+        elif _WORD.match(part):
+            optional = part.endswith("?")
+            alternatives = part.rstrip("?").split("|")
+            words = tuple(a for a in alternatives if not a.endswith("*"))
+            prefixes = tuple(a[:-1] for a in alternatives if a.endswith("*"))
+            if any(len(p) < 3 for p in prefixes):
+                raise ValueError(f"prefix in '{part}' is too short (3 letters at least)")
+            tokens.append(TokenSpec(words=words, prefixes=prefixes, optional=optional))
+        elif "'" in part:
+            raise ValueError(f"write '{part}' without apostrophes (text has them dropped)")
+        else:
+            raise ValueError(f"cannot read '{part}'")
+    if not tokens:
+        raise ValueError("pattern is empty")
+    if all(t.gap or t.optional for t in tokens):
+        raise ValueError("pattern needs at least one word that must be present")
+    if tokens[0].gap or tokens[-1].gap:
+        raise ValueError("a pattern cannot start or end with a gap")
+    return tuple(tokens)
+
+
+def load_levels(
+    pack_dir: Path, contacts: ContactsLike | None = None
+) -> tuple[Levels | None, list[PackProblem]]:
+    """Read and check `levels.yml`; return (levels or None, every problem found).
+
+    With `contacts`, {{contact.KEY.FIELD}} placeholders in the text are filled (an unknown one
+    is a problem); without, they are left as written.
+    """
+    file = Path(pack_dir) / LEVELS_FILE
+    try:
+        data = load_yaml(file)
+    except PackError as exc:
+        return None, list(exc.problems)
+    reader = _Reader(file, contacts)
+    levels = reader.read(data)
+    return (levels if not reader.problems else None), reader.problems
+
+
+class _Reader:
+    def __init__(self, file: Path, contacts: ContactsLike | None):
+        self.file = file
+        self.contacts = contacts
+        self.problems: list[PackProblem] = []
+
+    def fill(self, text: str, line: int) -> str:
+        if self.contacts is None:
+            return text
+        filled, problems = fill_placeholders(text, self.contacts, self.file, line)
+        self.problems.extend(problems)
+        return filled
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(PackProblem(self.file, line, message))
+
+    def read(self, data: object) -> Levels | None:
+        if not isinstance(data, LineDict):
+            self.problem(1, "levels.yml must be a mapping with 'levels' and 'context'")
+            return None
+        for key in data:
+            if key not in {"levels", "context"}:
+                self.problem(data.line_of(key), f"unknown field '{key}'")
+        context = self.context(data.get("context"), data.line_of("context"))
+        raw_levels = data.get("levels")
+        if not isinstance(raw_levels, LineList):
+            self.problem(data.line_of("levels"), "'levels' must be a list of levels")
+            return None
+        levels: dict[int, Level] = {}
+        for index, raw in enumerate(raw_levels):
+            level = self.level(raw, raw_levels.line_of(index))
+            if level is None:
+                continue
+            if level.number in levels:
+                self.problem(level.line, f"level {level.number} is defined twice")
+            levels[level.number] = level
+        expected = {1, 2, 3, 4}
+        if levels and set(levels) != expected and not self.problems:
+            missing = sorted(expected - set(levels))
+            self.problem(raw_levels.line, f"levels must be 1 to 4; missing {missing}")
+        if self.problems or context is None:
+            return None
+        return Levels(file=self.file, levels=levels, context=context)
+
+    def text(self, data: LineDict, key: str) -> str | None:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            self.problem(data.line_of(key), f"'{key}' must be non-empty text")
+            return None
+        return self.fill(" ".join(value.split()), data.line_of(key))
+
+    def strings(self, data: LineDict, key: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        value = data.get(key)
+        if not isinstance(value, LineList) or not value:
+            self.problem(data.line_of(key), f"'{key}' must be a non-empty list")
+            return (), ()
+        items, lines = [], []
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                self.problem(value.line_of(index), f"'{key}' items must be non-empty text")
+                continue
+            items.append(self.fill(" ".join(item.split()), value.line_of(index)))
+            lines.append(value.line_of(index))
+        return tuple(items), tuple(lines)
+
+    def patterns(self, data: LineDict, key: str) -> tuple[Pattern, ...]:
+        sources, lines = self.strings(data, key)
+        patterns = []
+        for source, line in zip(sources, lines, strict=True):
+            try:
+                patterns.append(Pattern(source, parse_pattern(source), line))
+            except ValueError as exc:
+                self.problem(line, f"bad pattern '{source}': {exc}")
+        return tuple(patterns)
+
+    def context(self, raw: object, line: int) -> Context | None:
+        if not isinstance(raw, LineDict):
+            self.problem(line, "'context' must be a mapping (mitigating, resolved, negation, ...)")
+            return None
+        for key in raw:
+            if key not in _CONTEXT_FIELDS:
+                self.problem(raw.line_of(key), f"unknown field 'context.{key}'")
+        words = {}
+        for key in ("negation", "negation_fillers", "past"):
+            items, _ = self.strings(raw, key)
+            words[key] = frozenset(item.lower() for item in items)
+        return Context(
+            mitigating=self.patterns(raw, "mitigating"),
+            resolved=self.patterns(raw, "resolved"),
+            nothing_found=self.text(raw, "nothing_found") or "",
+            **words,
+        )
+
+    def level(self, raw: object, line: int) -> Level | None:
+        if not isinstance(raw, LineDict):
+            self.problem(line, "each level must be a mapping")
+            return None
+        for key in raw:
+            if key not in _LEVEL_FIELDS:
+                self.problem(raw.line_of(key), f"unknown field '{key}'")
+        number = raw.get("level")
+        if number not in (1, 2, 3, 4):
+            self.problem(raw.line_of("level"), "'level' must be 1, 2, 3 or 4")
+            return None
+        name = self.text(raw, "name")
+        description = self.text(raw, "description")
+        who = self.text(raw, "who_responds")
+        steps, _ = self.strings(raw, "next_steps")
+        sections, section_lines = self.strings(raw, "sections")
+        indicators = self.indicators(raw, number)
+        if None in (name, description, who):
+            return None
+        return Level(
+            number=number,
+            name=name,
+            description=description,
+            who_responds=who,
+            next_steps=steps,
+            sections=sections,
+            indicators=indicators,
+            line=raw.line,
+            section_lines=section_lines,
+        )
+
+    def indicators(self, raw: LineDict, number: int) -> tuple[Indicator, ...]:
+        by_domain = raw.get("indicators")
+        if not isinstance(by_domain, LineDict):
+            self.problem(raw.line_of("indicators"), "'indicators' must map each domain to a list")
+            return ()
+        for domain in DOMAINS:
+            if domain not in by_domain:
+                self.problem(by_domain.line, f"level {number} has no '{domain}' indicators")
+        found: list[Indicator] = []
+        for domain, items in by_domain.items():
+            if domain not in DOMAINS:
+                self.problem(by_domain.line_of(domain), f"unknown domain '{domain}'")
+                continue
+            if not isinstance(items, LineList):
+                self.problem(by_domain.line_of(domain), f"'{domain}' must be a list")
+                continue
+            for index, item in enumerate(items):
+                indicator = self.indicator(item, items.line_of(index), number, domain, index + 1)
+                if indicator:
+                    found.append(indicator)
+        if len(found) < MIN_INDICATORS_PER_LEVEL:
+            self.problem(
+                raw.line_of("indicators"),
+                f"level {number} has {len(found)} indicators; at least "
+                f"{MIN_INDICATORS_PER_LEVEL} are needed",
+            )
+        return tuple(found)
+
+    def indicator(
+        self, raw: object, line: int, number: int, domain: str, position: int
+    ) -> Indicator | None:
+        if not isinstance(raw, LineDict):
+            self.problem(line, "an indicator must be a mapping with text and patterns")
+            return None
+        for key in raw:
+            if key not in _INDICATOR_FIELDS:
+                self.problem(raw.line_of(key), f"unknown field '{key}'")
+        text = self.text(raw, "text")
+        patterns = self.patterns(raw, "patterns")
+        lowered = {}
+        for key in ("mitigated", "past"):
+            value = raw.get(key)
+            if value is None:
+                continue
+            if number == 4 and key == "mitigated":
+                # Safety rule: supportive context never lowers a level-4 indicator.
+                self.problem(raw.line_of(key), "a level-4 indicator cannot be 'mitigated'")
+            elif value not in (1, 2, 3) or value >= number:
+                self.problem(raw.line_of(key), f"'{key}' must be a level below {number}")
+            else:
+                lowered[key] = value
+        if text is None or not patterns:
+            return None
+        return Indicator(
+            id=f"L{number}-{domain}-{position}",
+            level=number,
+            domain=domain,
+            text=text,
+            patterns=patterns,
+            mitigated=lowered.get("mitigated"),
+            past=lowered.get("past"),
+            line=raw.line,
+        )

@@ -1,0 +1,291 @@
+"""python -m guidance risk|assess|ask|eval|validate|bench|shell (the contract is in DESIGN.md).
+
+Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
+2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+VERBS = ("risk", "assess", "ask")
+EXIT_INPUT = 1
+EXIT_PACK = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    # JSON output is UTF-8 whatever the locale says, so a message never fails to print.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m guidance", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    for verb, help_text in (
+        ("risk", "screen a message for risk to a child"),
+        ("assess", "suggest a level of need for a described situation"),
+        ("ask", "answer a question from the guide"),
+    ):
+        sub = commands.add_parser(verb, help=help_text)
+        sub.add_argument("text", nargs="*", help="the message (or use --jsonl)")
+        sub.add_argument("--jsonl", action="store_true",
+                         help='read {"id", "text"} JSON lines on stdin, write one line each')
+        if verb == "ask":
+            sub.add_argument("--role", choices=("dsl", "gp", "mash"), default=None)
+        sub.set_defaults(handler=_run_verb)
+    sub = commands.add_parser("eval", help="score the engine on labelled JSON-lines files")
+    sub.add_argument("--risk", type=Path)
+    sub.add_argument("--vignettes", type=Path)
+    sub.add_argument("--questions", type=Path)
+    sub.set_defaults(handler=_run_eval)
+    sub = commands.add_parser("validate", help="check a pack; list every problem")
+    sub.add_argument("pack", nargs="?", help="pack folder or name (default: GUIDANCE_PACK)")
+    sub.set_defaults(handler=_run_validate)
+    sub = commands.add_parser("bench", help="messages per second and pack load time")
+    sub.add_argument("--seconds", type=float, default=2.0, help="time per verb (default 2)")
+    sub.set_defaults(handler=_run_bench)
+    sub = commands.add_parser("shell", help="type messages and see risk, level and answer")
+    sub.set_defaults(handler=_run_shell)
+    return parser
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _pack_path(name: str | None = None) -> Path:
+    from settings import Settings
+
+    settings = Settings.from_env()
+    if name is None:
+        return settings.pack_path
+    candidate = Path(name)
+    return candidate if candidate.is_dir() else settings.packs_dir / name
+
+
+def _load_engine(err: TextIO) -> Any:
+    """The Engine for the configured pack, or None after printing why it cannot load."""
+    from guidance.yamlfile import PackError
+    from settings import SettingsError
+
+    try:
+        path = _pack_path()
+        from guidance.engine import Engine
+        from guidance.pack import load_pack
+
+        return Engine(load_pack(path))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=err)
+    except PackError as exc:
+        print(f"error: the guidance pack at {path} has problems:", file=err)
+        for problem in exc.problems:
+            print(f"  {problem}", file=err)
+    return None
+
+
+# -- risk / assess / ask ----------------------------------------------------------------------
+
+
+def _call(engine: Any, verb: str, role: str | None) -> Callable[[str], dict[str, Any]]:
+    if verb == "risk":
+        return lambda text: engine.risk(text).to_dict()
+    if verb == "assess":
+        return lambda text: engine.assess(text).to_dict()
+    return lambda text: engine.ask(text, role=role).to_dict()
+
+
+def _run_verb(args: argparse.Namespace) -> int:
+    if args.jsonl and args.text:
+        print("error: give TEXT or --jsonl, not both", file=sys.stderr)
+        return EXIT_INPUT
+    if not args.jsonl and not args.text:
+        print(f"error: no text given; try: python -m guidance {args.command} \"...\" "
+              "or --jsonl", file=sys.stderr)
+        return EXIT_INPUT
+    engine = _load_engine(sys.stderr)
+    if engine is None:
+        return EXIT_PACK
+    call = _call(engine, args.command, getattr(args, "role", None))
+    out = sys.stdout
+    if args.jsonl:
+        return run_jsonl(call, sys.stdin.buffer, out)
+    from guidance.engine import InputError
+
+    text = " ".join(args.text)
+    try:
+        result = call(text)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    out.write(json.dumps({"id": None, **result}, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _records(stream: BinaryIO) -> Iterator[tuple[int, Any, str | None, str | None]]:
+    """(line number, id, text, error) for each non-blank line of JSON-lines input."""
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield number, None, None, f"line {number}: not valid UTF-8"
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, None, f"line {number}: not valid JSON ({exc.msg})"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, None, f'line {number}: expected an object {{"id", "text"}}'
+            continue
+        rid = record.get("id")
+        if "text" not in record:
+            yield number, rid, None, f'line {number}: no "text" field'
+        elif not isinstance(record["text"], str):
+            yield number, rid, None, f'line {number}: "text" must be a string'
+        else:
+            yield number, rid, record["text"], None
+
+
+def run_jsonl(call: Callable[[str], dict[str, Any]], stream: BinaryIO, out: TextIO) -> int:
+    """One output line per input line, in order; a bad line gets an error record, not a stop."""
+    from guidance.engine import InputError
+
+    failed = 0
+    for number, rid, text, error in _records(stream):
+        if error is None:
+            try:
+                record = {"id": rid, **call(text)}
+            except InputError as exc:
+                error = f"line {number}: {exc}"
+        if error is not None:
+            failed += 1
+            record = {"id": rid, "error": error}
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.flush()
+    return EXIT_INPUT if failed else 0
+
+
+# -- eval / validate / bench / shell ----------------------------------------------------------
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from guidance.evaluate import EvalFileError, evaluate
+
+    if not (args.risk or args.vignettes or args.questions):
+        print("error: give at least one of --risk, --vignettes, --questions", file=sys.stderr)
+        return EXIT_INPUT
+    engine = _load_engine(sys.stderr)
+    if engine is None:
+        return EXIT_PACK
+    try:
+        report = evaluate(engine, risk=args.risk, vignettes=args.vignettes,
+                          questions=args.questions)
+    except EvalFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    print(f"pack {engine.pack.name} {engine.pack.version}")
+    print("\n".join(report.lines))
+    if report.ok:
+        print("all thresholds met")
+        return 0
+    print(f"thresholds not met: {', '.join(report.failures)}")
+    return EXIT_INPUT
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    from guidance.pack import load_pack, validate_pack
+    from settings import SettingsError
+
+    try:
+        path = _pack_path(args.pack)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    problems = validate_pack(path)
+    if problems:
+        for problem in problems:
+            print(problem)
+        print(f"{len(problems)} problem(s) in the pack at {path}")
+        return EXIT_INPUT
+    pack = load_pack(path)
+    print(f"pack {pack.name} {pack.version} (effective {pack.effective_date}) at {path}: valid; "
+          f"{len(pack.sections)} sections, {len(pack.levels.indicators)} level indicators, "
+          f"{len(pack.training)} training offers")
+    return 0
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    from guidance.bench import run_bench
+    from guidance.yamlfile import PackError
+    from settings import SettingsError
+
+    try:
+        path = _pack_path()
+        results = run_bench(path, seconds=args.seconds)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    except PackError as exc:
+        print(f"error: the guidance pack at {path} has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_PACK
+    print(f"bench (pack at {path}; one process, one message per call)")
+    for result in results:
+        print(result.line())
+    return 0
+
+
+def _run_shell(args: argparse.Namespace) -> int:
+    from guidance.engine import InputError
+
+    engine = _load_engine(sys.stderr)
+    if engine is None:
+        return EXIT_PACK
+    pack = engine.pack
+    print(f"{pack.authority} guidance pack {pack.version}. Type a question or a worry; "
+          "Ctrl-D to leave.")
+    print(pack.contacts.safety_message(dt.datetime.now(pack.contacts.timezone)))
+    while True:
+        try:
+            text = input("\n> ")
+        except EOFError:
+            print()
+            return 0
+        if not text.strip():
+            continue
+        try:
+            risk = engine.risk(text)
+            level = engine.assess(text)
+            answer = engine.ask(text)
+        except InputError as exc:
+            print(f"error: {exc}")
+            continue
+        print(f"risk: {risk.urgency}" + (f" ({', '.join(risk.categories)})"
+                                         if risk.categories else ""))
+        if risk.urgency == "immediate":
+            print("  " + pack.contacts.safety_message(dt.datetime.now(pack.contacts.timezone)))
+        print(f"level: {level.level}")
+        for reason in level.reasons:
+            print(f"  - {reason}")
+        print("answer: " + answer.answer)
+        if answer.sources:
+            print("sources: " + "; ".join(f"{s.title} ({s.id})" for s in answer.sources))

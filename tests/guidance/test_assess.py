@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from guidance.assess import MASH_DECIDES, Assessor, prepare
+from guidance.contacts import load_manifest
+from guidance.levels import load_levels
+
+EXTRA = Path(__file__).parent / "data" / "vignettes_extra.jsonl"
+
+
+@dataclass
+class FakeRisk:
+    urgency: str = "none"
+    categories: list[str] = field(default_factory=list)
+
+
+class FixedScreen:
+    """A stand-in risk screen, so the assessor's own rules are tested on their own."""
+
+    def __init__(self, urgency: str = "none", categories: list[str] | None = None):
+        self.result = FakeRisk(urgency, categories or [])
+
+    def screen(self, text: str) -> FakeRisk:
+        return self.result
+
+
+@pytest.fixture(scope="module")
+def levels(pack_dir):
+    manifest, _ = load_manifest(pack_dir)
+    loaded, _ = load_levels(pack_dir, manifest.contacts)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def assessor(levels, nlp):
+    return Assessor(levels, FixedScreen(), nlp)
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # negation: a named risk that is ruled out does not count
+        ("15yo using cannabis, out late, no evidence of exploitation", 3),
+        ("Toddler with a bruise on his shin from a fall, no unexplained marks", 1),
+        # past and resolved: historic domestic abuse with the relationship ended
+        ("Past domestic abuse; mum ended the relationship, child anxious", 3),
+        ("Domestic abuse at home, dad violent to mum", 4),
+        # mitigating context lowers levels 2-3 ...
+        ("Mum has depression", 3),
+        ("Mum has depression, dad supportive, children well cared for", 2),
+        # ... but never a level-4 indicator
+        ("Bruise on a 3 month old baby, family supportive and coping well", 4),
+        ("Girl says she will be married abroad against her will; parents supportive", 4),
+        # ages written in several ways
+        ("13yo with a 21 year old boyfriend", 4),
+        ("Bruising on a 4-month-old", 4),
+        # text-speak apostrophes dropped
+        ("mums new partner punched her, shes scared to go home", 4),
+        # several single-service needs together are level 3
+        ("Poor hygiene, head lice, 85% attendance, rent arrears, missed health checks", 3),
+        ("88% attendance and often late", 2),
+    ],
+)
+def test_rules(assessor, text, level):
+    assert assessor.assess(text).level == level, assessor.assess(text).reasons
+
+
+def test_nothing_found_is_level_1_with_advice(assessor):
+    result = assessor.assess("Question about the school trip forms")
+    assert result.level == 1
+    assert "Nothing in the description matched" in result.reasons[0]
+    assert "0151 606 2008" in result.reasons[0]
+
+
+def test_immediate_risk_means_level_4(levels, nlp):
+    assessor = Assessor(levels, FixedScreen("immediate", ["sexual abuse"]), nlp)
+    result = assessor.assess("He told me something at break and I am worried")
+    assert result.level == 4
+    assert "sexual abuse" in result.reasons[0]
+
+
+def test_reasons_name_the_indicator_and_domain(assessor):
+    result = assessor.assess("Regularly misses school to care for her mum")
+    assert result.level == 3
+    joined = " ".join(result.reasons)
+    assert "Family and environment: A young carer" in joined
+    assert "level 3" in joined
+
+
+def test_to_dict_has_exactly_the_contract_fields(assessor):
+    data = assessor.assess("Rent arrears and food bank use").to_dict()
+    assert list(data) == ["level", "reasons", "next_steps", "sources"]
+    assert data["level"] == 2
+    assert data["next_steps"][-1] == MASH_DECIDES
+    assert all(set(s) == {"id", "title"} for s in data["sources"])
+
+
+def test_prepare_normalises_the_way_patterns_are_written():
+    assert prepare("Mum’s 4yo, self-harm") == "mums 4 year old, self harm"
+
+
+def test_batch_matches_single(assessor):
+    texts = ["Speech delay", "Bruise on a non-mobile baby", "Thriving at school"]
+    assert [a.level for a in assessor.assess_many(texts)] == [
+        assessor.assess(t).level for t in texts
+    ]
+
+
+# -- the whole engine on labelled vignettes ---------------------------------------------------
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _score(engine, rows):
+    got = [(row, engine.assess(row["text"]).level) for row in rows]
+    exact = sum(level == row["level"] for row, level in got) / len(rows)
+    under = [row["id"] for row, level in got if row["level"] == 4 and level < 4]
+    wrong = [(row["id"], row["level"], level) for row, level in got if level != row["level"]]
+    return exact, under, wrong
+
+
+def test_extra_vignettes_meet_the_thresholds(engine):
+    rows = _rows(EXTRA)
+    assert len(rows) >= 40
+    exact, under, wrong = _score(engine, rows)
+    assert exact >= 0.85, wrong
+    assert under == []
+
+
+def test_dev_vignettes_meet_the_thresholds(engine, shared_eval):
+    exact, under, wrong = _score(engine, _rows(shared_eval / "dev_vignettes.jsonl"))
+    assert exact >= 0.85, wrong
+    assert under == []
+
+
+def test_sources_are_real_sections(engine, pack):
+    result = engine.assess("6yo says dad hits him with a belt")
+    assert result.level == 4
+    assert result.sources and all(s.id in pack.sections for s in result.sources)
+    assert all(s.title == pack.sections.get(s.id).title for s in result.sources)

@@ -1,0 +1,136 @@
+"""The risk screen as an NLU component: every message is screened by the guidance engine.
+
+It runs last in the NLU pipeline (after DIET and the FallbackClassifier) so nothing can undo
+it. It adds `risk` (urgency, categories, matches) to the parse data, and when the urgency is
+immediate it forces the intent to `report_immediate_risk` so a rule utters the safety message
+before any custom action. With that intent it also adds the pack's safety numbers *for now*
+as entities; Rasa fills the safety slots from them itself, so the message needs neither the
+action server nor the database, and a second council's numbers come from its own pack.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.runtime import get_engine, get_settings
+
+logger = logging.getLogger(__name__)
+
+RISK_KEY = "risk"
+EXTRACTOR = "RiskScreen"
+# The screen reads the start of very long messages only; a disclosure is never 20,000 words.
+MAX_SCREEN_CHARS = 20_000
+
+
+def safety_entities(contacts: Any, now: dt.datetime) -> list[dict[str, Any]]:
+    """Entities that fill the safety slots: which line is open now, its name and number, 999."""
+    line = contacts.safety_line(now)
+    values = {
+        "safety_when": "in_hours" if line.in_hours else "out_of_hours",
+        "safety_service": line.name,
+        "safety_phone": line.number,
+        "emergency_phone": contacts.emergency.phone or "999",
+    }
+    return [
+        {"entity": name, "value": value, "start": 0, "end": 0, "extractor": EXTRACTOR,
+         "confidence_entity": 1.0}
+        for name, value in values.items()
+    ]
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
+)
+class RiskScreen(GraphComponent):
+    """Screens every message for risk and forces the immediate-risk intent when needed."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"immediate_intent": "report_immediate_risk"}
+
+    def __init__(self, config: dict[str, Any], *, warm: bool = False) -> None:
+        self._immediate_intent = config["immediate_intent"]
+        if warm:
+            # At server start, so the first message is not slowed and a broken pack fails fast.
+            self._engine()
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> RiskScreen:
+        return cls(config)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> RiskScreen:
+        return cls(config, warm=True)
+
+    @staticmethod
+    def _engine() -> Any:
+        return get_engine(get_settings())
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            self._screen(message, now=dt.datetime.now(dt.timezone.utc))
+        return messages
+
+    def _screen(self, message: Message, *, now: dt.datetime) -> None:
+        text = message.get(TEXT) or ""
+        engine = self._engine()
+        try:
+            risk = engine.risk(text[:MAX_SCREEN_CHARS]).to_dict()
+        except Exception:  # noqa: BLE001 - a screen failure must not lose the message
+            logger.exception("risk screen failed; keeping the classifier's intent")
+            risk = {"urgency": "unknown", "categories": [], "matches": []}
+
+        intent = message.get(INTENT) or {}
+        risk["classified_intent"] = intent.get(INTENT_NAME_KEY)
+        immediate = risk["urgency"] == "immediate"
+        if immediate and intent.get(INTENT_NAME_KEY) != self._immediate_intent:
+            forced = {INTENT_NAME_KEY: self._immediate_intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+            ranking = [
+                r for r in message.get(INTENT_RANKING_KEY) or []
+                if r.get(INTENT_NAME_KEY) != self._immediate_intent
+            ]
+            message.set(INTENT, forced, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [forced, *ranking], add_to_output=True)
+        risk["forced"] = immediate and risk["classified_intent"] != self._immediate_intent
+        message.set(RISK_KEY, risk, add_to_output=True)
+
+        # The classifier alone may say immediate risk: the safety message needs numbers then too.
+        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == self._immediate_intent:
+            entities = [
+                e for e in message.get(ENTITIES) or [] if e.get("extractor") != EXTRACTOR
+            ]
+            entities += safety_entities(engine.pack.contacts, now)
+            message.set(ENTITIES, entities, add_to_output=True)

@@ -21,7 +21,9 @@ from mash.errors import Forbidden
 from mash.models import AuditEntry
 
 # Keys whose values would be conversation or case text; a programming error if passed.
-_TEXT_KEYS = frozenset({"excerpt", "matched_phrases", "text", "note", "topic", "advice", "callback_number"})
+_TEXT_KEYS = frozenset(
+    {"excerpt", "matched_phrases", "text", "note", "topic", "advice", "callback_number"}
+)
 
 
 def record(
@@ -84,9 +86,15 @@ def trail(
     ).scalars()
     return [
         AuditView(
-            id=r.id, at=r.at, actor_user_id=r.actor_user_id, actor_role=r.actor_role,
-            actor_label=r.actor_label, action=r.action, subject_type=r.subject_type,
-            subject_id=r.subject_id, detail=dict(r.detail or {}),
+            id=r.id,
+            at=r.at,
+            actor_user_id=r.actor_user_id,
+            actor_role=r.actor_role,
+            actor_label=r.actor_label,
+            action=r.action,
+            subject_type=r.subject_type,
+            subject_id=r.subject_id,
+            detail=dict(r.detail or {}),
         )
         for r in rows
     ]

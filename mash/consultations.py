@@ -62,18 +62,34 @@ class ConsultationView:
     advice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v.isoformat() if isinstance(v, (datetime, date)) else v for k, v in self.__dict__.items()}
+        return {
+            k: v.isoformat() if isinstance(v, datetime | date) else v
+            for k, v in self.__dict__.items()
+        }
 
 
-def _view(c: Consultation, org_name: str | None, names: dict[int, str], *, full: bool) -> ConsultationView:
+def _view(
+    c: Consultation, org_name: str | None, names: dict[int, str], *, full: bool
+) -> ConsultationView:
     return ConsultationView(
-        id=c.id, reference=reference(c.id), status=c.status, channel=c.channel,
-        sender_verified=bool(c.sender_verified), originator_user_id=c.originator_user_id,
-        organisation_id=c.organisation_id, organisation_name=org_name, source_kind=c.source_kind,
-        best_time=c.best_time, requested_at=c.requested_at, picked_up_at=c.picked_up_at,
-        picked_up_by=c.picked_up_by, picked_up_by_name=names.get(c.picked_up_by),
-        closed_at=c.closed_at, originator_informed_at=c.originator_informed_at,
-        topic=c.topic if full else None, callback_number=c.callback_number if full else None,
+        id=c.id,
+        reference=reference(c.id),
+        status=c.status,
+        channel=c.channel,
+        sender_verified=bool(c.sender_verified),
+        originator_user_id=c.originator_user_id,
+        organisation_id=c.organisation_id,
+        organisation_name=org_name,
+        source_kind=c.source_kind,
+        best_time=c.best_time,
+        requested_at=c.requested_at,
+        picked_up_at=c.picked_up_at,
+        picked_up_by=c.picked_up_by,
+        picked_up_by_name=names.get(c.picked_up_by),
+        closed_at=c.closed_at,
+        originator_informed_at=c.originator_informed_at,
+        topic=c.topic if full else None,
+        callback_number=c.callback_number if full else None,
         advice=c.advice_note if full else None,
     )
 
@@ -83,11 +99,21 @@ def _full(session: Session, c: Consultation) -> ConsultationView:
     return _view(c, org.name if org else None, people_names(session, {c.picked_up_by}), full=True)
 
 
-def _payload(session: Session, c: Consultation, title: str, text: str, **extra: Any) -> dict[str, Any]:
+def _payload(
+    session: Session, c: Consultation, title: str, text: str, **extra: Any
+) -> dict[str, Any]:
     org = session.get(Organisation, c.organisation_id) if c.organisation_id else None
-    return {"title": title, "text": text, "reference": reference(c.id), "subject_type": "consultation",
-            "subject_id": c.id, "organisation": org.name if org else None,
-            "sender_verified": bool(c.sender_verified), "status": c.status, **extra}
+    return {
+        "title": title,
+        "text": text,
+        "reference": reference(c.id),
+        "subject_type": "consultation",
+        "subject_id": c.id,
+        "organisation": org.name if org else None,
+        "sender_verified": bool(c.sender_verified),
+        "status": c.status,
+        **extra,
+    }
 
 
 @unit_of_work
@@ -110,48 +136,84 @@ def request_consultation(
     if not topic:
         raise InvalidInput("Say briefly what you would like advice about.", field="topic")
     if len(topic) > TOPIC_MAX:
-        raise InvalidInput(f"The topic is {len(topic)} characters; the limit is {TOPIC_MAX}.", field="topic")
+        raise InvalidInput(
+            f"The topic is {len(topic)} characters; the limit is {TOPIC_MAX}.", field="topic"
+        )
     callback_number = (callback_number or "").strip()
     if not _PHONE.match(callback_number) or sum(ch.isdigit() for ch in callback_number) < 6:
-        raise InvalidInput("The callback number does not look like a phone number.", field="callback_number")
+        raise InvalidInput(
+            "The callback number does not look like a phone number.", field="callback_number"
+        )
     best_time = (best_time or "").strip()
     if len(best_time) > BEST_TIME_MAX:
-        raise InvalidInput(f"The best time to call is limited to {BEST_TIME_MAX} characters.", field="best_time")
+        raise InvalidInput(
+            f"The best time to call is limited to {BEST_TIME_MAX} characters.", field="best_time"
+        )
     if message_id is not None:
         message_id = message_id.strip()[:200] or None
         if message_id:
-            existing = session.execute(select(Consultation).where(Consultation.message_id == message_id)).scalar_one_or_none()
+            existing = session.execute(
+                select(Consultation).where(Consultation.message_id == message_id)
+            ).scalar_one_or_none()
             if existing is not None:
                 return _full(session, existing)
     sender = resolve_sender(session, identity)
     now = now or utcnow()
     c = Consultation(
-        message_id=message_id, channel=identity.channel[:40], sender=identity.sender[:200],
-        originator_user_id=sender.person.id if sender.person else None, sender_verified=sender.verified,
+        message_id=message_id,
+        channel=identity.channel[:40],
+        sender=identity.sender[:200],
+        originator_user_id=sender.person.id if sender.person else None,
+        sender_verified=sender.verified,
         sender_role=sender.person.role if sender.person else (identity.role or None),
         organisation_id=sender.organisation.id if sender.organisation else None,
-        source_kind=sender.source_kind, topic=redact(topic), callback_number=callback_number,
-        best_time=best_time or None, status="queued", requested_at=now, week_start=week_start(now), version=1,
+        source_kind=sender.source_kind,
+        topic=redact(topic),
+        callback_number=callback_number,
+        best_time=best_time or None,
+        status="queued",
+        requested_at=now,
+        week_start=week_start(now),
+        version=1,
     )
     session.add(c)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
-        again = session.execute(select(Consultation).where(Consultation.message_id == message_id)).scalar_one_or_none()
+        again = session.execute(
+            select(Consultation).where(Consultation.message_id == message_id)
+        ).scalar_one_or_none()
         if again is None:
             raise
         return _full(session, again)
     who = sender.organisation.name if sender.organisation else "an unverified sender"
     outbox.enqueue(
-        session, key=f"consultation:{c.id}:requested:duty", topic="consultation.requested", audience="duty",
-        subject_type="consultation", subject_id=c.id, now=now,
-        payload=_payload(session, c, f"Consultation request {reference(c.id)}",
-                         f"{who} asks for a social worker's advice"
-                         + (f"; best time: {best_time}." if best_time else "."), best_time=best_time or None),
+        session,
+        key=f"consultation:{c.id}:requested:duty",
+        topic="consultation.requested",
+        audience="duty",
+        subject_type="consultation",
+        subject_id=c.id,
+        now=now,
+        payload=_payload(
+            session,
+            c,
+            f"Consultation request {reference(c.id)}",
+            f"{who} asks for a social worker's advice"
+            + (f"; best time: {best_time}." if best_time else "."),
+            best_time=best_time or None,
+        ),
     )
-    audit.record(session, actor=sender.actor, action="consultation.request", subject_type="consultation",
-                 subject_id=c.id, now=now, detail={"verified": sender.verified})
+    audit.record(
+        session,
+        actor=sender.actor,
+        action="consultation.request",
+        subject_type="consultation",
+        subject_id=c.id,
+        now=now,
+        detail={"verified": sender.verified},
+    )
     return _full(session, c)
 
 
@@ -162,10 +224,14 @@ def _load(session: Session, actor: Actor, consultation_id: int) -> Consultation:
     return c
 
 
-def _update(session: Session, consultation_id: int, where: Sequence[Any], values: dict[str, Any]) -> bool:
+def _update(
+    session: Session, consultation_id: int, where: Sequence[Any], values: dict[str, Any]
+) -> bool:
     result = session.execute(
-        update(Consultation).where(Consultation.id == consultation_id, *where)
-        .values(version=Consultation.version + 1, **values).execution_options(synchronize_session=False)
+        update(Consultation)
+        .where(Consultation.id == consultation_id, *where)
+        .values(version=Consultation.version + 1, **values)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
@@ -174,56 +240,105 @@ def _update(session: Session, consultation_id: int, where: Sequence[Any], values
 def get_consultation(*, session: Session, actor: Actor, consultation_id: int) -> ConsultationView:
     """One consultation in full. The read is audited."""
     c = _load(session, actor, consultation_id)
-    audit.record(session, actor=actor, action="consultation.read", subject_type="consultation", subject_id=c.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="consultation.read",
+        subject_type="consultation",
+        subject_id=c.id,
+    )
     return _full(session, c)
 
 
 @unit_of_work
 def list_consultations(
-    *, session: Session, actor: Actor, status: str | None = None, open_only: bool = False,
-    limit: int = 50, offset: int = 0,
+    *,
+    session: Session,
+    actor: Actor,
+    status: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[ConsultationView]:
     """The consultations `actor` may see (without topic, number or advice). Audited."""
     if status is not None and status not in CONSULTATION_STATUSES:
-        raise InvalidInput(f"Status must be one of {', '.join(CONSULTATION_STATUSES)}.", field="status")
+        raise InvalidInput(
+            f"Status must be one of {', '.join(CONSULTATION_STATUSES)}.", field="status"
+        )
     query = select(Consultation).where(item_filter(actor, Consultation))
     if status:
         query = query.where(Consultation.status == status)
     if open_only:
-        query = query.where(Consultation.status.in_(("queued", "picked_up"))).order_by(Consultation.requested_at)
+        query = query.where(Consultation.status.in_(("queued", "picked_up"))).order_by(
+            Consultation.requested_at
+        )
     else:
         query = query.order_by(Consultation.requested_at.desc(), Consultation.id.desc())
-    rows = list(session.execute(query.limit(max(1, min(limit, 500))).offset(max(0, offset))).scalars())
+    rows = list(
+        session.execute(query.limit(max(1, min(limit, 500))).offset(max(0, offset))).scalars()
+    )
     org_ids = {r.organisation_id for r in rows if r.organisation_id}
-    orgs = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all()) if org_ids else {}
+    orgs = (
+        dict(
+            session.execute(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+            ).all()
+        )
+        if org_ids
+        else {}
+    )
     names = people_names(session, {r.picked_up_by for r in rows})
-    audit.record(session, actor=actor, action="consultation.list", subject_type="consultation", subject_id=None,
-                 detail={"ids": [r.id for r in rows]})
+    audit.record(
+        session,
+        actor=actor,
+        action="consultation.list",
+        subject_type="consultation",
+        subject_id=None,
+        detail={"ids": [r.id for r in rows]},
+    )
     return [_view(r, orgs.get(r.organisation_id), names, full=False) for r in rows]
 
 
 @unit_of_work
-def pick_up_consultation(*, session: Session, actor: Actor, consultation_id: int, now: datetime | None = None) -> ConsultationView:
+def pick_up_consultation(
+    *, session: Session, actor: Actor, consultation_id: int, now: datetime | None = None
+) -> ConsultationView:
     """Take a queued consultation. Exactly one of several workers wins; others get Conflict."""
     if not actor.is_mash:
         raise Forbidden("Only MASH staff can pick up a consultation.")
     c = _load(session, actor, consultation_id)
     now = now or utcnow()
-    if not _update(session, c.id, [Consultation.status == "queued"],
-                   {"status": "picked_up", "picked_up_at": now, "picked_up_by": actor.user_id}):
+    if not _update(
+        session,
+        c.id,
+        [Consultation.status == "queued"],
+        {"status": "picked_up", "picked_up_at": now, "picked_up_by": actor.user_id},
+    ):
         session.refresh(c)
         if c.picked_up_by == actor.user_id:
             return _full(session, c)
         holder = people_names(session, {c.picked_up_by}).get(c.picked_up_by, "someone else")
         raise Conflict(f"Consultation {reference(c.id)} has already been picked up by {holder}.")
     session.refresh(c)
-    audit.record(session, actor=actor, action="consultation.pick_up", subject_type="consultation", subject_id=c.id, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="consultation.pick_up",
+        subject_type="consultation",
+        subject_id=c.id,
+        now=now,
+    )
     return _full(session, c)
 
 
 @unit_of_work
 def close_consultation(
-    *, session: Session, actor: Actor, consultation_id: int, advice: str, now: datetime | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    consultation_id: int,
+    advice: str,
+    now: datetime | None = None,
 ) -> ConsultationView:
     """Record the advice given (at most ADVICE_MAX characters) and close the consultation; the
     practitioner is told through the outbox (the advice text itself stays in the record).
@@ -235,7 +350,9 @@ def close_consultation(
     if not advice:
         raise InvalidInput("Record the advice given before closing.", field="advice")
     if len(advice) > ADVICE_MAX:
-        raise InvalidInput(f"The advice is {len(advice)} characters; the limit is {ADVICE_MAX}.", field="advice")
+        raise InvalidInput(
+            f"The advice is {len(advice)} characters; the limit is {ADVICE_MAX}.", field="advice"
+        )
     c = _load(session, actor, consultation_id)
     if c.status in ("closed", "originator_informed"):
         if c.advice_note == advice:
@@ -246,19 +363,41 @@ def close_consultation(
     if not (actor.is_manager or c.picked_up_by == actor.user_id):
         raise Forbidden("Only the worker holding this consultation or a MASH manager can close it.")
     now = now or utcnow()
-    if not _update(session, c.id, [Consultation.version == c.version],
-                   {"status": "closed", "advice_note": advice, "closed_at": now, "closed_by": actor.user_id}):
-        raise Conflict(f"Consultation {reference(c.id)} changed just now; please reload and try again.")
+    if not _update(
+        session,
+        c.id,
+        [Consultation.version == c.version],
+        {"status": "closed", "advice_note": advice, "closed_at": now, "closed_by": actor.user_id},
+    ):
+        raise Conflict(
+            f"Consultation {reference(c.id)} changed just now; please reload and try again."
+        )
     session.refresh(c)
     originator = session.get(Person, c.originator_user_id) if c.originator_user_id else None
     outbox.enqueue(
-        session, key=f"consultation:{c.id}:closed:originator", topic="consultation.closed", audience="originator",
-        subject_type="consultation", subject_id=c.id, now=now,
+        session,
+        key=f"consultation:{c.id}:closed:originator",
+        topic="consultation.closed",
+        audience="originator",
+        subject_type="consultation",
+        subject_id=c.id,
+        now=now,
         recipient=recipient_for(originator, (c.channel, c.sender)),
-        payload=_payload(session, c, f"Advice on your consultation {reference(c.id)}",
-                         "A MASH social worker has recorded advice on your consultation request."),
+        payload=_payload(
+            session,
+            c,
+            f"Advice on your consultation {reference(c.id)}",
+            "A MASH social worker has recorded advice on your consultation request.",
+        ),
     )
-    audit.record(session, actor=actor, action="consultation.close", subject_type="consultation", subject_id=c.id, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="consultation.close",
+        subject_type="consultation",
+        subject_id=c.id,
+        now=now,
+    )
     return _full(session, c)
 
 
@@ -266,7 +405,18 @@ def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime
     """Dispatcher hook, inside its transaction: a delivered 'closed' message closes the loop."""
     if topic != "consultation.closed":
         return
-    if _update(session, subject_id, [Consultation.status == "closed"],
-               {"status": "originator_informed", "originator_informed_at": now}):
-        audit.record(session, actor=Actor.system("dispatcher"), action="consultation.originator_informed",
-                     subject_type="consultation", subject_id=subject_id, now=now, detail={"how": "notification"})
+    if _update(
+        session,
+        subject_id,
+        [Consultation.status == "closed"],
+        {"status": "originator_informed", "originator_informed_at": now},
+    ):
+        audit.record(
+            session,
+            actor=Actor.system("dispatcher"),
+            action="consultation.originator_informed",
+            subject_type="consultation",
+            subject_id=subject_id,
+            now=now,
+            detail={"how": "notification"},
+        )

@@ -27,7 +27,9 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def make_engine(settings: Settings | None = None, *, url: str | None = None, **kwargs: Any) -> Engine:
+def make_engine(
+    settings: Settings | None = None, *, url: str | None = None, **kwargs: Any
+) -> Engine:
     """An engine for `url` or `settings.database_url`, configured for this service."""
     if url is None:
         if settings is None:
@@ -103,5 +105,9 @@ def unit_of_work(fn: F) -> F:
 
 
 def is_postgres(session_or_engine: Session | Engine) -> bool:
-    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    bind = (
+        session_or_engine.get_bind()
+        if isinstance(session_or_engine, Session)
+        else session_or_engine
+    )
     return bind.dialect.name == "postgresql"

@@ -74,7 +74,9 @@ class PersonView:
         return dict(self.__dict__)
 
     def actor(self) -> Actor:
-        return Actor(user_id=self.id, role=self.role, organisation_id=self.organisation_id, name=self.name)
+        return Actor(
+            user_id=self.id, role=self.role, organisation_id=self.organisation_id, name=self.name
+        )
 
 
 @dataclass(frozen=True)
@@ -95,16 +97,31 @@ class NamedContact:
 def organisation_view(org: Organisation) -> OrganisationView:
     parts = [org.street, org.locality, org.address3, org.town, org.county]
     return OrganisationView(
-        id=org.id, kind=org.kind, name=org.name, urn=org.urn, la_code=org.la_code,
-        la_name=org.la_name, type_name=org.type_name, phase=org.phase, status=org.status,
-        address=", ".join(p for p in parts if p), postcode=org.postcode, area=org.area,
+        id=org.id,
+        kind=org.kind,
+        name=org.name,
+        urn=org.urn,
+        la_code=org.la_code,
+        la_name=org.la_name,
+        type_name=org.type_name,
+        phase=org.phase,
+        status=org.status,
+        address=", ".join(p for p in parts if p),
+        postcode=org.postcode,
+        area=org.area,
     )
 
 
 def person_view(p: Person) -> PersonView:
     return PersonView(
-        id=p.id, name=p.name, email=p.email, role=p.role, organisation_id=p.organisation_id,
-        phone=p.phone, slack_user_id=p.slack_user_id, active=bool(p.active),
+        id=p.id,
+        name=p.name,
+        email=p.email,
+        role=p.role,
+        organisation_id=p.organisation_id,
+        phone=p.phone,
+        slack_user_id=p.slack_user_id,
+        active=bool(p.active),
     )
 
 
@@ -116,21 +133,34 @@ def _require_admin(actor: Actor) -> None:
 def require_organisation(session: Session, organisation_id: int | None) -> Organisation:
     org = session.get(Organisation, organisation_id) if organisation_id is not None else None
     if org is None:
-        raise InvalidInput(f"There is no organisation with id {organisation_id}.", field="organisation_id")
+        raise InvalidInput(
+            f"There is no organisation with id {organisation_id}.", field="organisation_id"
+        )
     return org
 
 
 @unit_of_work
 def create_organisation(
-    *, session: Session, actor: Actor, kind: str, name: str, urn: str | None = None,
-    la_code: str | None = None, la_name: str | None = None, type_name: str | None = None,
-    phase: str | None = None, town: str | None = None, postcode: str | None = None,
+    *,
+    session: Session,
+    actor: Actor,
+    kind: str,
+    name: str,
+    urn: str | None = None,
+    la_code: str | None = None,
+    la_name: str | None = None,
+    type_name: str | None = None,
+    phase: str | None = None,
+    town: str | None = None,
+    postcode: str | None = None,
     area: str | None = None,
 ) -> OrganisationView:
     """Add an organisation (school, gp_practice, mash or agency). Admins only."""
     _require_admin(actor)
     if kind not in ORGANISATION_KINDS:
-        raise InvalidInput(f"Organisation kind must be one of {', '.join(ORGANISATION_KINDS)}.", field="kind")
+        raise InvalidInput(
+            f"Organisation kind must be one of {', '.join(ORGANISATION_KINDS)}.", field="kind"
+        )
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("An organisation needs a name of 1 to 200 characters.", field="name")
@@ -138,8 +168,18 @@ def create_organisation(
         raise InvalidInput(f"An organisation with URN {urn} already exists.", field="urn")
     now = utcnow()
     org = Organisation(
-        kind=kind, name=name, urn=urn, la_code=la_code, la_name=la_name, type_name=type_name,
-        phase=phase, town=town, postcode=postcode, area=area, created_at=now, updated_at=now,
+        kind=kind,
+        name=name,
+        urn=urn,
+        la_code=la_code,
+        la_name=la_name,
+        type_name=type_name,
+        phase=phase,
+        town=town,
+        postcode=postcode,
+        area=area,
+        created_at=now,
+        updated_at=now,
     )
     session.add(org)
     session.flush()
@@ -157,8 +197,12 @@ def get_organisation(*, session: Session, organisation_id: int) -> OrganisationV
 
 @unit_of_work
 def list_organisations(
-    *, session: Session, kind: str | None = None, la_code: str | None = None,
-    search: str | None = None, limit: int = 100,
+    *,
+    session: Session,
+    kind: str | None = None,
+    la_code: str | None = None,
+    search: str | None = None,
+    limit: int = 100,
 ) -> list[OrganisationView]:
     query = select(Organisation).order_by(Organisation.name).limit(limit)
     if kind:
@@ -172,9 +216,16 @@ def list_organisations(
 
 @unit_of_work
 def create_user(
-    *, session: Session, actor: Actor, name: str, email: str, role: str,
-    organisation_id: int | None = None, password: str | None = None,
-    slack_user_id: str | None = None, phone: str | None = None,
+    *,
+    session: Session,
+    actor: Actor,
+    name: str,
+    email: str,
+    role: str,
+    organisation_id: int | None = None,
+    password: str | None = None,
+    slack_user_id: str | None = None,
+    phone: str | None = None,
 ) -> PersonView:
     """Add a person. Admins (or the CLI as system) only. A password is optional (Slack-only
     users have none); when given it is stored as an argon2id hash."""
@@ -196,16 +247,25 @@ def create_user(
                 field="organisation_id",
             )
     if password is not None and len(password) < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+        raise InvalidInput(
+            f"A password needs at least {MIN_PASSWORD} characters.", field="password"
+        )
     if session.execute(select(Person.id).where(Person.email == email)).first():
         raise InvalidInput(f"Someone with e-mail {email} already exists.", field="email")
-    if slack_user_id and session.execute(
-        select(Person.id).where(Person.slack_user_id == slack_user_id)
-    ).first():
+    if (
+        slack_user_id
+        and session.execute(select(Person.id).where(Person.slack_user_id == slack_user_id)).first()
+    ):
         raise InvalidInput(f"Slack user {slack_user_id} is already linked.", field="slack_user_id")
     person = Person(
-        name=name, email=email, role=role, organisation_id=organisation_id, phone=phone,
-        slack_user_id=slack_user_id or None, active=True, created_at=utcnow(),
+        name=name,
+        email=email,
+        role=role,
+        organisation_id=organisation_id,
+        phone=phone,
+        slack_user_id=slack_user_id or None,
+        active=True,
+        created_at=utcnow(),
         password_hash=_hasher().hash(password) if password else None,
     )
     session.add(person)
@@ -242,8 +302,13 @@ def authenticate(*, session: Session, email: str, password: str) -> Actor | None
 
 
 @unit_of_work
-def actor_for(*, session: Session, user_id: int | None = None, email: str | None = None,
-              slack_user_id: str | None = None) -> Actor:
+def actor_for(
+    *,
+    session: Session,
+    user_id: int | None = None,
+    email: str | None = None,
+    slack_user_id: str | None = None,
+) -> Actor:
     """The Actor for an active person found by id, e-mail or Slack user id (portal sessions,
     the Slack desk's buttons, the CLI's --as). Raises NotFound otherwise."""
     query = select(Person).where(Person.active.is_(True))
@@ -262,8 +327,9 @@ def actor_for(*, session: Session, user_id: int | None = None, email: str | None
 
 
 @unit_of_work
-def list_people(*, session: Session, actor: Actor, role: str | None = None,
-                organisation_id: int | None = None) -> list[PersonView]:
+def list_people(
+    *, session: Session, actor: Actor, role: str | None = None, organisation_id: int | None = None
+) -> list[PersonView]:
     """People in the directory. MASH staff and admins see all; others their own organisation."""
     query = select(Person).order_by(Person.name)
     if not (actor.is_mash or actor.role in {"admin", "system"}):
@@ -277,8 +343,13 @@ def list_people(*, session: Session, actor: Actor, role: str | None = None,
 
 @unit_of_work
 def set_named_contact(
-    *, session: Session, actor: Actor, person_id: int, organisation_id: int | None = None,
-    area: str | None = None, note: str | None = None,
+    *,
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    organisation_id: int | None = None,
+    area: str | None = None,
+    note: str | None = None,
 ) -> NamedContact:
     """Make a MASH worker the named contact for one school, or for an area. Replaces any
     existing contact for that school or area. Admins and MASH managers only."""
@@ -308,8 +379,12 @@ def set_named_contact(
 
 def _named(person: Person, scope: str, note: str | None) -> NamedContact:
     return NamedContact(
-        person_id=person.id, name=person.name, email=person.email, phone=person.phone,
-        scope=scope, note=note,
+        person_id=person.id,
+        name=person.name,
+        email=person.email,
+        phone=person.phone,
+        scope=scope,
+        note=note,
     )
 
 
@@ -324,7 +399,9 @@ def named_contact(*, session: Session, organisation_id: int) -> NamedContact | N
         rows.append((MashContact.area == org.area, "area"))
     for condition, scope in rows:
         found = session.execute(
-            select(MashContact, Person).join(Person, Person.id == MashContact.person_id).where(condition)
+            select(MashContact, Person)
+            .join(Person, Person.id == MashContact.person_id)
+            .where(condition)
         ).first()
         if found is not None and found[1].active:
             return _named(found[1], scope, found[0].note)
@@ -356,7 +433,11 @@ def resolve_sender(session: Session, identity: ChannelIdentity) -> Sender:
     """Match a channel identity to an active person. Verified only when the person exists and
     (if the channel named one) belongs to the named organisation. An organisation id that does
     not exist is an InvalidInput; an unknown person is merely unverified."""
-    org = require_organisation(session, identity.organisation_id) if identity.organisation_id is not None else None
+    org = (
+        require_organisation(session, identity.organisation_id)
+        if identity.organisation_id is not None
+        else None
+    )
     person = None
     if identity.user_id:
         if identity.channel == "slack":
@@ -370,7 +451,9 @@ def resolve_sender(session: Session, identity: ChannelIdentity) -> Sender:
     verified = person is not None and (org is None or person.organisation_id == org.id)
     if verified and org is None and person is not None and person.organisation_id is not None:
         org = session.get(Organisation, person.organisation_id)
-    return Sender(person=person if verified else None, organisation=org, verified=verified, identity=identity)
+    return Sender(
+        person=person if verified else None, organisation=org, verified=verified, identity=identity
+    )
 
 
 def people_names(session: Session, ids: set[int]) -> dict[int, str]:
@@ -384,15 +467,27 @@ def people_by_role(session: Session, role: str) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Person).where(Person.role == role, Person.active.is_(True)).order_by(Person.id)
     ).scalars()
-    return [{"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id} for p in rows]
+    return [
+        {"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id}
+        for p in rows
+    ]
 
 
 def recipient_for(person: Person | None, identity: tuple[str, str]) -> dict[str, Any]:
     """The outbox recipient for an originator: the person if known, and the channel address."""
     channel, sender = identity
-    people = [] if person is None else [
-        {"id": person.id, "name": person.name, "email": person.email, "slack_user_id": person.slack_user_id}
-    ]
+    people = (
+        []
+        if person is None
+        else [
+            {
+                "id": person.id,
+                "name": person.name,
+                "email": person.email,
+                "slack_user_id": person.slack_user_id,
+            }
+        ]
+    )
     return {"people": people, "channel": channel, "sender": sender}
 
 

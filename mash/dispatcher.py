@@ -64,9 +64,15 @@ class Dispatcher:
     """Deliver the outbox. `targets` maps an audience ("duty", "duty_manager", "originator")
     to a Target, with "*" as the default for audiences not named."""
 
-    def __init__(self, *, factory: sessionmaker, targets: Mapping[str, Target],
-                 settings: Settings | None = None, policy: Policy | None = None,
-                 owner: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        factory: sessionmaker,
+        targets: Mapping[str, Target],
+        settings: Settings | None = None,
+        policy: Policy | None = None,
+        owner: str | None = None,
+    ) -> None:
         self.factory = factory
         self.targets = dict(targets)
         self.settings = settings
@@ -80,22 +86,41 @@ class Dispatcher:
         until = now + timedelta(seconds=self.policy.lease_seconds)
         claimed: list[Message] = []
         with self.factory() as session, session.begin():
-            ids = session.execute(
-                select(OutboxMessage.id)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
-                       or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-                .limit(self.policy.batch)
-            ).scalars().all()
+            ids = (
+                session.execute(
+                    select(OutboxMessage.id)
+                    .where(
+                        OutboxMessage.status == "pending",
+                        OutboxMessage.next_attempt_at <= now,
+                        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                    )
+                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                    .limit(self.policy.batch)
+                )
+                .scalars()
+                .all()
+            )
             for message_id in ids:
                 # Another dispatcher may have claimed it since the SELECT: the WHERE decides.
-                won = session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-                           or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-                    .values(lease_owner=self.owner, lease_until=until, attempts=OutboxMessage.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                ).rowcount == 1
+                won = (
+                    session.execute(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == message_id,
+                            OutboxMessage.status == "pending",
+                            or_(
+                                OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now
+                            ),
+                        )
+                        .values(
+                            lease_owner=self.owner,
+                            lease_until=until,
+                            attempts=OutboxMessage.attempts + 1,
+                        )
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+                    == 1
+                )
                 if won:
                     row = session.get(OutboxMessage, message_id)
                     session.refresh(row)
@@ -105,12 +130,21 @@ class Dispatcher:
     def _delivered(self, message: Message) -> None:
         now = utcnow()
         with self.factory() as session, session.begin():
-            done = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending")
-                .values(status="delivered", delivered_at=now, lease_owner=None, lease_until=None, last_error=None)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+            done = (
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending")
+                    .values(
+                        status="delivered",
+                        delivered_at=now,
+                        lease_owner=None,
+                        lease_until=None,
+                        last_error=None,
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
             if done:  # first to record it runs the hooks: they happen once per message
                 for hook in HOOKS:
                     hook(session, topic=message.topic, subject_id=message.subject_id, now=now)
@@ -121,10 +155,17 @@ class Dispatcher:
         with self.factory() as session, session.begin():
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message.id, OutboxMessage.status == "pending",
-                       OutboxMessage.lease_owner == self.owner)
-                .values(lease_owner=None, lease_until=None, next_attempt_at=now + timedelta(seconds=delay),
-                        last_error=f"{type(error).__name__}: {error}"[:500])
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.lease_owner == self.owner,
+                )
+                .values(
+                    lease_owner=None,
+                    lease_until=None,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                    last_error=f"{type(error).__name__}: {error}"[:500],
+                )
                 .execution_options(synchronize_session=False)
             )
 
@@ -133,8 +174,13 @@ class Dispatcher:
         report = PassReport()
         if self.settings is not None:
             with self.factory() as session:
-                deadlines = escalations.check_deadlines(session=session, settings=self.settings, now=now)
-            report.renotified, report.sent_to_manager = deadlines.renotified, deadlines.sent_to_manager
+                deadlines = escalations.check_deadlines(
+                    session=session, settings=self.settings, now=now
+                )
+            report.renotified, report.sent_to_manager = (
+                deadlines.renotified,
+                deadlines.sent_to_manager,
+            )
         batch = self.claim(now or utcnow())
         report.claimed = len(batch)
         for message in batch:
@@ -144,7 +190,12 @@ class Dispatcher:
                     raise LookupError(f"no delivery target for audience {message.audience!r}")
                 target.deliver(message)
             except Exception as error:  # noqa: BLE001 - any target failure means retry later
-                log.warning("delivery of %s failed (attempt %d): %s", message.idempotency_key, message.attempt, error)
+                log.warning(
+                    "delivery of %s failed (attempt %d): %s",
+                    message.idempotency_key,
+                    message.attempt,
+                    error,
+                )
                 self._failed(message, error)
                 report.failed += 1
                 continue
@@ -169,4 +220,6 @@ class Dispatcher:
 def pending_count(session: Session) -> int:
     from sqlalchemy import func
 
-    return session.execute(select(func.count()).where(OutboxMessage.status == "pending")).scalar_one()
+    return session.execute(
+        select(func.count()).where(OutboxMessage.status == "pending")
+    ).scalar_one()

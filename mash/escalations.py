@@ -84,7 +84,10 @@ class EscalationSummary:
     originator_informed_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v.isoformat() if isinstance(v, (datetime, date)) else v for k, v in self.__dict__.items()}
+        return {
+            k: v.isoformat() if isinstance(v, datetime | date) else v
+            for k, v in self.__dict__.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -107,14 +110,27 @@ class EscalationView(EscalationSummary):
 
 def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) -> dict[str, Any]:
     return dict(
-        id=e.id, reference=reference(e.id), status=e.status, urgency=e.urgency,
-        categories=list(e.categories or []), channel=e.channel, sender_verified=bool(e.sender_verified),
-        originator_user_id=e.originator_user_id, organisation_id=e.organisation_id,
-        organisation_name=org_name, source_kind=e.source_kind, suggested_level=e.suggested_level,
-        raised_at=e.raised_at, acknowledged_at=e.acknowledged_at, picked_up_at=e.picked_up_at,
-        picked_up_by=e.picked_up_by, picked_up_by_name=names.get(e.picked_up_by),
-        outcome_code=e.outcome_code, outcome_label=OUTCOME_LABELS.get(e.outcome_code or ""),
-        outcome_at=e.outcome_at, originator_informed_at=e.originator_informed_at,
+        id=e.id,
+        reference=reference(e.id),
+        status=e.status,
+        urgency=e.urgency,
+        categories=list(e.categories or []),
+        channel=e.channel,
+        sender_verified=bool(e.sender_verified),
+        originator_user_id=e.originator_user_id,
+        organisation_id=e.organisation_id,
+        organisation_name=org_name,
+        source_kind=e.source_kind,
+        suggested_level=e.suggested_level,
+        raised_at=e.raised_at,
+        acknowledged_at=e.acknowledged_at,
+        picked_up_at=e.picked_up_at,
+        picked_up_by=e.picked_up_by,
+        picked_up_by_name=names.get(e.picked_up_by),
+        outcome_code=e.outcome_code,
+        outcome_label=OUTCOME_LABELS.get(e.outcome_code or ""),
+        outcome_at=e.outcome_at,
+        originator_informed_at=e.originator_informed_at,
     )
 
 
@@ -123,11 +139,17 @@ def _view(session: Session, e: Escalation) -> EscalationView:
     names = people_names(session, {e.picked_up_by})
     return EscalationView(
         **_summary_fields(e, org.name if org else None, names),
-        message_id=e.message_id, sender=e.sender, sender_role=e.sender_role,
+        message_id=e.message_id,
+        sender=e.sender,
+        sender_role=e.sender_role,
         matched_phrases=None if e.matched_phrases is None else list(e.matched_phrases),
-        excerpt=e.excerpt, excerpt_purged_at=e.excerpt_purged_at,
-        level_reasons=list(e.level_reasons or []), acknowledged_by=e.acknowledged_by,
-        outcome_note=e.outcome_note, outcome_by=e.outcome_by, renotified_at=e.renotified_at,
+        excerpt=e.excerpt,
+        excerpt_purged_at=e.excerpt_purged_at,
+        level_reasons=list(e.level_reasons or []),
+        acknowledged_by=e.acknowledged_by,
+        outcome_note=e.outcome_note,
+        outcome_by=e.outcome_by,
+        renotified_at=e.renotified_at,
         manager_notified_at=e.manager_notified_at,
     )
 
@@ -141,11 +163,20 @@ def _clean_strings(values: Sequence[str], *, name: str, limit: int, each: int) -
     return cleaned
 
 
-def _payload(e: Escalation, org_name: str | None, title: str, text: str, **extra: Any) -> dict[str, Any]:
+def _payload(
+    e: Escalation, org_name: str | None, title: str, text: str, **extra: Any
+) -> dict[str, Any]:
     return {
-        "title": title, "text": text, "reference": reference(e.id), "subject_type": "escalation",
-        "subject_id": e.id, "urgency": e.urgency, "categories": list(e.categories or []),
-        "organisation": org_name, "sender_verified": bool(e.sender_verified), "status": e.status,
+        "title": title,
+        "text": text,
+        "reference": reference(e.id),
+        "subject_type": "escalation",
+        "subject_id": e.id,
+        "urgency": e.urgency,
+        "categories": list(e.categories or []),
+        "organisation": org_name,
+        "sender_verified": bool(e.sender_verified),
+        "status": e.status,
         **extra,
     }
 
@@ -182,32 +213,52 @@ def raise_escalation(
     """
     message_id = (message_id or "").strip()
     if not message_id or len(message_id) > 200:
-        raise InvalidInput("An escalation needs the id (1-200 characters) of the message it came from.", field="message_id")
+        raise InvalidInput(
+            "An escalation needs the id (1-200 characters) of the message it came from.",
+            field="message_id",
+        )
     if urgency not in URGENCIES:
         raise InvalidInput(f"Urgency must be one of {', '.join(URGENCIES)}.", field="urgency")
     if suggested_level is not None and suggested_level not in (1, 2, 3, 4):
         raise InvalidInput("The suggested level must be 1, 2, 3 or 4.", field="suggested_level")
     cats = sorted(set(_clean_strings(categories, name="categories", limit=MAX_CATEGORIES, each=60)))
-    phrases = [redact(p) for p in _clean_strings(matched_phrases, name="matched_phrases", limit=MAX_PHRASES, each=200)]
+    phrases = [
+        redact(p)
+        for p in _clean_strings(
+            matched_phrases, name="matched_phrases", limit=MAX_PHRASES, each=200
+        )
+    ]
     reasons = _clean_strings(level_reasons, name="level_reasons", limit=20, each=500)
     if not isinstance(text, str):
         raise InvalidInput("The excerpt must be text.", field="text")
 
-    existing = session.execute(select(Escalation).where(Escalation.message_id == message_id)).scalar_one_or_none()
+    existing = session.execute(
+        select(Escalation).where(Escalation.message_id == message_id)
+    ).scalar_one_or_none()
     if existing is not None:
         return _view(session, existing)
 
     sender = resolve_sender(session, identity)
     now = now or utcnow()
     e = Escalation(
-        message_id=message_id, channel=identity.channel[:40], sender=identity.sender[:200],
+        message_id=message_id,
+        channel=identity.channel[:40],
+        sender=identity.sender[:200],
         originator_user_id=sender.person.id if sender.person else None,
         sender_verified=sender.verified,
         sender_role=(sender.person.role if sender.person else (identity.role or None)),
         organisation_id=sender.organisation.id if sender.organisation else None,
-        source_kind=sender.source_kind, urgency=urgency, categories=cats,
-        matched_phrases=phrases, excerpt=redact(text)[:EXCERPT_MAX], suggested_level=suggested_level,
-        level_reasons=reasons, status="raised", raised_at=now, week_start=week_start(now), version=1,
+        source_kind=sender.source_kind,
+        urgency=urgency,
+        categories=cats,
+        matched_phrases=phrases,
+        excerpt=redact(text)[:EXCERPT_MAX],
+        suggested_level=suggested_level,
+        level_reasons=reasons,
+        status="raised",
+        raised_at=now,
+        week_start=week_start(now),
+        version=1,
     )
     session.add(e)
     try:
@@ -215,28 +266,48 @@ def raise_escalation(
     except IntegrityError:
         # Raised concurrently for the same message by another transaction: theirs stands.
         session.rollback()
-        again = session.execute(select(Escalation).where(Escalation.message_id == message_id)).scalar_one_or_none()
+        again = session.execute(
+            select(Escalation).where(Escalation.message_id == message_id)
+        ).scalar_one_or_none()
         if again is None:
             raise
         return _view(session, again)
-    session.add_all(EscalationCategory(escalation_id=e.id, category=c, week_start=e.week_start) for c in cats)
+    session.add_all(
+        EscalationCategory(escalation_id=e.id, category=c, week_start=e.week_start) for c in cats
+    )
     org_name = sender.organisation.name if sender.organisation else None
     who = org_name or "an unverified sender"
     outbox.enqueue(
-        session, key=f"escalation:{e.id}:raised:duty", topic="escalation.raised", audience="duty",
-        subject_type="escalation", subject_id=e.id, now=now,
-        payload=_payload(e, org_name, f"{urgency.upper()} escalation {reference(e.id)}",
-                         f"New {urgency} escalation from {who}: {', '.join(cats) or 'no category'}."),
+        session,
+        key=f"escalation:{e.id}:raised:duty",
+        topic="escalation.raised",
+        audience="duty",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
+        payload=_payload(
+            e,
+            org_name,
+            f"{urgency.upper()} escalation {reference(e.id)}",
+            f"New {urgency} escalation from {who}: {', '.join(cats) or 'no category'}.",
+        ),
     )
-    audit.record(session, actor=sender.actor, action="escalation.raise", subject_type="escalation",
-                 subject_id=e.id, now=now, detail={"urgency": urgency, "verified": sender.verified})
+    audit.record(
+        session,
+        actor=sender.actor,
+        action="escalation.raise",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
+        detail={"urgency": urgency, "verified": sender.verified},
+    )
     return _view(session, e)
 
 
 def _load(session: Session, actor: Actor, escalation_id: int) -> Escalation:
     e = session.get(Escalation, escalation_id)
     if e is None or not (actor.role == "system" or can_see(actor, e)):
-        raise NotFound(f"Escalation {reference(escalation_id) if isinstance(escalation_id, int) else escalation_id} was not found.")
+        raise NotFound(f"Escalation {reference(escalation_id)} was not found.")
     return e
 
 
@@ -245,7 +316,9 @@ def _require_mash(actor: Actor, what: str) -> None:
         raise Forbidden(f"Only MASH staff can {what}.")
 
 
-def _conditional_update(session: Session, escalation_id: int, where: Sequence[Any], values: dict[str, Any]) -> bool:
+def _conditional_update(
+    session: Session, escalation_id: int, where: Sequence[Any], values: dict[str, Any]
+) -> bool:
     result = session.execute(
         update(Escalation)
         .where(Escalation.id == escalation_id, *where)
@@ -268,7 +341,9 @@ def _seconds(start: datetime, end: datetime) -> int:
 def get_escalation(*, session: Session, actor: Actor, escalation_id: int) -> EscalationView:
     """One escalation in full (with the redacted excerpt). The read is audited."""
     e = _load(session, actor, escalation_id)
-    audit.record(session, actor=actor, action="escalation.read", subject_type="escalation", subject_id=e.id)
+    audit.record(
+        session, actor=actor, action="escalation.read", subject_type="escalation", subject_id=e.id
+    )
     return _view(session, e)
 
 
@@ -287,7 +362,9 @@ def list_escalations(
     """The escalations `actor` may see, most urgent and oldest first when open_only (the duty
     queue), newest first otherwise (the my-school list). The listing is audited."""
     if status is not None and status not in ESCALATION_STATUSES:
-        raise InvalidInput(f"Status must be one of {', '.join(ESCALATION_STATUSES)}.", field="status")
+        raise InvalidInput(
+            f"Status must be one of {', '.join(ESCALATION_STATUSES)}.", field="status"
+        )
     if urgency is not None and urgency not in URGENCIES:
         raise InvalidInput(f"Urgency must be one of {', '.join(URGENCIES)}.", field="urgency")
     limit = max(1, min(int(limit), 500))
@@ -306,45 +383,91 @@ def list_escalations(
         query = query.order_by(Escalation.raised_at.desc(), Escalation.id.desc())
     rows = list(session.execute(query.limit(limit).offset(max(0, offset))).scalars())
     org_ids = {r.organisation_id for r in rows if r.organisation_id}
-    orgs = dict(session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))).all()) if org_ids else {}
+    orgs = (
+        dict(
+            session.execute(
+                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+            ).all()
+        )
+        if org_ids
+        else {}
+    )
     names = people_names(session, {r.picked_up_by for r in rows})
-    audit.record(session, actor=actor, action="escalation.list", subject_type="escalation", subject_id=None,
-                 detail={"ids": [r.id for r in rows]})
-    return [EscalationSummary(**_summary_fields(r, orgs.get(r.organisation_id), names)) for r in rows]
+    audit.record(
+        session,
+        actor=actor,
+        action="escalation.list",
+        subject_type="escalation",
+        subject_id=None,
+        detail={"ids": [r.id for r in rows]},
+    )
+    return [
+        EscalationSummary(**_summary_fields(r, orgs.get(r.organisation_id), names)) for r in rows
+    ]
 
 
 @unit_of_work
-def acknowledge(*, session: Session, actor: Actor, escalation_id: int, now: datetime | None = None) -> EscalationView:
+def acknowledge(
+    *, session: Session, actor: Actor, escalation_id: int, now: datetime | None = None
+) -> EscalationView:
     """Mark a raised escalation as seen by the duty desk (stops the re-notify clock).
     Idempotent: acknowledging one already acknowledged or further on changes nothing."""
     _require_mash(actor, "acknowledge an escalation")
     e = _load(session, actor, escalation_id)
     now = now or utcnow()
     if e.status == "raised" and _conditional_update(
-        session, e.id, [Escalation.status == "raised"],
-        {"status": "acknowledged", "acknowledged_at": now, "acknowledged_by": actor.user_id,
-         "ack_seconds": _seconds(e.raised_at, now)},
+        session,
+        e.id,
+        [Escalation.status == "raised"],
+        {
+            "status": "acknowledged",
+            "acknowledged_at": now,
+            "acknowledged_by": actor.user_id,
+            "ack_seconds": _seconds(e.raised_at, now),
+        },
     ):
-        audit.record(session, actor=actor, action="escalation.acknowledge", subject_type="escalation", subject_id=e.id, now=now)
+        audit.record(
+            session,
+            actor=actor,
+            action="escalation.acknowledge",
+            subject_type="escalation",
+            subject_id=e.id,
+            now=now,
+        )
     return _view(session, _refresh(session, e))
 
 
 @unit_of_work
-def pick_up(*, session: Session, actor: Actor, escalation_id: int, now: datetime | None = None) -> EscalationView:
+def pick_up(
+    *, session: Session, actor: Actor, escalation_id: int, now: datetime | None = None
+) -> EscalationView:
     """Take an escalation on. Exactly one of several workers trying at once wins; the others get
     Conflict naming who has it. Picking up a raised escalation also acknowledges it. Repeating
     one's own pick-up changes nothing."""
     _require_mash(actor, "pick up an escalation")
     e = _load(session, actor, escalation_id)
     now = now or utcnow()
-    values: dict[str, Any] = {"status": "picked_up", "picked_up_at": now, "picked_up_by": actor.user_id}
+    values: dict[str, Any] = {
+        "status": "picked_up",
+        "picked_up_at": now,
+        "picked_up_by": actor.user_id,
+    }
     if e.acknowledged_at is None:
-        values.update(acknowledged_at=now, acknowledged_by=actor.user_id, ack_seconds=_seconds(e.raised_at, now))
+        values.update(
+            acknowledged_at=now,
+            acknowledged_by=actor.user_id,
+            ack_seconds=_seconds(e.raised_at, now),
+        )
     # The WHERE on status (and on acknowledged_at, which `values` depends on) settles the race.
     won = _conditional_update(
-        session, e.id,
-        [Escalation.status.in_(("raised", "acknowledged")),
-         Escalation.acknowledged_at.is_(None) if e.acknowledged_at is None else Escalation.acknowledged_at.isnot(None)],
+        session,
+        e.id,
+        [
+            Escalation.status.in_(("raised", "acknowledged")),
+            Escalation.acknowledged_at.is_(None)
+            if e.acknowledged_at is None
+            else Escalation.acknowledged_at.isnot(None),
+        ],
         values,
     )
     e = _refresh(session, e)
@@ -355,49 +478,96 @@ def pick_up(*, session: Session, actor: Actor, escalation_id: int, now: datetime
             raise Conflict(f"Escalation {reference(e.id)} changed just now; please try again.")
         holder = people_names(session, {e.picked_up_by}).get(e.picked_up_by, "someone else")
         raise Conflict(f"Escalation {reference(e.id)} has already been picked up by {holder}.")
-    audit.record(session, actor=actor, action="escalation.pick_up", subject_type="escalation", subject_id=e.id, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="escalation.pick_up",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
+    )
     return _view(session, e)
 
 
 @unit_of_work
 def reassign(
-    *, session: Session, actor: Actor, escalation_id: int, to_user_id: int, now: datetime | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    escalation_id: int,
+    to_user_id: int,
+    now: datetime | None = None,
 ) -> EscalationView:
     """Hand a picked-up (or not yet picked-up) escalation to another MASH worker. The current
     holder or a MASH manager may do this; the new holder is told through the outbox."""
     _require_mash(actor, "reassign an escalation")
     e = _load(session, actor, escalation_id)
     if e.status not in OPEN_STATUSES:
-        raise Conflict(f"Escalation {reference(e.id)} already has an outcome; it cannot be reassigned.")
+        raise Conflict(
+            f"Escalation {reference(e.id)} already has an outcome; it cannot be reassigned."
+        )
     if not (actor.is_manager or e.picked_up_by == actor.user_id):
         raise Forbidden("Only the worker holding an escalation or a MASH manager can reassign it.")
     target = session.get(Person, to_user_id)
     if target is None or not target.active or target.role not in ("mash_worker", "mash_manager"):
-        raise InvalidInput("An escalation can only be reassigned to an active member of the MASH.", field="to_user_id")
+        raise InvalidInput(
+            "An escalation can only be reassigned to an active member of the MASH.",
+            field="to_user_id",
+        )
     if e.picked_up_by == to_user_id:
         return _view(session, e)
     now = now or utcnow()
-    values: dict[str, Any] = {"status": "picked_up", "picked_up_by": to_user_id, "picked_up_at": now}
+    values: dict[str, Any] = {
+        "status": "picked_up",
+        "picked_up_by": to_user_id,
+        "picked_up_at": now,
+    }
     if e.acknowledged_at is None:
-        values.update(acknowledged_at=now, acknowledged_by=actor.user_id, ack_seconds=_seconds(e.raised_at, now))
+        values.update(
+            acknowledged_at=now,
+            acknowledged_by=actor.user_id,
+            ack_seconds=_seconds(e.raised_at, now),
+        )
     if not _conditional_update(session, e.id, [Escalation.version == e.version], values):
-        raise Conflict(f"Escalation {reference(e.id)} changed just now; please reload and try again.")
+        raise Conflict(
+            f"Escalation {reference(e.id)} changed just now; please reload and try again."
+        )
     e = _refresh(session, e)
     outbox.enqueue(
-        session, key=f"escalation:{e.id}:reassigned:v{e.version}", topic="escalation.reassigned",
-        audience="duty", subject_type="escalation", subject_id=e.id, now=now,
+        session,
+        key=f"escalation:{e.id}:reassigned:v{e.version}",
+        topic="escalation.reassigned",
+        audience="duty",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
         recipient={"people": people_by_role_ids(session, [to_user_id])},
-        payload=_payload(e, _org_name(session, e), f"Escalation {reference(e.id)} reassigned",
-                         f"Escalation {reference(e.id)} is now with {target.name}.", assignee_id=to_user_id),
+        payload=_payload(
+            e,
+            _org_name(session, e),
+            f"Escalation {reference(e.id)} reassigned",
+            f"Escalation {reference(e.id)} is now with {target.name}.",
+            assignee_id=to_user_id,
+        ),
     )
-    audit.record(session, actor=actor, action="escalation.reassign", subject_type="escalation", subject_id=e.id,
-                 now=now, detail={"to_user_id": to_user_id})
+    audit.record(
+        session,
+        actor=actor,
+        action="escalation.reassign",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
+        detail={"to_user_id": to_user_id},
+    )
     return _view(session, e)
 
 
 def people_by_role_ids(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     rows = session.execute(select(Person).where(Person.id.in_(ids))).scalars()
-    return [{"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id} for p in rows]
+    return [
+        {"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id}
+        for p in rows
+    ]
 
 
 @unit_of_work
@@ -416,45 +586,86 @@ def record_outcome(
     Repeating the same outcome changes nothing; a different one is a Conflict."""
     _require_mash(actor, "record an outcome")
     if outcome_code not in OUTCOME_CODES:
-        raise InvalidInput(f"{outcome_code!r} is not an outcome code; use one of {', '.join(OUTCOME_CODES)}.", field="outcome_code")
+        raise InvalidInput(
+            f"{outcome_code!r} is not an outcome code; use one of {', '.join(OUTCOME_CODES)}.",
+            field="outcome_code",
+        )
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
-        raise InvalidInput(f"The note is {len(note)} characters; the limit is {NOTE_MAX}.", field="note")
+        raise InvalidInput(
+            f"The note is {len(note)} characters; the limit is {NOTE_MAX}.", field="note"
+        )
     e = _load(session, actor, escalation_id)
     if e.status in ("outcome_recorded", "originator_informed"):
         if e.outcome_code == outcome_code and (e.outcome_note or "") == note:
             return _view(session, e)
         raise Conflict(f"Escalation {reference(e.id)} already has an outcome recorded.")
     if e.status != "picked_up":
-        raise Conflict(f"Escalation {reference(e.id)} must be picked up before an outcome is recorded.")
+        raise Conflict(
+            f"Escalation {reference(e.id)} must be picked up before an outcome is recorded."
+        )
     if not (actor.is_manager or e.picked_up_by == actor.user_id):
-        raise Forbidden("Only the worker holding this escalation or a MASH manager can record its outcome.")
+        raise Forbidden(
+            "Only the worker holding this escalation or a MASH manager can record its outcome."
+        )
     now = now or utcnow()
     if not _conditional_update(
-        session, e.id, [Escalation.version == e.version, Escalation.status == "picked_up"],
-        {"status": "outcome_recorded", "outcome_code": outcome_code, "outcome_note": note or None,
-         "outcome_at": now, "outcome_by": actor.user_id, "outcome_seconds": _seconds(e.raised_at, now)},
+        session,
+        e.id,
+        [Escalation.version == e.version, Escalation.status == "picked_up"],
+        {
+            "status": "outcome_recorded",
+            "outcome_code": outcome_code,
+            "outcome_note": note or None,
+            "outcome_at": now,
+            "outcome_by": actor.user_id,
+            "outcome_seconds": _seconds(e.raised_at, now),
+        },
     ):
-        raise Conflict(f"Escalation {reference(e.id)} changed just now; please reload and try again.")
+        raise Conflict(
+            f"Escalation {reference(e.id)} changed just now; please reload and try again."
+        )
     e = _refresh(session, e)
     originator = session.get(Person, e.originator_user_id) if e.originator_user_id else None
     label = OUTCOME_LABELS[outcome_code]
     outbox.enqueue(
-        session, key=f"escalation:{e.id}:outcome:originator", topic="escalation.outcome",
-        audience="originator", subject_type="escalation", subject_id=e.id, now=now,
+        session,
+        key=f"escalation:{e.id}:outcome:originator",
+        topic="escalation.outcome",
+        audience="originator",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
         recipient=recipient_for(originator, (e.channel, e.sender)),
-        payload=_payload(e, _org_name(session, e), f"Outcome of your concern {reference(e.id)}",
-                         f"The MASH has recorded an outcome for the concern you raised: {label}.",
-                         outcome_code=outcome_code, outcome_label=label),
+        payload=_payload(
+            e,
+            _org_name(session, e),
+            f"Outcome of your concern {reference(e.id)}",
+            f"The MASH has recorded an outcome for the concern you raised: {label}.",
+            outcome_code=outcome_code,
+            outcome_label=label,
+        ),
     )
-    audit.record(session, actor=actor, action="escalation.record_outcome", subject_type="escalation",
-                 subject_id=e.id, now=now, detail={"outcome_code": outcome_code})
+    audit.record(
+        session,
+        actor=actor,
+        action="escalation.record_outcome",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
+        detail={"outcome_code": outcome_code},
+    )
     return _view(session, e)
 
 
 @unit_of_work
 def mark_originator_informed(
-    *, session: Session, actor: Actor, escalation_id: int, how: str = "notification", now: datetime | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    escalation_id: int,
+    how: str = "notification",
+    now: datetime | None = None,
 ) -> EscalationView:
     """Close the loop: the originator has been told the outcome. The dispatcher calls this (as
     Actor.system) when the outcome message is delivered; MASH staff may call it after telling
@@ -467,10 +678,21 @@ def mark_originator_informed(
     if e.status != "outcome_recorded":
         raise Conflict(f"Escalation {reference(e.id)} has no outcome recorded yet.")
     now = now or utcnow()
-    if _conditional_update(session, e.id, [Escalation.status == "outcome_recorded"],
-                           {"status": "originator_informed", "originator_informed_at": now}):
-        audit.record(session, actor=actor, action="escalation.originator_informed", subject_type="escalation",
-                     subject_id=e.id, now=now, detail={"how": how[:40]})
+    if _conditional_update(
+        session,
+        e.id,
+        [Escalation.status == "outcome_recorded"],
+        {"status": "originator_informed", "originator_informed_at": now},
+    ):
+        audit.record(
+            session,
+            actor=actor,
+            action="escalation.originator_informed",
+            subject_type="escalation",
+            subject_id=e.id,
+            now=now,
+            detail={"how": how[:40]},
+        )
     return _view(session, _refresh(session, e))
 
 
@@ -481,7 +703,9 @@ class DeadlineReport:
 
 
 @unit_of_work
-def check_deadlines(*, session: Session, settings: Settings, now: datetime | None = None) -> DeadlineReport:
+def check_deadlines(
+    *, session: Session, settings: Settings, now: datetime | None = None
+) -> DeadlineReport:
     """Re-notify the duty desk about escalations not acknowledged within their urgency's limit
     (settings.ack_limit_minutes), and tell the duty manager(s) after a further limit. Each
     escalation is re-notified once and sent up once, however often this runs (the dispatcher
@@ -499,38 +723,77 @@ def check_deadlines(*, session: Session, settings: Settings, now: datetime | Non
         )
         for column_name, cutoff, bucket in steps:
             column = getattr(Escalation, column_name)
-            due = session.execute(
-                select(Escalation).where(
-                    Escalation.status == "raised", Escalation.urgency == urgency,
-                    Escalation.raised_at <= cutoff, column.is_(None),
-                ).order_by(Escalation.raised_at).limit(500)
-            ).scalars().all()
+            due = (
+                session.execute(
+                    select(Escalation)
+                    .where(
+                        Escalation.status == "raised",
+                        Escalation.urgency == urgency,
+                        Escalation.raised_at <= cutoff,
+                        column.is_(None),
+                    )
+                    .order_by(Escalation.raised_at)
+                    .limit(500)
+                )
+                .scalars()
+                .all()
+            )
             for e in due:
-                if not _conditional_update(session, e.id, [Escalation.status == "raised", column.is_(None)], {column_name: now}):
+                if not _conditional_update(
+                    session,
+                    e.id,
+                    [Escalation.status == "raised", column.is_(None)],
+                    {column_name: now},
+                ):
                     continue
                 waited = int((now - e.raised_at).total_seconds() // 60)
                 org_name = _org_name(session, e)
                 if column_name == "renotified_at":
                     outbox.enqueue(
-                        session, key=f"escalation:{e.id}:renotify:duty", topic="escalation.renotify",
-                        audience="duty", subject_type="escalation", subject_id=e.id, now=now,
-                        payload=_payload(e, org_name, f"Still waiting: {urgency} escalation {reference(e.id)}",
-                                         f"Not acknowledged after {waited} minutes (limit {minutes}).",
-                                         waited_minutes=waited),
+                        session,
+                        key=f"escalation:{e.id}:renotify:duty",
+                        topic="escalation.renotify",
+                        audience="duty",
+                        subject_type="escalation",
+                        subject_id=e.id,
+                        now=now,
+                        payload=_payload(
+                            e,
+                            org_name,
+                            f"Still waiting: {urgency} escalation {reference(e.id)}",
+                            f"Not acknowledged after {waited} minutes (limit {minutes}).",
+                            waited_minutes=waited,
+                        ),
                     )
                 else:
                     if managers is None:
                         managers = people_by_role(session, "mash_manager")
                     outbox.enqueue(
-                        session, key=f"escalation:{e.id}:overdue:duty_manager", topic="escalation.overdue",
-                        audience="duty_manager", subject_type="escalation", subject_id=e.id, now=now,
+                        session,
+                        key=f"escalation:{e.id}:overdue:duty_manager",
+                        topic="escalation.overdue",
+                        audience="duty_manager",
+                        subject_type="escalation",
+                        subject_id=e.id,
+                        now=now,
                         recipient={"people": managers},
-                        payload=_payload(e, org_name, f"Overdue: {urgency} escalation {reference(e.id)}",
-                                         f"Not acknowledged after {waited} minutes; the duty desk was reminded.",
-                                         waited_minutes=waited),
+                        payload=_payload(
+                            e,
+                            org_name,
+                            f"Overdue: {urgency} escalation {reference(e.id)}",
+                            f"Not acknowledged after {waited} minutes; the duty desk was reminded.",
+                            waited_minutes=waited,
+                        ),
                     )
-                audit.record(session, actor=system, action=f"escalation.{column_name.removesuffix('_at')}",
-                             subject_type="escalation", subject_id=e.id, now=now, detail={"waited_minutes": waited})
+                audit.record(
+                    session,
+                    actor=system,
+                    action=f"escalation.{column_name.removesuffix('_at')}",
+                    subject_type="escalation",
+                    subject_id=e.id,
+                    now=now,
+                    detail={"waited_minutes": waited},
+                )
                 bucket.append(e.id)
     return DeadlineReport(renotified=renotified, sent_to_manager=upward)
 
@@ -539,10 +802,21 @@ def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime
     """Dispatcher hook, inside its transaction: a delivered outcome message closes the loop."""
     if topic != "escalation.outcome":
         return
-    if _conditional_update(session, subject_id, [Escalation.status == "outcome_recorded"],
-                           {"status": "originator_informed", "originator_informed_at": now}):
-        audit.record(session, actor=Actor.system("dispatcher"), action="escalation.originator_informed",
-                     subject_type="escalation", subject_id=subject_id, now=now, detail={"how": "notification"})
+    if _conditional_update(
+        session,
+        subject_id,
+        [Escalation.status == "outcome_recorded"],
+        {"status": "originator_informed", "originator_informed_at": now},
+    ):
+        audit.record(
+            session,
+            actor=Actor.system("dispatcher"),
+            action="escalation.originator_informed",
+            subject_type="escalation",
+            subject_id=subject_id,
+            now=now,
+            detail={"how": "notification"},
+        )
 
 
 def open_counts(session: Session) -> dict[str, int]:
@@ -550,6 +824,8 @@ def open_counts(session: Session) -> dict[str, int]:
     from sqlalchemy import func
 
     rows = session.execute(
-        select(Escalation.status, func.count()).where(Escalation.status.in_(OPEN_STATUSES)).group_by(Escalation.status)
+        select(Escalation.status, func.count())
+        .where(Escalation.status.in_(OPEN_STATUSES))
+        .group_by(Escalation.status)
     ).all()
     return {status: count for status, count in rows}

@@ -45,7 +45,13 @@ Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
 ORGANISATION_KINDS = ("school", "gp_practice", "mash", "agency")
 ROLES = ("dsl", "deputy_dsl", "gp", "mash_worker", "mash_manager", "admin")
 URGENCIES = ("immediate", "concern")
-ESCALATION_STATUSES = ("raised", "acknowledged", "picked_up", "outcome_recorded", "originator_informed")
+ESCALATION_STATUSES = (
+    "raised",
+    "acknowledged",
+    "picked_up",
+    "outcome_recorded",
+    "originator_informed",
+)
 CONSULTATION_STATUSES = ("queued", "picked_up", "closed", "originator_informed")
 OUTCOME_CODES = (
     "advice_given",
@@ -147,7 +153,9 @@ class Escalation(Base):
     __table_args__ = (
         CheckConstraint(_in("urgency", URGENCIES), name="urgency"),
         CheckConstraint(_in("status", ESCALATION_STATUSES), name="status"),
-        CheckConstraint(f"outcome_code IS NULL OR {_in('outcome_code', OUTCOME_CODES)}", name="outcome"),
+        CheckConstraint(
+            f"outcome_code IS NULL OR {_in('outcome_code', OUTCOME_CODES)}", name="outcome"
+        ),
         Index("ix_escalations_status_urgency_raised_at", "status", "urgency", "raised_at"),
         Index("ix_escalations_week_start_urgency", "week_start", "urgency"),
     )
@@ -191,7 +199,9 @@ class EscalationCategory(Base):
     """One row per (escalation, category), for the per-category weekly counts."""
 
     __tablename__ = "escalation_categories"
-    __table_args__ = (Index("ix_escalation_categories_week_start_category", "week_start", "category"),)
+    __table_args__ = (
+        Index("ix_escalation_categories_week_start_category", "week_start", "category"),
+    )
 
     escalation_id = Column(Integer, ForeignKey("escalations.id"), primary_key=True)
     category = Column(String(60), primary_key=True)

@@ -95,10 +95,17 @@ def enqueue(
         return False
     now = now or utcnow()
     row = OutboxMessage(
-        idempotency_key=key, topic=topic, audience=audience,
-        recipient=recipient or {"people": []}, subject_type=subject_type,
-        subject_id=subject_id, payload=payload, status="pending", attempts=0,
-        next_attempt_at=now, created_at=now,
+        idempotency_key=key,
+        topic=topic,
+        audience=audience,
+        recipient=recipient or {"people": []},
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
     )
     # Steps that enqueue are themselves guarded by conditional UPDATEs, so two transactions
     # never race on one key; if they did, the unique key fails the later one whole.
@@ -108,8 +115,14 @@ def enqueue(
 
 def to_message(row: OutboxMessage) -> Message:
     return Message(
-        id=row.id, idempotency_key=row.idempotency_key, topic=row.topic, audience=row.audience,
-        recipient=dict(row.recipient or {}), subject_type=row.subject_type,
-        subject_id=row.subject_id, payload=dict(row.payload or {}), attempt=row.attempts,  # claiming counts the attempt under way
+        id=row.id,
+        idempotency_key=row.idempotency_key,
+        topic=row.topic,
+        audience=row.audience,
+        recipient=dict(row.recipient or {}),
+        subject_type=row.subject_type,
+        subject_id=row.subject_id,
+        payload=dict(row.payload or {}),
+        attempt=row.attempts,  # claiming counts the attempt under way
         created_at=row.created_at,
     )

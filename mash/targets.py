@@ -30,8 +30,13 @@ class LogTarget:
         self.logger = logger or log
 
     def deliver(self, message: Message) -> None:
-        self.logger.info("notify %s [%s] %s (key %s)", message.audience, message.topic,
-                         message.payload.get("title", ""), message.idempotency_key)
+        self.logger.info(
+            "notify %s [%s] %s (key %s)",
+            message.audience,
+            message.topic,
+            message.payload.get("title", ""),
+            message.idempotency_key,
+        )
 
 
 class FileTarget:
@@ -82,12 +87,26 @@ class SmtpTarget:
 
     name = "email"
 
-    def __init__(self, *, host: str, port: int = 25, sender: str, duty_address: str | None = None,
-                 starttls: bool = False, username: str | None = None, password: str | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int = 25,
+        sender: str,
+        duty_address: str | None = None,
+        starttls: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.duty_address = duty_address
-        self.starttls, self.username, self.password, self.timeout = starttls, username, password, timeout
+        self.starttls, self.username, self.password, self.timeout = (
+            starttls,
+            username,
+            password,
+            timeout,
+        )
 
     def addresses(self, message: Message) -> list[str]:
         people = [p.get("email") for p in message.recipient.get("people", []) if p.get("email")]
@@ -98,13 +117,17 @@ class SmtpTarget:
     def deliver(self, message: Message) -> None:
         to = self.addresses(message)
         if not to:
-            raise RuntimeError(f"no e-mail address for {message.audience} message {message.idempotency_key}")
+            raise RuntimeError(
+                f"no e-mail address for {message.audience} message {message.idempotency_key}"
+            )
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = ", ".join(to)
         mail["Subject"] = str(message.payload.get("title", "MASH notification"))
         domain = self.sender.rpartition("@")[2] or "mash.invalid"
-        mail["Message-ID"] = make_msgid(idstring=message.idempotency_key.replace(":", "."), domain=domain)
+        mail["Message-ID"] = make_msgid(
+            idstring=message.idempotency_key.replace(":", "."), domain=domain
+        )
         mail["X-Idempotency-Key"] = message.idempotency_key
         mail.set_content(str(message.payload.get("text", "")))
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

@@ -1,0 +1,5 @@
+import sys
+
+from mash.cli import main
+
+sys.exit(main())

@@ -1,0 +1,335 @@
+"""`python -m mash VERB`: the MASH service's admin command line.
+
+Reads Settings.from_env() (DATABASE_URL etc.). Commands that read escalations act as a named
+person (`--as EMAIL`), with that person's access rules, and are audited like any other read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from mash.access import Actor
+from mash.errors import MashError
+from settings import Settings
+
+SYSTEM = Actor.system("cli")
+
+
+def _factory(settings: Settings):  # type: ignore[no-untyped-def]
+    from mash.db import make_engine, session_factory
+
+    return session_factory(make_engine(settings))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _actor(factory, email: str) -> Actor:  # type: ignore[no-untyped-def]
+    from mash import directory
+
+    with factory() as session:
+        return directory.actor_for(session=session, email=email)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.migrate import current, upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at revision {current(settings.database_url)}")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.demo import credentials_text, seed_demo
+
+    demo = seed_demo(_factory(settings), settings=settings)
+    print("demo directory created" if demo.created else "demo directory already present")
+    print(credentials_text(demo))
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    from mash import consultations, escalations
+
+    factory = _factory(settings)
+    actor = _actor(factory, args.as_email)
+    with factory() as session:
+        if args.consultations:
+            rows = consultations.list_consultations(
+                session=session,
+                actor=actor,
+                status=args.status,
+                open_only=args.open,
+                limit=args.limit,
+            )
+        else:
+            rows = escalations.list_escalations(
+                session=session,
+                actor=actor,
+                status=args.status,
+                urgency=args.urgency,
+                open_only=args.open,
+                limit=args.limit,
+            )
+    _print_json([r.to_dict() for r in rows])
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
+    from mash import consultations, escalations
+
+    factory = _factory(settings)
+    actor = _actor(factory, args.as_email)
+    with factory() as session:
+        if args.consultation:
+            view = consultations.get_consultation(
+                session=session, actor=actor, consultation_id=args.id
+            )
+        else:
+            view = escalations.get_escalation(session=session, actor=actor, escalation_id=args.id)
+    _print_json(view.to_dict())
+    return 0
+
+
+def cmd_import_schools(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.schools_import import import_file
+
+    with _factory(settings)() as session:
+        report = import_file(
+            session=session,
+            actor=SYSTEM,
+            path=Path(args.csv),
+            la_code=args.la,
+            include_closed=args.include_closed,
+        )
+    print(
+        f"imported schools from {args.csv} ({report.encoding}): {report.created} created, "
+        f"{report.updated} updated, {report.skipped_closed} closed skipped, "
+        f"{report.skipped_other_la} in other local authorities skipped"
+    )
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import select
+
+    from mash import directory
+    from mash.models import Organisation
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif args.password:
+        password = getpass.getpass("Password: ")
+    with _factory(settings)() as session:
+        org_id = args.organisation_id
+        if args.urn:
+            org_id = session.execute(
+                select(Organisation.id).where(Organisation.urn == args.urn)
+            ).scalar()
+            if org_id is None:
+                raise MashError(f"No organisation has URN {args.urn}.")
+        person = directory.create_user(
+            session=session,
+            actor=SYSTEM,
+            name=args.name,
+            email=args.email,
+            role=args.role,
+            organisation_id=org_id,
+            password=password,
+            slack_user_id=args.slack_user_id,
+            phone=args.phone,
+        )
+    _print_json(person.to_dict())
+    return 0
+
+
+def build_targets(args: argparse.Namespace) -> dict[str, Any]:
+    from mash.targets import FileTarget, LogTarget, SmtpTarget
+
+    targets: dict[str, Any] = {}
+    for spec in args.target or ["log"]:
+        audience, _, spec = spec.rpartition("=")
+        kind, _, rest = spec.partition(":")
+        if kind == "log":
+            target: Any = LogTarget()
+        elif kind == "file":
+            target = FileTarget(rest or str(Path("var") / "outbox.jsonl"), pause=args.pause)
+        elif kind == "smtp":
+            host, _, port = rest.partition(":")
+            if not args.mail_from:
+                raise MashError("An smtp target needs --mail-from.")
+            target = SmtpTarget(
+                host=host or "localhost",
+                port=int(port or 25),
+                sender=args.mail_from,
+                duty_address=args.duty_email,
+            )
+        else:
+            raise MashError(f"Unknown target {spec!r}: use log, file:PATH or smtp:HOST:PORT.")
+        targets[audience or "*"] = target
+    return targets
+
+
+def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.dispatcher import Dispatcher, Policy
+
+    dispatcher = Dispatcher(
+        factory=_factory(settings),
+        targets=build_targets(args),
+        settings=settings,
+        policy=Policy(lease_seconds=args.lease_seconds, batch=args.batch),
+    )
+    if args.once:
+        report = dispatcher.run_once()
+        print(json.dumps(report.__dict__))
+        return 0
+    print(f"dispatcher {dispatcher.owner} running (Ctrl-C to stop)", flush=True)
+    try:
+        dispatcher.run_forever(interval=args.interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.retention import purge
+
+    with _factory(settings)() as session:
+        report = purge(session=session, settings=settings)
+    print(
+        f"purged text older than {report.cutoff:%Y-%m-%d %H:%M} UTC: "
+        f"{report.escalations} escalations, "
+        f"{report.consultations} consultations"
+    )
+    return 0
+
+
+def cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.figures import to_csv, weekly_figures
+
+    factory = _factory(settings)
+    actor = _actor(factory, args.as_email) if args.as_email else SYSTEM
+    with factory() as session:
+        rows = weekly_figures(
+            session=session,
+            actor=actor,
+            since=date.fromisoformat(args.since) if args.since else None,
+            until=date.fromisoformat(args.until) if args.until else None,
+        )
+    if args.csv:
+        sys.stdout.write(to_csv(rows))
+    else:
+        _print_json([r.to_dict() for r in rows])
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from mash.bench import run
+
+    return run(
+        database_url=args.database_url,
+        escalations=args.escalations,
+        raises=args.raises,
+        var_dir=settings.var_dir,
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mash", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    sub.add_parser("seed-demo", help="create the fictional demo directory (development only)")
+    for name, helptext in (
+        ("list", "list escalations (or --consultations) as JSON"),
+        ("show", "show one escalation (or --consultation) as JSON"),
+    ):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("--as", dest="as_email", required=True, help="act as this person (e-mail)")
+        if name == "list":
+            s.add_argument("--consultations", action="store_true")
+            s.add_argument("--status")
+            s.add_argument("--urgency")
+            s.add_argument("--open", action="store_true", help="open items, most urgent first")
+            s.add_argument("--limit", type=int, default=50)
+        else:
+            s.add_argument("id", type=int)
+            s.add_argument("--consultation", action="store_true")
+    s = sub.add_parser("import-schools", help="import a schools register (GIAS) CSV extract")
+    s.add_argument("csv")
+    s.add_argument("--la", help="only this local authority code (Wirral: 344)")
+    s.add_argument("--include-closed", action="store_true")
+    s = sub.add_parser("create-user", help="add a person to the directory")
+    s.add_argument("--name", required=True)
+    s.add_argument("--email", required=True)
+    s.add_argument("--role", required=True)
+    s.add_argument("--organisation-id", type=int)
+    s.add_argument("--urn", help="the organisation by school URN")
+    s.add_argument("--slack-user-id")
+    s.add_argument("--phone")
+    s.add_argument("--password", action="store_true", help="prompt for a password")
+    s.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    s = sub.add_parser("dispatch", help="deliver the outbox (and run the deadline checks)")
+    s.add_argument("--once", action="store_true", help="one pass, then exit")
+    s.add_argument(
+        "--target",
+        action="append",
+        help="[AUDIENCE=]log | file:PATH | smtp:HOST:PORT (repeatable; default log)",
+    )
+    s.add_argument("--mail-from")
+    s.add_argument("--duty-email", help="address for duty-desk messages (smtp target)")
+    s.add_argument("--interval", type=float, default=2.0)
+    s.add_argument("--lease-seconds", type=float, default=60.0)
+    s.add_argument("--batch", type=int, default=20)
+    s.add_argument(
+        "--pause", type=float, default=0.0, help="file target: pause after each delivery"
+    )
+    sub.add_parser("purge", help="remove conversation text past the retention period")
+    s = sub.add_parser("figures", help="weekly dashboard figures (JSON, or --csv)")
+    s.add_argument("--csv", action="store_true")
+    s.add_argument("--as", dest="as_email")
+    s.add_argument("--since")
+    s.add_argument("--until")
+    s = sub.add_parser("bench", help="time raising escalations and the figures over 100,000 rows")
+    s.add_argument(
+        "--database-url", help="an EMPTY throwaway database (default: a new SQLite file)"
+    )
+    s.add_argument("--escalations", type=int, default=100_000)
+    s.add_argument("--raises", type=int, default=300)
+    return p
+
+
+COMMANDS = {
+    "migrate": cmd_migrate,
+    "seed-demo": cmd_seed_demo,
+    "list": cmd_list,
+    "show": cmd_show,
+    "import-schools": cmd_import_schools,
+    "create-user": cmd_create_user,
+    "dispatch": cmd_dispatch,
+    "purge": cmd_purge,
+    "figures": cmd_figures,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s"
+    )
+    settings = Settings.from_env()
+    try:
+        return COMMANDS[args.command](args, settings)
+    except MashError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,185 @@
+"""Dashboard figures per week (Recommendation 3), aggregated in SQL.
+
+Per ISO week (starting Monday, UTC): contacts (escalations + consultation requests),
+escalations by urgency, by category and by source agency type, and the time from raising to
+acknowledgement and to outcome (median and 90th percentile, in minutes, interpolated like
+PostgreSQL's percentile_cont). The percentiles use window functions (row_number over each
+week) that SQLite and PostgreSQL both run, so the two backends give the same numbers and only
+a handful of rows per week leave the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from mash.access import FIGURES_ROLES, Actor
+from mash.db import unit_of_work
+from mash.errors import Forbidden
+from mash.models import URGENCIES, Consultation, Escalation, EscalationCategory
+
+PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as a fraction, for integer SQL arithmetic
+
+
+@dataclass
+class WeekFigures:
+    week_start: date
+    contacts: int = 0
+    escalations: int = 0
+    consultations: int = 0
+    by_urgency: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_source: dict[str, int] = field(default_factory=dict)
+    ack_median_minutes: float | None = None
+    ack_p90_minutes: float | None = None
+    outcome_median_minutes: float | None = None
+    outcome_p90_minutes: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "week_start": self.week_start.isoformat()}
+
+
+def _range(column: Any, since: date | None, until: date | None) -> list[Any]:
+    where = []
+    if since is not None:
+        where.append(column >= since)
+    if until is not None:
+        where.append(column < until)
+    return where
+
+
+def _percentiles(session: Session, seconds: Any, where: list[Any]) -> dict[date, dict[str, float]]:
+    """{week: {"median": minutes, "p90": minutes}} for a seconds column, ignoring NULLs."""
+    week = Escalation.week_start
+    ranked = (
+        select(
+            week.label("week"),
+            seconds.label("value"),
+            func.row_number().over(partition_by=week, order_by=seconds).label("rn"),
+            func.count().over(partition_by=week).label("n"),
+        )
+        .where(seconds.isnot(None), *where)
+        .subquery()
+    )
+    # percentile_cont: position 1 + p(n-1); we need the row at floor(position) and the next.
+    wanted = []
+    for num, den in PERCENTILES.values():
+        lower = 1 + (num * (ranked.c.n - 1)) / den  # integer division in both databases
+        wanted += [ranked.c.rn == lower, ranked.c.rn == lower + 1]
+
+    rows = session.execute(
+        select(ranked.c.week, ranked.c.rn, ranked.c.n, ranked.c.value).where(or_(*wanted))
+    ).all()
+    values: dict[date, dict[int, float]] = defaultdict(dict)
+    counts: dict[date, int] = {}
+    for week_value, rn, n, value in rows:
+        values[week_value][rn] = value
+        counts[week_value] = n
+    out: dict[date, dict[str, float]] = {}
+    for week_value, by_rank in values.items():
+        n = counts[week_value]
+        result = {}
+        for name, (num, den) in PERCENTILES.items():
+            position = num * (n - 1) / den  # zero-based
+            lower = int(position)
+            frac = position - lower
+            low = by_rank[lower + 1]
+            high = by_rank.get(lower + 2, low)
+            result[name] = round((low + (high - low) * frac) / 60, 1)
+        out[week_value] = result
+    return out
+
+
+@unit_of_work
+def weekly_figures(
+    *, session: Session, actor: Actor, since: date | None = None, until: date | None = None
+) -> list[WeekFigures]:
+    """Figures for each week with any activity in [since, until), oldest first. MASH staff and
+    admins only (counts and times: no item is read, so nothing is audited)."""
+    if actor.role not in FIGURES_ROLES and actor.role != "system":
+        raise Forbidden("Only MASH staff and administrators can see the figures.")
+    where = _range(Escalation.week_start, since, until)
+    weeks: dict[date, WeekFigures] = {}
+
+    def week(w: date) -> WeekFigures:
+        return weeks.setdefault(w, WeekFigures(week_start=w))
+
+    for w, urgency, count in session.execute(
+        select(Escalation.week_start, Escalation.urgency, func.count())
+        .where(*where)
+        .group_by(Escalation.week_start, Escalation.urgency)
+    ):
+        week(w).by_urgency[urgency] = count
+    for w, kind, count in session.execute(
+        select(Escalation.week_start, Escalation.source_kind, func.count())
+        .where(*where)
+        .group_by(Escalation.week_start, Escalation.source_kind)
+    ):
+        week(w).by_source[kind] = count
+    for w, category, count in session.execute(
+        select(EscalationCategory.week_start, EscalationCategory.category, func.count())
+        .where(*_range(EscalationCategory.week_start, since, until))
+        .group_by(EscalationCategory.week_start, EscalationCategory.category)
+    ):
+        week(w).by_category[category] = count
+    for w, count in session.execute(
+        select(Consultation.week_start, func.count())
+        .where(*_range(Consultation.week_start, since, until))
+        .group_by(Consultation.week_start)
+    ):
+        week(w).consultations = count
+    for prefix, column in (
+        ("ack", Escalation.ack_seconds),
+        ("outcome", Escalation.outcome_seconds),
+    ):
+        for w, result in _percentiles(session, column, where).items():
+            setattr(week(w), f"{prefix}_median_minutes", result["median"])
+            setattr(week(w), f"{prefix}_p90_minutes", result["p90"])
+    for figures in weeks.values():
+        figures.escalations = sum(figures.by_urgency.values())
+        figures.contacts = figures.escalations + figures.consultations
+        for urgency in URGENCIES:
+            figures.by_urgency.setdefault(urgency, 0)
+    return [weeks[w] for w in sorted(weeks)]
+
+
+def to_csv(rows: Iterable[WeekFigures]) -> str:
+    """One line per week; a column per urgency, source type and category seen in the range."""
+    rows = list(rows)
+    sources = sorted({k for r in rows for k in r.by_source})
+    categories = sorted({k for r in rows for k in r.by_category})
+    header = (
+        ["week_start", "contacts", "escalations", "consultations"]
+        + [f"urgency_{u}" for u in URGENCIES]
+        + [f"source_{s}" for s in sources]
+        + [f"category_{c}" for c in categories]
+        + ["ack_median_minutes", "ack_p90_minutes", "outcome_median_minutes", "outcome_p90_minutes"]
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for r in rows:
+        writer.writerow(
+            [r.week_start.isoformat(), r.contacts, r.escalations, r.consultations]
+            + [r.by_urgency.get(u, 0) for u in URGENCIES]
+            + [r.by_source.get(s, 0) for s in sources]
+            + [r.by_category.get(c, 0) for c in categories]
+            + [
+                "" if v is None else v
+                for v in (
+                    r.ack_median_minutes,
+                    r.ack_p90_minutes,
+                    r.outcome_median_minutes,
+                    r.outcome_p90_minutes,
+                )
+            ]
+        )
+    return buffer.getvalue()

@@ -1,0 +1,154 @@
+"""Fixtures for the MASH service tests: a migrated, demo-seeded database per test.
+
+Every test using `db_url` (directly or through `factory`, `session`, ...) runs on SQLite and,
+when TEST_DATABASE_URL points at a PostgreSQL server (scripts/with_postgres.sh sets it), on
+PostgreSQL too (those runs are marked `postgres`). The schema is always built by the Alembic
+migrations. Each backend is migrated and seeded once per session into a template: SQLite tests
+get a copy of the file, PostgreSQL tests a fresh `CREATE DATABASE ... TEMPLATE`, dropped after.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from mash.access import Actor
+from mash.db import make_engine, session_factory
+from mash.demo import DemoDirectory, seed_demo
+from mash.migrate import upgrade
+from settings import Settings
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def make_settings(url: str, var_dir: Path) -> Settings:
+    return Settings(environment="test", database_url=url, var_dir=var_dir)
+
+
+def _migrate_and_seed(url: str, var_dir: Path) -> None:
+    upgrade(url)
+    engine = make_engine(url=url)
+    try:
+        seed_demo(session_factory(engine), settings=make_settings(url, var_dir))
+    finally:
+        engine.dispose()
+
+
+class PostgresServer:
+    """Creates and drops this session's databases on the server TEST_DATABASE_URL names."""
+
+    def __init__(self, url: str) -> None:
+        self.url = make_url(url)
+        self.admin = make_engine(url=url, isolation_level="AUTOCOMMIT", poolclass=None)
+        self.prefix = f"mash_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.created: list[str] = []
+        self.template: str | None = None
+
+    def url_for(self, name: str) -> str:
+        return str(self.url.set(database=name))
+
+    def create(self, name: str, template: str | None = None) -> str:
+        with self.admin.connect() as conn:
+            suffix = f" TEMPLATE {template}" if template else ""
+            conn.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if name in self.created:
+            self.created.remove(name)
+
+    def close(self) -> None:
+        for name in list(reversed(self.created)):
+            self.drop(name)
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory) -> Iterator[PostgresServer]:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        pytest.skip("PostgreSQL runs need TEST_DATABASE_URL (see scripts/with_postgres.sh)")
+    server = PostgresServer(url)
+    template = f"{server.prefix}_tmpl"
+    server.create(template)
+    _migrate_and_seed(server.url_for(template), tmp_path_factory.mktemp("pgvar"))
+    server.template = template
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite_template") / "template.db"
+    _migrate_and_seed(f"sqlite:///{path}", path.parent)
+    # All connections are closed, so the WAL has been checkpointed into the file.
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend, request, tmp_path) -> Iterator[str]:
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "mash.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"{server.prefix}_{uuid.uuid4().hex[:8]}"
+    yield server.create(name, template=server.template)
+    server.drop(name)
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return make_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = make_engine(url=db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def factory(engine):
+    return session_factory(engine)
+
+
+@pytest.fixture
+def session(factory):
+    with factory() as session:
+        yield session
+
+
+@pytest.fixture
+def demo(factory, settings) -> DemoDirectory:
+    return seed_demo(factory, settings=settings)  # already seeded: describes it
+
+
+@pytest.fixture
+def actors(factory, demo) -> dict[str, Actor]:
+    from mash import directory
+
+    with factory() as session:
+        return {
+            key: directory.actor_for(session=session, user_id=pid)
+            for key, pid in demo.people.items()
+        }

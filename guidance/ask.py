@@ -1,0 +1,574 @@
+"""Answers to practitioners' questions, built only from the guide's own sentences.
+
+Retrieval is BM25 over lemmas (and adjacent-lemma pairs) of each section's body, title and tags,
+with the title and tags counted more. A question is widened with the pack's glossary
+(abbreviations and everyday words) and small spelling slips are mended against the guide's own
+vocabulary. The answer is the best two to four sentences of the best section(s), quoted as
+written, with the sections cited. When nothing fits, the answer says so and gives the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+
+from guidance.nlp import normalise
+from guidance.sections import Section, Sections, SourceRef
+
+# Long messages are cut before analysis: a question never needs more, and time stays bounded.
+MAX_QUESTION_CHARS = 2000
+MAX_QUERY_TERMS = 80
+K1 = 1.2
+B = 0.75
+TITLE_WEIGHT = 3
+TAG_WEIGHT = 2
+EXPANSION_WEIGHT = 0.6  # glossary phrases count a little less than the user's own words
+FUZZY_WEIGHT = 0.8  # a mended spelling slip counts a little less too
+ROLE_BOOST = 1.25  # a section written for the asker's role wins a near tie
+MIN_SCORE = 3.0  # below this best BM25 score the guide has nothing on the question
+MIN_COVERAGE = 0.25  # share of the question's weight the best section must match
+MAX_UNITS = 4
+RERANK_DEPTH = 6
+TOPIC_WEIGHT = 0.35  # a section's title and tag words matter less when choosing its sentences
+SENTENCE_WEIGHT = 0.5  # how much the best single sentence adds to a section's score
+TITLE_BONUS = 1.0  # a section whose title and tags name all the question's words counts double
+LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
+MAX_ANSWER_CHARS = 900
+FUZZY_CACHE_SIZE = 10_000
+
+# spaCy counts these as stop words, but in safeguarding questions they carry meaning.
+_KEEP = frozenset(
+    "first call never alone back down up within without before after under over full name "
+    "one two three four five six ten twelve fifteen twenty forty fifty hundred third "
+    "together against off serious move out front part take keep see say last next same give "
+    "show put make go get top side".split()
+)
+_JOINERS = frozenset({"-", "/", "'"})
+_MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|[`*_#>\[\]{}|\\~^]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_PHONE = re.compile(r"\b\d{3,5} ?\d{3} ?\d{3,4}\b|\b999\b|\b101\b")
+_TIME = re.compile(
+    r"\b(within|working days?|days?|hours|weeks?|months?|years?|same day|straight away|"
+    r"at once|immediately|every)\b",
+    re.IGNORECASE,
+)
+_ASKS_NUMBER = frozenset(
+    "number numbers phone ring call telephone tel contact helpline dial".split()
+)
+_ASKS_TIME = frozenset(
+    "quickly quick long soon often when timescale timescales deadline frequency fast".split()
+)
+_DEFINITION = re.compile(
+    r"^\s*(what\s*(is|are|'s|does|do)|whats|define|definition|meaning|explain|who\s*(is|are)|"
+    r"tell me about)\b"
+)
+
+
+_ASKS_ACTION = re.compile(
+    r"\bwhat (should|do|must|can|would) (i|we|staff|you|the school|a teacher) do\b|"
+    r"\bwhat (now|next|action|steps)\b|\bnext steps?\b|\bhow (should|do|can|must) (i|we) "
+    r"(respond|act|handle|deal|report|refer|help)\b|\bwhat happens\b"
+)
+_ACTION = re.compile(
+    r"\b(tell|ring|refer|contact|report|never|do not)\b|designated safeguarding lead",
+    re.IGNORECASE,
+)
+_QUESTION = re.compile(
+    r"\?|^\s*(what|whats|who|when|where|why|how|which|is|are|do|does|can|could|should|must|"
+    r"would|will|may|define|explain|tell|list)\b"
+)
+_ANAPHOR = re.compile(r"^(It|This|These|They|That|Those|He|She|Its|Their)\b")
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    sources: list[SourceRef]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.answer, "sources": [source.to_dict() for source in self.sources]}
+
+
+@dataclass
+class _Unit:
+    """A sentence, or one bullet of a list, that an answer can quote."""
+
+    text: str
+    terms: frozenset[str]
+    position: int
+    list_id: int | None = None  # bullets of one list share an id
+    lead: str | None = None  # the sentence ending in ':' that introduces the list
+    is_lead: bool = False
+
+
+@dataclass
+class _Query:
+    weights: dict[str, float] = field(default_factory=dict)
+    original: list[str] = field(default_factory=list)  # the asker's own content lemmas
+    asks_number: bool = False
+    asks_time: bool = False
+    asks_definition: bool = False
+    asks_action: bool = False
+
+
+class AnswerFinder:
+    """Answers questions from one pack's sections. Build once; `ask` is read-only after that."""
+
+    def __init__(self, sections: Sections | Iterable[Section], contacts: Any, nlp: Language):
+        self._nlp = nlp
+        self._contacts = contacts
+        self._stop = frozenset(nlp.Defaults.stop_words) - _KEEP
+        self._sections: list[Section] = list(sections)
+        glossary = getattr(sections, "glossary", {}) or {}
+
+        # BM25 index: term frequencies per section, with title and tags counted more.
+        self._doc_tf: list[Counter[str]] = []
+        for section in self._sections:
+            tf: Counter[str] = Counter(self._terms(_clean_markdown(section.body)))
+            for term in self._terms(section.title):
+                tf[term] += TITLE_WEIGHT
+            for tag in section.tags:
+                for term in self._terms(tag):
+                    tf[term] += TAG_WEIGHT
+            self._doc_tf.append(tf)
+        count = len(self._doc_tf)
+        lengths = [sum(tf.values()) for tf in self._doc_tf]
+        average = (sum(lengths) / count) if count else 1.0
+        self._norm = [K1 * (1 - B + B * length / average) for length in lengths]
+        df: Counter[str] = Counter()
+        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for index, tf in enumerate(self._doc_tf):
+            df.update(tf.keys())
+            for term, freq in tf.items():
+                self._postings[term].append((index, freq))
+        self._idf = {term: math.log(1 + (count - n + 0.5) / (n + 0.5)) for term, n in df.items()}
+        self._max_idf = max(self._idf.values(), default=1.0)
+
+        self._units = [self._split_units(section.body) for section in self._sections]
+        self._unit_df: list[Counter[str]] = []
+        for units in self._units:
+            unit_df: Counter[str] = Counter()
+            for unit in units:
+                unit_df.update(unit.terms)
+            self._unit_df.append(unit_df)
+        self._title_terms = [frozenset(self._terms(section.title)) for section in self._sections]
+        self._topic_terms = [
+            frozenset(self._terms(" ; ".join([section.title, *section.tags])))
+            for section in self._sections
+        ]
+
+        # Glossary: single words by word, phrases by their word tuple; expansions pre-lemmatised.
+        self._gloss_words: dict[str, list[str]] = {}
+        self._gloss_phrases: list[tuple[str, list[str]]] = []
+        for key, phrases in glossary.items():
+            expansion = [term for phrase in phrases for term in self._terms(phrase)]
+            words = " ".join(self._words(key))
+            if not words or not expansion:
+                continue
+            if " " in words:
+                self._gloss_phrases.append((f" {words} ", expansion))
+            else:
+                self._gloss_words[words] = expansion
+
+        # Spelling slips: every vocabulary word and its one-letter deletions point to the word.
+        self._vocab_freq = Counter({t: n for t, n in df.items() if " " not in t})
+        self._deletions: dict[str, set[str]] = defaultdict(set)
+        for word in self._vocab_freq:
+            if len(word) >= 4 and word.isalpha():
+                self._deletions[word].add(word)
+                for variant in _deletes(word):
+                    self._deletions[variant].add(word)
+        self._fuzzy_cache: dict[str, str | None] = {}
+
+    # ---- public -------------------------------------------------------------------------
+
+    def ask(self, text: str, role: str | None = None) -> Answer:
+        """Answer a question from the guide, citing the sections used."""
+        question = _MARKUP.sub(" ", str(text or "")[:MAX_QUESTION_CHARS])
+        if not any(ch.isalnum() for ch in question):
+            return Answer(self._no_question_text(), [])
+        query = self._query(question)
+        if not query.weights:
+            return Answer(self._not_found_text(), [])
+        ranked = self._rank(query, (role or "").strip().lower() or None)
+        if not ranked or not self._is_answerable(query, ranked[0]):
+            return Answer(self._not_found_text(), [])
+        return self._compose(query, self._rerank(query, ranked))
+
+    # ---- analysis -----------------------------------------------------------------------
+
+    def _words(self, text: str) -> list[str]:
+        """Lowercased word tokens (no punctuation), for glossary matching."""
+        doc = self._nlp.make_doc(normalise(text))
+        return [tok.text for tok in doc if not (tok.is_punct or tok.is_space)]
+
+    def _lemma_runs(self, text: str) -> list[str | None]:
+        """Content lemmas in order; None marks punctuation, which no phrase pair may cross."""
+        doc = self._nlp(normalise(text))
+        out: list[str | None] = []
+        for tok in doc:
+            if tok.is_space or tok.text in _JOINERS:
+                continue  # "self-harm" reads as the pair "self harm"
+            if tok.is_punct:
+                if out and out[-1] is not None:
+                    out.append(None)
+                continue
+            lemma = (tok.lemma_ or tok.text).lower()
+            if lemma in self._stop or tok.text in self._stop:
+                continue
+            out.append(lemma)
+        return out
+
+    def _lemmas(self, text: str) -> list[str]:
+        return [lemma for lemma in self._lemma_runs(text) if lemma is not None]
+
+    def _terms(self, text: str) -> list[str]:
+        """Content lemmas plus adjacent pairs ('level 4', 'county line'), which favour phrases."""
+        runs = self._lemma_runs(text)
+        pairs = [f"{a} {b}" for a, b in zip(runs, runs[1:], strict=False) if a and b]
+        return [lemma for lemma in runs if lemma is not None] + pairs
+
+    def _query(self, question: str) -> _Query:
+        query = _Query()
+        normalised = normalise(question)
+        query.asks_action = bool(_ASKS_ACTION.search(normalised))
+        words = self._words(question)
+        word_set = set(words)
+        query.asks_number = bool(word_set & _ASKS_NUMBER)
+        query.asks_time = bool(word_set & _ASKS_TIME)
+        # A number or a time is a sharper question than "what is"; a bare situation
+        # ("a pupil has told me...") is a question about what to do.
+        query.asks_definition = bool(_DEFINITION.match(normalised)) and not (
+            query.asks_number or query.asks_time
+        )
+        if not query.asks_definition and not _QUESTION.search(normalised):
+            query.asks_action = True
+
+        lemmas = self._lemmas(question)[:MAX_QUERY_TERMS]
+        mended = [self._mend(lemma) for lemma in lemmas]
+        weights = query.weights
+        for lemma, fixed in zip(lemmas, mended, strict=False):
+            if fixed is None:
+                query.original.append(lemma)  # unknown to the guide: it still counts as asked
+                continue
+            query.original.append(fixed)
+            weight = 1.0 if fixed == lemma else FUZZY_WEIGHT
+            weights[fixed] = max(weights.get(fixed, 0.0), weight)
+        known = [fixed for fixed in mended if fixed is not None]
+        for a, b in zip(known, known[1:], strict=False):
+            pair = f"{a} {b}"
+            if pair in self._idf:
+                weights[pair] = max(weights.get(pair, 0.0), 1.0)
+
+        # The glossary: abbreviations and everyday words widen the question.
+        expansions: list[str] = []
+        for word in word_set:
+            expansions.extend(self._gloss_words.get(word, ()))
+        joined = f" {' '.join(words)} "
+        for phrase, expansion in self._gloss_phrases:
+            if phrase in joined:
+                expansions.extend(expansion)
+        for term in expansions:
+            if term in self._idf and term not in weights:
+                weights[term] = EXPANSION_WEIGHT
+        return query
+
+    def _mend(self, lemma: str) -> str | None:
+        """The guide's own word for a lemma: itself, a one-slip correction, or None."""
+        if lemma in self._idf:
+            return lemma
+        if len(lemma) < 4 or not lemma.isalpha():
+            return None
+        if lemma in self._fuzzy_cache:
+            return self._fuzzy_cache[lemma]
+        candidates = set(self._deletions.get(lemma, ()))
+        for variant in _deletes(lemma):
+            candidates |= self._deletions.get(variant, set())
+        best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
+        if len(self._fuzzy_cache) < FUZZY_CACHE_SIZE:
+            self._fuzzy_cache[lemma] = best
+        return best
+
+    # ---- retrieval ----------------------------------------------------------------------
+
+    def _rank(self, query: _Query, role: str | None) -> list[tuple[float, int]]:
+        scores: dict[int, float] = defaultdict(float)
+        for term, weight in query.weights.items():
+            idf = self._idf.get(term)
+            if idf is None:
+                continue
+            for index, freq in self._postings[term]:
+                scores[index] += weight * idf * freq * (K1 + 1) / (freq + self._norm[index])
+        if role:
+            for index in scores:
+                if role in self._sections[index].audience:
+                    scores[index] *= ROLE_BOOST
+        return sorted(((score, index) for index, score in scores.items()), reverse=True)
+
+    def _rerank(self, query: _Query, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """Favour sections with one sentence that answers much of the question on its own."""
+        head = [
+            (
+                score
+                + SENTENCE_WEIGHT * max((s for s, _ in self._score_units(query, i)), default=0.0),
+                i,
+            )
+            for score, i in ranked[:RERANK_DEPTH]
+        ]
+        return sorted(head, reverse=True) + ranked[RERANK_DEPTH:]
+
+    def _asks_more_than_topic(self, query: _Query, index: int) -> bool:
+        """Whether the question names something beyond the section's title."""
+        topic = self._title_terms[index]
+        return any(
+            weight >= 1.0 and term in self._doc_tf[index] and term not in topic
+            for term, weight in query.weights.items()
+        )
+
+    def _best_sentence(self, query: _Query, index: int) -> float:
+        scored = self._score_units(query, index, choosing=False)
+        return max((score for score, _ in scored), default=0.0)
+
+    def _topic_coverage(self, query: _Query, index: int) -> float:
+        """Share of the asker's own words that the section's title and tags name."""
+        topic = self._topic_terms[index]
+        asked = {t: w * self._idf[t] for t, w in query.weights.items() if w >= 1.0}
+        total = sum(asked.values())
+        if not total:
+            return 0.0
+        return sum(value for term, value in asked.items() if term in topic) / total
+
+    def _is_answerable(self, query: _Query, best: tuple[float, int]) -> bool:
+        score, index = best
+        if score < MIN_SCORE:
+            return False
+        # How much of what was asked does the best section speak to? Unknown words weigh most.
+        tf = self._doc_tf[index]
+        asked = [self._idf.get(term, self._max_idf) for term in query.original]
+        matched = [self._idf[term] for term in query.original if term in self._idf and term in tf]
+        matched_expansion = sum(
+            self._idf[t] * w for t, w in query.weights.items() if w < 1.0 and t in tf
+        )
+        total = sum(asked) or 1.0
+        return (sum(matched) + matched_expansion) / total >= MIN_COVERAGE
+
+    # ---- the answer ---------------------------------------------------------------------
+
+    def _split_units(self, body: str) -> list[_Unit]:
+        units: list[_Unit] = []
+        list_id = 0
+        for paragraph in re.split(r"\n\s*\n", body.strip()):
+            lead: str | None = None
+            in_list = False
+            prose: list[str] = []
+            lines = paragraph.splitlines()
+            for line in [*lines, ""]:
+                stripped = line.strip()
+                if stripped.startswith(("- ", "* ")):
+                    if prose:
+                        lead = self._add_sentences(units, " ".join(prose))
+                        prose = []
+                    if not in_list:
+                        list_id += 1
+                        in_list = True
+                    text = _clean_markdown(stripped[2:])
+                    terms = set(self._terms(text)) | set(self._terms(lead or ""))
+                    units.append(
+                        _Unit(text, frozenset(terms), len(units), list_id=list_id, lead=lead)
+                    )
+                elif stripped:
+                    if in_list:  # a line after a list starts new prose
+                        in_list, lead = False, None
+                    prose.append(stripped)
+                elif prose:
+                    self._add_sentences(units, " ".join(prose))
+                    prose = []
+        return units
+
+    def _add_sentences(self, units: list[_Unit], text: str) -> str | None:
+        """Add the sentences of a prose run; return the last one if it introduces a list."""
+        last = None
+        for sentence in _SENTENCE_END.split(_clean_markdown(text)):
+            sentence = sentence.strip()
+            if not sentence:
+                continue
+            is_lead = sentence.endswith(":")
+            units.append(
+                _Unit(sentence, frozenset(self._terms(sentence)), len(units), is_lead=is_lead)
+            )
+            last = sentence if is_lead else None
+        return last
+
+    def _score_units(
+        self, query: _Query, index: int, *, choosing: bool = True
+    ) -> list[tuple[float, _Unit]]:
+        """Score each quotable sentence of a section for this question.
+
+        When choosing sentences within a section, a word found in most of its sentences (or in
+        its title) says little about which sentence answers: the rest of the question decides.
+        """
+        units = self._units[index]
+        topic = self._title_terms[index]
+        weights: dict[str, float] = {}
+        for term, weight in query.weights.items():
+            if term not in self._idf:
+                continue
+            value = weight * self._idf[term]
+            if choosing:
+                share = self._unit_df[index].get(term, 0) / max(len(units), 1)
+                value *= (1.0 - LOCAL_DISCOUNT * share) * (TOPIC_WEIGHT if term in topic else 1.0)
+            weights[term] = value
+        specific = any(
+            term not in topic and term in unit.terms for term in weights for unit in units
+        )
+        scored = []
+        for unit in units:
+            if unit.is_lead:
+                continue  # quoted only in front of its bullets
+            score = sum(weight for term, weight in weights.items() if term in unit.terms)
+            if query.asks_number and _PHONE.search(unit.text):
+                score += 3.0
+            if query.asks_time and _TIME.search(unit.text):
+                score += 2.5
+            if query.asks_action and _ACTION.search(unit.text):
+                score += 1.5
+            if unit.position == 0:
+                score += 0.3  # a section's first sentence usually says what it is about
+            if query.asks_definition and unit.list_id is None and unit.position <= 1:
+                # "What is X?": the opening sentences define X; less so if more was asked.
+                score += (1.0 if specific else 2.5) - 0.5 * unit.position
+            scored.append((score, unit))
+        return scored
+
+    def _pick(self, query: _Query, index: int, limit: int) -> list[tuple[float, _Unit]]:
+        scored = self._score_units(query, index)
+        if not scored:
+            return []
+        best = max(score for score, _ in scored)
+        ranked = sorted(scored, key=lambda pair: (-pair[0], pair[1].position))
+        if query.asks_definition and not self._asks_more_than_topic(query, index):
+            # "What is X?" about the section's own subject: its opening sentences define it.
+            opening = [pair for pair in scored if pair[1].list_id is None][:2]
+            chosen = opening + [pair for pair in ranked if pair not in opening][:1]
+            chosen = [pair for pair in chosen if pair in opening or pair[0] >= 0.8 * best]
+        else:
+            chosen = [pair for pair in ranked if pair[0] >= 0.5 * best][:limit]
+            if len(chosen) < 2:
+                chosen += [pair for pair in ranked if pair not in chosen and pair[0] > 0][:1]
+        # A sentence that opens with "It" or "These" needs the sentence it points back to.
+        units = self._units[index]
+        positions = {unit.position for _, unit in chosen}
+        for score, unit in list(chosen):
+            before = unit.position - 1
+            if (
+                _ANAPHOR.match(unit.text)
+                and unit.list_id is None
+                and before >= 0
+                and before not in positions
+                and not units[before].is_lead
+            ):
+                chosen.append((score, units[before]))
+                positions.add(before)
+        return chosen
+
+    def _compose(self, query: _Query, ranked: list[tuple[float, int]]) -> Answer:
+        top_score, top = ranked[0]
+        picked = self._pick(query, top, MAX_UNITS - 1)
+        parts: list[tuple[int, list[_Unit]]] = [(top, [unit for _, unit in picked])]
+        if len(ranked) > 1 and picked:
+            second_score, second = ranked[1]
+            best_unit = picked[0][0]
+            other = self._pick(query, second, 1)
+            if (
+                second_score >= 0.8 * top_score
+                and other
+                and other[0][0] >= 0.9 * best_unit
+                and other[0][1].text not in {unit.text for _, unit in picked}
+            ):
+                parts.append((second, [other[0][1]]))
+
+        texts: list[str] = []
+        sources: list[SourceRef] = []
+        for index, units in parts:
+            rendered = _render(sorted(units, key=lambda unit: unit.position))
+            if not rendered:
+                continue
+            if texts and len(" ".join(texts)) + len(rendered) > MAX_ANSWER_CHARS:
+                break
+            texts.append(rendered)
+            sources.append(self._sections[index].ref())
+        if not texts:
+            return Answer(self._not_found_text(), [])
+        return Answer(" ".join(texts), sources)
+
+    # ---- when the guide has nothing -----------------------------------------------------
+
+    def _numbers_text(self) -> str:
+        def contact(key: str) -> Any:
+            getter = getattr(self._contacts, "get", None)
+            return getter(key) if getter else None
+
+        parts = []
+        front_door = contact("front_door")
+        out_of_hours = contact("out_of_hours")
+        emergency = contact("emergency")
+        if front_door and front_door.phone:
+            parts.append(f"ring the {front_door.name} on {front_door.phone} in office hours")
+        if out_of_hours and out_of_hours.phone:
+            parts.append(f"the {out_of_hours.name} on {out_of_hours.phone} out of hours")
+        text = "If you are worried about a child, " + " or ".join(parts) + "." if parts else ""
+        if emergency and emergency.phone:
+            text += f" If a child is in immediate danger, ring {emergency.phone}."
+        return text.strip()
+
+    def _not_found_text(self) -> str:
+        return ("I could not find an answer to that in the guide. " + self._numbers_text()).strip()
+
+    def _no_question_text(self) -> str:
+        return (
+            "Please type a question about safeguarding, levels of need or the guide. "
+            + self._numbers_text()
+        ).strip()
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _clean_markdown(text: str) -> str:
+    text = re.sub(r"\*\*|__|`", "", text)
+    text = re.sub(r"^\s*#+\s*", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^\s*[-*]\s+", "", text, flags=re.MULTILINE)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _render(units: list[_Unit]) -> str:
+    """Quote the chosen units in guide order; bullets follow the sentence that introduces them."""
+    out: list[str] = []
+    index = 0
+    while index < len(units):
+        unit = units[index]
+        if unit.list_id is None:
+            out.append(unit.text)
+            index += 1
+            continue
+        group = [unit]
+        while index + len(group) < len(units) and units[index + len(group)].list_id == unit.list_id:
+            group.append(units[index + len(group)])
+        items = "; ".join(_bullet_text(item.text) for item in group)
+        if unit.lead:
+            out.append(f"{unit.lead} {items}.")
+        else:
+            out.append(items[:1].upper() + items[1:] + ".")
+        index += len(group)
+    return " ".join(out)
+
+
+def _bullet_text(text: str) -> str:
+    return re.sub(r"(;\s*(and|or)|[;,.])\s*$", "", text.strip())

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
 from guidance.levels import Context, Indicator, Levels, Pattern, TokenSpec
@@ -83,14 +82,15 @@ class Assessor:
         self.nlp = nlp
         self.context: Context = levels.context
         self._by_id = {ind.id: ind for ind in levels.indicators}
-        self._matcher = Matcher(nlp.vocab)
         self._lemmas: dict[str, str] = {}
+        self._index = _PatternIndex()
         for ind in levels.indicators:
-            self._matcher.add(ind.id, [self._compile(p) for p in ind.patterns])
-        if self.context.mitigating:
-            self._matcher.add(_MITIGATING, [self._compile(p) for p in self.context.mitigating])
-        if self.context.resolved:
-            self._matcher.add(_RESOLVED, [self._compile(p) for p in self.context.resolved])
+            for pattern in ind.patterns:
+                self._index.add(ind.id, self._compile(pattern))
+        for key, patterns in ((_MITIGATING, self.context.mitigating),
+                              (_RESOLVED, self.context.resolved)):
+            for pattern in patterns:
+                self._index.add(key, self._compile(pattern))
         self._sources = {
             level.number: [SourceRef(sid, _title_of(sections, sid)) for sid in level.sections]
             for level in levels
@@ -104,25 +104,14 @@ class Assessor:
             self._lemmas[word] = doc[0].lemma_ if len(doc) == 1 else word
         return self._lemmas[word]
 
-    def _compile(self, pattern: Pattern) -> list[dict[str, Any]]:
-        return [spec for token in pattern.tokens for spec in self._token(token)]
-
-    def _token(self, token: TokenSpec) -> list[dict[str, Any]]:
-        if token.gap:
-            # Any word, but a gap does not run across a clause or list boundary.
-            return [{"LOWER": {"NOT_IN": sorted(_CLAUSE_BREAK)}, "OP": "?"}] * token.gap
-        if token.number_range:
-            low, high = token.number_range
-            spec: dict[str, Any] = {"LOWER": {"IN": [str(n) for n in range(low, high + 1)]}}
-        elif token.prefixes:
-            choices = [re.escape(w) + "$" for w in token.words]
-            choices += [re.escape(p) for p in token.prefixes]
-            spec = {"LOWER": {"REGEX": "^(?:" + "|".join(choices) + ")"}}
-        else:
-            spec = {"LEMMA": {"IN": sorted({self._lemma(w) for w in token.words})}}
-        if token.optional:
-            spec["OP"] = "?"
-        return [spec]
+    def _compile(self, pattern: Pattern) -> tuple[_Step, ...]:
+        steps = []
+        for token in pattern.tokens:
+            lemmas = frozenset(self._lemma(w) for w in token.words)
+            if token.prefixes:
+                lemmas = frozenset()  # a word beside a prefix is matched as written
+            steps.append(_Step(token, lemmas, frozenset(token.words), tuple(token.prefixes)))
+        return tuple(steps)
 
     # -- assessing ----------------------------------------------------------------------
 
@@ -181,10 +170,7 @@ class Assessor:
         )
 
     def _hits(self, doc: Doc) -> tuple[list[_Hit], bool]:
-        strings = self.nlp.vocab.strings
-        spans: dict[str, list[tuple[int, int]]] = {}
-        for match_id, start, end in self._matcher(doc):
-            spans.setdefault(strings[match_id], []).append((start, end))
+        spans = self._index.find(doc)
         mitigating = _MITIGATING in spans
         resolved = _RESOLVED in spans
         hits = []
@@ -192,11 +178,11 @@ class Assessor:
             indicator = self._by_id.get(key)
             if indicator is None:
                 continue
-            live = [(s, e) for s, e in found if not self._negated(doc, s)]
+            live = [start for start in found if not self._negated(doc, start)]
             if not live:
                 continue
             level, note = indicator.level, ""
-            if indicator.past and (resolved or all(self._past(doc, s) for s, _ in live)):
+            if indicator.past and (resolved or all(self._past(doc, start) for start in live)):
                 level, note = indicator.past, "described as in the past"
             if indicator.mitigated and mitigating and indicator.mitigated < level:
                 level, note = indicator.mitigated, "with support noted in the description"
@@ -249,3 +235,89 @@ def _title_of(sections: Any, section_id: str) -> str:
         if title:
             return str(title)
     return section_id.replace("-", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One compiled pattern position."""
+
+    token: TokenSpec
+    lemmas: frozenset[str]  # match by lemma (plain words)
+    words: frozenset[str]  # match as written (words beside prefixes)
+    prefixes: tuple[str, ...]
+
+    def test(self, lower: str, lemma: str) -> bool:
+        token = self.token
+        if token.number_range:
+            low, high = token.number_range
+            return lower.isdigit() and low <= int(lower) <= high
+        if self.prefixes:
+            return lower in self.words or lower.startswith(self.prefixes)
+        return lemma in self.lemmas
+
+
+class _PatternIndex:
+    """Finds where compiled patterns match in a doc.
+
+    Patterns are indexed by what their first position can match (a lemma, the first three
+    letters of a prefix, or "a number"), so each token only tries the few patterns that could
+    start there; the rest of a pattern is checked by a small backtracking walk. This is several
+    times faster than spaCy's Matcher on patterns with optional gaps.
+    """
+
+    def __init__(self) -> None:
+        self._by_lemma: dict[str, list[tuple[str, tuple[_Step, ...]]]] = {}
+        self._by_letters: dict[str, list[tuple[str, tuple[_Step, ...]]]] = {}
+        self._numbers: list[tuple[str, tuple[_Step, ...]]] = []
+
+    def add(self, key: str, steps: tuple[_Step, ...]) -> None:
+        first = steps[0]
+        if first.token.optional:
+            # Index both readings: with the optional first word and without it.
+            self.add(key, (_Step(TokenSpec(**{**first.token.__dict__, "optional": False}),
+                                 first.lemmas, first.words, first.prefixes), *steps[1:]))
+            self.add(key, steps[1:])
+            return
+        entry = (key, steps)
+        if first.token.number_range:
+            self._numbers.append(entry)
+        elif first.prefixes:
+            for letters in {p[:3] for p in first.prefixes} | {w[:3] for w in first.words}:
+                self._by_letters.setdefault(letters, []).append(entry)
+        else:
+            for lemma in first.lemmas:
+                self._by_lemma.setdefault(lemma, []).append(entry)
+
+    def find(self, doc: Doc) -> dict[str, list[int]]:
+        """key -> the token positions where one of its patterns starts a match."""
+        lowers = [t.lower_ for t in doc]
+        lemmas = [t.lemma_ for t in doc]
+        found: dict[str, list[int]] = {}
+        for i, (lower, lemma) in enumerate(zip(lowers, lemmas, strict=True)):
+            candidates = self._by_lemma.get(lemma, []) + self._by_letters.get(lower[:3], [])
+            if lower.isdigit():
+                candidates = candidates + self._numbers
+            for key, steps in candidates:
+                if steps[0].test(lower, lemma) and _walk(steps, 1, i + 1, lowers, lemmas):
+                    starts = found.setdefault(key, [])
+                    if not starts or starts[-1] != i:
+                        starts.append(i)
+        return found
+
+
+def _walk(steps: tuple[_Step, ...], s: int, i: int, lowers: list[str], lemmas: list[str]) -> bool:
+    """Whether steps[s:] match the tokens from position i on."""
+    if s == len(steps):
+        return True
+    step = steps[s]
+    n = len(lowers)
+    if step.token.gap:
+        for k in range(step.token.gap + 1):
+            if _walk(steps, s + 1, i + k, lowers, lemmas):
+                return True
+            if i + k >= n or lowers[i + k] in _CLAUSE_BREAK:
+                return False
+        return False
+    if step.token.optional and _walk(steps, s + 1, i, lowers, lemmas):
+        return True
+    return i < n and step.test(lowers[i], lemmas[i]) and _walk(steps, s + 1, i + 1, lowers, lemmas)

@@ -1,0 +1,215 @@
+"""Relay one practitioner message to Rasa, with the safety guarantees that must not depend on it.
+
+For every message the relay
+1. screens the whole text with the guidance engine's risk screen (in this process);
+2. posts it to Rasa's REST webhook with the channel's identity in the metadata;
+3. if the screen says immediate: makes sure the safety message is in the reply (Rasa utters it
+   from the domain; if Rasa is down or did not, the relay adds the pack's own), and raises the
+   escalation through the MASH service. Raising is idempotent on the message id, so when the
+   action server already raised it this changes nothing; when the database is down the
+   escalation goes to a file spool and is raised as soon as the database answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from chat.spool import EscalationSpool
+from guidance.engine import MAX_TEXT_CHARS, Engine
+from mash import escalations
+from mash.access import ChannelIdentity
+from mash.errors import InvalidInput
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+URGENCY_ORDER = {"none": 0, "concern": 1, "immediate": 2}
+# Windows overlap so a phrase cut by a window edge is still seen whole in the next window.
+WINDOW_OVERLAP = 500
+RASA_TIMEOUT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Screen:
+    urgency: str
+    categories: list[str]
+    phrases: list[str]
+
+
+@dataclass
+class ChatReply:
+    messages: list[dict[str, Any]]
+    urgency: str = "none"
+    categories: list[str] = field(default_factory=list)
+    escalation_reference: str | None = None
+    assistant_available: bool = True
+    safety_message_added: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "messages": self.messages,
+            "urgency": self.urgency,
+            "categories": self.categories,
+            "escalation_reference": self.escalation_reference,
+            "assistant_available": self.assistant_available,
+        }
+
+
+def screen_whole_text(engine: Engine, text: str) -> Screen:
+    """Screen every character of `text`, however long, in overlapping windows; highest wins."""
+    urgency, categories, phrases = "none", [], []
+    step = MAX_TEXT_CHARS - WINDOW_OVERLAP
+    for start in range(0, max(len(text), 1), step):
+        window = text[start : start + MAX_TEXT_CHARS]
+        if not window.strip():
+            continue
+        result = engine.risk(window)
+        if URGENCY_ORDER[result.urgency] > URGENCY_ORDER[urgency]:
+            urgency = result.urgency
+        for category in result.categories:
+            if category not in categories:
+                categories.append(category)
+        for match in result.matches:
+            if match.text not in phrases:
+                phrases.append(match.text)
+    return Screen(urgency=urgency, categories=categories, phrases=phrases)
+
+
+class ChatRelay:
+    """One per process; thread-safe as long as the session factory and httpx client are."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        session_factory: sessionmaker,
+        http: httpx.Client | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self.settings = settings
+        self.engine = engine
+        self.session_factory = session_factory
+        self.http = http or httpx.Client(timeout=RASA_TIMEOUT_SECONDS)
+        self.clock = clock
+        self.spool = EscalationSpool(settings.var_dir / "escalation-spool")
+
+    def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any]) -> ChatReply:
+        if not isinstance(text, str) or not text.strip():
+            return ChatReply(messages=[{"text": "Please type a message: I received nothing."}])
+        metadata = dict(metadata)
+        metadata.setdefault("message_id", str(uuid.uuid4()))
+        screen = screen_whole_text(self.engine, text)
+        reply = self._ask_rasa(sender_id, text, metadata)
+        reply.urgency, reply.categories = screen.urgency, screen.categories
+        if screen.urgency == "immediate":
+            self._ensure_safety_message(reply)
+            reply.escalation_reference = self._raise(sender_id, text, metadata, screen)
+            if reply.escalation_reference and not _mentions(reply, reply.escalation_reference):
+                reply.messages.append(
+                    {
+                        "text": f"Your concern has been escalated to the MASH duty social "
+                        f"worker. Reference: {reply.escalation_reference}."
+                    }
+                )
+        return reply
+
+    def _ask_rasa(self, sender_id: str, text: str, metadata: dict[str, Any]) -> ChatReply:
+        url = self.settings.rasa_url.rstrip("/") + "/webhooks/rest/webhook"
+        notes: list[dict[str, Any]] = []
+        if len(text) > MAX_TEXT_CHARS:
+            text = text[:MAX_TEXT_CHARS]
+            notes.append(
+                {
+                    "text": f"Your message was very long: the assistant read the first "
+                    f"{MAX_TEXT_CHARS:,} characters. All of it was checked for risk."
+                }
+            )
+        try:
+            response = self.http.post(
+                url, json={"sender": sender_id, "message": text, "metadata": metadata}
+            )
+            response.raise_for_status()
+            messages = [m for m in response.json() if isinstance(m, dict)]
+        except (httpx.HTTPError, ValueError) as exc:
+            log.error("the assistant (Rasa) did not answer: %s", exc)
+            front_door = self.engine.pack.contacts.front_door
+            return ChatReply(
+                messages=notes
+                + [
+                    {
+                        "text": "The assistant is unavailable just now, so I cannot answer "
+                        f"that. If you are worried about a child, ring the {front_door.name} "
+                        f"on {front_door.phone}, or the out-of-hours team on "
+                        f"{self.engine.pack.contacts.out_of_hours.phone} after hours."
+                    }
+                ],
+                assistant_available=False,
+            )
+        return ChatReply(messages=notes + messages)
+
+    def _ensure_safety_message(self, reply: ChatReply) -> None:
+        emergency = self.engine.pack.contacts.emergency.phone or "999"
+        if not any(emergency in str(m.get("text", "")) for m in reply.messages):
+            safety = self.engine.pack.contacts.safety_message(self.clock())
+            reply.messages.insert(0, {"text": safety, "safety": True})
+            reply.safety_message_added = True
+
+    def _raise(
+        self, sender_id: str, text: str, metadata: dict[str, Any], screen: Screen
+    ) -> str | None:
+        record = {
+            "sender_id": sender_id,
+            "text": text[:MAX_TEXT_CHARS],
+            "metadata": metadata,
+            "message_id": str(metadata["message_id"]),
+            "urgency": screen.urgency,
+            "categories": screen.categories,
+            "phrases": screen.phrases,
+        }
+        try:
+            self.drain_spool()
+            return self._raise_record(record)
+        except SQLAlchemyError as exc:
+            log.error("database unavailable; escalation spooled for later: %s", exc)
+            self.spool.put(record)
+            return None
+
+    def _raise_record(self, record: dict[str, Any]) -> str:
+        identity = ChannelIdentity.from_metadata(record["metadata"], sender=record["sender_id"])
+        kwargs = dict(
+            message_id=record["message_id"],
+            urgency=record["urgency"],
+            categories=record["categories"],
+            text=record["text"],
+            matched_phrases=record["phrases"],
+        )
+        with self.session_factory() as session:
+            try:
+                view = escalations.raise_escalation(session=session, identity=identity, **kwargs)
+            except InvalidInput as exc:
+                if exc.field != "organisation_id":
+                    raise
+                # An organisation the directory does not know: still raise it, unverified.
+                identity = ChannelIdentity(
+                    channel=identity.channel, sender=identity.sender, user_id=identity.user_id
+                )
+                view = escalations.raise_escalation(session=session, identity=identity, **kwargs)
+        return view.reference
+
+    def drain_spool(self) -> int:
+        """Raise escalations spooled while the database was down. Safe to call any time."""
+        return self.spool.drain(self._raise_record)
+
+
+def _mentions(reply: ChatReply, needle: str) -> bool:
+    return any(needle in str(m.get("text", "")) for m in reply.messages)

@@ -1,0 +1,48 @@
+"""A file spool for escalations that could not be written because the database was down.
+
+One JSON file per message id (so a retried message is spooled once); drained into the MASH
+service as soon as the database answers again. The file is removed only after the escalation
+is committed, so a crash between the two at worst raises it twice, and raising is idempotent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+class EscalationSpool:
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def _path(self, message_id: str) -> Path:
+        digest = hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:32]
+        return self.directory / f"{digest}.json"
+
+    def put(self, record: dict[str, Any]) -> Path:
+        """Write atomically (temp file + rename) so a half-written record is never drained."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self._path(record["message_id"])
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(record, default=str), encoding="utf-8")
+        os.replace(temp, path)
+        return path
+
+    def pending(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.json")):
+            yield path, json.loads(path.read_text(encoding="utf-8"))
+
+    def drain(self, raise_one: Callable[[dict[str, Any]], Any]) -> int:
+        """Raise each spooled record; stop at the first failure (the database is still down)."""
+        done = 0
+        for path, record in self.pending():
+            raise_one(record)
+            path.unlink()
+            done += 1
+        return done

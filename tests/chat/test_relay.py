@@ -1,0 +1,133 @@
+"""The relay's safety guarantees: they hold when Rasa, the action server or the database fail."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import httpx
+from sqlalchemy import func, select
+
+from chat.relay import ChatRelay
+from mash.access import Actor
+from mash.db import make_engine, session_factory
+from mash.models import Escalation
+
+DISCLOSURE = "Year 4 boy says his dad hit him with a belt last night and he's scared to go home."
+QUESTION = "What does level 2 mean?"
+# 10:00 on a Wednesday in London: the front door is open.
+IN_HOURS = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)
+META = {"user_id": "1", "role": "dsl", "organisation_id": 1, "channel": "portal"}
+
+
+def count_escalations(factory) -> int:
+    with factory() as session:
+        return session.execute(select(func.count()).select_from(Escalation)).scalar_one()
+
+
+def relay_for(settings, engine, factory, handler=None) -> ChatRelay:
+    http = httpx.Client(transport=httpx.MockTransport(handler)) if handler else None
+    return ChatRelay(
+        settings=settings, engine=engine, session_factory=factory, http=http,
+        clock=lambda: IN_HOURS,
+    )
+
+
+def test_rasa_down_disclosure_still_gets_safety_message_and_escalation(settings, engine, factory):
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "m-1"}
+    )
+    assert reply.urgency == "immediate"
+    assert not reply.assistant_available
+    assert "999" in reply.messages[0]["text"]
+    assert engine.pack.contacts.front_door.phone in reply.messages[0]["text"]
+    assert reply.escalation_reference
+    assert any(reply.escalation_reference in m["text"] for m in reply.messages)
+    assert count_escalations(factory) == 1
+
+
+def test_rasa_down_question_gets_a_clear_message_and_no_escalation(settings, engine, factory):
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=QUESTION, metadata={**META, "message_id": "m-2"}
+    )
+    assert reply.urgency == "none"
+    assert "unavailable" in reply.messages[0]["text"]
+    assert engine.pack.contacts.front_door.phone in reply.messages[0]["text"]
+    assert count_escalations(factory) == 0
+
+
+def test_safety_message_from_rasa_is_not_repeated_and_resend_is_idempotent(
+    settings, engine, factory
+):
+    seen = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        return httpx.Response(
+            200, json=[{"recipient_id": body["sender"], "text": "Ring 999 if in danger."}]
+        )
+
+    relay = relay_for(settings, engine, factory, rasa)
+    first = relay.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "x"})
+    again = relay.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "x"})
+    assert [m["text"] for m in first.messages][0] == "Ring 999 if in danger."
+    assert not first.safety_message_added
+    assert first.escalation_reference == again.escalation_reference
+    assert count_escalations(factory) == 1
+    # Identity travels in the metadata, exactly as the channel set it.
+    assert seen[0]["metadata"]["role"] == "dsl" and seen[0]["metadata"]["message_id"] == "x"
+
+
+def test_database_down_spools_then_raises_once_when_back(settings, engine, factory, tmp_path):
+    broken = session_factory(make_engine(url=f"sqlite:///{tmp_path}/no/such/dir/app.db"))
+    down = relay_for(settings, engine, broken)
+    reply = down.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "s"})
+    assert "999" in reply.messages[0]["text"]
+    assert reply.escalation_reference is None
+    assert len(list(down.spool.pending())) == 1
+
+    up = relay_for(settings, engine, factory)
+    assert up.drain_spool() == 1
+    assert up.drain_spool() == 0
+    assert count_escalations(factory) == 1
+
+
+def test_disclosure_at_the_end_of_a_huge_message_is_caught(settings, engine, factory):
+    text = "Notes from the day. " * 6_000 + DISCLOSURE  # about 120 KB
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=text, metadata={**META, "message_id": "big"}
+    )
+    assert reply.urgency == "immediate"
+    assert any("very long" in m["text"] for m in reply.messages)
+    assert count_escalations(factory) == 1
+
+
+def test_unknown_organisation_is_still_escalated_as_unverified(settings, engine, factory):
+    meta = {"user_id": "nobody", "role": "dsl", "organisation_id": 99_999, "channel": "slack"}
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="slack-U1", text=DISCLOSURE, metadata={**meta, "message_id": "u"}
+    )
+    assert reply.escalation_reference
+    with factory() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert row.sender_verified is False and row.organisation_id is None
+
+
+def test_empty_message_gets_a_clear_answer(settings, engine, factory):
+    reply = relay_for(settings, engine, factory).send(sender_id="p", text="   ", metadata=META)
+    assert "nothing" in reply.messages[0]["text"]
+    assert count_escalations(factory) == 0
+
+
+def test_only_mash_staff_see_the_relayed_escalation(settings, engine, factory):
+    from mash import escalations
+
+    relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "v"}
+    )
+    with factory() as session:
+        staff = escalations.list_escalations(
+            session=session, actor=Actor(user_id=None, role="mash_worker", organisation_id=None)
+        )
+    assert len(staff) == 1

@@ -30,6 +30,7 @@ MASH_DECIDES = (
 )
 # A tidy list of level-2 needs this long, or spanning all three domains, is "several unmet needs".
 MULTIPLE_NEEDS_COUNT = 4
+MAX_SOURCES = 6
 _AGE = re.compile(r"\b(\d{1,2}) ?(?:yo|y/o|y\.o\.?|yrs? old|years? old)\b")
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _CLAUSE_BREAK = frozenset({".", ",", ";", ":", "!", "?", "but", "however", "although", "though"})
@@ -91,10 +92,7 @@ class Assessor:
                               (_RESOLVED, self.context.resolved)):
             for pattern in patterns:
                 self._index.add(key, self._compile(pattern))
-        self._sources = {
-            level.number: [SourceRef(sid, _title_of(sections, sid)) for sid in level.sections]
-            for level in levels
-        }
+        self._sections = sections
 
     # -- compiling patterns -------------------------------------------------------------
 
@@ -165,9 +163,19 @@ class Assessor:
             level=level,
             reasons=reasons,
             next_steps=next_steps,
-            sources=list(self._sources[level]),
+            sources=self._sources(level, hits),
             indicators=sorted(h.indicator.id for h in hits),
         )
+
+    def _sources(self, level: int, hits: list[_Hit]) -> list[SourceRef]:
+        """The sections about what decided the level first, then the level's own sections."""
+        ids: list[str] = []
+        for hit in sorted(hits, key=lambda h: h.indicator.id):
+            if hit.level == level:
+                ids.extend(hit.indicator.sections)
+        ids.extend(self.levels[level].sections)
+        unique = list(dict.fromkeys(ids))[:MAX_SOURCES]
+        return [SourceRef(sid, _title_of(self._sections, sid)) for sid in unique]
 
     def _hits(self, doc: Doc) -> tuple[list[_Hit], bool]:
         spans = self._index.find(doc)

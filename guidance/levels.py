@@ -37,7 +37,7 @@ MIN_INDICATORS_PER_LEVEL = 12
 _LEVEL_FIELDS = {
     "level", "name", "description", "who_responds", "next_steps", "sections", "indicators",
 }
-_INDICATOR_FIELDS = {"text", "patterns", "mitigated", "past"}
+_INDICATOR_FIELDS = {"text", "patterns", "mitigated", "past", "sections"}
 _CONTEXT_FIELDS = {
     "mitigating", "resolved", "negation", "negation_fillers", "past", "nothing_found",
 }
@@ -77,6 +77,8 @@ class Indicator:
     mitigated: int | None  # the level it counts at when the context is mitigating
     past: int | None  # the level it counts at when described as past and over
     line: int
+    sections: tuple[str, ...] = ()  # guide sections about this indicator
+    section_lines: tuple[int, ...] = ()
 
     @property
     def domain_label(self) -> str:
@@ -126,11 +128,14 @@ class Levels:
 
     def section_refs(self) -> list[tuple[str, int]]:
         """(section id, line) for every guide section the levels point to."""
-        return [
+        refs = [
             (sid, line)
             for level in self
             for sid, line in zip(level.sections, level.section_lines, strict=True)
         ]
+        for ind in self.indicators:
+            refs.extend(zip(ind.sections, ind.section_lines, strict=True))
+        return refs
 
 
 def parse_pattern(source: str) -> tuple[TokenSpec, ...]:
@@ -352,6 +357,9 @@ class _Reader:
                 self.problem(raw.line_of(key), f"unknown field '{key}'")
         text = self.text(raw, "text")
         patterns = self.patterns(raw, "patterns")
+        sections, section_lines = (), ()
+        if "sections" in raw:
+            sections, section_lines = self.strings(raw, "sections")
         lowered = {}
         for key in ("mitigated", "past"):
             value = raw.get(key)
@@ -375,4 +383,6 @@ class _Reader:
             mitigated=lowered.get("mitigated"),
             past=lowered.get("past"),
             line=raw.line,
+            sections=sections,
+            section_lines=section_lines,
         )

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from settings import Settings
 
 if TYPE_CHECKING:
-    from guidance.engine import Engine
     from sqlalchemy.orm import sessionmaker
+
+    from guidance.engine import Engine
 
 
 @lru_cache(maxsize=1)

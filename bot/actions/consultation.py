@@ -1,0 +1,68 @@
+"""A consultation with a duty social worker, requested through the MASH service."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import common
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("callback_number", "callback_time", "consultation_topic")
+
+
+def request(*, identity: Any, message_id: str, topic: str, number: str, best_time: str) -> Any:
+    from dataclasses import replace
+
+    from mash import consultations
+    from mash.errors import InvalidInput
+
+    def attempt(who: Any) -> Any:
+        with common.sessions()() as session:
+            return consultations.request_consultation(
+                session=session, identity=who, topic=topic, callback_number=number,
+                best_time=best_time, message_id=message_id,
+            )
+
+    try:
+        return attempt(identity)
+    except InvalidInput as error:
+        if getattr(error, "field", None) != "organisation_id":
+            raise
+        return attempt(replace(identity, organisation_id=None))
+
+
+class ActionRequestConsultation(Action):
+    def name(self) -> str:
+        return "action_request_consultation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        number = tracker.get_slot("callback_number") or ""
+        best_time = tracker.get_slot("callback_time") or ""
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        try:
+            view = await common.in_thread(
+                request,
+                identity=common.identity(tracker),
+                message_id=common.message_id(tracker),
+                topic=tracker.get_slot("consultation_topic") or "",
+                number=number,
+                best_time=best_time,
+            )
+        except Exception:  # noqa: BLE001
+            logger.exception("could not request a consultation")
+            dispatcher.utter_message(response="utter_consultation_failed",
+                                     **common.front_door_fallback())
+            return reset
+        dispatcher.utter_message(
+            response="utter_consultation_requested",
+            reference=view.reference, callback_number=number, callback_time=best_time or "soon",
+        )
+        return reset

@@ -1,0 +1,74 @@
+"""Immediate risk: raise the escalation with the MASH after Rasa has uttered the safety message."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import common
+
+logger = logging.getLogger(__name__)
+
+
+def raise_immediate(
+    *, identity: Any, message_id: str, text: str, categories: list[str], matched: list[str]
+) -> Any:
+    """Raise (or find, for a repeated message id) the escalation for this message."""
+    from dataclasses import replace
+
+    from mash import escalations
+    from mash.errors import InvalidInput
+
+    def attempt(who: Any) -> Any:
+        with common.sessions()() as session:
+            return escalations.raise_escalation(
+                session=session,
+                identity=who,
+                message_id=message_id,
+                urgency="immediate",
+                categories=categories,
+                text=text,
+                matched_phrases=matched,
+            )
+
+    try:
+        return attempt(identity)
+    except InvalidInput as error:
+        if getattr(error, "field", None) != "organisation_id":
+            raise
+        # An unknown organisation must not stop the escalation: raise it unverified.
+        return attempt(replace(identity, organisation_id=None))
+
+
+class ActionRaiseEscalation(Action):
+    def name(self) -> str:
+        return "action_raise_escalation"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        risk = common.latest_risk(tracker)
+        try:
+            view = await common.in_thread(
+                raise_immediate,
+                identity=common.identity(tracker),
+                message_id=common.message_id(tracker),
+                text=common.latest_text(tracker),
+                categories=list(risk.get("categories") or []),
+                matched=[m.get("text", "") for m in risk.get("matches") or []],
+            )
+        except Exception:  # noqa: BLE001 - the user must be told to phone instead
+            logger.exception("could not raise an escalation")
+            fallback = common.front_door_fallback()
+            dispatcher.utter_message(
+                response="utter_escalation_failed",
+                service=tracker.get_slot("safety_service") or fallback["service"],
+                phone=tracker.get_slot("safety_phone") or fallback["phone"],
+            )
+            return []
+        dispatcher.utter_message(response="utter_escalation_raised", reference=view.reference)
+        return [SlotSet("escalation_reference", view.reference)]

@@ -1,0 +1,63 @@
+"""The threshold check's result: the engine's level suggestion on what the form gathered."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions import common
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = ("concern_description", "child_age", "people_involved", "support_tried")
+
+
+def case_text(tracker: Tracker) -> str:
+    """One description for the assessor, in the words the practitioner used."""
+    worry = tracker.get_slot("concern_description") or ""
+    age = tracker.get_slot("child_age")
+    people = tracker.get_slot("people_involved")
+    tried = tracker.get_slot("support_tried")
+    parts = [worry.rstrip(". ") + "."]
+    if age not in (None, ""):
+        parts.append(f"The child is {age} years old.")
+    if people:
+        parts.append(f"People involved: {people.rstrip('. ')}.")
+    if tried:
+        parts.append(f"Tried so far: {tried.rstrip('. ')}.")
+    return " ".join(parts)
+
+
+def _bullets(items: list[str]) -> str:
+    return " ".join(f"({i}) {item.rstrip('.')}." for i, item in enumerate(items, 1)) or "none"
+
+
+class ActionAssessThreshold(Action):
+    def name(self) -> str:
+        return "action_assess_threshold"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        reset = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        try:
+            engine = common.engine()
+            result = await common.in_thread(engine.assess, case_text(tracker))
+            level_name = engine.pack.levels[result.level].name
+        except Exception:  # noqa: BLE001
+            logger.exception("the guidance engine could not assess the case")
+            dispatcher.utter_message(response="utter_guidance_unavailable")
+            return reset
+        dispatcher.utter_message(
+            response="utter_threshold_result",
+            level=result.level,
+            level_name=level_name,
+            reasons=_bullets(result.reasons),
+            next_steps=_bullets(result.next_steps),
+            sources=common.join_sources(result.sources) or "the thresholds document",
+        )
+        return reset

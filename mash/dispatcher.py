@@ -127,8 +127,7 @@ class Dispatcher:
                     claimed.append(to_message(row))
         return claimed
 
-    def _delivered(self, message: Message) -> None:
-        now = utcnow()
+    def _delivered(self, message: Message, now: datetime) -> None:
         with self.factory() as session, session.begin():
             done = (
                 session.execute(
@@ -149,8 +148,7 @@ class Dispatcher:
                 for hook in HOOKS:
                     hook(session, topic=message.topic, subject_id=message.subject_id, now=now)
 
-    def _failed(self, message: Message, error: BaseException) -> None:
-        now = utcnow()
+    def _failed(self, message: Message, error: BaseException, now: datetime) -> None:
         delay = backoff_seconds(message.attempt, self.policy)
         with self.factory() as session, session.begin():
             session.execute(
@@ -181,7 +179,8 @@ class Dispatcher:
                 deadlines.renotified,
                 deadlines.sent_to_manager,
             )
-        batch = self.claim(now or utcnow())
+        now = now or utcnow()
+        batch = self.claim(now)
         report.claimed = len(batch)
         for message in batch:
             target = self.target_for(message)
@@ -196,10 +195,10 @@ class Dispatcher:
                     message.attempt,
                     error,
                 )
-                self._failed(message, error)
+                self._failed(message, error, now)
                 report.failed += 1
                 continue
-            self._delivered(message)
+            self._delivered(message, now)
             report.delivered += 1
         return report
 

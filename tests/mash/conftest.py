@@ -25,7 +25,10 @@ from mash.demo import DemoDirectory, seed_demo
 from mash.migrate import upgrade
 from settings import Settings
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# PostgreSQL joins the parameters only when a server is named, so plain runs show no skips.
+BACKENDS: list = ["sqlite"]
+if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
+    BACKENDS.append(pytest.param("postgresql", marks=pytest.mark.postgres))
 
 
 def make_settings(url: str, var_dir: Path) -> Settings:
@@ -152,3 +155,57 @@ def actors(factory, demo) -> dict[str, Actor]:
             key: directory.actor_for(session=session, user_id=pid)
             for key, pid in demo.people.items()
         }
+
+
+@pytest.fixture
+def identity_of(demo):
+    """ChannelIdentity for a demo person, as the portal would send it."""
+    from mash.access import ChannelIdentity
+
+    def make(
+        key: str, *, channel: str = "portal", organisation: str | None = None
+    ) -> ChannelIdentity:
+        from mash.demo import PEOPLE
+
+        org_key = organisation or PEOPLE[key]["org"]
+        return ChannelIdentity(
+            channel=channel,
+            sender=f"sender-{key}",
+            user_id=str(demo.people[key]),
+            role=PEOPLE[key]["role"],
+            organisation_id=demo.organisations[org_key] if org_key else None,
+        )
+
+    return make
+
+
+@pytest.fixture
+def raise_esc(factory, identity_of):
+    """Raise an escalation (default: immediate, from Oakfield's DSL) in its own session."""
+    from mash import escalations
+
+    counter = iter(range(1, 1_000_000))
+
+    def make(key: str = "oakfield_dsl", **overrides):
+        fields = dict(
+            identity=identity_of(key),
+            message_id=f"msg-{next(counter)}",
+            urgency="immediate",
+            categories=["physical_abuse"],
+            text="She said her dad hit her; ring 0151 496 0000 or dad@example.com, CH41 1AA.",
+            matched_phrases=["dad hit her"],
+            suggested_level=4,
+            level_reasons=["disclosure of physical harm"],
+        )
+        fields.update(overrides)
+        with factory() as session:
+            return escalations.raise_escalation(session=session, **fields)
+
+    return make
+
+
+def count_rows(factory, model) -> int:
+    from sqlalchemy import func, select
+
+    with factory() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()

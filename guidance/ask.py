@@ -35,7 +35,7 @@ MIN_SCORE = 3.0  # below this best BM25 score the guide has nothing on the quest
 MIN_COVERAGE = 0.25  # share of the question's weight the best section must match
 MAX_UNITS = 4
 RERANK_DEPTH = 6
-TOPIC_WEIGHT = 0.35  # a section's title and tag words matter less when choosing its sentences
+TOPIC_WEIGHT = 0.5  # a section's title and tag words matter less when choosing its sentences
 SENTENCE_WEIGHT = 0.5  # how much the best single sentence adds to a section's score
 TITLE_BONUS = 1.0  # a section whose title and tags name all the question's words counts double
 LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
@@ -46,15 +46,14 @@ FUZZY_CACHE_SIZE = 10_000
 _KEEP = frozenset(
     "first call never alone back down up within without before after under over full name "
     "one two three four five six ten twelve fifteen twenty forty fifty hundred third "
-    "together against off serious move out front part take keep see say last next same give "
-    "show put make go get top side".split()
+    "together against off serious move out front part take keep last next".split()
 )
 _JOINERS = frozenset({"-", "/", "'"})
 _MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|[`*_#>\[\]{}|\\~^]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _PHONE = re.compile(r"\b\d{3,5} ?\d{3} ?\d{3,4}\b|\b999\b|\b101\b")
 _TIME = re.compile(
-    r"\b(within|working days?|days?|hours|weeks?|months?|years?|same day|straight away|"
+    r"\b(within|whenever|working days?|days?|hours|weeks?|months?|years?|same day|straight away|"
     r"at once|immediately|every)\b",
     re.IGNORECASE,
 )
@@ -83,6 +82,8 @@ _QUESTION = re.compile(
     r"\?|^\s*(what|whats|who|when|where|why|how|which|is|are|do|does|can|could|should|must|"
     r"would|will|may|define|explain|tell|list)\b"
 )
+_ASKS_LEVEL = re.compile(r"\b(what|which) level\b|\blevel (of need )?(is|would|does|for)\b")
+_LEVEL = re.compile(r"\bLevel [1-4]\b")
 _ANAPHOR = re.compile(r"^(It|This|These|They|That|Those|He|She|Its|Their)\b")
 
 
@@ -115,6 +116,7 @@ class _Query:
     asks_time: bool = False
     asks_definition: bool = False
     asks_action: bool = False
+    asks_level: bool = False
 
 
 class AnswerFinder:
@@ -238,6 +240,7 @@ class AnswerFinder:
         query = _Query()
         normalised = normalise(question)
         query.asks_action = bool(_ASKS_ACTION.search(normalised))
+        query.asks_level = bool(_ASKS_LEVEL.search(normalised))
         words = self._words(question)
         word_set = set(words)
         query.asks_number = bool(word_set & _ASKS_NUMBER)
@@ -315,30 +318,30 @@ class AnswerFinder:
         """Favour sections with one sentence that answers much of the question on its own."""
         head = [
             (
-                score
-                + SENTENCE_WEIGHT * max((s for s, _ in self._score_units(query, i)), default=0.0),
+                (score + SENTENCE_WEIGHT * self._best_sentence(query, i))
+                * (1.0 + TITLE_BONUS * self._topic_coverage(query, i)),
                 i,
             )
             for score, i in ranked[:RERANK_DEPTH]
         ]
         return sorted(head, reverse=True) + ranked[RERANK_DEPTH:]
 
-    def _asks_more_than_topic(self, query: _Query, index: int) -> bool:
-        """Whether the question names something beyond the section's title."""
-        topic = self._title_terms[index]
-        return any(
-            weight >= 1.0 and term in self._doc_tf[index] and term not in topic
-            for term, weight in query.weights.items()
-        )
+    def _opening_defines(self, query: _Query, index: int) -> bool:
+        """Whether the section's first two sentences name most of what was asked about."""
+        opening = [unit for unit in self._units[index][:2] if unit.list_id is None]
+        terms = frozenset().union(*(unit.terms for unit in opening)) if opening else frozenset()
+        asked = {t: self._idf[t] for t, w in query.weights.items() if w >= 1.0 and t in self._idf}
+        total = sum(asked.values())
+        return bool(total) and sum(v for t, v in asked.items() if t in terms) / total >= 0.5
 
     def _best_sentence(self, query: _Query, index: int) -> float:
         scored = self._score_units(query, index, choosing=False)
         return max((score for score, _ in scored), default=0.0)
 
     def _topic_coverage(self, query: _Query, index: int) -> float:
-        """Share of the asker's own words that the section's title and tags name."""
+        """Share of the question's weight that the section's title and tags name."""
         topic = self._topic_terms[index]
-        asked = {t: w * self._idf[t] for t, w in query.weights.items() if w >= 1.0}
+        asked = {t: w * self._idf[t] for t, w in query.weights.items()}
         total = sum(asked.values())
         if not total:
             return 0.0
@@ -424,9 +427,6 @@ class AnswerFinder:
                 share = self._unit_df[index].get(term, 0) / max(len(units), 1)
                 value *= (1.0 - LOCAL_DISCOUNT * share) * (TOPIC_WEIGHT if term in topic else 1.0)
             weights[term] = value
-        specific = any(
-            term not in topic and term in unit.terms for term in weights for unit in units
-        )
         scored = []
         for unit in units:
             if unit.is_lead:
@@ -436,13 +436,14 @@ class AnswerFinder:
                 score += 3.0
             if query.asks_time and _TIME.search(unit.text):
                 score += 2.5
-            if query.asks_action and _ACTION.search(unit.text):
+            if query.asks_action and (
+                _ACTION.search(unit.text) or (unit.lead and _ACTION.search(unit.lead))
+            ):
                 score += 1.5
+            if query.asks_level and _LEVEL.search(unit.text):
+                score += 2.5
             if unit.position == 0:
                 score += 0.3  # a section's first sentence usually says what it is about
-            if query.asks_definition and unit.list_id is None and unit.position <= 1:
-                # "What is X?": the opening sentences define X; less so if more was asked.
-                score += (1.0 if specific else 2.5) - 0.5 * unit.position
             scored.append((score, unit))
         return scored
 
@@ -452,11 +453,11 @@ class AnswerFinder:
             return []
         best = max(score for score, _ in scored)
         ranked = sorted(scored, key=lambda pair: (-pair[0], pair[1].position))
-        if query.asks_definition and not self._asks_more_than_topic(query, index):
+        if query.asks_definition and self._opening_defines(query, index):
             # "What is X?" about the section's own subject: its opening sentences define it.
             opening = [pair for pair in scored if pair[1].list_id is None][:2]
             chosen = opening + [pair for pair in ranked if pair not in opening][:1]
-            chosen = [pair for pair in chosen if pair in opening or pair[0] >= 0.8 * best]
+            chosen = [pair for pair in chosen if pair in opening or pair[0] >= 0.6 * best]
         else:
             chosen = [pair for pair in ranked if pair[0] >= 0.5 * best][:limit]
             if len(chosen) < 2:

@@ -198,28 +198,33 @@ def test_picking_up_a_raised_escalation_acknowledges_it(factory, raise_esc, acto
     assert view.acknowledged_at == view.picked_up_at
 
 
-@pytest.mark.parametrize("rounds", [4])
-def test_two_workers_picking_up_at_once_exactly_one_wins(factory, raise_esc, actors, rounds):
-    for _ in range(rounds):
+def _pick_up_race(factory, actors, esc_id: int) -> dict[str, object]:
+    """Two workers, separate sessions and connections, released together by a barrier."""
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def go(key: str) -> None:
+        with factory() as session:
+            barrier.wait()
+            try:
+                results[key] = escalations.pick_up(
+                    session=session, actor=actors[key], escalation_id=esc_id
+                )
+            except Conflict as error:
+                results[key] = error
+
+    threads = [threading.Thread(target=go, args=(k,)) for k in ("duty", "duty2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_workers_picking_up_at_once_exactly_one_wins(factory, raise_esc, actors):
+    for _ in range(4):
         esc = raise_esc()
-        barrier = threading.Barrier(2)
-        results: dict[str, object] = {}
-
-        def go(key: str, esc_id: int = esc.id, barrier: threading.Barrier = barrier) -> None:
-            with factory() as session:
-                barrier.wait()
-                try:
-                    results[key] = escalations.pick_up(
-                        session=session, actor=actors[key], escalation_id=esc_id
-                    )
-                except Conflict as error:
-                    results[key] = error
-
-        threads = [threading.Thread(target=go, args=(k,)) for k in ("duty", "duty2")]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = _pick_up_race(factory, actors, esc.id)
         winners = [k for k, r in results.items() if not isinstance(r, Exception)]
         losers = [r for r in results.values() if isinstance(r, Conflict)]
         assert len(winners) == 1 and len(losers) == 1, results

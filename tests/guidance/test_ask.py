@@ -1,0 +1,200 @@
+"""The answer engine: labelled questions, citations, out-of-scope and bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from guidance.ask import Answer, AnswerFinder
+from guidance.sections import load_sections
+
+
+@dataclass(frozen=True)
+class StubContact:
+    name: str
+    phone: str | None = None
+    url: str | None = None
+    note: str = ""
+
+
+class StubContacts:
+    """Stands in for guidance.contacts.Contacts: the finder only calls `.get(key)`."""
+
+    def __init__(self, **contacts: StubContact):
+        self._contacts = contacts
+
+    def get(self, key: str) -> StubContact | None:
+        return self._contacts.get(key)
+
+
+STUB = StubContacts(
+    front_door=StubContact("Integrated Front Door", "0151 606 2008"),
+    out_of_hours=StubContact("Emergency Duty Team", "0151 677 6557"),
+    emergency=StubContact("Police emergency", "999"),
+    crimestoppers=StubContact("Crimestoppers", "0800 555 111"),
+    police_non_emergency=StubContact("Police non-emergency", "101"),
+    forced_marriage_unit=StubContact("Forced Marriage Unit", "020 7008 0151"),
+)
+
+EXTRA = Path(__file__).parent / "data" / "questions_extra.jsonl"
+FRONT_DOOR = "0151 606 2008"
+OUT_OF_HOURS = "0151 677 6557"
+
+
+@pytest.fixture(scope="module")
+def sections(pack_dir: Path):
+    loaded, problems = load_sections(pack_dir, STUB)
+    assert problems == []
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def finder(sections, nlp) -> AnswerFinder:
+    return AnswerFinder(sections, STUB, nlp)
+
+
+def _passes(item: dict, answer: Answer) -> bool:
+    text = answer.answer.lower()
+    if not answer.sources:
+        return False
+    if item.get("expect_any") and not any(s.lower() in text for s in item["expect_any"]):
+        return False
+    return all(any(s.lower() in text for s in group) for group in item.get("expect_all_any", []))
+
+
+def _score(finder: AnswerFinder, file: Path) -> tuple[float, list[str]]:
+    items = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
+    failures = []
+    for item in items:
+        answer = finder.ask(item["text"], item.get("role"))
+        if not _passes(item, answer):
+            failures.append(f"{item['id']}: {item['text']!r} -> {answer.answer[:160]!r}")
+    return 1 - len(failures) / len(items), failures
+
+
+def test_dev_questions_at_least_90_percent(finder: AnswerFinder, shared_eval: Path) -> None:
+    file = shared_eval / "dev_questions.jsonl"
+    if not file.exists():
+        pytest.skip(f"{file} not found")
+    score, failures = _score(finder, file)
+    assert score >= 0.9, "\n".join(failures)
+
+
+def test_extra_questions_at_least_90_percent(finder: AnswerFinder) -> None:
+    items = EXTRA.read_text(encoding="utf-8").splitlines()
+    assert len(items) >= 40
+    score, failures = _score(finder, EXTRA)
+    assert score >= 0.9, "\n".join(failures)
+
+
+def test_answer_shape(finder: AnswerFinder) -> None:
+    answer = finder.ask("What is the MARF?")
+    data = answer.to_dict()
+    assert set(data) == {"answer", "sources"}
+    assert data["sources"] and all(set(s) == {"id", "title"} for s in data["sources"])
+    assert data["sources"][0]["id"] == "making-a-referral-marf"
+    json.dumps(data)
+
+
+def test_answers_are_quoted_from_the_cited_sections(finder: AnswerFinder, sections) -> None:
+    questions = [
+        "What is Operation Encompass?",
+        "When is the first review child protection conference?",
+        "What is private fostering?",
+        "How quickly should social care decide what to do with my referral?",
+        "What does level 4 mean?",
+    ]
+    for question in questions:
+        answer = finder.ask(question)
+        cited = " ".join(sections.get(s.id).body for s in answer.sources)
+        cited = re.sub(r"\s+", " ", cited.replace("**", ""))
+        # Every sentence, list lead-in and list item appears word for word in a cited section.
+        for fragment in re.split(r"(?<=[.!?:;]) ", answer.answer):
+            assert fragment.rstrip(".;:") in cited, (question, fragment)
+        assert 1 <= len(answer.sources) <= 2
+
+
+def test_answers_are_short(finder: AnswerFinder) -> None:
+    for question in ["What is neglect?", "What should a DSL do?", "Tell me about FGM"]:
+        answer = finder.ask(question)
+        assert 0 < len(answer.answer) <= 1000
+        assert len(re.findall(r"[.!?](\s|$)", answer.answer)) <= 5
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "Whats the weather like in Liverpool tomorrow",
+        "recommend a good pizza recipe",
+        "zxqv blorp",
+    ],
+)
+def test_out_of_scope_says_so_and_gives_the_numbers(finder: AnswerFinder, question: str) -> None:
+    answer = finder.ask(question)
+    assert answer.sources == []
+    assert "could not find" in answer.answer
+    assert FRONT_DOOR in answer.answer and OUT_OF_HOURS in answer.answer and "999" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "???", "<p></p>", "\u200b\u200b"])
+def test_empty_question(finder: AnswerFinder, question: str) -> None:
+    answer = finder.ask(question)
+    assert answer.sources == []
+    assert "Please type a question" in answer.answer and FRONT_DOOR in answer.answer
+
+
+def test_bad_input_is_bounded_and_clear(finder: AnswerFinder) -> None:
+    for text in [
+        "x" * 1_000_000,
+        "what is FGM? " * 80_000,
+        "\u202e\ufeff\U0001f600 a\u0301" * 2000,
+        "<script>alert('hi')</script>",
+        "\x00\x01\x02 consent \x7f",
+        "ＷＨＡＴ ＩＳ ＦＧＭ？",  # full-width letters fold to ASCII
+    ]:
+        start = time.perf_counter()
+        answer = finder.ask(text)
+        assert time.perf_counter() - start < 1.0
+        assert answer.answer
+    assert finder.ask("ＷＨＡＴ ＩＳ ＦＧＭ？").sources[0].id == "fgm"
+    assert finder.ask("<b>What is <i>Operation Encompass</i>?</b>").sources[0].id == (
+        "operation-encompass"
+    )
+    assert finder.ask(None).sources == []  # type: ignore[arg-type]
+
+
+def test_typos_and_abbreviations(finder: AnswerFinder) -> None:
+    assert finder.ask("wat is the refferal form").sources[0].id == "making-a-referral-marf"
+    assert finder.ask("what is CSE").sources[0].id == "child-sexual-exploitation"
+    assert finder.ask("what is an ICPC").sources[0].id == "initial-child-protection-conference"
+    assert "Emergency Duty Team" in finder.ask("what does EDT stand for").answer
+    assert finder.ask("who is the LADO").sources[0].id == "allegations-against-staff-lado"
+    assert finder.ask("what is an SGO?").sources[0].id == "special-guardianship"
+    assert "0151 606 2008" in finder.ask("phone numbr for the integrated front dor").answer
+
+
+def test_role_biases_towards_the_roles_sections(finder: AnswerFinder) -> None:
+    question = "What do I send for a child protection conference?"
+    assert finder.ask(question, role="gp").sources[0].id == "gp-conference-reports"
+    # An unknown role is harmless.
+    assert finder.ask(question, role="plumber").sources
+
+
+def test_ask_is_fast_enough(finder: AnswerFinder) -> None:
+    questions = [json.loads(line)["text"] for line in EXTRA.read_text().splitlines() if line]
+    start = time.perf_counter()
+    for question in questions * 3:
+        finder.ask(question)
+    rate = len(questions) * 3 / (time.perf_counter() - start)
+    assert rate > 150  # the benchmark asks for 500/s; a shared CI machine gets slack here
+
+
+def test_finder_accepts_a_plain_list_of_sections(sections, nlp) -> None:
+    finder = AnswerFinder(list(sections), STUB, nlp)  # no glossary: still answers
+    assert finder.ask("What is Operation Encompass?").sources[0].id == "operation-encompass"

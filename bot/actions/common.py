@@ -59,11 +59,12 @@ def identity(tracker: Tracker) -> Any:
 
 
 def message_id(tracker: Tracker) -> str:
-    """The channel's message id, else Rasa's own id for the message: escalations are
-    idempotent on it, so a retried webhook call never raises a second escalation."""
+    """The channel's message id, else Rasa's own id for the message. Escalations are
+    idempotent on it, so a retried webhook call, or the chat relay raising the same message
+    (chat/relay.py uses the metadata id as it is), never makes a second escalation."""
     meta_id = metadata(tracker).get("message_id")
     if meta_id:
-        return f"{metadata(tracker).get('channel') or 'unknown'}:{meta_id}"
+        return str(meta_id)
     return f"rasa:{tracker.sender_id}:{(tracker.latest_message or {}).get('message_id', '')}"
 
 

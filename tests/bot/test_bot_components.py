@@ -1,0 +1,112 @@
+"""The risk-screen NLU component, the safety-first rule policy and the action server's token."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.action_server import token_ok
+from bot.components.risk_screen import RiskScreen
+from bot.components.safety_policy import SafetyFirstRulePolicy
+
+TUESDAY_10AM = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)
+SATURDAY_10AM = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+DISCLOSURE = "Year 4 boy says his dad hit him with a belt last night and he's scared to go home."
+
+
+@pytest.fixture()
+def screen(monkeypatch, guidance_engine) -> RiskScreen:
+    monkeypatch.setattr(RiskScreen, "_engine", staticmethod(lambda: guidance_engine))
+    return RiskScreen(RiskScreen.get_default_config())
+
+
+def message(text: str, intent: str = "describe_worry", confidence: float = 0.6) -> Message:
+    ranking = [{"name": intent, "confidence": confidence},
+               {"name": "ask_guide", "confidence": 1 - confidence}]
+    return Message(data={"text": text, "intent": ranking[0], "intent_ranking": ranking,
+                         "entities": []})
+
+
+def entities(msg: Message) -> dict[str, str]:
+    return {e["entity"]: e["value"] for e in msg.get("entities")}
+
+
+def test_immediate_risk_forces_the_intent_and_supplies_the_numbers(screen, guidance_engine):
+    msg = message(DISCLOSURE)
+    screen._screen(msg, now=TUESDAY_10AM)
+
+    assert msg.get("risk")["urgency"] == "immediate"
+    assert msg.get("risk")["forced"] is True
+    assert msg.get("intent") == {"name": "report_immediate_risk", "confidence": 1.0}
+    ranking = [r["name"] for r in msg.get("intent_ranking")]
+    assert ranking == ["report_immediate_risk", "describe_worry", "ask_guide"]  # kept
+    contacts = guidance_engine.pack.contacts
+    assert entities(msg) == {
+        "safety_when": "in_hours",
+        "safety_service": contacts.front_door.name,
+        "safety_phone": contacts.front_door.phone,
+        "emergency_phone": "999",
+    }
+
+
+def test_out_of_hours_gives_the_out_of_hours_number(screen, guidance_engine):
+    msg = message(DISCLOSURE)
+    screen._screen(msg, now=SATURDAY_10AM)
+    assert entities(msg)["safety_when"] == "out_of_hours"
+    assert entities(msg)["safety_phone"] == guidance_engine.pack.contacts.out_of_hours.phone
+
+
+def test_a_question_is_screened_but_not_forced(screen):
+    msg = message("What does level 3 mean?", intent="ask_level_meaning", confidence=0.9)
+    screen.process([msg])
+    assert msg.get("risk")["urgency"] == "none"
+    assert msg.get("intent")["name"] == "ask_level_meaning"
+    assert msg.get("entities") == []
+
+
+def test_classifier_alone_saying_immediate_still_gets_numbers(screen):
+    msg = message("something awful happened", intent="report_immediate_risk", confidence=0.8)
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("intent")["name"] == "report_immediate_risk"
+    assert "safety_phone" in entities(msg)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "<script>alert(1)</script>",
+                                  "x" * 100_000, "¿Dónde está la biblioteca?"])
+def test_odd_input_never_raises(screen, text):
+    msg = message(text)
+    screen.process([msg])
+    assert msg.get("risk")["urgency"] in {"none", "concern", "immediate", "unknown"}
+
+
+def tracker_after(intent: str, *, loop: str | None = "threshold_form") -> DialogueStateTracker:
+    events = [ActionExecuted("action_listen"), UserUttered("x", {"name": "check_threshold"})]
+    if loop:
+        events += [ActionExecuted(loop), ActiveLoop(loop)]
+    events += [ActionExecuted("action_listen"), UserUttered("y", {"name": intent})]
+    return DialogueStateTracker.from_events("s", events)
+
+
+def test_immediate_risk_is_not_swallowed_by_an_open_form():
+    found = SafetyFirstRulePolicy._find_action_from_loop_happy_path
+    assert found(tracker_after("report_immediate_risk")) == (None, None)
+    assert found(tracker_after("describe_worry"))[0] == "threshold_form"
+
+
+def request(path: str = "/webhook", token: str | None = None, bearer: str | None = None):
+    args = {"token": token} if token is not None else {}
+    headers = {"authorization": f"Bearer {bearer}"} if bearer else {}
+    return SimpleNamespace(path=path, args=args, headers=headers)
+
+
+def test_action_server_token():
+    assert token_ok(request(token="s3cret"), "s3cret")
+    assert token_ok(request(bearer="s3cret"), "s3cret")
+    assert not token_ok(request(token="wrong"), "s3cret")
+    assert not token_ok(request(), "s3cret")
+    assert not token_ok(request(token=""), "")

@@ -1,0 +1,86 @@
+"""action_raise_escalation: one escalation per message, through the MASH service."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.actions.escalation import ActionRaiseEscalation
+from mash.models import Escalation
+
+DISCLOSURE = "A pupil just told me her dad hit her with a belt last night."
+RISK = {
+    "urgency": "immediate",
+    "categories": ["physical_abuse"],
+    "matches": [{"text": "hit her with a belt", "category": "physical_abuse", "start": 26,
+                 "end": 45}],
+}
+
+
+def escalation_count(sessions) -> int:
+    with sessions() as session:
+        return session.execute(select(func.count()).select_from(Escalation)).scalar_one()
+
+
+async def test_raises_one_escalation_and_gives_the_reference(
+    services, sessions, dispatcher, said, make_tracker, metadata_for
+):
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk",
+                           metadata=metadata_for("oakfield_dsl"), risk=RISK)
+    events = await ActionRaiseEscalation().run(dispatcher, tracker, {})
+
+    assert said() == ["utter_escalation_raised"]
+    reference = dispatcher.messages[0]["reference"]
+    assert reference.startswith("E-")
+    assert events == [{"event": "slot", "timestamp": None, "name": "escalation_reference",
+                       "value": reference}]
+    assert escalation_count(sessions) == 1
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert row.urgency == "immediate"
+    assert row.message_id == "m-1"  # the channel's id as it is, as the chat relay uses it
+    assert row.sender_verified
+
+
+async def test_the_same_message_twice_is_one_escalation(
+    services, sessions, dispatcher, make_tracker, metadata_for
+):
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk",
+                           metadata=metadata_for("oakfield_dsl", message_id="m-7"), risk=RISK)
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+
+    assert escalation_count(sessions) == 1
+    assert dispatcher.messages[0]["reference"] == dispatcher.messages[1]["reference"]
+
+
+async def test_unknown_organisation_still_raises(
+    services, sessions, dispatcher, said, make_tracker, metadata_for
+):
+    metadata = metadata_for("oakfield_dsl") | {"organisation_id": 999_999}
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk", metadata=metadata,
+                           risk=RISK)
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+
+    assert said() == ["utter_escalation_raised"]
+    assert escalation_count(sessions) == 1
+
+
+async def test_no_metadata_still_raises(services, sessions, dispatcher, said, make_tracker):
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk", risk=RISK)
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    assert said() == ["utter_escalation_raised"]
+    assert escalation_count(sessions) == 1
+
+
+async def test_database_down_tells_the_user_to_phone(
+    database_down, dispatcher, said, make_tracker, metadata_for
+):
+    tracker = make_tracker(
+        DISCLOSURE, intent="report_immediate_risk", metadata=metadata_for("oakfield_dsl"),
+        risk=RISK, slots={"safety_service": "Emergency Duty Team", "safety_phone": "0151 677 6557"},
+    )
+    events = await ActionRaiseEscalation().run(dispatcher, tracker, {})
+
+    assert said() == ["utter_escalation_failed"]
+    assert dispatcher.messages[0]["phone"] == "0151 677 6557"
+    assert events == []

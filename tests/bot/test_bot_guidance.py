@@ -1,0 +1,93 @@
+"""action_answer_question, action_assess_threshold: the engine's answers, adapted to the role."""
+
+from __future__ import annotations
+
+from rasa_sdk.events import SlotSet
+
+from bot.actions.guidance import ActionAnswerQuestion
+from bot.actions.threshold import ActionAssessThreshold, case_text
+
+
+async def test_answers_from_the_guide_with_sources(services, dispatcher, said, make_tracker):
+    tracker = make_tracker("what does level 3 mean", intent="ask_level_meaning")
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert said()[:2] == ["utter_answer", "utter_answer_sources"]
+    assert "3" in dispatcher.messages[0]["answer"]
+
+
+async def test_a_gp_is_told_about_conference_reports(
+    services, dispatcher, said, make_tracker, metadata_for
+):
+    tracker = make_tracker("how do I make a referral", intent="ask_referral_process",
+                           metadata=metadata_for("gp"))
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert "utter_gp_conference_tip" in said()
+    assert "utter_dsl_mash_contact_tip" not in said()
+
+
+async def test_a_dsl_is_given_the_schools_mash_contact(
+    services, dispatcher, said, make_tracker, metadata_for
+):
+    tracker = make_tracker("how do I make a referral", intent="ask_referral_process",
+                           metadata=metadata_for("oakfield_dsl"))
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert "utter_dsl_mash_contact_tip" in said()
+    assert "utter_gp_conference_tip" not in said()
+    tip = next(m for m in dispatcher.messages if m["response"] == "utter_dsl_mash_contact_tip")
+    assert tip["contact_name"] == "Sam Okafor"
+
+
+async def test_role_typed_in_text_changes_nothing(services, dispatcher, said, make_tracker):
+    tracker = make_tracker("I'm a GP, how do I make a referral", intent="ask_referral_process")
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert "utter_gp_conference_tip" not in said()
+
+
+async def test_a_concern_is_offered_a_check_or_consultation(
+    services, dispatcher, said, make_tracker
+):
+    tracker = make_tracker("what are the signs of neglect", intent="ask_guide",
+                           risk={"urgency": "concern", "categories": ["neglect"], "matches": []})
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert said()[-1] == "utter_concern_follow_up"
+
+
+async def test_engine_failure_is_a_polite_message(
+    services, monkeypatch, dispatcher, said, make_tracker
+):
+    from bot.actions import common
+
+    class Broken:
+        def ask(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    monkeypatch.setattr(common, "engine", lambda: Broken())
+    await ActionAnswerQuestion().run(dispatcher, make_tracker("what is a TAF"), {})
+    assert said() == ["utter_guidance_unavailable"]
+
+
+THRESHOLD_SLOTS = {
+    "concern_description": "He often comes to school hungry and his clothes are unwashed",
+    "child_age": "8",
+    "people_involved": "mum, who has said she is struggling since dad left",
+    "support_tried": "breakfast club and a chat with mum",
+}
+
+
+def test_case_text_puts_the_answers_together(make_tracker):
+    text = case_text(make_tracker(slots=THRESHOLD_SLOTS))
+    assert text.startswith("He often comes to school hungry")
+    assert "8 years old" in text and "breakfast club" in text
+
+
+async def test_assessment_gives_a_level_and_says_the_mash_decides(
+    services, dispatcher, said, make_tracker
+):
+    events = await ActionAssessThreshold().run(dispatcher, make_tracker(slots=THRESHOLD_SLOTS), {})
+    assert said() == ["utter_threshold_result"]
+    result = dispatcher.messages[0]
+    assert result["level"] in (1, 2, 3, 4)
+    assert result["level_name"]
+    assert result["reasons"] and result["next_steps"]
+    # The form's slots are cleared so the next check starts afresh.
+    assert SlotSet("child_age", None) in events and len(events) == 4

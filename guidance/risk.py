@@ -1,0 +1,701 @@
+"""The risk screen: does a practitioner's message mean a child may be in danger now?
+
+How a message is screened:
+1. Fold it (accents, look-alike letters, smart quotes, zero-width characters, repeated letters,
+   hyphens between words, text-speak from the lexicon), keeping a map back to the original
+   characters so every reported offset points into the text the caller passed.
+2. Tokenise and lemmatise with the shared spaCy pipeline; two PhraseMatchers (by lemma and by
+   exact lowercase form) find every word and phrase the lexicon uses. Patterns with gaps and
+   optional words are then assembled from those hits in plain Python, indexed by first word.
+3. Category patterns give risk matches; cue patterns (negation, resolved, question,
+   hypothetical, conditional, disclosure ...) decide whether a match stands. A cue may lower a
+   match only when it governs it (same clause or zone) and nothing independent shows a real
+   child or event. When unsure, the higher urgency wins.
+4. Ages and relationships ("14yo", "a 24-year-old 'boyfriend'", "Year 7 ... pregnant") are read
+   with regular expressions and judged by the lexicon's age rules.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+
+from guidance.lexicon import Gap, Lexicon, NotSet, Num, Pattern, SetRef, Slot, Words
+
+NONE, CONCERN, IMMEDIATE = 0, 1, 2
+_LEVELS = {"none": NONE, "concern": CONCERN, "immediate": IMMEDIATE}
+_NAMES = {NONE: "none", CONCERN: "concern", IMMEDIATE: "immediate"}
+CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs small
+NEGATION_REACH = 3  # words between a negation and the match it governs
+
+# Look-alike letters from other scripts that people (or filters) substitute for Latin ones.
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+        "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+        "α": "a", "ε": "e", "ι": "i", "κ": "k", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
+        "ν": "v", "χ": "x",
+        "\u2018": "'", "\u2019": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
+        "\u201c": '"', "\u201d": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2212": "-", "\u2026": "...",
+    }
+)
+_ASCII_CONTROL = str.maketrans({chr(c): " " for c in range(32) if chr(c) not in "\n"})
+_HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
+_SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+_SENTENCE_END = re.compile(r"^(?:[.!?]+|\s+)$")
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+}
+_NUM = r"(\d{1,2}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
+_NOT_AGE_UNIT = (
+    r"(?!\s?(?:%|am\b|pm\b|min|hour|time|st\b|nd\b|rd\b|th\b|day|week|month|mile|second"
+    r"|cm|kg|lb|percent|:))"
+)
+_AGE_YEARS = re.compile(
+    rf"\b{_NUM}\s?(?:yo|y\.o\.?|y/o|yrs? olds?|years? olds?|years of age|yr)\b"
+)
+_AGE_AGED = re.compile(rf"\b(?:aged?|age of)\s?{_NUM}\b{_NOT_AGE_UNIT}")
+_AGE_INFANT = re.compile(rf"\b{_NUM}\s?(?:months?|mths?|weeks?|wks?|days?)\s?olds?\b")
+_AGE_SCHOOL = re.compile(r"\b(?:year|yr)\s?(\d{1,2})\b(?!\s?(?:%|olds?\b))")
+_AGE_RECEPTION = re.compile(r"\b(?:reception|nursery)\s(?:child|children|boy|girl|pupil|class)")
+_AGE_BARE = re.compile(
+    rf"\b(?:she|he|they|i)\s?(?:'s|is|was|s|are|were|'m|am)\s(?:only\s|just\s)?{_NUM}\b{_NOT_AGE_UNIT}"
+)
+_AGE_DECADE = re.compile(
+    r"\bin\s(?:his|her|their)\s(?:early\s|mid\s|late\s)?"
+    r"(20s|30s|40s|50s|twenties|thirties|forties|fifties)"
+)
+_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50}
+_BEFORE_PARTNER = re.compile(
+    r"^[\s'\"(]*(?:(?:older|adult|new|secret|male|female|so called)\s*)*[\s'\")]*$"
+)
+_AFTER_PARTNER = re.compile(
+    r"[\s'\",(:-]*(?:(?:who\s?(?:is|'s|s|was)|is|was|'s|s|aged?|of|a|an)\s)?\(?\s*"
+)
+_BARE_NUMBER = re.compile(rf"{_NUM}\b{_NOT_AGE_UNIT}")
+_FAMILY_POSSESSIVE = re.compile(
+    r"(?:mum|mother|mom|dad|father|nan|gran|grandma|parent|carer|aunt|auntie|uncle|sister|"
+    r"brother)'s\s(?:new\s|older\s)?$"
+)
+
+
+@dataclass(frozen=True)
+class RiskMatch:
+    text: str
+    category: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "category": self.category, "start": self.start,
+                "end": self.end}
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    urgency: str
+    categories: list[str]
+    matches: list[RiskMatch]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "urgency": self.urgency,
+            "categories": list(self.categories),
+            "matches": [m.to_dict() for m in self.matches],
+        }
+
+
+# --- folding text, with a map back to the original ---------------------------------------
+
+
+class _Folder:
+    """Lowercases and folds text; `offsets[i]` is the original index of folded character i."""
+
+    def __init__(self, table: dict[str, str]):
+        self.table = table
+        self.char_cache: dict[str, str] = {}
+        keys = sorted(table, key=len, reverse=True)
+        self.speak = (
+            re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w'])")
+            if keys else None
+        )
+
+    def fold(self, text: str) -> tuple[str, list[int] | None]:
+        if text.isascii():
+            folded, offsets = text.lower().translate(_ASCII_CONTROL), None
+        else:
+            folded, offsets = self._fold_unicode(text)
+        folded = _HYPHEN.sub(" ", folded)
+        folded, offsets = _rewrite(folded, offsets, _SPACE_RUN,
+                                   lambda m: "\n" if "\n" in m.group() else " ")
+        folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
+        if self.speak is not None:
+            folded, offsets = _rewrite(folded, offsets, self.speak,
+                                       lambda m: self.table[m.group()])
+        return folded, offsets
+
+    def _fold_unicode(self, text: str) -> tuple[str, list[int]]:
+        pieces: list[str] = []
+        offsets: list[int] = []
+        for index, char in enumerate(text):
+            folded = self.char_cache.get(char)
+            if folded is None:
+                folded = self.char_cache[char] = _fold_char(char)
+            pieces.append(folded)
+            offsets.extend([index] * len(folded))
+        return "".join(pieces), offsets
+
+
+def _fold_char(char: str) -> str:
+    if char.isascii():
+        return char.lower().translate(_ASCII_CONTROL)
+    if char in "\u2028\u2029\u0085":
+        return "\n"
+    category = unicodedata.category(char)
+    if category == "Cf":  # zero-width and direction marks: invisible, so drop
+        return ""
+    if category.startswith(("Z", "C")):
+        return " "
+    folded = char.translate(_CONFUSABLES)
+    if folded != char:
+        return folded
+    decomposed = unicodedata.normalize("NFKD", char)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return (plain or char).lower().translate(_CONFUSABLES)
+
+
+def _squeeze(match: re.Match) -> str:
+    letter = match.group(1)
+    return letter if letter in "aeiouy" else letter * 2
+
+
+def _rewrite(text: str, offsets: list[int] | None, regex: re.Pattern,
+             replace) -> tuple[str, list[int] | None]:
+    """Apply a regex substitution and carry the offset map along (only if something changed)."""
+    pieces: list[str] = []
+    new_offsets: list[int] = []
+    last = 0
+    for match in regex.finditer(text):
+        new = replace(match)
+        if new == match.group():
+            continue
+        if offsets is None:
+            offsets = list(range(len(text)))
+        start, end = match.span()
+        pieces.append(text[last:start])
+        new_offsets.extend(offsets[last:start])
+        pieces.append(new)
+        source = offsets[start:end]
+        for i in range(len(new)):
+            # the last replacement character maps to the last source character, so a match
+            # ending on a replaced word covers the whole original word
+            last_char = i == len(new) - 1 and i > 0
+            new_offsets.append(source[-1] if last_char else source[min(i, len(source) - 1)])
+        last = end
+    if last == 0 and not pieces:
+        return text, offsets
+    pieces.append(text[last:])
+    new_offsets.extend(offsets[last:])  # type: ignore[index]
+    return "".join(pieces), new_offsets
+
+
+# --- compiled patterns ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    kind: str  # "category" or a cue kind or "partner" / "pregnancy"
+    label: str  # category id (for cues, the cue kind)
+    level: int
+    slots: tuple[tuple, ...]  # ("w", ids, optional) | ("g", n) | ("n", optional) | ("x", ids)
+
+
+@dataclass
+class _Hit:
+    kind: str
+    label: str
+    level: int
+    start: int  # token indices
+    end: int
+
+
+@dataclass
+class _Message:
+    """One message on its way through the screen."""
+
+    original: str
+    folded: str
+    offsets: list[int] | None
+    chunks: list[tuple[int, str]]
+    starts: list[int]  # folded character offset of each token
+    ends: list[int]
+    texts: list[str]
+    occurrences: dict[int, list[tuple[int, int]]]  # token start -> [(token end, phrase id)]
+
+
+class RiskScreen:
+    """Screens messages with a lexicon. Build once; `screen` and `screen_many` are read-only."""
+
+    def __init__(self, lexicon: Lexicon, nlp: Language):
+        self.lexicon = lexicon
+        self.nlp = nlp
+        self.folder = _Folder(lexicon.normalise)
+        self.phrase_ids: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.match_to_phrase: dict[int, int] = {}
+        self.lemma_matcher = PhraseMatcher(nlp.vocab, attr="LEMMA")
+        self.lower_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.patterns: list[_Compiled] = []
+        self.first_index: dict[int, list[int]] = {}
+        self._compile_all()
+
+    # building
+
+    def _compile_all(self) -> None:
+        sources: list[tuple[str, str, Pattern]] = []
+        for category in self.lexicon.categories:
+            sources.extend(("category", category.id, p) for p in category.patterns)
+        for kind, patterns in self.lexicon.cues.items():
+            sources.extend((kind, kind, p) for p in patterns)
+        sources.extend(("partner", "partner", p) for p in self.lexicon.partner_terms)
+        sources.extend(("pregnancy", "pregnancy", p) for p in self.lexicon.pregnancy_terms)
+        self._register_phrases(sources)
+        for kind, label, pattern in sources:
+            slots = tuple(self._compile_slot(slot) for slot in pattern.slots)
+            if any(s[0] in ("w", "x") and not s[1] for s in slots):
+                continue  # a word folded to nothing; the loader reports real problems
+            compiled = _Compiled(kind, label, _LEVELS[pattern.urgency], slots)
+            index = len(self.patterns)
+            self.patterns.append(compiled)
+            for phrase_id in slots[0][1]:
+                self.first_index.setdefault(phrase_id, []).append(index)
+
+    def _phrases_of(self, slot: Slot) -> list[tuple[str, bool]]:
+        if isinstance(slot, Words):
+            phrases = []
+            for text, exact in zip(slot.alternatives, slot.exact, strict=True):
+                if text.startswith("@"):
+                    phrases.extend(self._set_phrases(text[1:]))
+                else:
+                    phrases.append((text, exact))
+            return phrases
+        if isinstance(slot, SetRef):
+            return self._set_phrases(slot.name)
+        if isinstance(slot, NotSet):
+            if slot.set_name:
+                return self._set_phrases(slot.set_name)
+            return [(w.lstrip("="), w.startswith("=")) for w in slot.alternatives]
+        return []
+
+    def _set_phrases(self, name: str) -> list[tuple[str, bool]]:
+        return [(w.lstrip("="), w.startswith("=")) for w in self.lexicon.sets.get(name, ())]
+
+    def _register_phrases(self, sources: list[tuple[str, str, Pattern]]) -> None:
+        wanted: dict[tuple[str, bool], None] = {}
+        for _, _, pattern in sources:
+            for slot in pattern.slots:
+                for phrase in self._phrases_of(slot):
+                    wanted[phrase] = None
+        texts = [self.folder.fold(text)[0].strip() for text, _ in wanted]
+        self.phrase_of_text: dict[tuple[str, bool], int | None] = {}
+        for (text, exact), folded, doc in zip(wanted, texts, self.nlp.pipe(texts), strict=True):
+            tokens = [t for t in doc if not t.is_space]
+            if not folded or not tokens:
+                self.phrase_of_text[(text, exact)] = None
+                continue
+            attr = "LOWER" if exact else "LEMMA"
+            key = (attr, tuple(t.lower_ if exact else t.lemma_ for t in tokens))
+            if key not in self.phrase_ids:
+                phrase_id = len(self.phrase_ids)
+                self.phrase_ids[key] = phrase_id
+                name = f"{attr}:{' '.join(key[1])}"
+                self.match_to_phrase[self.nlp.vocab.strings.add(name)] = phrase_id
+                matcher = self.lower_matcher if exact else self.lemma_matcher
+                matcher.add(name, [doc])
+            self.phrase_of_text[(text, exact)] = self.phrase_ids[key]
+
+    def _ids(self, slot: Slot) -> frozenset[int]:
+        ids = (self.phrase_of_text.get(phrase) for phrase in self._phrases_of(slot))
+        return frozenset(i for i in ids if i is not None)
+
+    def _compile_slot(self, slot: Slot) -> tuple:
+        if isinstance(slot, Gap):
+            return ("g", slot.size)
+        if isinstance(slot, Num):
+            return ("n", slot.optional)
+        if isinstance(slot, NotSet):
+            return ("x", self._ids(slot))
+        return ("w", self._ids(slot), slot.optional)
+
+    # screening
+
+    def screen(self, text: str) -> RiskResult:
+        return self.screen_many([text])[0]
+
+    def screen_many(self, texts: Iterable[str]) -> list[RiskResult]:
+        messages = [self._prepare(text) for text in texts]
+        chunks = [(m, base, chunk) for m in messages for base, chunk in m.chunks]
+        docs = self.nlp.pipe((chunk for _, _, chunk in chunks), batch_size=256)
+        for (message, base, _), doc in zip(chunks, docs, strict=True):
+            self._add_doc(message, base, doc)
+        return [self._judge(m) for m in messages]
+
+    def _prepare(self, text: str) -> _Message:
+        if not isinstance(text, str):
+            raise TypeError("the risk screen takes text (str)")
+        folded, offsets = self.folder.fold(text)
+        return _Message(text, folded, offsets, _split_chunks(folded), [], [], [], {})
+
+    def _add_doc(self, message: _Message, base: int, doc) -> None:
+        first = len(message.texts)
+        for token in doc:
+            message.starts.append(base + token.idx)
+            message.ends.append(base + token.idx + len(token.text))
+            message.texts.append(token.text)
+        occurrences = message.occurrences
+        for matcher in (self.lemma_matcher, self.lower_matcher):
+            for match_id, start, end in matcher(doc):
+                phrase_id = self.match_to_phrase[match_id]
+                occurrences.setdefault(first + start, []).append((first + end, phrase_id))
+
+    def _find_hits(self, message: _Message) -> list[_Hit]:
+        texts = message.texts
+        breaks = [bool(_SENTENCE_END.match(t)) for t in texts]
+        hits: list[_Hit] = []
+        seen: set[tuple[int, int]] = set()
+        for start, found in message.occurrences.items():
+            for end, phrase_id in found:
+                for index in self.first_index.get(phrase_id, ()):
+                    if (index, start) in seen:
+                        continue
+                    pattern = self.patterns[index]
+                    stop = _match_rest(pattern.slots, 1, end, message.occurrences, texts, breaks)
+                    if stop is not None:
+                        seen.add((index, start))
+                        hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop))
+        return hits
+
+    def _judge(self, message: _Message) -> RiskResult:
+        if not message.texts:
+            return RiskResult("none", [], [])
+        hits = self._find_hits(message)
+        ages = _find_ages(message.folded, self.lexicon.school_year_offset)
+        context = _Context(message, hits, ages)
+        risks = [h for h in hits if h.kind == "category"]
+        risks.extend(self._age_hits(message, context, ages))
+        for hit in risks:
+            hit.level = context.judge(hit)
+        standing = _dedupe([h for h in risks if h.level > NONE])
+        return self._result(message, standing)
+
+    def _result(self, message: _Message, hits: list[_Hit]) -> RiskResult:
+        if not hits:
+            return RiskResult("none", [], [])
+        level = max(h.level for h in hits)
+        ordered = sorted(hits, key=lambda h: (-h.level, h.start))
+        categories = list(dict.fromkeys(h.label for h in ordered))
+        matches = []
+        for hit in sorted(hits, key=lambda h: (h.start, h.end)):
+            start, end = self._original_span(message, message.starts[hit.start],
+                                             message.ends[hit.end - 1])
+            matches.append(RiskMatch(message.original[start:end], hit.label, start, end))
+        return RiskResult(_NAMES[level], categories, matches)
+
+    @staticmethod
+    def _original_span(message: _Message, start: int, end: int) -> tuple[int, int]:
+        if message.offsets is None:
+            return start, end
+        return message.offsets[start], message.offsets[end - 1] + 1
+
+    # ages and relationships
+
+    def _age_hits(self, message: _Message, context: _Context,
+                  ages: list[tuple[int, int, int]]) -> list[_Hit]:
+        rules = self.lexicon.age_rules
+        if not rules or not ages:
+            return []
+        hits: list[_Hit] = []
+        partner_ages: set[tuple[int, int, int]] = set()
+        partner_links = []
+        for term in (h for h in context.hits if h.kind == "partner"):
+            start, end = message.starts[term.start], message.ends[term.end - 1]
+            if _FAMILY_POSSESSIVE.search(message.folded[max(0, start - 30):start]):
+                continue
+            age = _partner_age(message.folded, ages, start, end)
+            if age is not None:
+                partner_ages.add(age)
+                partner_links.append((term, age))
+        child_ages = [a for a in ages if a not in partner_ages]
+        for term, age in partner_links:
+            if child_ages:
+                child = min(child_ages, key=lambda a: a[2])
+                level = _rule_level(rules, "partner", child[2], age[2])
+                if level > NONE:
+                    span = (min(age[0], message.starts[term.start]),
+                            max(age[1], message.ends[term.end - 1]))
+                    hits.append(self._span_hit(message, rules, "partner", level, span))
+        for term in (h for h in context.hits if h.kind == "pregnancy"):
+            sentence = context.sentence[term.start]
+            same = [a for a in child_ages
+                    if context.sentence[context.token_at(message, a[0])] == sentence]
+            if same:
+                child = min(same, key=lambda a: a[2])
+                level = _rule_level(rules, "pregnancy", child[2], None)
+                if level > NONE:
+                    span = (min(child[0], message.starts[term.start]),
+                            max(child[1], message.ends[term.end - 1]))
+                    hits.append(self._span_hit(message, rules, "pregnancy", level, span))
+        return hits
+
+    def _span_hit(self, message: _Message, rules, kind: str, level: int,
+                  span: tuple[int, int]) -> _Hit:
+        category = next(r.category for r in rules
+                        if r.kind == kind and _LEVELS[r.urgency] == level)
+        first = bisect.bisect_right(message.starts, span[0]) - 1
+        last = bisect.bisect_left(message.starts, span[1])
+        return _Hit("category", category, level, max(first, 0), max(last, first + 1))
+
+
+def _match_rest(slots, index: int, pos: int, occurrences, texts: list[str],
+                breaks: list[bool]) -> int | None:
+    """Match slots[index:] from token `pos`; return the end token of the first way that fits."""
+    if index == len(slots):
+        return pos
+    slot = slots[index]
+    kind = slot[0]
+    if kind == "g":
+        for skip in range(slot[1] + 1):
+            if skip and (pos + skip - 1 >= len(texts) or breaks[pos + skip - 1]):
+                break
+            stop = _match_rest(slots, index + 1, pos + skip, occurrences, texts, breaks)
+            if stop is not None:
+                return stop
+        return None
+    if kind == "x":
+        for _, phrase_id in occurrences.get(pos, ()):
+            if phrase_id in slot[1]:
+                return None
+        return _match_rest(slots, index + 1, pos, occurrences, texts, breaks)
+    if kind == "n":
+        if pos < len(texts) and (texts[pos].isdigit() or texts[pos] in _NUMBER_WORDS):
+            stop = _match_rest(slots, index + 1, pos + 1, occurrences, texts, breaks)
+            if stop is not None:
+                return stop
+        return _match_rest(slots, index + 1, pos, occurrences, texts, breaks) if slot[1] else None
+    for end, phrase_id in occurrences.get(pos, ()):
+        if phrase_id in slot[1]:
+            stop = _match_rest(slots, index + 1, end, occurrences, texts, breaks)
+            if stop is not None:
+                return stop
+    if slot[2]:
+        return _match_rest(slots, index + 1, pos, occurrences, texts, breaks)
+    return None
+
+
+def _split_chunks(text: str) -> list[tuple[int, str]]:
+    """Split long text at sentence ends (else spaces) so no doc is huge; never drop text."""
+    if not text.strip():
+        return []
+    chunks = []
+    start = 0
+    while len(text) - start > CHUNK_CHARS:
+        limit = start + CHUNK_CHARS
+        cut = max(text.rfind("\n", start, limit), text.rfind(". ", start, limit))
+        if cut <= start:
+            cut = text.rfind(" ", start, limit)
+        cut = limit if cut <= start else cut + 1
+        chunks.append((start, text[start:cut]))
+        start = cut
+    chunks.append((start, text[start:]))
+    return chunks
+
+
+class _Context:
+    """Sentences, clauses, cue zones and real-event signals of one message."""
+
+    def __init__(self, message: _Message, hits: list[_Hit], ages: list[tuple[int, int, int]]):
+        self.hits = hits
+        texts = message.texts
+        self.n = len(texts)
+        cues: dict[str, list[_Hit]] = {}
+        for hit in hits:
+            if hit.kind != "category":
+                cues.setdefault(hit.kind, []).append(hit)
+        self.cues = cues
+        self.sentence, self.clause = self._segments(texts, cues.get("clause_break", []))
+        self.zone = self._zones()
+        self.strong = self._signal(("disclosure",)) or any(
+            not self.zone[self.token_at(message, age[0])] for age in ages
+        )
+        self.weak = self._signal(("specific",))
+        self.risk_tokens = self._risk_tokens()
+        pseudo = cues.get("pseudo_negation", [])
+        self.negations = [
+            n for n in cues.get("negation", [])
+            if not any(p.start <= n.start < p.end for p in pseudo)
+            and not self.risk_tokens[n.start]
+        ]
+        self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
+        self.current_sentences = {self.sentence[c.start] for c in cues.get("current", [])}
+
+    def _segments(self, texts: list[str], clause_breaks: list[_Hit]) -> tuple[list[int], list[int]]:
+        starts_clause = {h.start for h in clause_breaks}
+        sentence, clause = [], []
+        s = c = 0
+        for i, text in enumerate(texts):
+            if _SENTENCE_END.match(text):
+                s += 1
+                c += 1
+            elif i in starts_clause:
+                c += 1
+            sentence.append(s)
+            clause.append(c)
+        return sentence, clause
+
+    def _zones(self) -> list[bool]:
+        zone = [False] * self.n
+        if self.cues.get("hypothetical"):
+            return [True] * self.n
+        questions = {self.sentence[c.start] for c in self.cues.get("question", [])}
+        cond = list(self.cues.get("conditional", []))
+        cond += [c for c in self.cues.get("generic_question", [])
+                 if self.sentence[c.start] in questions]
+        for cue in cond:
+            clause = self.clause[cue.start]
+            i = cue.start
+            while i < self.n and self.clause[i] == clause:
+                zone[i] = True
+                i += 1
+        return zone
+
+    def _signal(self, kinds: tuple[str, ...]) -> bool:
+        return any(not self.zone[h.start] for k in kinds for h in self.cues.get(k, []))
+
+    def _risk_tokens(self) -> list[bool]:
+        marks = [False] * self.n
+        for hit in self.hits:
+            if hit.kind == "category":
+                for i in range(hit.start, hit.end):
+                    marks[i] = True
+        return marks
+
+    @staticmethod
+    def token_at(message: _Message, char: int) -> int:
+        return max(bisect.bisect_right(message.starts, char) - 1, 0)
+
+    def judge(self, hit: _Hit) -> int:
+        """The urgency a risk match keeps once the cues around it are weighed."""
+        level = hit.level
+        if self._negated(hit):
+            level -= 1
+        if level > NONE and self._resolved(hit):
+            level = NONE if level == CONCERN else CONCERN if self._resolved_clause(hit) else level
+        if level > NONE and self.zone[hit.start] and not self.strong:
+            return NONE
+        if level > NONE and self.sentence[hit.start] in self.question_sentences:
+            if not self.strong and not self.weak:
+                return NONE
+        return level
+
+    def _negated(self, hit: _Hit) -> bool:
+        clause = self.clause[hit.start]
+        return any(
+            n.end <= hit.start and hit.start - n.end <= NEGATION_REACH
+            and self.clause[n.start] == clause
+            for n in self.negations
+        )
+
+    def _resolving(self, hit: _Hit) -> list[_Hit]:
+        sentence = self.sentence[hit.start]
+        if sentence in self.current_sentences:
+            return []
+        return [
+            r for r in self.cues.get("resolved", [])
+            if self.sentence[r.start] == sentence and not (r.start < hit.end and hit.start < r.end)
+        ]
+
+    def _resolved(self, hit: _Hit) -> bool:
+        return bool(self._resolving(hit))
+
+    def _resolved_clause(self, hit: _Hit) -> bool:
+        return any(self.clause[r.start] == self.clause[hit.start] for r in self._resolving(hit))
+
+
+def _dedupe(hits: list[_Hit]) -> list[_Hit]:
+    """Drop a match inside another of the same category at the same or higher urgency."""
+    kept: list[_Hit] = []
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end, -h.level)):
+        if any(k.label == hit.label and k.start <= hit.start and hit.end <= k.end
+               and k.level >= hit.level for k in kept):
+            continue
+        kept.append(hit)
+    return kept
+
+
+def _find_ages(text: str, school_year_offset: int) -> list[tuple[int, int, int]]:
+    """Every age mentioned: (start, end, years) in folded-text characters."""
+    ages = []
+    for regex in (_AGE_YEARS, _AGE_AGED, _AGE_BARE):
+        for m in regex.finditer(text):
+            ages.append((m.start(), m.end(), _number(m.group(1))))
+    for m in _AGE_INFANT.finditer(text):
+        ages.append((m.start(), m.end(), 0))
+    for m in _AGE_SCHOOL.finditer(text):
+        ages.append((m.start(), m.end(), int(m.group(1)) + school_year_offset))
+    for m in _AGE_RECEPTION.finditer(text):
+        ages.append((m.start(), m.end(), 4))
+    for m in _AGE_DECADE.finditer(text):
+        word = m.group(1)
+        ages.append((m.start(), m.end(), _DECADES.get(word) or int(word[:2])))
+    ages.sort()
+    # an infant "7 month old" also looks like nothing else; drop exact duplicates only
+    return list(dict.fromkeys(ages))
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+
+
+def _partner_age(text: str, ages, start: int, end: int) -> tuple[int, int, int] | None:
+    """The age written just before ("a 24-year-old 'boyfriend'") or after ("boyfriend, 19")."""
+    for age in ages:
+        if age[1] <= start and _BEFORE_PARTNER.match(text[age[1]:start]):
+            return age
+    after = _AFTER_PARTNER.match(text, end)
+    pos = after.end() if after else end
+    for age in ages:
+        if age[0] == pos:
+            return age
+    bare = _BARE_NUMBER.match(text, pos)
+    if bare:
+        return (bare.start(), bare.end(), _number(bare.group(1)))
+    return None
+
+
+def _rule_level(rules, kind: str, child: int, partner: int | None) -> int:
+    level = NONE
+    for rule in rules:
+        if rule.kind != kind or child >= rule.child_under:
+            continue
+        if kind == "partner":
+            if partner is None:
+                continue
+            if rule.partner_min_age is not None and partner < rule.partner_min_age:
+                continue
+            if rule.min_gap is not None and partner - child < rule.min_gap:
+                continue
+        level = max(level, _LEVELS[rule.urgency])
+    return level

@@ -77,9 +77,9 @@ def test_database_refuses_to_change_audit_rows(engine, raise_esc, statement):
         assert conn.execute(text("SELECT id, action FROM audit_log ORDER BY id")).all() == before
 
 
-def test_postgres_refuses_truncate_too(engine, raise_esc, backend):
-    if backend != "postgresql":
-        pytest.skip("TRUNCATE is PostgreSQL's")
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_truncate_too(engine, raise_esc):
     raise_esc()
     with engine.connect() as conn, pytest.raises(DatabaseError, match="append-only"):
         conn.execute(text("TRUNCATE audit_log"))

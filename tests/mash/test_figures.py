@@ -86,7 +86,8 @@ def test_weekly_figures(factory, raise_esc, identity_of, actors, engine):
         with engine.connect() as conn:
             pg = conn.execute(
                 text(
-                    "SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY ack_seconds) / 60 FROM escalations "
+                    "SELECT percentile_cont(0.9) WITHIN GROUP (ORDER BY ack_seconds) / 60 "
+                    "FROM escalations "
                     "WHERE week_start = '2026-03-02'"
                 )
             ).scalar_one()

@@ -35,7 +35,7 @@ MIN_SCORE = 3.0  # below this best BM25 score the guide has nothing on the quest
 MIN_COVERAGE = 0.35  # share of the question's weight the best section must match
 MAX_UNITS = 4
 RERANK_DEPTH = 6
-TOPIC_WEIGHT = 0.5  # a section's title and tag words matter less when choosing its sentences
+TOPIC_WEIGHT = 0.35  # a section's title and tag words matter less when choosing its sentences
 SENTENCE_WEIGHT = 0.5  # how much the best single sentence adds to a section's score
 TITLE_BONUS = 1.0  # a section whose title and tags name all the question's words counts double
 LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
@@ -120,7 +120,7 @@ class _Query:
 
 
 class AnswerFinder:
-    """Answers questions from one pack's sections. Build once; `ask` is read-only after that."""
+    """Answers questions from one pack's sections. Build once; after that `ask` only reads the index (plus a bounded spelling cache)."""
 
     def __init__(self, sections: Sections | Iterable[Section], contacts: Any, nlp: Language):
         self._nlp = nlp
@@ -332,6 +332,10 @@ class AnswerFinder:
         terms = frozenset().union(*(unit.terms for unit in opening)) if opening else frozenset()
         asked = {t: self._idf[t] for t, w in query.weights.items() if w >= 1.0 and t in self._idf}
         total = sum(asked.values())
+        # "What are the signs of X?": "signs" is in the section but not its opening.
+        title, body = self._title_terms[index], self._doc_tf[index]
+        if any(t in body and t not in title and t not in terms for t in asked):
+            return False
         return bool(total) and sum(v for t, v in asked.items() if t in terms) / total >= 0.5
 
     def _best_sentence(self, query: _Query, index: int) -> float:
@@ -355,8 +359,9 @@ class AnswerFinder:
         tf = self._doc_tf[index]
         asked = [self._idf.get(term, self._max_idf) for term in query.original]
         matched = [self._idf[term] for term in query.original if term in self._idf and term in tf]
+        # A glossary match means the question named this topic in other words: count it fully.
         matched_expansion = sum(
-            self._idf[t] * w for t, w in query.weights.items() if w < 1.0 and t in tf
+            self._idf[t] for t, w in query.weights.items() if w == EXPANSION_WEIGHT and t in tf
         )
         total = sum(asked) or 1.0
         return (sum(matched) + matched_expansion) / total >= MIN_COVERAGE

@@ -120,7 +120,10 @@ class _Query:
 
 
 class AnswerFinder:
-    """Answers questions from one pack's sections. Build once; after that `ask` only reads the index (plus a bounded spelling cache)."""
+    """Answers questions from one pack's sections.
+
+    Build once per process; after that `ask` only reads the index (and a bounded spelling cache).
+    """
 
     def __init__(self, sections: Sections | Iterable[Section], contacts: Any, nlp: Language):
         self._nlp = nlp

@@ -179,8 +179,7 @@ class Dispatcher:
                 deadlines.renotified,
                 deadlines.sent_to_manager,
             )
-        now = now or utcnow()
-        batch = self.claim(now)
+        batch = self.claim(now or utcnow())
         report.claimed = len(batch)
         for message in batch:
             target = self.target_for(message)
@@ -195,10 +194,10 @@ class Dispatcher:
                     message.attempt,
                     error,
                 )
-                self._failed(message, error, now)
+                self._failed(message, error, now or utcnow())
                 report.failed += 1
                 continue
-            self._delivered(message, now)
+            self._delivered(message, now or utcnow())
             report.delivered += 1
         return report
 

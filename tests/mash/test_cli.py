@@ -1,0 +1,127 @@
+"""The admin command line, run as a real process against a fresh database."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """Runs `python -m mash ARGS` in-process (the entry point itself is tested separately)."""
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "APP_ENV": "test",
+        "VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    def run(*args, stdin=None, ok=True):
+        from mash.cli import main
+
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin or ""))
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        result = subprocess.CompletedProcess(args, code, out, err)
+        if ok:
+            assert code == 0, err
+        return result
+
+    return run
+
+
+def test_python_dash_m_mash_runs(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "APP_ENV": "test"}
+    result = subprocess.run(
+        [sys.executable, "-m", "mash", "migrate"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "database at revision" in result.stdout, result.stderr
+
+
+def test_cli_end_to_end(cli, tmp_path):
+    assert "database at revision" in cli("migrate").stdout
+    seeded = cli("seed-demo").stdout
+    assert "demo-password-2026" in seeded and "dana.price@oakfield.example" in seeded
+    assert "already present" in cli("seed-demo").stdout
+
+    imported = cli("import-schools", str(DATA / "schools_cp1252.csv"), "--la", "344").stdout
+    assert "2 created" in imported and "cp1252" in imported
+    bad = cli("import-schools", str(DATA / "schools_malformed.csv"), ok=False)
+    assert (
+        bad.returncode == 1
+        and "line 3: URN '99X105'" in bad.stderr
+        and "Traceback" not in bad.stderr
+    )
+
+    made = cli(
+        "create-user",
+        "--name",
+        "Kim DSL",
+        "--email",
+        "kim@stbrigid.example",
+        "--role",
+        "dsl",
+        "--urn",
+        "990101",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
+    assert json.loads(made.stdout)["role"] == "dsl"
+    refused = cli(
+        "create-user",
+        "--name",
+        "X",
+        "--email",
+        "x@y.example",
+        "--role",
+        "dsl",
+        "--organisation-id",
+        "9999",
+        ok=False,
+    )
+    assert "no organisation with id 9999" in refused.stderr
+
+    # Raise one through the service, then look at it through the CLI as different people.
+    from mash import escalations
+    from mash.access import ChannelIdentity
+    from mash.db import make_engine, session_factory
+
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'cli.db'}")
+    with session_factory(engine)() as s:
+        esc = escalations.raise_escalation(
+            session=s,
+            identity=ChannelIdentity(channel="portal", sender="x", user_id="5"),
+            message_id="cli-1",
+            urgency="immediate",
+            categories=["neglect"],
+            text="call 07700 900000",
+        )
+    engine.dispose()
+    listed = json.loads(cli("list", "--as", "sam.okafor@mash.example", "--open").stdout)
+    assert [e["id"] for e in listed] == [esc.id]
+    shown = json.loads(cli("show", str(esc.id), "--as", "sam.okafor@mash.example").stdout)
+    assert shown["excerpt"] == "call [phone]"
+    hidden = cli("show", str(esc.id), "--as", "jordan.ellis@riverside.example", ok=False)
+    assert hidden.returncode == 1 and "was not found" in hidden.stderr
+
+    out = tmp_path / "sent.jsonl"
+    report = json.loads(cli("dispatch", "--once", "--target", f"file:{out}").stdout)
+    assert report["delivered"] == 1 and out.exists()
+    assert "0 escalations" in cli("purge").stdout
+    figures_csv = cli("figures", "--csv", "--as", "morgan.hale@mash.example").stdout
+    assert figures_csv.splitlines()[0].startswith("week_start,contacts,escalations")
+    assert len(figures_csv.splitlines()) == 2

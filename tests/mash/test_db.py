@@ -1,0 +1,39 @@
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+
+from mash.migrate import current
+from mash.models import Base
+
+
+def test_migrations_build_exactly_the_models(engine, db_url):
+    # The fixtures built this database through the migrations; they must match the models.
+    assert current(db_url) is not None
+    mine = set(Base.metadata.tables)
+    # Other packages (e.g. the Slack app) add their own tables in later revisions: ignore them.
+    context_opts = {
+        "include_name": lambda name, type_, parent: type_ != "table" or name in mine,
+    }
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts=context_opts), Base.metadata)
+    assert diff == []
+
+
+def test_sqlite_connections_are_configured(engine):
+    if engine.dialect.name != "sqlite":
+        assert engine.pool._pre_ping  # PostgreSQL: stale connections are replaced
+        return
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() >= 10_000
+        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 2  # FULL
+
+
+def test_no_engine_at_import():
+    import importlib
+
+    import mash.db
+
+    module = importlib.reload(mash.db)
+    assert not any(type(v).__name__ == "Engine" for v in vars(module).values())

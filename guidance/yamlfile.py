@@ -1,4 +1,4 @@
-"""YAML and Markdown front matter that remember line numbers, so pack problems name file and line."""
+"""YAML and front matter that remember line numbers, so pack problems name file and line."""
 
 from __future__ import annotations
 

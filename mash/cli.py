@@ -183,9 +183,15 @@ def build_targets(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from mash.dispatcher import Dispatcher, Policy
 
+    factory = _factory(settings)
+    targets = build_targets(args)
+    if settings.slack_enabled:  # Slack in front; what it cannot reach goes to the targets above
+        from slack_app.target import with_slack
+
+        targets = with_slack(targets, settings=settings, sessions=factory)
     dispatcher = Dispatcher(
-        factory=_factory(settings),
-        targets=build_targets(args),
+        factory=factory,
+        targets=targets,
         settings=settings,
         policy=Policy(lease_seconds=args.lease_seconds, batch=args.batch),
     )

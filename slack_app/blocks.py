@@ -1,0 +1,307 @@
+"""Block Kit for the duty desk: escalation and consultation cards, and the modals.
+
+Pure functions of the MASH service's views: no Slack calls, no database. Buttons carry
+`{"subject_type", "subject_id"}` as JSON in their value; `parse_subject` reads it back and
+refuses anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mash.consultations import ConsultationView
+from mash.escalations import OUTCOME_LABELS, EscalationView
+
+ACKNOWLEDGE = "mash_acknowledge"
+PICK_UP = "mash_pick_up"
+RECORD_OUTCOME = "mash_record_outcome"
+REASSIGN = "mash_reassign"
+DESK_ACTIONS = (ACKNOWLEDGE, PICK_UP, RECORD_OUTCOME, REASSIGN)
+OUTCOME_VIEW = "mash_outcome_view"
+REASSIGN_VIEW = "mash_reassign_view"
+SUBJECT_TYPES = ("escalation", "consultation")
+# Slack refuses section text over 3,000 characters and plain-text inputs over 3,000.
+SECTION_MAX = 3000
+NOTE_INPUT_MAX = 3000
+
+URGENCY_MARK = {"immediate": ":red_circle: IMMEDIATE", "concern": ":large_orange_circle: Concern"}
+ROLE_LABELS = {
+    "dsl": "DSL",
+    "deputy_dsl": "deputy DSL",
+    "gp": "GP",
+    "mash_worker": "MASH social worker",
+    "mash_manager": "MASH manager",
+}
+STATUS_LABELS = {
+    "raised": "Raised: waiting for the duty desk",
+    "acknowledged": "Acknowledged",
+    "picked_up": "Picked up",
+    "outcome_recorded": "Outcome recorded",
+    "originator_informed": "Outcome recorded; originator told",
+    "queued": "Waiting for a social worker",
+    "closed": "Advice recorded",
+}
+
+
+@dataclass(frozen=True)
+class Subject:
+    subject_type: str
+    subject_id: int
+
+
+def esc(text: Any) -> str:
+    """Escape text for Slack mrkdwn (user text must not become links or mentions)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def button_value(subject_type: str, subject_id: int) -> str:
+    return json.dumps({"subject_type": subject_type, "subject_id": subject_id})
+
+
+def parse_subject(raw: Any) -> Subject:
+    """The subject a button or modal names; ValueError (fit to show) when malformed."""
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else raw
+        subject_type, subject_id = data["subject_type"], data["subject_id"]
+    except (TypeError, ValueError, KeyError):
+        raise ValueError("This button's data is malformed, so nothing was changed.") from None
+    if subject_type not in SUBJECT_TYPES or isinstance(subject_id, bool):
+        raise ValueError("This button names an unknown kind of item, so nothing was changed.")
+    try:
+        subject_id = int(subject_id)
+    except (TypeError, ValueError):
+        raise ValueError("This button's item number is malformed; nothing was changed.") from None
+    if subject_id <= 0:
+        raise ValueError("This button's item number is malformed; nothing was changed.")
+    return Subject(subject_type, subject_id)
+
+
+def _slack_date(when: datetime, fallback_format: str = "%H:%M UTC") -> str:
+    epoch = int(when.timestamp())
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{when.strftime(fallback_format)}>"
+
+
+def _button(text: str, action_id: str, subject: Subject, style: str | None = None) -> dict:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": button_value(subject.subject_type, subject.subject_id),
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def deadline_text(view: EscalationView, *, limit_minutes: int, now: datetime) -> str:
+    """Time left before the escalation must be acknowledged (or how it went)."""
+    if view.acknowledged_at is not None:
+        waited = int((view.acknowledged_at - view.raised_at).total_seconds() // 60)
+        return f"Acknowledged {waited} min after it was raised (limit {limit_minutes} min)."
+    due = view.raised_at.timestamp() + limit_minutes * 60
+    left = int((due - now.timestamp()) // 60)
+    by = _slack_date(datetime.fromtimestamp(due, tz=view.raised_at.tzinfo))
+    if left >= 0:
+        return f":hourglass_flowing_sand: Acknowledge by {by}: *{left} min left*."
+    return f":rotating_light: *Overdue by {-left} min*: it had to be acknowledged by {by}."
+
+
+def escalation_card(
+    view: EscalationView,
+    *,
+    raised_by: str,
+    limit_minutes: int,
+    now: datetime,
+    originator_told: bool = False,
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) for an escalation's duty-channel message."""
+    subject = Subject("escalation", view.id)
+    mark = URGENCY_MARK.get(view.urgency, view.urgency)
+    title = f"{mark} escalation {view.reference}"
+    status = STATUS_LABELS.get(view.status, view.status)
+    if originator_told and view.status == "outcome_recorded":
+        status = STATUS_LABELS["originator_informed"]
+    if view.status in ("acknowledged",) and view.acknowledged_by is not None:
+        status = "Acknowledged"
+    if view.picked_up_by_name and view.status == "picked_up":
+        status = f"Picked up by {view.picked_up_by_name}"
+    if view.outcome_label:
+        status += f": {view.outcome_label}"
+    categories = ", ".join(c.replace("_", " ") for c in view.categories) or "none given"
+    level = f"Level {view.suggested_level}" if view.suggested_level else "not suggested"
+    if view.excerpt is None:
+        excerpt = "_The excerpt was removed after the retention period._"
+    else:
+        quoted = "\n".join("> " + line for line in esc(view.excerpt).splitlines() or [""])
+        excerpt = cut(quoted, SECTION_MAX - 50)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": cut(
+            f"{'IMMEDIATE' if view.urgency == 'immediate' else 'Concern'}: "
+            f"escalation {view.reference}", 150)}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Urgency*\n{mark}"},
+                {"type": "mrkdwn", "text": f"*Categories*\n{esc(categories)}"},
+                {"type": "mrkdwn", "text": f"*Raised by*\n{esc(raised_by)}"},
+                {"type": "mrkdwn", "text": f"*Suggested level*\n{level}"},
+                {"type": "mrkdwn", "text": f"*Status*\n{esc(status)}"},
+                {"type": "mrkdwn", "text": f"*Raised*\n{_slack_date(view.raised_at)}"},
+            ],
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": excerpt}},
+    ]
+    if view.level_reasons:
+        reasons = "; ".join(view.level_reasons[:5])
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": cut("Why: " + esc(reasons), 2000)}],
+            }
+        )
+    if view.status in ("raised", "acknowledged", "picked_up"):
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": deadline_text(view, limit_minutes=limit_minutes, now=now),
+                    }
+                ],
+            }
+        )
+    buttons = []
+    if view.status == "raised":
+        buttons.append(_button("Acknowledge", ACKNOWLEDGE, subject, "primary"))
+    if view.status in ("raised", "acknowledged"):
+        buttons.append(_button("Pick up", PICK_UP, subject))
+    if view.status == "picked_up":
+        buttons.append(_button("Record outcome", RECORD_OUTCOME, subject, "primary"))
+    if view.status in ("raised", "acknowledged", "picked_up"):
+        buttons.append(_button("Reassign", REASSIGN, subject))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "desk", "elements": buttons})
+    text = f"{title} from {raised_by}: {categories}. {status}."
+    return text, blocks
+
+
+def consultation_card(
+    view: ConsultationView, *, raised_by: str, originator_told: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    subject = Subject("consultation", view.id)
+    status = STATUS_LABELS.get(view.status, view.status)
+    if view.picked_up_by_name and view.status == "picked_up":
+        status = f"Picked up by {view.picked_up_by_name}"
+    if originator_told and view.status == "closed":
+        status = "Advice recorded; practitioner told"
+    topic = (
+        "> " + cut(esc(view.topic), SECTION_MAX - 50)
+        if view.topic
+        else "_The topic was removed after the retention period._"
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text",
+                                    "text": f"Consultation request {view.reference}"}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Requested by*\n{esc(raised_by)}"},
+                {"type": "mrkdwn", "text": f"*Status*\n{esc(status)}"},
+                {"type": "mrkdwn", "text": f"*Call back on*\n{esc(view.callback_number or '-')}"},
+                {"type": "mrkdwn", "text": f"*Best time*\n{esc(view.best_time or 'any time')}"},
+            ],
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": topic}},
+    ]
+    buttons = []
+    if view.status == "queued":
+        buttons.append(_button("Pick up", PICK_UP, subject, "primary"))
+    if view.status == "picked_up":
+        buttons.append(_button("Record outcome", RECORD_OUTCOME, subject, "primary"))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "desk", "elements": buttons})
+    return f"Consultation request {view.reference} from {raised_by}. {status}.", blocks
+
+
+def outcome_modal(subject: Subject, reference: str, private_metadata: str) -> dict[str, Any]:
+    """Record outcome: the outcome codes and a note (escalation), or the advice (consultation)."""
+    blocks: list[dict[str, Any]] = []
+    if subject.subject_type == "escalation":
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "outcome",
+                "label": {"type": "plain_text", "text": "Outcome"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "code",
+                    "placeholder": {"type": "plain_text", "text": "Choose the outcome"},
+                    "options": [
+                        {"text": {"type": "plain_text", "text": label}, "value": code}
+                        for code, label in OUTCOME_LABELS.items()
+                    ],
+                },
+            }
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "note",
+            "optional": subject.subject_type == "escalation",
+            "label": {
+                "type": "plain_text",
+                "text": "Note" if subject.subject_type == "escalation" else "Advice given",
+            },
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "text",
+                "multiline": True,
+                "max_length": NOTE_INPUT_MAX,
+            },
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": OUTCOME_VIEW,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": cut(f"Outcome {reference}", 24)},
+        "submit": {"type": "plain_text", "text": "Record"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def reassign_modal(
+    reference: str, people: list[tuple[int, str]], private_metadata: str
+) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": REASSIGN_VIEW,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": cut(f"Reassign {reference}", 24)},
+        "submit": {"type": "plain_text", "text": "Reassign"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "assignee",
+                "label": {"type": "plain_text", "text": "Give it to"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "person",
+                    "options": [
+                        {"text": {"type": "plain_text", "text": cut(name, 75)}, "value": str(pid)}
+                        for pid, name in people[:100]
+                    ],
+                },
+            }
+        ],
+    }

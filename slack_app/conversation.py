@@ -1,0 +1,169 @@
+"""Practitioners talking to the assistant in Slack: one message in, one threaded reply out.
+
+Identity comes from Slack (the event's user id) mapped through the directory, never from the
+text. Everything goes through the chat relay, which screens the message, asks Rasa, adds the
+safety message and raises the escalation even when Rasa is down. Slack retries an event it
+thinks we were slow to take; the message key (workspace, channel, ts) is claimed in the
+database first, so a retry gives no second reply, and the relay's escalation is idempotent on
+the same key, so no second escalation either.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+
+from mash.access import Actor
+from slack_app.blocks import esc
+from slack_app.deps import SlackDeps
+from slack_app.desk import DutyDesk
+
+log = logging.getLogger("slack_app.conversation")
+
+MENTION = re.compile(r"<@[A-Z0-9]+>")
+# Subtypes are edits, deletions, joins, bot posts...: not a practitioner writing to us.
+IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    team_id: str
+    channel: str
+    user: str
+    ts: str
+    thread_ts: str
+    text: str
+    event_id: str | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.team_id}:{self.channel}:{self.ts}"
+
+    @property
+    def message_id(self) -> str:
+        return f"slack:{self.key}"
+
+    @property
+    def sender_id(self) -> str:
+        return f"slack:{self.team_id}:{self.user}"
+
+
+def parse_event(body: dict[str, Any], *, mention: bool) -> Incoming | None:
+    """The practitioner message in an events API body, or None if it is not one for us."""
+    event = body.get("event")
+    if not isinstance(event, dict):
+        return None
+    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+        return None
+    if not mention and event.get("channel_type") != "im":
+        return None  # channel chatter reaches us only as app_mention
+    text, channel, ts = event.get("text"), event.get("channel"), event.get("ts")
+    if not isinstance(text, str) or not channel or not ts:
+        return None
+    if mention:
+        text = MENTION.sub("", text).strip()
+    return Incoming(
+        team_id=str(body.get("team_id") or event.get("team") or "T"),
+        channel=str(channel),
+        user=str(event["user"]),
+        ts=str(ts),
+        thread_ts=str(event.get("thread_ts") or ts),
+        text=text,
+        event_id=body.get("event_id"),
+    )
+
+
+def registration_text(deps: SlackDeps, slack_user_id: str) -> str:
+    lines = [
+        "I can't find your Slack account in the safeguarding partnership's directory, so I "
+        "can't answer questions here yet.",
+        f"To be registered, ask the MASH (or your organisation's designated safeguarding lead) "
+        f"to add your Slack user ID `{slack_user_id}` to your entry in the directory.",
+    ]
+    if deps.contacts is not None:
+        front, ooh = deps.contacts.front_door, deps.contacts.out_of_hours
+        lines.append(
+            f"If you are worried about a child now, ring the {front.name} on {front.phone} "
+            f"(out of hours: the {ooh.name} on {ooh.phone}). In an emergency ring "
+            f"{deps.contacts.emergency.phone}."
+        )
+    return "\n".join(lines)
+
+
+def _is_safety(deps: SlackDeps, message: dict[str, Any], reference: str | None) -> bool:
+    text = str(message.get("text", ""))
+    emergency = deps.contacts.emergency.phone if deps.contacts else "999"
+    return bool(
+        message.get("safety")
+        or (emergency and emergency in text)
+        or (reference and reference in text)
+    )
+
+
+def _render(message: dict[str, Any]) -> str:
+    text = esc(message.get("text") or "")
+    buttons = [b.get("title") for b in message.get("buttons") or [] if b.get("title")]
+    if buttons:
+        text += "\n_You can reply: " + " · ".join(esc(b) for b in buttons) + "_"
+    return text
+
+
+def handle_message(
+    deps: SlackDeps, client: WebClient, body: dict[str, Any], *, mention: bool
+) -> bool:
+    """Relay one practitioner message and reply in its thread. False if nothing was done."""
+    incoming = parse_event(body, mention=mention)
+    if incoming is None:
+        return False
+    try:
+        first = deps.store.claim_event(incoming.key, event_id=incoming.event_id)
+    except SQLAlchemyError:
+        # No database: better a possible duplicate reply than a lost safety message.
+        log.exception("could not record Slack event %s; handling it anyway", incoming.key)
+        first = True
+    if not first:
+        log.info("Slack retry of %s (event %s) ignored", incoming.key, incoming.event_id)
+        return False
+
+    registered: bool | None
+    actor: Actor | None = None
+    try:
+        actor = DutyDesk(deps).actor_for(incoming.user)
+        registered = actor is not None
+    except SQLAlchemyError:
+        log.exception("directory unavailable; relaying %s without a role", incoming.key)
+        registered = None  # unknown: do not tell a registered user to register
+    metadata = {
+        "user_id": incoming.user,
+        "role": actor.role if actor else None,
+        "organisation_id": actor.organisation_id if actor else None,
+        "channel": "slack",
+        "message_id": incoming.message_id,
+    }
+    reply = deps.relay.send(sender_id=incoming.sender_id, text=incoming.text, metadata=metadata)
+    messages = list(reply.messages)
+    if registered is False:
+        # Not in the directory: only what keeps a child safe, then how to register.
+        messages = [m for m in messages if _is_safety(deps, m, reply.escalation_reference)]
+        messages.append({"text": registration_text(deps, incoming.user)})
+    text = "\n\n".join(t for t in (_render(m) for m in messages) if t.strip())
+    if not text:
+        text = "Sorry, I have no answer to that. Try asking another way."
+    try:
+        client.chat_postMessage(
+            channel=incoming.channel, thread_ts=incoming.thread_ts, text=text, unfurl_links=False
+        )
+    except (SlackApiError, OSError) as error:
+        # The escalation (if any) is already raised by the relay; only the reply is lost.
+        log.error("could not reply to %s: %s", incoming.key, error)
+    try:
+        deps.store.finish_event(incoming.key)
+    except SQLAlchemyError:
+        log.exception("could not mark Slack event %s handled", incoming.key)
+    return True

@@ -1,0 +1,223 @@
+"""The duty desk's domain glue: who pressed, what the MASH service says, what the card shows.
+
+Listeners stay thin: they parse Slack's payload and call one method here. Every method that
+changes anything goes through the MASH service (one transaction each, access enforced inside);
+this module adds the Slack-side rules: only MASH staff may press, and a refused press is
+written to the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+
+from mash import audit, consultations, directory, escalations
+from mash.access import Actor
+from mash.consultations import ConsultationView
+from mash.db import transaction
+from mash.errors import MashError, NotFound
+from mash.escalations import EscalationView
+from slack_app import blocks
+from slack_app.blocks import Subject
+from slack_app.deps import SlackDeps
+from slack_app.store import Card
+
+log = logging.getLogger("slack_app.desk")
+
+REFUSAL = (
+    "Only MASH staff can work escalations from the duty channel, so nothing was changed. "
+    "Your attempt has been recorded."
+)
+DESK_ACTOR = Actor.system("slack duty desk")
+
+
+class Refused(Exception):
+    """The presser may not use the duty desk (already audited). `str()` is fit to show."""
+
+
+class DutyDesk:
+    def __init__(self, deps: SlackDeps) -> None:
+        self.deps = deps
+
+    # -- who is pressing -------------------------------------------------------------------
+    def actor_for(self, slack_user_id: str) -> Actor | None:
+        if not slack_user_id:
+            return None
+        try:
+            with self.deps.sessions() as session:
+                return directory.actor_for(session=session, slack_user_id=slack_user_id)
+        except NotFound:
+            return None
+
+    def require_mash(self, slack_user_id: str, *, action: str, subject: Subject | None) -> Actor:
+        """The presser's Actor if they are MASH staff; otherwise audit the attempt and raise."""
+        actor = self.actor_for(slack_user_id)
+        if actor is not None and actor.is_mash:
+            return actor
+        self.record_refusal(
+            actor=actor, slack_user_id=slack_user_id, action=action, subject=subject
+        )
+        raise Refused(REFUSAL)
+
+    def record_refusal(
+        self,
+        *,
+        actor: Actor | None,
+        slack_user_id: str,
+        action: str,
+        subject: Subject | None,
+        reason: str = "not MASH staff",
+    ) -> None:
+        """An append-only audit entry for a refused press (mash.audit has no helper for this)."""
+        who = actor or Actor(
+            user_id=None,
+            role="unverified",
+            organisation_id=None,
+            name=f"unlinked slack:{slack_user_id}"[:200],
+        )
+        try:
+            with transaction(self.deps.sessions) as session:
+                audit.record(
+                    session,
+                    actor=who,
+                    action=f"slack.refused.{action}"[:60],
+                    subject_type=subject.subject_type if subject else "unknown",
+                    subject_id=subject.subject_id if subject else None,
+                    detail={"channel": "slack", "slack_user_id": slack_user_id, "reason": reason},
+                )
+        except SQLAlchemyError:
+            log.exception("could not audit a refused %s by %s", action, slack_user_id)
+
+    # -- the MASH service --------------------------------------------------------------------
+    def acknowledge(self, actor: Actor, subject: Subject) -> None:
+        if subject.subject_type != "escalation":
+            raise MashError("Consultations are not acknowledged: pick it up instead.")
+        with self.deps.sessions() as session:
+            escalations.acknowledge(session=session, actor=actor, escalation_id=subject.subject_id)
+
+    def pick_up(self, actor: Actor, subject: Subject) -> None:
+        with self.deps.sessions() as session:
+            if subject.subject_type == "escalation":
+                escalations.pick_up(session=session, actor=actor, escalation_id=subject.subject_id)
+            else:
+                consultations.pick_up_consultation(
+                    session=session, actor=actor, consultation_id=subject.subject_id
+                )
+
+    def record_outcome(self, actor: Actor, subject: Subject, *, code: str, note: str) -> None:
+        with self.deps.sessions() as session:
+            if subject.subject_type == "escalation":
+                escalations.record_outcome(
+                    session=session,
+                    actor=actor,
+                    escalation_id=subject.subject_id,
+                    outcome_code=code,
+                    note=note,
+                )
+            else:
+                consultations.close_consultation(
+                    session=session,
+                    actor=actor,
+                    consultation_id=subject.subject_id,
+                    advice=note,
+                )
+
+    def reassign(self, actor: Actor, subject: Subject, *, to_user_id: int) -> None:
+        if subject.subject_type != "escalation":
+            raise MashError("Consultations cannot be reassigned from Slack yet.")
+        with self.deps.sessions() as session:
+            escalations.reassign(
+                session=session,
+                actor=actor,
+                escalation_id=subject.subject_id,
+                to_user_id=to_user_id,
+            )
+
+    def reference(self, actor: Actor, subject: Subject) -> str:
+        """The item's reference, checking it exists and is visible (NotFound otherwise)."""
+        return self.load(actor, subject).reference
+
+    def load(self, actor: Actor, subject: Subject) -> EscalationView | ConsultationView:
+        with self.deps.sessions() as session:
+            if subject.subject_type == "escalation":
+                return escalations.get_escalation(
+                    session=session, actor=actor, escalation_id=subject.subject_id
+                )
+            return consultations.get_consultation(
+                session=session, actor=actor, consultation_id=subject.subject_id
+            )
+
+    def mash_people(self, actor: Actor) -> list[tuple[int, str]]:
+        with self.deps.sessions() as session:
+            people = directory.list_people(session=session, actor=actor)
+        return [
+            (p.id, f"{p.name} ({blocks.ROLE_LABELS.get(p.role, p.role)})")
+            for p in people
+            if p.active and p.role in ("mash_worker", "mash_manager")
+        ]
+
+    # -- the card ----------------------------------------------------------------------------
+    def raised_by(self, view: EscalationView | ConsultationView) -> str:
+        name = None
+        if view.originator_user_id is not None:
+            with self.deps.sessions() as session:
+                name = directory.people_names(session, {view.originator_user_id}).get(
+                    view.originator_user_id
+                )
+        role = getattr(view, "sender_role", None)
+        role_label = blocks.ROLE_LABELS.get(role or "", role or "")
+        where = f"via {view.channel.capitalize()}"
+        if not view.sender_verified:
+            claimed = f" (says: {role_label})" if role_label else ""
+            return f"Unverified sender{claimed}, {where}"
+        parts = [f"{name} ({role_label})" if name and role_label else (name or "A practitioner")]
+        if view.organisation_name:
+            parts.append(view.organisation_name)
+        return ", ".join(parts) + f", {where}"
+
+    def render(
+        self, subject: Subject, *, actor: Actor = DESK_ACTOR, originator_told: bool = False
+    ) -> tuple[str, list[dict[str, Any]]]:
+        view = self.load(actor, subject)
+        if isinstance(view, EscalationView):
+            limit = self.deps.settings.ack_limit_minutes.get(view.urgency, 15)
+            return blocks.escalation_card(
+                view,
+                raised_by=self.raised_by(view),
+                limit_minutes=limit,
+                now=self.deps.clock(),
+                originator_told=originator_told,
+            )
+        return blocks.consultation_card(
+            view, raised_by=self.raised_by(view), originator_told=originator_told
+        )
+
+    def refresh_card(
+        self,
+        client: WebClient,
+        subject: Subject,
+        *,
+        fallback: Card | None = None,
+        originator_told: bool = False,
+    ) -> bool:
+        """Redraw the item's duty-channel card in place. False if there is none to update.
+        Raises SlackApiError when Slack refuses (the caller decides whether that matters)."""
+        card = self.deps.store.card(subject.subject_type, subject.subject_id) or fallback
+        if card is None:
+            return False
+        text, card_blocks = self.render(subject, originator_told=originator_told)
+        client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=card_blocks)
+        return True
+
+    def try_refresh_card(self, client: WebClient, subject: Subject, **kwargs: Any) -> bool:
+        """refresh_card for listeners: the change is already saved, so a Slack hiccup here is
+        logged, not shown as a failure (the next change or delivery redraws the card)."""
+        try:
+            return self.refresh_card(client, subject, **kwargs)
+        except (SlackApiError, OSError, MashError) as error:
+            log.warning("could not update the card of %s: %s", subject, error)
+            return False

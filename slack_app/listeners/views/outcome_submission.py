@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from mash.errors import InvalidInput, MashError
+from slack_app.blocks import NOTE_INPUT_MAX
+from slack_app.desk import Refused
+from slack_app.listeners.views.common import read_metadata, value_of
+
+FIELD_BLOCKS = {"outcome_code": "outcome", "note": "note", "advice": "note"}
+
+
+def outcome_submission_callback(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Record outcome submitted. Validation errors go back into the modal (ack with errors),
+    so the service runs before ack here: Slack waits up to 3 s, a service call takes ms."""
+    desk = context["desk"]
+    try:
+        subject, card = read_metadata(view)
+    except ValueError as error:
+        ack(response_action="errors", errors={"note": str(error)})
+        return
+    first_block = "outcome" if subject.subject_type == "escalation" else "note"
+    note = value_of(view, "note", "text") or ""
+    if not isinstance(note, str) or len(note) > NOTE_INPUT_MAX:
+        size = len(note) if isinstance(note, str) else 0
+        ack(
+            response_action="errors",
+            errors={
+                "note": f"The note is {size:,} characters; the limit is {NOTE_INPUT_MAX:,}. "
+                "Nothing was recorded."
+            },
+        )
+        return
+    code = value_of(view, "outcome", "code")
+    if subject.subject_type == "escalation" and not code:
+        ack(response_action="errors", errors={"outcome": "Choose an outcome."})
+        return
+    try:
+        actor = desk.require_mash(
+            (body.get("user") or {}).get("id", ""), action="record_outcome", subject=subject
+        )
+        desk.record_outcome(actor, subject, code=str(code or ""), note=note)
+    except Refused as refusal:
+        ack(response_action="errors", errors={first_block: str(refusal)})
+        return
+    except InvalidInput as error:
+        block = FIELD_BLOCKS.get(error.field or "", first_block)
+        ack(response_action="errors", errors={block: str(error)})
+        return
+    except MashError as error:
+        ack(response_action="errors", errors={first_block: f"{error} Nothing was recorded."})
+        return
+    ack()
+    desk.try_refresh_card(client, subject, fallback=card)

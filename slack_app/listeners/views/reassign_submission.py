@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from mash.errors import MashError
+from slack_app.desk import Refused
+from slack_app.listeners.views.common import read_metadata, value_of
+
+
+def reassign_submission_callback(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext
+) -> None:
+    """Reassign submitted: errors go back into the modal (so ack comes after the service)."""
+    desk = context["desk"]
+    try:
+        subject, card = read_metadata(view)
+        to_user_id = int(value_of(view, "assignee", "person") or "")
+    except ValueError as error:
+        message = str(error) if "nothing was changed" in str(error) else "Choose a person."
+        ack(response_action="errors", errors={"assignee": message})
+        return
+    try:
+        actor = desk.require_mash(
+            (body.get("user") or {}).get("id", ""), action="reassign", subject=subject
+        )
+        desk.reassign(actor, subject, to_user_id=to_user_id)
+    except (Refused, MashError) as error:
+        ack(response_action="errors", errors={"assignee": str(error)})
+        return
+    ack()
+    desk.try_refresh_card(client, subject, fallback=card)

@@ -1,7 +1,96 @@
 #!/usr/bin/env bash
-# Run the whole product on embedded defaults. Grows as the product grows.
+# make run: the assistant on embedded defaults (SQLite under var/, no external service).
+#   1. train the Rasa model if its data changed (cached by hash: scripts/train.sh);
+#   2. migrate and seed the demo MASH database;
+#   3. start the action server (127.0.0.1:5055) and Rasa with the REST channel (127.0.0.1:5005);
+#   4. print how to talk to it; Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-echo "==> guidance assistant (interactive; Ctrl-D to leave)"
-exec python -m guidance shell
+export TF_CPP_MIN_LOG_LEVEL=3
+mkdir -p var
+
+# Without a configured token, this run gets its own random one: nothing else on the machine
+# can call the action server (Rasa and the action server share it through the environment).
+if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
+  ACTION_SERVER_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')
+fi
+export ACTION_SERVER_TOKEN
+# Everything else comes from the one settings object.
+eval "$(python - <<'PY'
+import shlex
+from urllib.parse import urlsplit
+from settings import Settings
+s = Settings.from_env()
+rasa, actions = urlsplit(s.rasa_url), urlsplit(s.action_server_url)
+for name, value in {
+    "DATABASE_URL": s.database_url,
+    "ACTION_SERVER_URL": s.action_server_url,
+    "RASA_HOST": rasa.hostname or "127.0.0.1", "RASA_PORT": rasa.port or 5005,
+    "ACTIONS_HOST": actions.hostname or "127.0.0.1", "ACTIONS_PORT": actions.port or 5055,
+}.items():
+    print(f"export {name}={shlex.quote(str(value))}")
+PY
+)"
+
+echo "==> Rasa model"
+model=$(scripts/train.sh)
+
+echo "==> MASH database ($DATABASE_URL)"
+python -m mash migrate
+python -m mash seed-demo
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo; echo "==> stopping"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  echo "==> stopped"
+}
+trap stop INT TERM EXIT
+
+echo "==> action server on http://$ACTIONS_HOST:$ACTIONS_PORT (token required)"
+python -m bot.action_server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
+  > var/action_server.log 2>&1 &
+pids+=($!)
+
+echo "==> Rasa on http://$RASA_HOST:$RASA_PORT (REST channel; loading the model takes ~30 s)"
+# No --enable-api: the portal and the Slack app need only the REST webhook, and the HTTP API
+# would let anything on this machine read or rewrite conversations.
+rasa run -m "$model" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
+  -i "$RASA_HOST" -p "$RASA_PORT" > var/rasa.log 2>&1 &
+pids+=($!)
+
+webhook="http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
+for _ in $(seq 1 180); do
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null || { echo "a server exited; see var/rasa.log and var/action_server.log" >&2; exit 1; }
+  done
+  if curl -sf -m 5 -H 'Content-Type: application/json' -d '{"sender":"make-run","message":"hi"}' \
+      "$webhook" | grep -q text; then
+    break
+  fi
+  sleep 1
+done
+
+cat <<EOT
+
+==> The assistant is ready (logs: var/rasa.log, var/action_server.log). Talk to it:
+
+  curl -s $webhook -H 'Content-Type: application/json' -d '{
+    "sender": "demo-dsl", "message": "who is our MASH contact?",
+    "metadata": {"user_id": "5", "role": "dsl", "organisation_id": 2,
+                 "channel": "portal", "message_id": "demo-1"}}'
+
+  (the portal and Slack set the metadata from the signed-in user; ids are from the demo
+   directory: python -m mash list --help)
+
+  Or a terminal chat (a second Rasa on port 5006 using this action server):
+    ACTION_SERVER_URL=$ACTION_SERVER_URL ACTION_SERVER_TOKEN=$ACTION_SERVER_TOKEN \\
+      .venv/bin/rasa shell -m $model --endpoints bot/endpoints.yml -p 5006
+
+Ctrl-C stops both servers.
+EOT
+wait -n "${pids[@]}" || true
+echo "a server stopped; see var/rasa.log and var/action_server.log" >&2

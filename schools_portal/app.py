@@ -1,0 +1,90 @@
+"""The app factory: settings in, a configured FastAPI application out. Nothing at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from app_context import AppContext
+from schools_portal import errors
+from schools_portal.ratelimit import LoginLimiter
+from schools_portal.rendering import make_templates
+from schools_portal.routes import chat, dashboard, guidance, home, queue, school, signin
+from schools_portal.security import BodySizeLimit, SecurityHeaders
+from settings import Settings
+
+HERE = Path(__file__).resolve().parent
+SESSION_COOKIE = "portal_session"
+SESSION_MAX_AGE = 8 * 60 * 60  # one working day; then sign in again
+# Larger than the biggest legitimate form (a 20,000-character chat message, encoded), small
+# enough that a huge upload is refused before it is read.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:
+    """Build the portal. Pass `context` (tests do) to share one; otherwise one AppContext is
+    built when the server starts and closed when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = context is None
+        if owned:
+            app.state.context = AppContext.build(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.context.close()
+
+    app = FastAPI(
+        title="Schools safeguarding portal",
+        version="1.0",
+        description=(
+            "Pages and JSON API of the schools portal. Sign in through /signin (session "
+            "cookie); every state-changing API call needs the session's CSRF token in the "
+            "X-CSRF-Token header (GET /api/me returns it)."
+        ),
+        lifespan=lifespan,
+        # Swagger UI and ReDoc need inline and third-party script, which the CSP forbids; the
+        # generated document itself is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    if context is not None:
+        app.state.context = context
+    app.state.templates = make_templates(HERE / "templates", settings)
+    app.state.login_limiter = LoginLimiter()
+
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for feature in (signin, home, chat, school, guidance, queue, dashboard):
+        app.include_router(feature.pages)
+        app.include_router(feature.api, prefix="/api")
+
+    # ---- Slack events (owned by the Slack app, slack_app/; its owner may edit this block) ----
+    # Mounted at /slack/events. `mount` gets a callable returning the AppContext, because the
+    # context is built at start-up (lifespan), after the factory returns.
+    if settings.slack_enabled:
+        from slack_app.asgi import mount
+
+        mount(app, lambda: app.state.context)
+    # ---- end of the Slack block ----
+
+    # Middleware: the last added runs first. Headers wrap everything, even errors.
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",  # strict would drop the cookie when following a link from e-mail
+        https_only=settings.environment not in {"development", "test"},
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
+    return app

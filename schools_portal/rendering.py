@@ -1,0 +1,129 @@
+"""Jinja2 templates (autoescaped), their helpers, and the small Markdown subset the guide uses."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from starlette.responses import Response
+
+from mash.access import Actor
+from schools_portal.deps import MASH_STAFF, PRACTITIONERS, ROLE_LABELS
+from schools_portal.security import CSRF_FIELD, csrf_token
+from settings import Settings
+
+DISPLAY_TZ = ZoneInfo("Europe/London")
+STATUS_LABELS = {
+    "raised": "Raised, waiting for the MASH",
+    "acknowledged": "Seen by the MASH",
+    "picked_up": "With a social worker",
+    "outcome_recorded": "Outcome recorded",
+    "originator_informed": "Outcome recorded",
+    "queued": "Waiting for a social worker",
+    "closed": "Advice given",
+}
+
+
+def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(directory))  # autoescapes .html
+    env = templates.env
+    env.filters["when"] = when
+    env.filters["guide_markdown"] = guide_markdown
+    env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
+    env.filters["label"] = lambda s: (s or "").replace("_", " ")
+    env.globals["ROLE_LABELS"] = ROLE_LABELS
+    env.globals["CSRF_FIELD"] = CSRF_FIELD
+    env.globals["environment"] = settings.environment
+    return templates
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    actor: Actor | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    flashes = request.session.pop("flash", []) if "flash" in request.session else []
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "actor": actor,
+            "nav": nav_for(actor),
+            "csrf": csrf_token(request),
+            "flashes": flashes,
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    """A one-time message shown on the next page (after a redirect)."""
+    request.session["flash"] = [*request.session.get("flash", []), [kind, message[:300]]]
+
+
+def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
+    if actor is None:
+        return []
+    items: list[tuple[str, str]] = []
+    if actor.role in PRACTITIONERS:
+        items += [("/chat", "Ask the assistant"), ("/school", "My school")]
+    if actor.role in MASH_STAFF:
+        items += [("/queue", "MASH queue")]
+    if actor.role in ("mash_manager", "admin"):
+        items += [("/dashboard", "Dashboard")]
+    items.append(("/guidance", "Guidance"))
+    return items
+
+
+def when(value: datetime | str | None) -> str:
+    """A timestamp in UK time, e.g. 'Tue 3 Mar 2026, 14:05'."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:  # the service stores UTC
+        value = value.replace(tzinfo=timezone.utc)
+    local = value.astimezone(DISPLAY_TZ)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
+
+
+_BULLET = re.compile(r"^\s*[-*]\s+")
+
+
+def guide_markdown(text: str) -> Markup:
+    """Paragraphs and bullet lists (all the guide uses), every character escaped first."""
+    html: list[str] = []
+    for block in re.split(r"\n\s*\n", (text or "").strip()):
+        lines = [line for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        if all(_BULLET.match(line) for line in lines):
+            items = "".join(f"<li>{escape(_BULLET.sub('', line))}</li>" for line in lines)
+            html.append(f"<ul>{items}</ul>")
+            continue
+        lead = [line for line in lines if not _BULLET.match(line)]
+        bullets = [line for line in lines if _BULLET.match(line)]
+        if bullets and lines[: len(lead)] == lead:  # "Intro line:\n- a\n- b"
+            html.append(f"<p>{escape(' '.join(lead))}</p>")
+            items = "".join(f"<li>{escape(_BULLET.sub('', line))}</li>" for line in bullets)
+            html.append(f"<ul>{items}</ul>")
+        else:
+            html.append(f"<p>{escape(' '.join(line.strip() for line in lines))}</p>")
+    return Markup("\n".join(html))

@@ -1,0 +1,1 @@
+"""One module per feature; each exports `pages` (HTML) and `api` (JSON, mounted under /api)."""

@@ -1,0 +1,117 @@
+"""The chat: the portal relays each message through ChatRelay (the only way to the assistant),
+with a conversation id and metadata taken from the signed-in user, never from the request."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from app_context import AppContext
+from chat.relay import ChatReply
+from guidance.engine import MAX_TEXT_CHARS
+from mash.access import Actor
+from schools_portal.deps import Ctx, Practitioner, sender_id
+from schools_portal.rendering import render
+from schools_portal.security import require_csrf
+
+pages = APIRouter(tags=["chat"])
+api = APIRouter(tags=["chat"])
+
+
+class ChatIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="The message")
+
+
+class ChatMessageOut(BaseModel):
+    text: str = ""
+    safety: bool = False
+    buttons: list[dict[str, Any]] = []
+
+
+class ChatOut(BaseModel):
+    messages: list[ChatMessageOut]
+    urgency: str = Field(..., description="none, concern or immediate")
+    categories: list[str]
+    escalation_reference: str | None = Field(
+        None, description="Set when the message raised an escalation to the MASH"
+    )
+    assistant_available: bool
+    safety_message: str | None = Field(
+        None, description="The safety message, on every immediate-risk reply"
+    )
+
+
+def relay_message(context: AppContext, actor: Actor, text: str) -> ChatOut:
+    metadata = {
+        "user_id": actor.user_id,
+        "role": actor.role,
+        "organisation_id": actor.organisation_id,
+        "channel": "portal",
+        "message_id": str(uuid.uuid4()),  # fresh per message: the escalation's idempotency key
+    }
+    reply: ChatReply = context.relay.send(sender_id=sender_id(actor), text=text, metadata=metadata)
+    return ChatOut(
+        messages=[_message(m) for m in reply.messages],
+        urgency=reply.urgency,
+        categories=reply.categories,
+        escalation_reference=reply.escalation_reference,
+        assistant_available=reply.assistant_available,
+        safety_message=(
+            context.guidance.pack.contacts.safety_message(datetime.now(timezone.utc))
+            if reply.urgency == "immediate"
+            else None
+        ),
+    )
+
+
+def _message(raw: dict[str, Any]) -> ChatMessageOut:
+    buttons = [
+        {"title": str(b.get("title", ""))[:200], "payload": str(b.get("payload", ""))[:500]}
+        for b in raw.get("buttons") or []
+        if isinstance(b, dict)
+    ]
+    return ChatMessageOut(
+        text=str(raw.get("text") or ""), safety=bool(raw.get("safety")), buttons=buttons
+    )
+
+
+@pages.get("/chat", include_in_schema=False)
+def chat_page(*, request: Request, actor: Practitioner) -> Response:
+    return render(
+        request, "chat.html", actor=actor, sent=None, reply=None, max_chars=MAX_TEXT_CHARS
+    )
+
+
+@pages.post("/chat", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def chat_send(
+    *,
+    request: Request,
+    text: str = Form(..., min_length=1, max_length=MAX_TEXT_CHARS),
+    actor: Practitioner,
+    context: Ctx,
+) -> Response:
+    """Without JavaScript: the page shows this message and its reply."""
+    reply = relay_message(context, actor, text)
+    return render(
+        request, "chat.html", actor=actor, sent=text, reply=reply, max_chars=MAX_TEXT_CHARS
+    )
+
+
+@api.post(
+    "/chat",
+    response_model=ChatOut,
+    dependencies=[Depends(require_csrf)],
+    summary="Send a message to the assistant as the signed-in user",
+)
+def chat_api(
+    *,
+    body: ChatIn,
+    actor: Practitioner,
+    context: Ctx,
+) -> ChatOut:
+    return relay_message(context, actor, body.text)

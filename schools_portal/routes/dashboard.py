@@ -1,0 +1,145 @@
+"""The managers' dashboard: the MASH service's weekly figures as SVG charts and a table, with
+CSV export. MASH managers and administrators only."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import PlainTextResponse, Response
+
+from mash import figures
+from mash.access import Actor
+from mash.figures import WeekFigures
+from schools_portal.charts import Series, bar_chart, column_chart
+from schools_portal.deps import Db, FiguresReader
+from schools_portal.rendering import render
+
+pages = APIRouter(tags=["dashboard"])
+api = APIRouter(tags=["dashboard"])
+
+WEEKS = Query(12, ge=1, le=104, description="How many weeks back, this week included")
+COLOURS = {
+    "immediate": "#b3261e",
+    "concern": "#b86e00",
+    "consultations": "#1d6b3a",
+    "ack": "#1d4f91",
+    "outcome": "#6a3d9a",
+}
+
+
+def _since(weeks: int) -> date:
+    today = datetime.now(timezone.utc).date()
+    monday = today - timedelta(days=today.weekday())
+    return monday - timedelta(weeks=weeks - 1)
+
+
+def load(db: Session, actor: Actor, weeks: int) -> list[WeekFigures]:
+    return figures.weekly_figures(session=db, actor=actor, since=_since(weeks))
+
+
+def charts(rows: list[WeekFigures]) -> dict[str, Any]:
+    labels = [f"{r.week_start.day} {r.week_start:%b}" for r in rows]
+    categories: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    for r in rows:
+        categories.update(r.by_category)
+        sources.update(r.by_source)
+    return {
+        "contacts": column_chart(
+            "contacts",
+            "Contacts per week: escalations by urgency, and consultation requests",
+            labels,
+            [
+                Series("Immediate", COLOURS["immediate"], [r.by_urgency.get("immediate", 0)
+                                                          for r in rows]),
+                Series("Concern", COLOURS["concern"], [r.by_urgency.get("concern", 0)
+                                                      for r in rows]),
+                Series("Consultations", COLOURS["consultations"], [r.consultations
+                                                                  for r in rows]),
+            ],
+        ),
+        "times": column_chart(
+            "times",
+            "Median minutes to acknowledgement and to outcome, per week",
+            labels,
+            [
+                Series("To acknowledgement", COLOURS["ack"],
+                       [r.ack_median_minutes or 0 for r in rows]),
+                Series("To outcome", COLOURS["outcome"],
+                       [r.outcome_median_minutes or 0 for r in rows]),
+            ],
+            stacked=False,
+            unit=" min",
+        ),
+        "categories": bar_chart(
+            "categories",
+            "Escalations by category in the period",
+            [(k.replace("_", " "), v) for k, v in categories.items()],
+        ),
+        "sources": bar_chart(
+            "sources",
+            "Escalations by source agency type in the period",
+            [(k.replace("_", " "), v) for k, v in sources.items()],
+            colour="#1d6b3a",
+        ),
+        "totals": {
+            "contacts": sum(r.contacts for r in rows),
+            "escalations": sum(r.escalations for r in rows),
+            "consultations": sum(r.consultations for r in rows),
+            "immediate": sum(r.by_urgency.get("immediate", 0) for r in rows),
+        },
+    }
+
+
+@pages.get("/dashboard", include_in_schema=False)
+def dashboard_page(
+    *,
+    request: Request,
+    weeks: int = WEEKS,
+    actor: FiguresReader,
+    db: Db,
+) -> Response:
+    rows = load(db, actor, weeks)
+    return render(
+        request, "dashboard.html", actor=actor, rows=rows, weeks=weeks, charts=charts(rows)
+    )
+
+
+def _csv(rows: list[WeekFigures], weeks: int) -> Response:
+    return PlainTextResponse(
+        figures.to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="mash-figures-{weeks}w.csv"'},
+    )
+
+
+@pages.get("/dashboard/figures.csv", include_in_schema=False)
+def dashboard_csv(
+    *,
+    weeks: int = WEEKS, actor: FiguresReader, db: Db
+) -> Response:
+    return _csv(load(db, actor, weeks), weeks)
+
+
+@api.get("/figures", summary="Weekly figures (MASH managers and administrators)")
+def figures_api(
+    *,
+    weeks: int = WEEKS, actor: FiguresReader, db: Db
+) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in load(db, actor, weeks)]
+
+
+@api.get(
+    "/figures.csv",
+    summary="Weekly figures as CSV",
+    response_class=PlainTextResponse,
+)
+def figures_csv_api(
+    *,
+    weeks: int = WEEKS, actor: FiguresReader, db: Db
+) -> Response:
+    return _csv(load(db, actor, weeks), weeks)

@@ -1,0 +1,467 @@
+"""The MASH queue: open escalations and consultations ranked by urgency and age with the time
+left, a JSON feed the page polls (static/js/queue.js), and the item pages where staff pick up,
+record an outcome, reassign, and (managers) read the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from app_context import AppContext
+from mash import audit, consultations, directory, escalations
+from mash.access import Actor
+from mash.consultations import ADVICE_MAX
+from mash.errors import MashError
+from mash.escalations import NOTE_MAX, OPEN_STATUSES, OUTCOME_LABELS
+from schools_portal.deps import Ctx, CurrentActor, Db, MashStaff
+from schools_portal.rendering import STATUS_LABELS, flash, render, when
+from schools_portal.resources import MAX_ID, ItemId, fetch_consultation, fetch_escalation
+from schools_portal.security import require_csrf
+
+pages = APIRouter(tags=["MASH queue"])
+api = APIRouter(tags=["MASH queue"])
+
+POLL_SECONDS = 5
+URGENCY_RANK = {"immediate": 0, "concern": 1}
+
+
+class OutcomeIn(BaseModel):
+    outcome_code: str = Field(..., max_length=60, description=", ".join(OUTCOME_LABELS))
+    note: str = Field("", max_length=NOTE_MAX)
+
+
+class ReassignIn(BaseModel):
+    to_user_id: int = Field(..., ge=1, le=MAX_ID)
+
+
+class CloseIn(BaseModel):
+    advice: str = Field(..., max_length=ADVICE_MAX)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any]:
+    """The open items as the queue shows them, most urgent first, then oldest."""
+    now = datetime.now(timezone.utc)
+    limits = context.settings.ack_limit_minutes
+    items = []
+    for e in escalations.list_escalations(session=db, actor=actor, open_only=True, limit=200):
+        raised = _utc(e.raised_at)
+        deadline = (
+            raised + timedelta(minutes=limits.get(e.urgency, 60))
+            if e.acknowledged_at is None
+            else None
+        )
+        items.append(
+            {
+                "kind": "escalation",
+                "id": e.id,
+                "reference": e.reference,
+                "urgency": e.urgency,
+                "categories": [c.replace("_", " ") for c in e.categories],
+                "organisation": e.organisation_name or "Unverified sender",
+                "verified": e.sender_verified,
+                "status": e.status,
+                "status_label": STATUS_LABELS.get(e.status, e.status),
+                "raised_at": raised.isoformat(),
+                "raised_label": when(raised),
+                "age_minutes": int((now - raised).total_seconds() // 60),
+                "deadline": deadline.isoformat() if deadline else None,
+                "seconds_left": int((deadline - now).total_seconds()) if deadline else None,
+                "holder": e.picked_up_by_name,
+                "url": f"/queue/escalations/{e.id}",
+            }
+        )
+    items.sort(key=lambda i: (URGENCY_RANK.get(i["urgency"], 9), i["raised_at"]))
+    consults = []
+    for c in consultations.list_consultations(session=db, actor=actor, open_only=True, limit=200):
+        requested = _utc(c.requested_at)
+        consults.append(
+            {
+                "kind": "consultation",
+                "id": c.id,
+                "reference": c.reference,
+                "organisation": c.organisation_name or "Unverified sender",
+                "verified": c.sender_verified,
+                "status": c.status,
+                "status_label": STATUS_LABELS.get(c.status, c.status),
+                "raised_at": requested.isoformat(),
+                "raised_label": when(requested),
+                "age_minutes": int((now - requested).total_seconds() // 60),
+                "best_time": c.best_time,
+                "holder": c.picked_up_by_name,
+                "url": f"/queue/consultations/{c.id}",
+            }
+        )
+    return {"now": now.isoformat(), "escalations": items, "consultations": consults}
+
+
+def mash_people(db: Session, actor: Actor) -> list[Any]:
+    people = directory.list_people(session=db, actor=actor, role="mash_worker")
+    people += directory.list_people(session=db, actor=actor, role="mash_manager")
+    return [p for p in people if p.active]
+
+
+def trail_or_none(db: Session, actor: Actor, kind: str, item_id: int) -> list[Any] | None:
+    """The audit trail for MASH managers; None for others (the service allows managers only)."""
+    if not actor.is_manager:
+        return None
+    return audit.trail(session=db, actor=actor, subject_type=kind, subject_id=item_id)
+
+
+# ---- pages ----
+
+
+@pages.get("/queue", include_in_schema=False)
+def queue_page(
+    *,
+    request: Request,
+    actor: MashStaff,
+    db: Db,
+    context: Ctx,
+) -> Response:
+    return render(
+        request, "queue.html", actor=actor, queue=queue_items(context, db, actor),
+        poll_seconds=POLL_SECONDS,
+    )
+
+
+@pages.get("/queue/escalations/{escalation_id}", include_in_schema=False)
+def escalation_page(
+    *,
+    request: Request,
+    escalation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    item = fetch_escalation(db, actor, escalation_id)
+    return render(
+        request,
+        "queue_escalation.html",
+        actor=actor,
+        item=item,
+        is_open=item.status in OPEN_STATUSES,
+        may_act=actor.is_manager or item.picked_up_by == actor.user_id,
+        outcomes=OUTCOME_LABELS,
+        people=mash_people(db, actor),
+        trail=trail_or_none(db, actor, "escalation", item.id),
+        note_max=NOTE_MAX,
+    )
+
+
+@pages.get("/queue/consultations/{consultation_id}", include_in_schema=False)
+def consultation_page(
+    *,
+    request: Request,
+    consultation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    item = fetch_consultation(db, actor, consultation_id)
+    return render(
+        request,
+        "queue_consultation.html",
+        actor=actor,
+        item=item,
+        may_act=actor.is_manager or item.picked_up_by == actor.user_id,
+        trail=trail_or_none(db, actor, "consultation", item.id),
+        advice_max=ADVICE_MAX,
+    )
+
+
+def _act(request: Request, target: str, action: Any, success: str) -> Response:
+    """Run a service call from a form; report the result on the item page (post/redirect/get)."""
+    try:
+        action()
+    except MashError as exc:
+        flash(request, str(exc), "error")
+    else:
+        flash(request, success, "success")
+    return RedirectResponse(target, status_code=303)
+
+
+CSRF = [Depends(require_csrf)]
+
+
+@pages.post("/queue/escalations/{escalation_id}/pick-up", include_in_schema=False,
+            dependencies=CSRF)
+def pick_up_form(
+    *,
+    request: Request,
+    escalation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    return _act(
+        request,
+        f"/queue/escalations/{escalation_id}",
+        lambda: escalations.pick_up(session=db, actor=actor, escalation_id=escalation_id),
+        "You have picked this escalation up.",
+    )
+
+
+@pages.post("/queue/escalations/{escalation_id}/outcome", include_in_schema=False,
+            dependencies=CSRF)
+def outcome_form(
+    *,
+    request: Request,
+    escalation_id: int = ItemId,
+    outcome_code: str = Form("", max_length=60),
+    note: str = Form("", max_length=NOTE_MAX),
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    return _act(
+        request,
+        f"/queue/escalations/{escalation_id}",
+        lambda: escalations.record_outcome(
+            session=db, actor=actor, escalation_id=escalation_id, outcome_code=outcome_code,
+            note=note,
+        ),
+        "Outcome recorded. The person who raised it will be told.",
+    )
+
+
+@pages.post("/queue/escalations/{escalation_id}/reassign", include_in_schema=False,
+            dependencies=CSRF)
+def reassign_form(
+    *,
+    request: Request,
+    escalation_id: int = ItemId,
+    to_user_id: int = Form(..., ge=1, le=MAX_ID),
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    return _act(
+        request,
+        f"/queue/escalations/{escalation_id}",
+        lambda: escalations.reassign(
+            session=db, actor=actor, escalation_id=escalation_id, to_user_id=to_user_id
+        ),
+        "Escalation reassigned.",
+    )
+
+
+@pages.post("/queue/consultations/{consultation_id}/pick-up", include_in_schema=False,
+            dependencies=CSRF)
+def pick_up_consultation_form(
+    *,
+    request: Request,
+    consultation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    return _act(
+        request,
+        f"/queue/consultations/{consultation_id}",
+        lambda: consultations.pick_up_consultation(
+            session=db, actor=actor, consultation_id=consultation_id
+        ),
+        "You have picked this consultation up.",
+    )
+
+
+@pages.post("/queue/consultations/{consultation_id}/close", include_in_schema=False,
+            dependencies=CSRF)
+def close_consultation_form(
+    *,
+    request: Request,
+    consultation_id: int = ItemId,
+    advice: str = Form("", max_length=ADVICE_MAX),
+    actor: MashStaff,
+    db: Db,
+) -> Response:
+    return _act(
+        request,
+        f"/queue/consultations/{consultation_id}",
+        lambda: consultations.close_consultation(
+            session=db, actor=actor, consultation_id=consultation_id, advice=advice
+        ),
+        "Advice recorded and the consultation closed. The practitioner will be told.",
+    )
+
+
+# ---- JSON API ----
+
+
+@api.get("/queue", summary="The open escalations and consultations (MASH staff)")
+def queue_api(
+    *,
+    actor: MashStaff,
+    db: Db,
+    context: Ctx,
+) -> dict[str, Any]:
+    return queue_items(context, db, actor)
+
+
+@api.get("/escalations", summary="Escalations visible to you (your organisation's, or all)")
+def list_escalations_api(
+    *,
+    status: str | None = Query(None, max_length=40),
+    urgency: str | None = Query(None, max_length=40),
+    open_only: bool = False,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_ID),
+    actor: CurrentActor,
+    db: Db,
+) -> list[dict[str, Any]]:
+    return [
+        e.to_dict()
+        for e in escalations.list_escalations(
+            session=db, actor=actor, status=status, urgency=urgency, open_only=open_only,
+            limit=limit, offset=offset,
+        )
+    ]
+
+
+@api.get("/escalations/{escalation_id}", summary="One escalation (an audited read)")
+def get_escalation_api(
+    *,
+    escalation_id: int = ItemId,
+    actor: CurrentActor,
+    db: Db,
+) -> dict[str, Any]:
+    return fetch_escalation(db, actor, escalation_id).to_dict()
+
+
+@api.post("/escalations/{escalation_id}/pick-up", dependencies=CSRF,
+          summary="Pick an escalation up (409 if someone else has it)")
+def pick_up_api(
+    *,
+    escalation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> dict[str, Any]:
+    return escalations.pick_up(session=db, actor=actor, escalation_id=escalation_id).to_dict()
+
+
+@api.post("/escalations/{escalation_id}/outcome", dependencies=CSRF,
+          summary="Record the outcome; the originator is told")
+def outcome_api(
+    *,
+    body: OutcomeIn,
+    escalation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> dict[str, Any]:
+    return escalations.record_outcome(
+        session=db, actor=actor, escalation_id=escalation_id, outcome_code=body.outcome_code,
+        note=body.note,
+    ).to_dict()
+
+
+@api.post("/escalations/{escalation_id}/reassign", dependencies=CSRF,
+          summary="Hand the escalation to another MASH worker")
+def reassign_api(
+    *,
+    body: ReassignIn,
+    escalation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> dict[str, Any]:
+    return escalations.reassign(
+        session=db, actor=actor, escalation_id=escalation_id, to_user_id=body.to_user_id
+    ).to_dict()
+
+
+@api.get("/escalations/{escalation_id}/audit", summary="The audit trail (MASH managers)")
+def escalation_audit_api(
+    *,
+    escalation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> list[dict[str, Any]]:
+    fetch_escalation(db, actor, escalation_id)
+    return [
+        a.to_dict()
+        for a in audit.trail(
+            session=db, actor=actor, subject_type="escalation", subject_id=escalation_id
+        )
+    ]
+
+
+@api.get("/consultations", summary="Consultations visible to you (without their text)")
+def list_consultations_api(
+    *,
+    status: str | None = Query(None, max_length=40),
+    open_only: bool = False,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_ID),
+    actor: CurrentActor,
+    db: Db,
+) -> list[dict[str, Any]]:
+    return [
+        c.to_dict()
+        for c in consultations.list_consultations(
+            session=db, actor=actor, status=status, open_only=open_only, limit=limit,
+            offset=offset,
+        )
+    ]
+
+
+@api.get("/consultations/{consultation_id}", summary="One consultation (an audited read)")
+def get_consultation_api(
+    *,
+    consultation_id: int = ItemId,
+    actor: CurrentActor,
+    db: Db,
+) -> dict[str, Any]:
+    return fetch_consultation(db, actor, consultation_id).to_dict()
+
+
+@api.post("/consultations/{consultation_id}/pick-up", dependencies=CSRF,
+          summary="Pick a consultation up")
+def pick_up_consultation_api(
+    *,
+    consultation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> dict[str, Any]:
+    return consultations.pick_up_consultation(
+        session=db, actor=actor, consultation_id=consultation_id
+    ).to_dict()
+
+
+@api.post("/consultations/{consultation_id}/close", dependencies=CSRF,
+          summary="Record the advice and close; the practitioner is told")
+def close_consultation_api(
+    *,
+    body: CloseIn,
+    consultation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> dict[str, Any]:
+    return consultations.close_consultation(
+        session=db, actor=actor, consultation_id=consultation_id, advice=body.advice
+    ).to_dict()
+
+
+@api.get("/consultations/{consultation_id}/audit", summary="The audit trail (MASH managers)")
+def consultation_audit_api(
+    *,
+    consultation_id: int = ItemId,
+    actor: MashStaff,
+    db: Db,
+) -> list[dict[str, Any]]:
+    fetch_consultation(db, actor, consultation_id)
+    return [
+        a.to_dict()
+        for a in audit.trail(
+            session=db, actor=actor, subject_type="consultation", subject_id=consultation_id
+        )
+    ]
+
+
+@api.get("/mash-staff", summary="MASH workers and managers (to reassign to)")
+def mash_staff_api(
+    *,
+    actor: MashStaff, db: Db
+) -> list[dict[str, Any]]:
+    return [{"id": p.id, "name": p.name, "role": p.role} for p in mash_people(db, actor)]

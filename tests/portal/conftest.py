@@ -1,0 +1,121 @@
+"""Fixtures for the portal: a migrated, demo-seeded SQLite per test (copied from a template made
+once per session), the real guidance engine (loaded once), and an app built by the factory with
+its own AppContext. Rasa is pointed at a closed loopback port, so the chat relay's own
+guarantees (safety message, escalation) are what the chat tests see."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app_context import AppContext
+from guidance.engine import Engine
+from guidance.pack import load_pack
+from mash.db import make_engine, session_factory
+from mash.demo import DEMO_PASSWORD, PEOPLE, DemoDirectory, seed_demo
+from mash.migrate import upgrade
+from schools_portal import create_app
+from settings import Settings
+
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, Rasa is "down"
+
+
+def portal_settings(db_url: str, var_dir: Path, **overrides) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=db_url,
+        var_dir=var_dir,
+        rasa_url=overrides.pop("rasa_url", CLOSED_PORT_URL),
+        secret_key="portal-test-secret-key-not-for-production",
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def guidance_engine() -> Engine:
+    return Engine(load_pack(Settings().pack_path))
+
+
+@pytest.fixture(scope="session")
+def portal_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("portal_db") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    db = make_engine(url=url)
+    try:
+        seed_demo(session_factory(db), settings=portal_settings(url, path.parent))
+    finally:
+        db.dispose()
+    return path
+
+
+@pytest.fixture()
+def settings(portal_template: Path, tmp_path: Path) -> Settings:
+    path = tmp_path / "portal.db"
+    shutil.copyfile(portal_template, path)
+    return portal_settings(f"sqlite:///{path}", tmp_path)
+
+
+@pytest.fixture()
+def context(settings: Settings, guidance_engine: Engine) -> Iterator[AppContext]:
+    context = AppContext.build(settings, guidance=guidance_engine)
+    yield context
+    context.close()
+
+
+@pytest.fixture()
+def demo(context: AppContext, settings: Settings) -> DemoDirectory:
+    return seed_demo(context.sessions, settings=settings)  # already seeded: describes it
+
+
+@pytest.fixture()
+def app(settings: Settings, context: AppContext):
+    return create_app(settings, context=context)
+
+
+@pytest.fixture()
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
+
+
+def page_csrf(client: TestClient, path: str = "/signin") -> str:
+    """The CSRF token a page carries (in its <meta name="csrf-token">)."""
+    html = client.get(path).text
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, key: str) -> str:
+    """Sign `client` in as the demo person `key`; returns the session's CSRF token."""
+    token = page_csrf(client)
+    response = client.post(
+        "/signin",
+        data={"email": PEOPLE[key]["email"], "password": DEMO_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client.get("/api/me").json()["csrf_token"]
+
+
+@pytest.fixture()
+def as_user(app) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
+    """`as_user("oakfield_dsl")` -> (a signed-in client, its CSRF token). Clients are separate
+    browsers: each has its own cookies."""
+    clients: list[TestClient] = []
+
+    def make(key: str) -> tuple[TestClient, str]:
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return client, sign_in(client, key)
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)

@@ -1,0 +1,119 @@
+"""Practitioners in Slack: DMs and mentions through the relay, threaded replies, retries,
+unregistered users. Rasa is down in these tests (nothing listens on its port): the relay's
+own screen, safety message and escalation are what is under test, as designed."""
+
+from __future__ import annotations
+
+import time
+
+from slack_helpers import DISCLOSURE, DSL, DUTY_CHANNEL, STRANGER
+from slack_stub import BOT_USER_ID
+from sqlalchemy import select
+
+from mash.models import Escalation
+
+
+def escalations(context) -> list[Escalation]:
+    with context.sessions() as session:
+        return list(session.execute(select(Escalation)).scalars())
+
+
+def replies(stub, channel: str, ts: str) -> list[dict]:
+    return stub.replies(channel, ts)
+
+
+def top_level(stub, channel: str) -> list[dict]:
+    return [m for m in stub.messages(channel) if not m.get("thread_ts")]
+
+
+def test_a_disclosure_by_dm_gets_the_safety_message_and_one_duty_post_in_2_seconds(
+    slack, stub, running, context
+):
+    started = time.monotonic()
+    ts = "1700000100.000100"
+    assert slack.dm(DSL, DISCLOSURE, ts=ts).status_code == 200
+
+    reply = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    assert len(reply) == 1
+    assert "999" in reply[0]["text"]  # the safety message, in the thread of the disclosure
+    assert "E-0000" in reply[0]["text"]  # and the escalation's reference
+
+    posted = stub.wait_for(lambda: top_level(stub, DUTY_CHANNEL), timeout=2.0)
+    assert posted, "no duty channel post within 2 seconds"
+    assert time.monotonic() - started < 2.0
+    time.sleep(0.3)  # several more dispatcher passes: still one post
+    assert len(top_level(stub, DUTY_CHANNEL)) == 1
+
+    [escalation] = escalations(context)
+    assert escalation.urgency == "immediate"
+    assert escalation.sender_verified and escalation.channel == "slack"
+    card = posted[0]
+    assert escalation.id and f"E-{escalation.id:06d}" in card["text"]
+    actions = [b for b in card["blocks"] if b["type"] == "actions"][0]["elements"]
+    assert [a["text"]["text"] for a in actions] == ["Acknowledge", "Pick up", "Reassign"]
+    assert '"subject_type": "escalation"' in actions[0]["value"]
+    text = str(card["blocks"])
+    assert "Dana Price (DSL)" in text and "Oakfield" in text  # who raised it, from where
+    assert "min left" in text  # the time left to acknowledge
+    assert "belt" in text  # the redacted excerpt
+
+
+def test_a_retried_event_gives_one_reply_and_one_escalation(slack, stub, context):
+    ts = "1700000200.000100"
+    assert slack.dm(DSL, DISCLOSURE, ts=ts, event_id="EvSAME").status_code == 200
+    # Slack's retry races the first delivery, and another arrives after it finished.
+    assert slack.dm(DSL, DISCLOSURE, ts=ts, event_id="EvSAME", retry=1).status_code == 200
+    assert stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    assert slack.dm(DSL, DISCLOSURE, ts=ts, event_id="EvSAME", retry=2).status_code == 200
+    time.sleep(0.5)
+    assert len(replies(stub, f"D{DSL}", ts)) == 1
+    assert len(escalations(context)) == 1
+
+
+def test_an_unregistered_user_is_told_how_to_register_and_still_gets_the_safety_message(
+    slack, stub, context
+):
+    ts = "1700000300.000100"
+    slack.dm(STRANGER, DISCLOSURE, ts=ts)
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{STRANGER}", ts))
+    text = reply["text"]
+    assert text.index("999") < text.index("can't find your Slack account")
+    assert STRANGER in text  # the id to give the MASH
+    assert "unavailable" not in text  # no assistant answers for an unknown sender
+    [escalation] = escalations(context)
+    assert not escalation.sender_verified  # escalated, as from an unverified sender
+    assert escalation.originator_user_id is None
+
+
+def test_an_unregistered_users_question_only_gets_the_registration_message(slack, stub, context):
+    ts = "1700000400.000100"
+    slack.dm(STRANGER, "What does level 2 mean?", ts=ts)
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{STRANGER}", ts))
+    assert reply["text"].startswith("I can't find your Slack account")
+    assert escalations(context) == []
+
+
+def test_a_mention_in_a_channel_is_answered_in_its_thread(slack, stub):
+    ts = "1700000500.000100"
+    slack.event(
+        {
+            "type": "app_mention",
+            "channel": "CSTAFFROOM",
+            "user": DSL,
+            "text": f"<@{BOT_USER_ID}> what does level 2 mean?",
+            "ts": ts,
+            "event_ts": ts,
+        }
+    )
+    [reply] = stub.wait_for(lambda: replies(stub, "CSTAFFROOM", ts))
+    assert "assistant is unavailable" in reply["text"]  # Rasa is down in this test
+
+
+def test_edits_bot_posts_and_channel_chatter_are_ignored(slack, stub, context):
+    base = {"channel_type": "im", "channel": f"D{DSL}", "user": DSL, "text": DISCLOSURE}
+    slack.event({"type": "message", "subtype": "message_changed", "ts": "1.1", **base})
+    slack.event({"type": "message", "bot_id": "BOTHER", "ts": "1.2", **base})
+    slack.event({**base, "type": "message", "channel_type": "channel", "ts": "1.3"})
+    time.sleep(0.4)
+    assert [c for c in stub.calls() if c.method == "chat.postMessage"] == []
+    assert escalations(context) == []

@@ -118,6 +118,11 @@ def _run_verb(args: argparse.Namespace) -> int:
         print(f"error: no text given; try: python -m guidance {args.command} \"...\" "
               "or --jsonl", file=sys.stderr)
         return EXIT_INPUT
+    text = " ".join(args.text)
+    if not args.jsonl and not text.strip():
+        # Checked before loading, so a typo costs no start-up time; the engine checks again.
+        print("error: text is empty", file=sys.stderr)
+        return EXIT_INPUT
     engine = _load_engine(sys.stderr)
     if engine is None:
         return EXIT_PACK
@@ -127,7 +132,6 @@ def _run_verb(args: argparse.Namespace) -> int:
         return run_jsonl(call, sys.stdin.buffer, out)
     from guidance.engine import InputError
 
-    text = " ".join(args.text)
     try:
         result = call(text)
     except InputError as exc:

@@ -181,8 +181,9 @@ class Assessor:
 
     def _hits(self, doc: Doc) -> tuple[list[_Hit], bool]:
         spans = self._index.find(doc)
-        mitigating = _MITIGATING in spans
-        resolved = _RESOLVED in spans
+        # Context cues count only when not negated ("not engaging" does not mitigate).
+        mitigating = any(not self._negated(doc, i) for i in spans.get(_MITIGATING, []))
+        resolved = any(not self._negated(doc, i) for i in spans.get(_RESOLVED, []))
         hits = []
         for key, found in spans.items():
             indicator = self._by_id.get(key)

@@ -64,6 +64,9 @@ def assessor(levels, nlp):
         # several single-service needs together are level 3
         ("Poor hygiene, head lice, 85% attendance, rent arrears, missed health checks", 3),
         ("88% attendance and often late", 2),
+        # a negated context cue does not mitigate
+        ("Missed hospital appointments, mum not engaging", 3),
+        ("Missed hospital appointments, mum now engaging", 2),
     ],
 )
 def test_rules(assessor, text, level):

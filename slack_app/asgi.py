@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("slack_app")
 EVENTS_PATH = "/slack/events"
+MALFORMED = (TypeError, KeyError, IndexError, AttributeError, ValueError)
 ContextSource = Union["AppContext", Callable[[], "AppContext"]]
 
 
@@ -46,8 +47,16 @@ def endpoint(bolt: LazyBolt) -> Callable[[Request], Any]:
         body = await request.body()
         # Bolt's App is synchronous (it may call Slack and the database before it acks):
         # run it in the thread pool so the portal's event loop never waits on it.
-        bolt_request = to_bolt_request(request, body)
-        bolt_response = await run_in_threadpool(lambda: bolt.get().dispatch(bolt_request))
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except ValueError:  # Bolt parses the body before it checks the signature
+            return Response("Malformed Slack request.", status_code=400)
+        try:
+            bolt_response = await run_in_threadpool(lambda: bolt.get().dispatch(bolt_request))
+        except MALFORMED as error:
+            # A payload of the wrong shape trips Bolt's own parsing: refuse it, plainly.
+            log.warning("malformed Slack request refused: %r", error)
+            return Response("Malformed Slack request.", status_code=400)
         return to_starlette_response(bolt_response)
 
     return slack_events

@@ -206,7 +206,10 @@ class DutyDesk:
     ) -> bool:
         """Redraw the item's duty-channel card in place. False if there is none to update.
         Raises SlackApiError when Slack refuses (the caller decides whether that matters)."""
-        card = self.deps.store.card(subject.subject_type, subject.subject_id) or fallback
+        store = self.deps.store
+        card = store.card(subject.subject_type, subject.subject_id)
+        if card is None and fallback is not None and store.card_owner(fallback) is None:
+            card = fallback  # a card posted before its ts was recorded: redraw the pressed one
         if card is None:
             return False
         text, card_blocks = self.render(subject, originator_told=originator_told)

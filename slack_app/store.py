@@ -140,6 +140,16 @@ class SlackStore:
             row = session.get(SlackPost, (subject_type, subject_id))
             return Card(channel=row.channel, ts=row.ts) if row else None
 
+    def card_owner(self, card: Card) -> tuple[str, int] | None:
+        """The item whose card this message is, if any."""
+        with self.sessions() as session:
+            row = session.execute(
+                select(SlackPost.subject_type, SlackPost.subject_id).where(
+                    SlackPost.channel == card.channel, SlackPost.ts == card.ts
+                )
+            ).first()
+            return (row[0], row[1]) if row else None
+
     def save_card(self, subject_type: str, subject_id: int, card: Card) -> None:
         try:
             with self.sessions() as session, session.begin():

@@ -333,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise here
     settings = Settings.from_env()
     try:
         return COMMANDS[args.command](args, settings)

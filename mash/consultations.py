@@ -191,6 +191,7 @@ def request_consultation(
     outbox.enqueue(
         session,
         key=f"consultation:{c.id}:requested:duty",
+        new_subject=True,
         topic="consultation.requested",
         audience="duty",
         subject_type="consultation",

@@ -280,6 +280,7 @@ def raise_escalation(
     outbox.enqueue(
         session,
         key=f"escalation:{e.id}:raised:duty",
+        new_subject=True,
         topic="escalation.raised",
         audience="duty",
         subject_type="escalation",

@@ -3,22 +3,21 @@
 Per ISO week (starting Monday, UTC): contacts (escalations + consultation requests),
 escalations by urgency, by category and by source agency type, and the time from raising to
 acknowledgement and to outcome (median and 90th percentile, in minutes, interpolated like
-PostgreSQL's percentile_cont). The percentiles use window functions (row_number over each
-week) that SQLite and PostgreSQL both run, so the two backends give the same numbers and only
-a handful of rows per week leave the database.
+PostgreSQL's percentile_cont). Every figure is computed by indexed SQL that SQLite and
+PostgreSQL both run, so the two give the same numbers and only a few rows per week leave the
+database.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from mash.access import FIGURES_ROLES, Actor
@@ -57,43 +56,35 @@ def _range(column: Any, since: date | None, until: date | None) -> list[Any]:
 
 
 def _percentiles(session: Session, seconds: Any, where: list[Any]) -> dict[date, dict[str, float]]:
-    """{week: {"median": minutes, "p90": minutes}} for a seconds column, ignoring NULLs."""
-    week = Escalation.week_start
-    ranked = (
-        select(
-            week.label("week"),
-            seconds.label("value"),
-            func.row_number().over(partition_by=week, order_by=seconds).label("rn"),
-            func.count().over(partition_by=week).label("n"),
-        )
-        .where(seconds.isnot(None), *where)
-        .subquery()
-    )
-    # percentile_cont: position 1 + p(n-1); we need the row at floor(position) and the next.
-    wanted = []
-    for num, den in PERCENTILES.values():
-        lower = 1 + (num * (ranked.c.n - 1)) / den  # integer division in both databases
-        wanted += [ranked.c.rn == lower, ranked.c.rn == lower + 1]
+    """{week: {"median": minutes, "p90": minutes}} for a seconds column, ignoring NULLs.
 
-    rows = session.execute(
-        select(ranked.c.week, ranked.c.rn, ranked.c.n, ranked.c.value).where(or_(*wanted))
+    Counts per week first (an index-only GROUP BY), then for each percentile reads just the two
+    values around its position with ORDER BY ... LIMIT 2 OFFSET k, which the (week_start,
+    seconds) index answers without sorting: a few dozen index seeks instead of sorting 100,000
+    rows (window functions took over a second on SQLite).
+    """
+    week = Escalation.week_start
+    counts = session.execute(
+        select(week, func.count(seconds)).where(seconds.isnot(None), *where).group_by(week)
     ).all()
-    values: dict[date, dict[int, float]] = defaultdict(dict)
-    counts: dict[date, int] = {}
-    for week_value, rn, n, value in rows:
-        values[week_value][rn] = value
-        counts[week_value] = n
+    around = (
+        select(seconds)
+        .where(week == bindparam("week"), seconds.isnot(None))
+        .order_by(seconds)
+        .limit(2)
+        .offset(bindparam("k"))
+    )
     out: dict[date, dict[str, float]] = {}
-    for week_value, by_rank in values.items():
-        n = counts[week_value]
+    for week_value, n in counts:
+        if not n:
+            continue
         result = {}
         for name, (num, den) in PERCENTILES.items():
-            position = num * (n - 1) / den  # zero-based
-            lower = int(position)
-            frac = position - lower
-            low = by_rank[lower + 1]
-            high = by_rank.get(lower + 2, low)
-            result[name] = round((low + (high - low) * frac) / 60, 1)
+            k, remainder = divmod(num * (n - 1), den)  # zero-based position k + remainder/den
+            pair = session.execute(around, {"week": week_value, "k": k}).scalars().all()
+            low = pair[0]
+            high = pair[1] if len(pair) > 1 else low
+            result[name] = round((low + (high - low) * remainder / den) / 60, 1)
         out[week_value] = result
     return out
 

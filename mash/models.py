@@ -157,7 +157,11 @@ class Escalation(Base):
             f"outcome_code IS NULL OR {_in('outcome_code', OUTCOME_CODES)}", name="outcome"
         ),
         Index("ix_escalations_status_urgency_raised_at", "status", "urgency", "raised_at"),
+        # Covering indexes for the weekly figures (mash/figures.py).
         Index("ix_escalations_week_start_urgency", "week_start", "urgency"),
+        Index("ix_escalations_week_start_source_kind", "week_start", "source_kind"),
+        Index("ix_escalations_week_start_ack_seconds", "week_start", "ack_seconds"),
+        Index("ix_escalations_week_start_outcome_seconds", "week_start", "outcome_seconds"),
     )
 
     id = Column(Integer, primary_key=True)

@@ -81,18 +81,21 @@ def enqueue(
     payload: dict[str, Any],
     recipient: dict[str, Any] | None = None,
     now: datetime | None = None,
+    new_subject: bool = False,
 ) -> bool:
     """Add a pending message to the caller's transaction, unless `key` is already queued.
 
     Returns False when a message with this key exists (a repeated step), True otherwise.
+    `new_subject=True` (the subject was created in this transaction) skips that look-up.
     """
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r}")
-    existing = session.execute(
-        select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
-    ).first()
-    if existing is not None:
-        return False
+    if not new_subject:
+        existing = session.execute(
+            select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)
+        ).first()
+        if existing is not None:
+            return False
     now = now or utcnow()
     row = OutboxMessage(
         idempotency_key=key,

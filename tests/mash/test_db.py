@@ -27,7 +27,7 @@ def test_sqlite_connections_are_configured(engine):
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar_one() >= 10_000
-        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 2  # FULL
+        assert conn.execute(text("PRAGMA synchronous")).scalar_one() == 1  # NORMAL
 
 
 def test_no_engine_at_import():

@@ -307,6 +307,10 @@ def upgrade() -> None:
     op.create_index(
         "ix_escalations_week_start_urgency", "escalations", ["week_start", "urgency"], unique=False
     )
+    for column in ("source_kind", "ack_seconds", "outcome_seconds"):
+        op.create_index(
+            f"ix_escalations_week_start_{column}", "escalations", ["week_start", column]
+        )
 
     op.create_table(
         "mash_contacts",
@@ -363,6 +367,8 @@ def downgrade() -> None:
 
     op.drop_table("escalation_categories")
     op.drop_table("mash_contacts")
+    for column in ("source_kind", "ack_seconds", "outcome_seconds"):
+        op.drop_index(f"ix_escalations_week_start_{column}", table_name="escalations")
     op.drop_index("ix_escalations_week_start_urgency", table_name="escalations")
     op.drop_index("ix_escalations_status_urgency_raised_at", table_name="escalations")
     op.drop_index(op.f("ix_escalations_picked_up_by"), table_name="escalations")

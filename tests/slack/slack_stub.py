@@ -59,7 +59,7 @@ class SlackStub:
         self.token = token
         self.state = StubState()
         self.lock = threading.Lock()
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self._views = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -142,7 +142,9 @@ class SlackStub:
             return handler(params)
 
     def _new_ts(self) -> str:
-        return f"1700000000.{next(self._ts):06d}"
+        # Real-time stamps (Slack's are epoch seconds), unique and increasing.
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
 
     def api_auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {

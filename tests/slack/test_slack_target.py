@@ -1,0 +1,188 @@
+"""The outbox's Slack target against the stub: cards, reminders, step-ups and DMs, with Slack
+failing, rate limiting or hanging for a while. Nothing is lost; nothing shows twice."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from slack_helpers import DISCLOSURE, DSL, DUTY, DUTY_CHANNEL, MANAGER, STRANGER
+from slack_stub import TEAM_ID
+from sqlalchemy import select
+
+from mash import consultations, escalations
+from mash.access import ChannelIdentity
+from mash.clock import utcnow
+from mash.dispatcher import pending_count
+from mash.models import Escalation, OutboxMessage
+from mash.outbox import to_message
+from mash.targets import read_file_target
+
+
+def slack_identity(user: str = DSL) -> ChannelIdentity:
+    return ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{user}", user_id=user)
+
+
+def raise_one(context, n: int, *, user: str = DSL, identity=None, urgency="immediate"):
+    with context.sessions() as session:
+        return escalations.raise_escalation(
+            session=session,
+            identity=identity or slack_identity(user),
+            message_id=f"slack:target-{n}",
+            urgency=urgency,
+            categories=["physical_abuse"],
+            text=DISCLOSURE,
+        )
+
+
+def cards(stub) -> list[dict]:
+    return [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
+
+
+def pending(context) -> int:
+    with context.sessions() as session:
+        return pending_count(session)
+
+
+def actor(context, slack_user: str):
+    from mash import directory
+
+    with context.sessions() as session:
+        return directory.actor_for(session=session, slack_user_id=slack_user)
+
+
+@pytest.mark.parametrize("mode", ["http500", "ratelimited"])
+def test_with_slack_failing_for_a_while_nothing_is_lost_or_posted_twice(
+    stub, context, running, mode
+):
+    stub.fail(mode, seconds=1.0)
+    for n in range(3):
+        raise_one(context, n)
+    with context.sessions() as session:
+        consultations.request_consultation(
+            session=session, identity=slack_identity(), topic="Advice about a neglect worry",
+            callback_number="0151 000 9999",
+        )
+    time.sleep(0.5)
+    assert cards(stub) == [] and pending(context) == 4  # failing: nothing shown, nothing lost
+    assert stub.calls("chat.postMessage")  # ...though the dispatcher kept trying
+    assert stub.wait_for(lambda: pending(context) == 0, timeout=5.0)
+    time.sleep(0.3)
+    posted = cards(stub)
+    assert len(posted) == 4
+    titles = sorted(m["text"].split(" from ")[0] for m in posted)
+    assert len(set(titles)) == 4  # each item once
+    assert len(stub.served("chat.postMessage")) == 4
+
+
+def test_a_post_whose_answer_never_came_is_not_posted_again(stub, context, running):
+    # Slack takes the message but answers after the client has given up (0.5 s timeout).
+    stub.hang(1.0, during=0.8, methods={"chat.postMessage"})
+    raise_one(context, 1)
+    assert stub.wait_for(lambda: pending(context) == 0, timeout=5.0)
+    time.sleep(0.3)
+    assert len(cards(stub)) == 1
+    assert len(stub.served("chat.postMessage")) == 1  # the retry found it in the history
+    assert stub.served("conversations.history")
+
+
+def test_the_outcome_reaches_the_originator_once_after_an_outage(stub, context, dispatcher):
+    view = raise_one(context, 1)
+    dispatcher.run_once()
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(
+            session=session, actor=worker, escalation_id=view.id,
+            outcome_code="strategy_discussion_s47", note="Strategy meeting today.",
+        )
+    stub.fail("http500", seconds=0.6)
+    assert dispatcher.run_once().failed == 1
+    with context.sessions() as session:
+        assert session.get(Escalation, view.id).status == "outcome_recorded"  # not told yet
+    time.sleep(0.7)
+    with context.sessions() as session:  # due again after the backoff
+        session.execute(OutboxMessage.__table__.update().values(next_attempt_at=utcnow()))
+        session.commit()
+    assert dispatcher.run_once().delivered == 1
+    [dm] = stub.messages(f"D{DSL}")
+    assert "Strategy discussion" in dm["text"] and "Do not tell the family" in dm["text"]
+    assert "Strategy meeting today" not in dm["text"]  # the MASH's note stays in the record
+    with context.sessions() as session:
+        assert session.get(Escalation, view.id).status == "originator_informed"
+    dispatcher.run_once()
+    assert len(stub.messages(f"D{DSL}")) == 1
+
+
+def test_reminders_and_the_step_up_to_the_duty_manager(stub, context, dispatcher):
+    view = raise_one(context, 1)
+    dispatcher.run_once()
+    [card] = cards(stub)
+    raised = view.raised_at
+    report = dispatcher.run_once(now=raised + timedelta(minutes=16))
+    assert report.renotified == [view.id]
+    [reminder] = stub.replies(DUTY_CHANNEL, card["ts"])
+    assert reminder["reply_broadcast"] and "<!here>" in reminder["text"]
+    assert "not been acknowledged after 16 minutes" in reminder["text"]
+
+    report = dispatcher.run_once(now=raised + timedelta(minutes=31))
+    assert report.sent_to_manager == [view.id]
+    [manager_dm] = stub.messages(f"D{MANAGER}")
+    assert "Overdue" in manager_dm["text"] and view.reference in manager_dm["text"]
+    notes = stub.replies(DUTY_CHANNEL, card["ts"])
+    assert len(notes) == 2 and "Morgan Hale" in notes[1]["text"]
+    for minutes in (32, 60, 120):
+        dispatcher.run_once(now=raised + timedelta(minutes=minutes))
+    assert len(stub.replies(DUTY_CHANNEL, card["ts"])) == 2  # once each, however often it runs
+    assert len(stub.messages(f"D{MANAGER}")) == 1
+    assert stub.messages(DUTY_CHANNEL)[0].get("edited", 0) >= 2  # the card was redrawn
+
+
+def test_the_same_message_delivered_twice_shows_once(stub, context, slack_target):
+    raise_one(context, 1)
+    with context.sessions() as session:
+        row = session.execute(select(OutboxMessage)).scalars().one()
+    message = to_message(row)
+    slack_target.deliver(message)
+    slack_target.deliver(message)  # the dispatcher retrying after a lost acknowledgement
+    assert len(cards(stub)) == 1 and len(stub.served("chat.postMessage")) == 1
+
+
+def test_an_unverified_slack_sender_hears_that_it_was_dealt_with_but_not_the_outcome(
+    stub, context, dispatcher
+):
+    view = raise_one(context, 1, user=STRANGER)
+    assert not view.sender_verified
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(
+            session=session, actor=worker, escalation_id=view.id, outcome_code="passed_to_police"
+        )
+    dispatcher.run_once()
+    [dm] = stub.messages(f"D{STRANGER}")
+    assert view.reference in dm["text"] and "police" not in dm["text"].lower()
+
+
+def test_portal_originators_go_to_the_fallback_target(stub, context, dispatcher, demo, tmp_path):
+    portal = ChannelIdentity(
+        channel="portal", sender="portal-1", user_id=str(demo.people["oakfield_deputy"]),
+        role="deputy_dsl", organisation_id=demo.organisations["oakfield"],
+    )
+    view = raise_one(context, 1, identity=portal)
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(
+            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
+        )
+    dispatcher.run_once()
+    deliveries, first = read_file_target(tmp_path / "fallback.jsonl")
+    assert deliveries == 1
+    assert json.loads(json.dumps(first))[f"escalation:{view.id}:outcome:originator"]
+    assert [c for c in stub.served("conversations.open")] == []

@@ -80,13 +80,18 @@ def stats(deps: SlackDeps, actor: Actor) -> str:
             if week.outcome_median_minutes is not None
             else "-"
         )
-        urgency = ", ".join(f"{k} {v}" for k, v in sorted(week.by_urgency.items())) or "none"
+        urgency = ", ".join(f"{v} {k}" for k, v in sorted(week.by_urgency.items()) if v)
         lines.append(
-            f"• {week.week_start:%d %b}: {week.contacts} contacts ({week.escalations} "
-            f"escalations: {urgency}; {week.consultations} consultations); median "
+            f"• {week.week_start:%d %b}: {plural(week.contacts, 'contact')} "
+            f"({plural(week.escalations, 'escalation')}{': ' + urgency if urgency else ''}; "
+            f"{plural(week.consultations, 'consultation')}); median "
             f"{ack} min to acknowledge, {out} min to outcome"
         )
     return "\n".join(lines)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def contact(deps: SlackDeps, query: str) -> str:

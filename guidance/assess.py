@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from spacy.language import Language
-from spacy.tokens import Doc
 
 from guidance.levels import Context, Indicator, Levels, Pattern, TokenSpec
 from guidance.nlp import normalise
@@ -34,6 +33,8 @@ MAX_SOURCES = 6
 _AGE = re.compile(r"\b(\d{1,2}) ?(?:yo|y/o|y\.o\.?|yrs? old|years? old)\b")
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _CLAUSE_BREAK = frozenset({".", ",", ";", ":", "!", "?", "but", "however", "although", "though"})
+_WORDS = re.compile(r"\w+|[^\w\s]")
+_LEMMA_CACHE_LIMIT = 50_000  # words; bounds memory on arbitrary input
 _MITIGATING = "context:mitigating"
 _RESOLVED = "context:resolved"
 
@@ -81,6 +82,10 @@ class Assessor:
         self.levels = levels
         self.risk_screen = risk_screen
         self.nlp = nlp
+        # The pipeline's own lookup table, used directly: a regex split and a dict lookup are
+        # several times faster than running the pipeline, and patterns and text are lemmatised
+        # by the same function so they always agree.
+        self._table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
         self.context: Context = levels.context
         self._by_id = {ind.id: ind for ind in levels.indicators}
         self._lemmas: dict[str, str] = {}
@@ -97,10 +102,16 @@ class Assessor:
     # -- compiling patterns -------------------------------------------------------------
 
     def _lemma(self, word: str) -> str:
-        if word not in self._lemmas:
-            doc = self.nlp(word)
-            self._lemmas[word] = doc[0].lemma_ if len(doc) == 1 else word
-        return self._lemmas[word]
+        lemma = self._lemmas.get(word)
+        if lemma is None:
+            lemma = self._table.get(word, word)
+            if len(self._lemmas) < _LEMMA_CACHE_LIMIT:
+                self._lemmas[word] = lemma
+        return lemma
+
+    def _tokens(self, text: str) -> _Tokens:
+        lowers = _WORDS.findall(prepare(text))
+        return _Tokens(lowers, [self._lemma(w) for w in lowers])
 
     def _compile(self, pattern: Pattern) -> tuple[_Step, ...]:
         steps = []
@@ -114,12 +125,10 @@ class Assessor:
     # -- assessing ----------------------------------------------------------------------
 
     def assess(self, text: str) -> Assessment:
-        doc = self.nlp(prepare(text))
         risk = self.risk_screen.screen(text) if self.risk_screen is not None else None
-        return self._assess_doc(doc, risk)
+        return self._assess_tokens(self._tokens(text), risk)
 
     def assess_many(self, texts: list[str]) -> list[Assessment]:
-        docs = self.nlp.pipe(prepare(t) for t in texts)
         risks: list[Any]
         if self.risk_screen is None:
             risks = [None] * len(texts)
@@ -127,9 +136,12 @@ class Assessor:
             risks = list(self.risk_screen.screen_many(texts))
         else:
             risks = [self.risk_screen.screen(t) for t in texts]
-        return [self._assess_doc(doc, risk) for doc, risk in zip(docs, risks, strict=True)]
+        return [
+            self._assess_tokens(self._tokens(text), risk)
+            for text, risk in zip(texts, risks, strict=True)
+        ]
 
-    def _assess_doc(self, doc: Doc, risk: Any) -> Assessment:
+    def _assess_tokens(self, doc: _Tokens, risk: Any) -> Assessment:
         hits, mitigating = self._hits(doc)
         level = max((h.level for h in hits), default=1)
         reasons = [self._reason(h) for h in sorted(hits, key=lambda h: (-h.level, h.indicator.id))]
@@ -179,7 +191,7 @@ class Assessor:
         unique = list(dict.fromkeys(ids))[:MAX_SOURCES]
         return [SourceRef(sid, _title_of(self._sections, sid)) for sid in unique]
 
-    def _hits(self, doc: Doc) -> tuple[list[_Hit], bool]:
+    def _hits(self, doc: _Tokens) -> tuple[list[_Hit], bool]:
         spans = self._index.find(doc)
         # Context cues count only when not negated ("not engaging" does not mitigate).
         mitigating = any(not self._negated(doc, i) for i in spans.get(_MITIGATING, []))
@@ -200,13 +212,13 @@ class Assessor:
             hits.append(_Hit(indicator, level, note))
         return hits, mitigating
 
-    def _negated(self, doc: Doc, start: int) -> bool:
+    def _negated(self, doc: _Tokens, start: int) -> bool:
         """Whether a negation cue ("no", "not", "never"...) comes just before this match."""
         ctx = self.context
         index = start - 1
         skipped = 0
         while index >= 0 and skipped <= 4:
-            word = doc[index].lower_
+            word = doc.lowers[index]
             if word in ctx.negation:
                 return True
             if word not in ctx.negation_fillers:
@@ -215,10 +227,10 @@ class Assessor:
             skipped += 1
         return False
 
-    def _past(self, doc: Doc, start: int) -> bool:
+    def _past(self, doc: _Tokens, start: int) -> bool:
         """Whether a past cue ("past", "previous", "historic") is in the same clause just before."""
         for index in range(start - 1, max(start - 4, -1), -1):
-            word = doc[index].lower_
+            word = doc.lowers[index]
             if word in _CLAUSE_BREAK:
                 return False
             if word in self.context.past:
@@ -249,6 +261,12 @@ def _title_of(sections: Any, section_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Tokens:
+    lowers: list[str]  # the prepared text's words and punctuation marks
+    lemmas: list[str]
+
+
+@dataclass(frozen=True)
 class _Step:
     """One compiled pattern position."""
 
@@ -268,7 +286,7 @@ class _Step:
 
 
 class _PatternIndex:
-    """Finds where compiled patterns match in a doc.
+    """Finds where compiled patterns match in a tokenised text.
 
     Patterns are indexed by what their first position can match (a lemma, the first three
     letters of a prefix, or "a number"), so each token only tries the few patterns that could
@@ -299,10 +317,9 @@ class _PatternIndex:
             for lemma in first.lemmas:
                 self._by_lemma.setdefault(lemma, []).append(entry)
 
-    def find(self, doc: Doc) -> dict[str, list[int]]:
+    def find(self, doc: _Tokens) -> dict[str, list[int]]:
         """key -> the token positions where one of its patterns starts a match."""
-        lowers = [t.lower_ for t in doc]
-        lemmas = [t.lemma_ for t in doc]
+        lowers, lemmas = doc.lowers, doc.lemmas
         found: dict[str, list[int]] = {}
         for i, (lower, lemma) in enumerate(zip(lowers, lemmas, strict=True)):
             candidates = self._by_lemma.get(lemma, []) + self._by_letters.get(lower[:3], [])

@@ -4,6 +4,8 @@ turn those into pages or JSON."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Path
 from sqlalchemy.orm import Session
 
@@ -14,7 +16,12 @@ from mash.escalations import EscalationView
 
 # Ids are database integers: anything larger cannot exist (and would overflow SQLite).
 MAX_ID = 2**31 - 1
-ItemId = Path(..., ge=1, le=MAX_ID, description="The item's number")
+
+
+def item_id() -> Any:
+    """A path parameter for an item's number (a fresh Path per route: FastAPI binds each one
+    to its parameter's name)."""
+    return Path(..., ge=1, le=MAX_ID, description="The item's number")
 
 
 def fetch_escalation(db: Session, actor: Actor, escalation_id: int) -> EscalationView:

@@ -20,7 +20,7 @@ from mash.errors import MashError
 from mash.escalations import NOTE_MAX, OPEN_STATUSES, OUTCOME_LABELS
 from schools_portal.deps import Ctx, CurrentActor, Db, MashStaff
 from schools_portal.rendering import STATUS_LABELS, flash, render, when
-from schools_portal.resources import MAX_ID, ItemId, fetch_consultation, fetch_escalation
+from schools_portal.resources import MAX_ID, fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
 
 pages = APIRouter(tags=["MASH queue"])
@@ -137,7 +137,7 @@ def queue_page(
 def escalation_page(
     *,
     request: Request,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> Response:
@@ -160,7 +160,7 @@ def escalation_page(
 def consultation_page(
     *,
     request: Request,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> Response:
@@ -195,7 +195,7 @@ CSRF = [Depends(require_csrf)]
 def pick_up_form(
     *,
     request: Request,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> Response:
@@ -212,7 +212,7 @@ def pick_up_form(
 def outcome_form(
     *,
     request: Request,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     outcome_code: str = Form("", max_length=60),
     note: str = Form("", max_length=NOTE_MAX),
     actor: MashStaff,
@@ -234,7 +234,7 @@ def outcome_form(
 def reassign_form(
     *,
     request: Request,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     to_user_id: int = Form(..., ge=1, le=MAX_ID),
     actor: MashStaff,
     db: Db,
@@ -254,7 +254,7 @@ def reassign_form(
 def pick_up_consultation_form(
     *,
     request: Request,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> Response:
@@ -273,7 +273,7 @@ def pick_up_consultation_form(
 def close_consultation_form(
     *,
     request: Request,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     advice: str = Form("", max_length=ADVICE_MAX),
     actor: MashStaff,
     db: Db,
@@ -324,7 +324,7 @@ def list_escalations_api(
 @api.get("/escalations/{escalation_id}", summary="One escalation (an audited read)")
 def get_escalation_api(
     *,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: CurrentActor,
     db: Db,
 ) -> dict[str, Any]:
@@ -335,7 +335,7 @@ def get_escalation_api(
           summary="Pick an escalation up (409 if someone else has it)")
 def pick_up_api(
     *,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> dict[str, Any]:
@@ -347,7 +347,7 @@ def pick_up_api(
 def outcome_api(
     *,
     body: OutcomeIn,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> dict[str, Any]:
@@ -362,7 +362,7 @@ def outcome_api(
 def reassign_api(
     *,
     body: ReassignIn,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> dict[str, Any]:
@@ -374,7 +374,7 @@ def reassign_api(
 @api.get("/escalations/{escalation_id}/audit", summary="The audit trail (MASH managers)")
 def escalation_audit_api(
     *,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> list[dict[str, Any]]:
@@ -409,7 +409,7 @@ def list_consultations_api(
 @api.get("/consultations/{consultation_id}", summary="One consultation (an audited read)")
 def get_consultation_api(
     *,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: CurrentActor,
     db: Db,
 ) -> dict[str, Any]:
@@ -420,7 +420,7 @@ def get_consultation_api(
           summary="Pick a consultation up")
 def pick_up_consultation_api(
     *,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> dict[str, Any]:
@@ -434,7 +434,7 @@ def pick_up_consultation_api(
 def close_consultation_api(
     *,
     body: CloseIn,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> dict[str, Any]:
@@ -446,7 +446,7 @@ def close_consultation_api(
 @api.get("/consultations/{consultation_id}/audit", summary="The audit trail (MASH managers)")
 def consultation_audit_api(
     *,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
 ) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from mash.consultations import BEST_TIME_MAX, TOPIC_MAX
 from mash.errors import InvalidInput
 from schools_portal.deps import Ctx, Db, Practitioner, sender_id
 from schools_portal.rendering import flash, render
-from schools_portal.resources import ItemId, fetch_consultation, fetch_escalation
+from schools_portal.resources import fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
 
 pages = APIRouter(tags=["my school"])
@@ -143,7 +143,7 @@ def request_consultation_form(
 def school_escalation(
     *,
     request: Request,
-    escalation_id: int = ItemId,
+    escalation_id: int = item_id(),
     actor: Practitioner,
     db: Db,
 ) -> Response:
@@ -155,7 +155,7 @@ def school_escalation(
 def school_consultation(
     *,
     request: Request,
-    consultation_id: int = ItemId,
+    consultation_id: int = item_id(),
     actor: Practitioner,
     db: Db,
 ) -> Response:

@@ -20,6 +20,7 @@ from mash.db import make_engine, session_factory
 from mash.demo import DEMO_PASSWORD, PEOPLE, DemoDirectory, seed_demo
 from mash.migrate import upgrade
 from schools_portal import create_app
+from schools_portal.app import SESSION_COOKIE
 from settings import Settings
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, Rasa is "down"
@@ -104,8 +105,16 @@ def sign_in(client: TestClient, key: str) -> str:
     return client.get("/api/me").json()["csrf_token"]
 
 
+@pytest.fixture(scope="session")
+def session_cookies() -> dict[str, tuple[str, str]]:
+    """Signed session cookies by demo person, reused across tests: every test database is a
+    copy of one template (same ids) and the secret key is the same, so one argon2 sign-in per
+    person per run is enough (sign-in itself is tested in test_portal_signin.py)."""
+    return {}
+
+
 @pytest.fixture()
-def as_user(app) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
+def as_user(app, session_cookies) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
     """`as_user("oakfield_dsl")` -> (a signed-in client, its CSRF token). Clients are separate
     browsers: each has its own cookies."""
     clients: list[TestClient] = []
@@ -114,8 +123,19 @@ def as_user(app) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
-        return client, sign_in(client, key)
+        if key in session_cookies:
+            cookie, token = session_cookies[key]
+            client.cookies.set(SESSION_COOKIE, cookie)
+            return client, token
+        token = sign_in(client, key)
+        session_cookies[key] = (client.cookies[SESSION_COOKIE], token)
+        return client, token
 
     yield make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture()
+def csrf_of() -> Callable[..., str]:
+    return page_csrf

@@ -1,0 +1,108 @@
+"""The chat: identity from the session only, the safety message and the escalation reference
+on every immediate-risk reply (even with Rasa down), and nobody reaching another conversation."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from mash import escalations
+from mash.access import Actor
+
+DISCLOSURE = "A pupil told me this morning that her dad hit her with a belt last night."
+
+
+def test_disclosure_with_rasa_down_gets_safety_message_and_reference(as_user, context):
+    client, token = as_user("oakfield_dsl")
+    reply = client.post("/api/chat", json={"text": DISCLOSURE}, headers={"X-CSRF-Token": token})
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["urgency"] == "immediate"
+    assert body["assistant_available"] is False
+    assert "999" in body["safety_message"]
+    assert any(m["safety"] and "999" in m["text"] for m in body["messages"])
+    reference = body["escalation_reference"]
+    assert reference and reference.startswith("E-")
+    with context.sessions() as session:
+        found = escalations.list_escalations(
+            session=session, actor=Actor(user_id=None, role="mash_worker", organisation_id=None)
+        )
+    assert [e.reference for e in found] == [reference]
+    assert found[0].sender_verified and found[0].organisation_name.startswith("Oakfield")
+
+
+def test_form_post_without_javascript_shows_the_alert(as_user):
+    client, token = as_user("oakfield_dsl")
+    page = client.post("/chat", data={"text": DISCLOSURE, "csrf_token": token})
+    assert page.status_code == 200
+    assert 'class="risk-alert" role="alert"' in page.text
+    assert "ring 999 now" in page.text
+    assert "E-000001" in page.text
+
+
+def test_question_gets_no_alert(as_user):
+    client, token = as_user("gp")
+    body = client.post(
+        "/api/chat", json={"text": "What does level 2 mean?"}, headers={"X-CSRF-Token": token}
+    ).json()
+    assert body["urgency"] == "none"
+    assert body["escalation_reference"] is None and body["safety_message"] is None
+
+
+@pytest.fixture()
+def rasa_calls(context):
+    """Replace the relay's HTTP client with one that records what would reach Rasa."""
+    calls: list[dict] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(json.loads(request.content))
+        return httpx.Response(200, json=[{"text": "Level 2 means...", "buttons": [
+            {"title": "Tell me more", "payload": "/more"}]}])
+
+    original = context.relay.http
+    context.relay.http = httpx.Client(transport=httpx.MockTransport(handler))
+    yield calls
+    context.relay.http.close()
+    context.relay.http = original
+
+
+def test_sender_and_metadata_come_from_the_session(as_user, demo, rasa_calls):
+    client, token = as_user("riverside_dsl")
+    body = client.post(
+        "/api/chat",
+        # Fields a client might try to smuggle in are ignored: only `text` is read.
+        json={"text": "What is level 2?", "sender": "portal-1", "metadata": {"user_id": 1},
+              "organisation_id": demo.organisations["oakfield"]},
+        headers={"X-CSRF-Token": token},
+    ).json()
+    assert body["messages"][0]["text"] == "Level 2 means..."
+    assert body["messages"][0]["buttons"] == [{"title": "Tell me more", "payload": "/more"}]
+    (call,) = rasa_calls
+    person = demo.people["riverside_dsl"]
+    assert call["sender"] == f"portal-{person}"
+    meta = call["metadata"]
+    assert meta["user_id"] == person and meta["role"] == "dsl" and meta["channel"] == "portal"
+    assert meta["organisation_id"] == demo.organisations["riverside"]
+    assert len(meta["message_id"]) == 36
+
+
+def test_each_message_has_a_fresh_message_id(as_user, rasa_calls):
+    client, token = as_user("gp")
+    for _ in range(2):
+        client.post("/api/chat", json={"text": "hello"}, headers={"X-CSRF-Token": token})
+    assert rasa_calls[0]["metadata"]["message_id"] != rasa_calls[1]["metadata"]["message_id"]
+
+
+def test_two_users_never_share_a_conversation(as_user, rasa_calls):
+    for key in ("oakfield_dsl", "oakfield_deputy"):
+        client, token = as_user(key)
+        client.post("/api/chat", json={"text": "hello"}, headers={"X-CSRF-Token": token})
+    assert rasa_calls[0]["sender"] != rasa_calls[1]["sender"]
+
+
+def test_chat_is_for_practitioners(as_user):
+    client, token = as_user("duty")
+    response = client.post("/api/chat", json={"text": "hi"}, headers={"X-CSRF-Token": token})
+    assert response.status_code == 403

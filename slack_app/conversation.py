@@ -27,8 +27,9 @@ from slack_app.desk import DutyDesk
 log = logging.getLogger("slack_app.conversation")
 
 MENTION = re.compile(r"<@[A-Z0-9]+>")
-# Subtypes are edits, deletions, joins, bot posts...: not a practitioner writing to us.
-IGNORED = "ignored"
+# Other subtypes are edits, deletions, joins, bot posts...: not a practitioner writing to us.
+# A message with a file attached is still a message (and may be a disclosure).
+WANTED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def parse_event(body: dict[str, Any], *, mention: bool) -> Incoming | None:
     event = body.get("event")
     if not isinstance(event, dict):
         return None
-    if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+    if event.get("subtype") not in WANTED_SUBTYPES or event.get("bot_id") or not event.get("user"):
         return None
     if not mention and event.get("channel_type") != "im":
         return None  # channel chatter reaches us only as app_mention
@@ -146,7 +147,14 @@ def handle_message(
         "channel": "slack",
         "message_id": incoming.message_id,
     }
-    reply = deps.relay.send(sender_id=incoming.sender_id, text=incoming.text, metadata=metadata)
+    try:
+        reply = deps.relay.send(
+            sender_id=incoming.sender_id, text=incoming.text, metadata=metadata
+        )
+    except Exception:  # noqa: BLE001 - whatever broke, the practitioner still gets the numbers
+        log.exception("the relay failed on %s", incoming.key)
+        _post(client, incoming, fallback_text(deps))
+        return True
     messages = list(reply.messages)
     if registered is False:
         # Not in the directory: only what keeps a child safe, then how to register.
@@ -155,6 +163,15 @@ def handle_message(
     text = "\n\n".join(t for t in (_render(m) for m in messages) if t.strip())
     if not text:
         text = "Sorry, I have no answer to that. Try asking another way."
+    _post(client, incoming, text)
+    try:
+        deps.store.finish_event(incoming.key)
+    except SQLAlchemyError:
+        log.exception("could not mark Slack event %s handled", incoming.key)
+    return True
+
+
+def _post(client: WebClient, incoming: Incoming, text: str) -> None:
     try:
         client.chat_postMessage(
             channel=incoming.channel, thread_ts=incoming.thread_ts, text=text, unfurl_links=False
@@ -162,8 +179,12 @@ def handle_message(
     except (SlackApiError, OSError) as error:
         # The escalation (if any) is already raised by the relay; only the reply is lost.
         log.error("could not reply to %s: %s", incoming.key, error)
-    try:
-        deps.store.finish_event(incoming.key)
-    except SQLAlchemyError:
-        log.exception("could not mark Slack event %s handled", incoming.key)
-    return True
+
+
+def fallback_text(deps: SlackDeps) -> str:
+    safety = (
+        deps.contacts.safety_message(deps.clock())
+        if deps.contacts is not None
+        else "If a child is in immediate danger, ring 999 now."
+    )
+    return f"Sorry, something went wrong and I could not read your message. {safety}"

@@ -117,3 +117,26 @@ def test_edits_bot_posts_and_channel_chatter_are_ignored(slack, stub, context):
     time.sleep(0.4)
     assert [c for c in stub.calls() if c.method == "chat.postMessage"] == []
     assert escalations(context) == []
+
+
+def test_a_message_with_a_file_attached_is_still_read(slack, stub, context):
+    ts = "1700000600.000100"
+    slack.event(
+        {"type": "message", "subtype": "file_share", "channel_type": "im", "channel": f"D{DSL}",
+         "user": DSL, "text": DISCLOSURE, "ts": ts, "files": [{"id": "F1"}]}
+    )
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    assert "999" in reply["text"] and len(escalations(context)) == 1
+
+
+def test_if_the_relay_breaks_the_practitioner_still_gets_the_safety_numbers(
+    slack, stub, context, monkeypatch
+):
+    def broken(**_kwargs):
+        raise RuntimeError("relay bug")
+
+    monkeypatch.setattr(context.relay, "send", broken)
+    ts = "1700000700.000100"
+    slack.dm(DSL, DISCLOSURE, ts=ts)
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    assert "something went wrong" in reply["text"] and "999" in reply["text"]

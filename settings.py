@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent
 
 # Values that must never reach production; the development defaults use them on purpose.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
-DEV_SECRET = "development"
+DEV_SECRET = "development"  # noqa: S105 - refused outside development by check()
 
 
 class SettingsError(ValueError):

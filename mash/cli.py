@@ -185,7 +185,7 @@ def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
     factory = _factory(settings)
     targets = build_targets(args)
-    if settings.slack_enabled:  # Slack in front; what it cannot reach goes to the targets above
+    if settings.slack_bot_token:  # Slack in front; what it cannot reach goes to the targets above
         from slack_app.target import with_slack
 
         targets = with_slack(targets, settings=settings, sessions=factory)

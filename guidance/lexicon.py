@@ -114,7 +114,8 @@ def _parse_slot(raw: str, set_names: set[str]) -> tuple[Slot | None, str | None]
         if alternative.startswith("@") and alternative[1:] not in set_names:
             return None, f"unknown set {alternative!r}"
     exact = tuple(a.startswith("=") for a in alternatives)
-    words = tuple(a.lstrip("=").replace("_", " ") for a in alternatives)
+    words = tuple(a if a.startswith("@") else a.lstrip("=").replace("_", " ")
+                  for a in alternatives)
     return Words(words, exact, optional), None
 
 
@@ -141,6 +142,18 @@ class Pattern:
     slots: tuple[Slot, ...]
     urgency: str
     line: int
+    anchored: bool = False  # "^..." only at the start of a sentence or clause
+
+    @property
+    def topic(self) -> bool:
+        """A fixed phrase names a topic ("FGM", "county lines", "self harm|harming"); patterns
+        with gaps, sets or several choices describe events ("@adult *3 hit me")."""
+        if not all(isinstance(slot, Words) and not slot.optional for slot in self.slots):
+            return False
+        choices = [slot for slot in self.slots if len(slot.alternatives) > 1]
+        return len(choices) <= 1 and not any(
+            a.startswith("@") for slot in self.slots for a in slot.alternatives
+        )
 
 
 @dataclass(frozen=True)
@@ -359,11 +372,13 @@ class _Reader:
         if not isinstance(text, str | int):
             self.problem(line, f"{owner}: a pattern must be text")
             return None
-        slots, error = parse_pattern(str(text), set_names)
+        body = str(text).strip()
+        anchored = body.startswith("^")
+        slots, error = parse_pattern(body.lstrip("^"), set_names)
         if error:
-            self.problem(line, f"{owner}: pattern {str(text)!r}: {error}")
+            self.problem(line, f"{owner}: pattern {body!r}: {error}")
             return None
-        return Pattern(str(text), slots, urgency, line)
+        return Pattern(body, slots, urgency, line, anchored)
 
     def read_cues(self, raw: Any, line: int,
                   set_names: set[str]) -> dict[str, tuple[Pattern, ...]]:

@@ -49,10 +49,14 @@ _CONFUSABLES = str.maketrans(
     }
 )
 _ASCII_CONTROL = str.maketrans({chr(c): " " for c in range(32) if chr(c) not in "\n"})
+_TAG = re.compile(r"</?[a-z][^<>]{0,200}>")
 _HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
-_SENTENCE_END = re.compile(r"^(?:[.!?]+|\s+)$")
+_AGE_HINT = re.compile(
+    r"\d|teen|twel|eleven|\bten\b|nine|eight|seven|\bsix|\bfive|\bfour|three|\btwo\b|\bone\b"
+    r"|reception|nursery|twent|thirt|fort|fift"
+)
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
@@ -129,6 +133,7 @@ class _Folder:
         self.table = table
         self.char_cache: dict[str, str] = {}
         keys = sorted(table, key=len, reverse=True)
+        self.speak_words = frozenset(k.split()[0] for k in keys)
         self.speak = (
             re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w'])")
             if keys else None
@@ -139,11 +144,15 @@ class _Folder:
             folded, offsets = text.lower().translate(_ASCII_CONTROL), None
         else:
             folded, offsets = self._fold_unicode(text)
+        if "<" in folded:  # markup: blank the tags, keeping every offset
+            folded = _TAG.sub(lambda m: " " * len(m.group()), folded)
         folded = _HYPHEN.sub(" ", folded)
         folded, offsets = _rewrite(folded, offsets, _SPACE_RUN,
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
-        if self.speak is not None:
+        if self.speak is not None and not self.speak_words.isdisjoint(
+            re.findall(r"[\w']+", folded)
+        ):
             folded, offsets = _rewrite(folded, offsets, self.speak,
                                        lambda m: self.table[m.group()])
         return folded, offsets
@@ -166,7 +175,7 @@ def _fold_char(char: str) -> str:
     if char in "\u2028\u2029\u0085":
         return "\n"
     category = unicodedata.category(char)
-    if category == "Cf":  # zero-width and direction marks: invisible, so drop
+    if category in ("Cf", "Mn"):  # zero-width, direction and combining marks: drop
         return ""
     if category.startswith(("Z", "C")):
         return " "
@@ -222,6 +231,9 @@ class _Compiled:
     label: str  # category id (for cues, the cue kind)
     level: int
     slots: tuple[tuple, ...]  # ("w", ids, optional) | ("g", n) | ("n", optional) | ("x", ids)
+    key: frozenset[int] | None  # the smallest phrase set of a later slot that must be present
+    anchored: bool  # only at the start of a sentence or clause
+    topic: bool  # a single phrase naming a topic, not an event
 
 
 @dataclass
@@ -231,6 +243,7 @@ class _Hit:
     level: int
     start: int  # token indices
     end: int
+    topic: bool = False
 
 
 @dataclass
@@ -245,6 +258,7 @@ class _Message:
     ends: list[int]
     texts: list[str]
     occurrences: dict[int, list[tuple[int, int]]]  # token start -> [(token end, phrase id)]
+    breaks: list[bool]  # the token ends a sentence
 
 
 class RiskScreen:
@@ -277,7 +291,10 @@ class RiskScreen:
             slots = tuple(self._compile_slot(slot) for slot in pattern.slots)
             if any(s[0] in ("w", "x") and not s[1] for s in slots):
                 continue  # a word folded to nothing; the loader reports real problems
-            compiled = _Compiled(kind, label, _LEVELS[pattern.urgency], slots)
+            required = [s[1] for s in slots[1:] if s[0] == "w" and not s[2]]
+            key = min(required, key=len) if required else None
+            compiled = _Compiled(kind, label, _LEVELS[pattern.urgency], slots, key,
+                                 pattern.anchored, pattern.topic)
             index = len(self.patterns)
             self.patterns.append(compiled)
             for phrase_id in slots[0][1]:
@@ -357,14 +374,16 @@ class RiskScreen:
         if not isinstance(text, str):
             raise TypeError("the risk screen takes text (str)")
         folded, offsets = self.folder.fold(text)
-        return _Message(text, folded, offsets, _split_chunks(folded), [], [], [], {})
+        return _Message(text, folded, offsets, _split_chunks(folded), [], [], [], {}, [])
 
     def _add_doc(self, message: _Message, base: int, doc) -> None:
         first = len(message.texts)
-        for token in doc:
-            message.starts.append(base + token.idx)
-            message.ends.append(base + token.idx + len(token.text))
-            message.texts.append(token.text)
+        texts = [token.text for token in doc]
+        starts = [base + token.idx for token in doc]
+        message.texts.extend(texts)
+        message.breaks.extend(_is_break(t) for t in texts)
+        message.starts.extend(starts)
+        message.ends.extend(start + len(text) for start, text in zip(starts, texts, strict=True))
         occurrences = message.occurrences
         for matcher in (self.lemma_matcher, self.lower_matcher):
             for match_id, start, end in matcher(doc):
@@ -373,19 +392,36 @@ class RiskScreen:
 
     def _find_hits(self, message: _Message) -> list[_Hit]:
         texts = message.texts
-        breaks = [bool(_SENTENCE_END.match(t)) for t in texts]
-        hits: list[_Hit] = []
-        seen: set[tuple[int, int]] = set()
-        for start, found in message.occurrences.items():
+        occurrences = message.occurrences
+        breaks = message.breaks
+        by_phrase: dict[int, list[tuple[int, int]]] = {}
+        for start, found in occurrences.items():
             for end, phrase_id in found:
-                for index in self.first_index.get(phrase_id, ()):
-                    if (index, start) in seen:
+                by_phrase.setdefault(phrase_id, []).append((start, end))
+        patterns = self.patterns
+        hits: list[_Hit] = []
+        done: set[tuple[int, int]] = set()
+        for phrase_id, spans in by_phrase.items():
+            candidates = self.first_index.get(phrase_id)
+            if not candidates:
+                continue
+            # skip patterns needing a word that is nowhere in the message
+            candidates = [i for i in candidates
+                          if patterns[i].key is None or not patterns[i].key.isdisjoint(by_phrase)]
+            for index in candidates:
+                pattern = patterns[index]
+                slots = pattern.slots
+                for start, end in spans:
+                    if (index, start) in done:
                         continue
-                    pattern = self.patterns[index]
-                    stop = _match_rest(pattern.slots, 1, end, message.occurrences, texts, breaks)
+                    if pattern.anchored and start and not _opens_clause(texts, breaks, start):
+                        continue
+                    stop = end if len(slots) == 1 else _match_rest(
+                        slots, 1, end, occurrences, texts, breaks)
                     if stop is not None:
-                        seen.add((index, start))
-                        hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop))
+                        done.add((index, start))
+                        hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop,
+                                         pattern.topic))
         return hits
 
     def _judge(self, message: _Message) -> RiskResult:
@@ -505,6 +541,15 @@ def _match_rest(slots, index: int, pos: int, occurrences, texts: list[str],
     return None
 
 
+def _opens_clause(texts: list[str], breaks: list[bool], start: int) -> bool:
+    return breaks[start - 1] or texts[start - 1] in (",", ":", ";", "-", "(", '"', "'")
+
+
+def _is_break(token: str) -> bool:
+    """Sentence ends: runs of . ! ? and whitespace tokens (newlines)."""
+    return token.isspace() or (token[0] in ".!?" and not token.strip(".!?"))
+
+
 def _split_chunks(text: str) -> list[tuple[int, str]]:
     """Split long text at sentence ends (else spaces) so no doc is huge; never drop text."""
     if not text.strip():
@@ -535,7 +580,7 @@ class _Context:
             if hit.kind != "category":
                 cues.setdefault(hit.kind, []).append(hit)
         self.cues = cues
-        self.sentence, self.clause = self._segments(texts, cues.get("clause_break", []))
+        self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
         self.zone = self._zones()
         self.strong = self._signal(("disclosure",)) or any(
             not self.zone[self.token_at(message, age[0])] for age in ages
@@ -551,18 +596,19 @@ class _Context:
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
         self.current_sentences = {self.sentence[c.start] for c in cues.get("current", [])}
 
-    def _segments(self, texts: list[str], clause_breaks: list[_Hit]) -> tuple[list[int], list[int]]:
+    def _segments(self, breaks: list[bool],
+                  clause_breaks: list[_Hit]) -> tuple[list[int], list[int]]:
         starts_clause = {h.start for h in clause_breaks}
         sentence, clause = [], []
         s = c = 0
-        for i, text in enumerate(texts):
-            if _SENTENCE_END.match(text):
+        for i, is_break in enumerate(breaks):
+            if i in starts_clause:
+                c += 1
+            sentence.append(s)  # a sentence end belongs to the sentence it ends
+            clause.append(c)
+            if is_break:
                 s += 1
                 c += 1
-            elif i in starts_clause:
-                c += 1
-            sentence.append(s)
-            clause.append(c)
         return sentence, clause
 
     def _zones(self) -> list[bool]:
@@ -605,7 +651,8 @@ class _Context:
             level = NONE if level == CONCERN else CONCERN if self._resolved_clause(hit) else level
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
-        if level > NONE and self.sentence[hit.start] in self.question_sentences:
+        if level > NONE and hit.topic and self.sentence[hit.start] in self.question_sentences:
+            # a question about a topic ("signs of FGM?"), not an account of an event
             if not self.strong and not self.weak:
                 return NONE
         return level
@@ -647,6 +694,8 @@ def _dedupe(hits: list[_Hit]) -> list[_Hit]:
 
 def _find_ages(text: str, school_year_offset: int) -> list[tuple[int, int, int]]:
     """Every age mentioned: (start, end, years) in folded-text characters."""
+    if not _AGE_HINT.search(text):
+        return []
     ages = []
     for regex in (_AGE_YEARS, _AGE_AGED, _AGE_BARE):
         for m in regex.finditer(text):

@@ -46,3 +46,21 @@ def shared_eval() -> Path:
     if not SHARED_EVAL.is_dir():
         pytest.skip(f"shared eval files not found at {SHARED_EVAL}")
     return SHARED_EVAL
+
+
+@pytest.fixture(scope="session")
+def lexicon():
+    """The Wirral risk lexicon (risk screen tests)."""
+    from guidance.lexicon import load_lexicon
+
+    loaded, problems = load_lexicon(PACK_DIR)
+    assert problems == []
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def risk_screen(lexicon, nlp):
+    """One RiskScreen over the Wirral lexicon and the shared nlp."""
+    from guidance.risk import RiskScreen
+
+    return RiskScreen(lexicon, nlp)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictStr
 from starlette.responses import Response
 
 from app_context import AppContext
@@ -24,7 +24,7 @@ api = APIRouter(tags=["chat"])
 
 
 class ChatIn(BaseModel):
-    text: str = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="The message")
+    text: StrictStr = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="The message")
 
 
 class ChatMessageOut(BaseModel):

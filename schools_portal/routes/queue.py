@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictStr, conint
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -31,16 +31,16 @@ URGENCY_RANK = {"immediate": 0, "concern": 1}
 
 
 class OutcomeIn(BaseModel):
-    outcome_code: str = Field(..., max_length=60, description=", ".join(OUTCOME_LABELS))
-    note: str = Field("", max_length=NOTE_MAX)
+    outcome_code: StrictStr = Field(..., max_length=60, description=", ".join(OUTCOME_LABELS))
+    note: StrictStr = Field("", max_length=NOTE_MAX)
 
 
 class ReassignIn(BaseModel):
-    to_user_id: int = Field(..., ge=1, le=MAX_ID)
+    to_user_id: conint(strict=True, ge=1, le=MAX_ID)  # type: ignore[valid-type]
 
 
 class CloseIn(BaseModel):
-    advice: str = Field(..., max_length=ADVICE_MAX)
+    advice: StrictStr = Field(..., max_length=ADVICE_MAX)
 
 
 def _utc(value: datetime) -> datetime:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictStr
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -27,10 +27,12 @@ api = APIRouter(tags=["my school"])
 
 
 class ConsultationIn(BaseModel):
-    topic: str = Field(..., max_length=TOPIC_MAX, description="What you would like advice about")
-    callback_number: str = Field(..., max_length=40)
-    best_time: str = Field("", max_length=BEST_TIME_MAX)
-    message_id: str | None = Field(
+    topic: StrictStr = Field(
+        ..., max_length=TOPIC_MAX, description="What you would like advice about"
+    )
+    callback_number: StrictStr = Field(..., max_length=40)
+    best_time: StrictStr = Field("", max_length=BEST_TIME_MAX)
+    message_id: StrictStr | None = Field(
         None, max_length=200, description="Optional: repeating a request with it is harmless"
     )
 

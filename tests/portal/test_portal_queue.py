@@ -1,0 +1,127 @@
+"""The MASH queue: ranking, time left, pick-up races, outcome, reassign, audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from mash import consultations, escalations
+from mash.access import ChannelIdentity
+
+
+@pytest.fixture()
+def raise_one(context, demo):
+    counter = iter(range(1, 1000))
+
+    def make(urgency: str = "immediate", minutes_ago: int = 0):
+        with context.sessions() as session:
+            return escalations.raise_escalation(
+                session=session,
+                identity=ChannelIdentity(channel="portal", sender="portal-x",
+                                         user_id=str(demo.people["oakfield_dsl"]),
+                                         organisation_id=demo.organisations["oakfield"]),
+                message_id=f"q-{next(counter)}", urgency=urgency, categories=["neglect"],
+                text="left alone", now=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago),
+            )
+
+    return make
+
+
+def test_queue_ranks_by_urgency_then_age_with_time_left(as_user, raise_one):
+    concern_old = raise_one("concern", minutes_ago=120)
+    immediate_new = raise_one("immediate", minutes_ago=1)
+    immediate_old = raise_one("immediate", minutes_ago=20)  # past the 15-minute limit
+    client, _ = as_user("duty")
+    queue = client.get("/api/queue").json()
+    order = [item["reference"] for item in queue["escalations"]]
+    assert order == [immediate_old.reference, immediate_new.reference, concern_old.reference]
+    overdue, fresh, concern = queue["escalations"]
+    assert overdue["seconds_left"] < 0 and 0 < fresh["seconds_left"] <= 15 * 60
+    assert 100 * 60 < concern["seconds_left"] <= 120 * 60
+    page = client.get("/queue").text
+    assert "Overdue by" in page and 'data-feed="/api/queue"' in page
+    assert '<script src="/static/js/queue.js" defer></script>' in page
+
+
+def test_pick_up_outcome_and_the_loop(as_user, raise_one):
+    item = raise_one()
+    duty, token = as_user("duty")
+    page = duty.post(f"/queue/escalations/{item.id}/pick-up", data={"csrf_token": token})
+    assert "You have picked this escalation up." in page.text
+    assert "With a social worker: Sam Okafor" in page.text
+    page = duty.post(
+        f"/queue/escalations/{item.id}/outcome",
+        data={"csrf_token": token, "outcome_code": "early_help_taf", "note": "TAF to be set up"},
+    )
+    assert "Outcome recorded" in page.text
+    assert duty.get("/api/queue").json()["escalations"] == []  # no longer open
+    dsl, _ = as_user("oakfield_dsl")
+    assert "Early help / Team Around the Family" in dsl.get("/school").text
+
+
+def test_second_worker_gets_a_clear_conflict(as_user, raise_one):
+    item = raise_one()
+    first, first_token = as_user("duty")
+    second, second_token = as_user("duty2")
+    headers = {"X-CSRF-Token": first_token}
+    assert first.post(f"/api/escalations/{item.id}/pick-up", headers=headers).status_code == 200
+    clash = second.post(f"/api/escalations/{item.id}/pick-up",
+                        headers={"X-CSRF-Token": second_token})
+    assert clash.status_code == 409
+    assert "already been picked up by Sam Okafor" in clash.json()["detail"]
+    page = second.post(f"/queue/escalations/{item.id}/pick-up", data={"csrf_token": second_token})
+    assert page.status_code == 200 and "already been picked up by Sam Okafor" in page.text
+
+
+def test_outcome_needs_the_holder_or_a_manager(as_user, raise_one):
+    item = raise_one()
+    duty, token = as_user("duty")
+    duty.post(f"/api/escalations/{item.id}/pick-up", headers={"X-CSRF-Token": token})
+    other, other_token = as_user("duty2")
+    refused = other.post(f"/api/escalations/{item.id}/outcome", json={"outcome_code": "other"},
+                         headers={"X-CSRF-Token": other_token})
+    assert refused.status_code == 403
+    bad = duty.post(f"/api/escalations/{item.id}/outcome", json={"outcome_code": "shrug"},
+                    headers={"X-CSRF-Token": token})
+    assert bad.status_code == 422 and "is not an outcome code" in bad.json()["detail"]
+
+
+def test_reassign_by_manager_and_audit_trail(as_user, raise_one, demo):
+    item = raise_one()
+    manager, token = as_user("manager")
+    headers = {"X-CSRF-Token": token}
+    staff = manager.get("/api/mash-staff").json()
+    assert {p["name"] for p in staff} >= {"Sam Okafor", "Alex Reid"}
+    moved = manager.post(f"/api/escalations/{item.id}/reassign",
+                         json={"to_user_id": demo.people["duty2"]}, headers=headers)
+    assert moved.status_code == 200 and moved.json()["picked_up_by_name"] == "Alex Reid"
+    bad = manager.post(f"/api/escalations/{item.id}/reassign",
+                       json={"to_user_id": demo.people["oakfield_dsl"]}, headers=headers)
+    assert bad.status_code == 422
+    actions = [a["action"] for a in manager.get(f"/api/escalations/{item.id}/audit").json()]
+    assert actions[0] == "escalation.raise" and "escalation.reassign" in actions
+    page = manager.get(f"/queue/escalations/{item.id}").text
+    assert "escalation: reassign" in page  # the trail, in words
+
+
+def test_consultation_pick_up_and_close(as_user, context, demo):
+    with context.sessions() as session:
+        con = consultations.request_consultation(
+            session=session,
+            identity=ChannelIdentity(channel="portal", sender="portal-x",
+                                     user_id=str(demo.people["gp"]),
+                                     organisation_id=demo.organisations["harbour"]),
+            topic="Report or attend the ICPC?", callback_number="0151 000 4444",
+        )
+    duty, token = as_user("duty")
+    queue = duty.get("/api/queue").json()
+    assert [c["reference"] for c in queue["consultations"]] == [con.reference]
+    page = duty.get(f"/queue/consultations/{con.id}").text
+    assert "Report or attend the ICPC?" in page and "0151 000 4444" in page
+    duty.post(f"/queue/consultations/{con.id}/pick-up", data={"csrf_token": token})
+    page = duty.post(f"/queue/consultations/{con.id}/close",
+                     data={"csrf_token": token, "advice": "Send a report and attend."})
+    assert "Advice recorded" in page.text
+    gp, _ = as_user("gp")
+    assert "Send a report and attend." in gp.get(f"/school/consultations/{con.id}").text

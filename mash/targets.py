@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import smtplib
 import time
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 from mash.outbox import Message
@@ -125,9 +125,9 @@ class SmtpTarget:
         mail["To"] = ", ".join(to)
         mail["Subject"] = str(message.payload.get("title", "MASH notification"))
         domain = self.sender.rpartition("@")[2] or "mash.invalid"
-        mail["Message-ID"] = make_msgid(
-            idstring=message.idempotency_key.replace(":", "."), domain=domain
-        )
+        # The same Message-ID on every retry (make_msgid would add a random part).
+        local = re.sub(r"[^A-Za-z0-9.-]", ".", message.idempotency_key)
+        mail["Message-ID"] = f"<{local}@{domain}>"
         mail["X-Idempotency-Key"] = message.idempotency_key
         mail.set_content(str(message.payload.get("text", "")))
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-FONT = 'font-family="system-ui, sans-serif" font-size="12" fill="#1b1b1b"'
+FONT = 'font-family="system-ui, sans-serif" font-size="14" fill="#1b1b1b"'
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def _legend(series: Sequence[Series], x: int, y: int) -> str:
             f'<rect x="{x + offset}" y="{y - 10}" width="12" height="12" fill="{s.colour}"/>'
             f'<text x="{x + offset + 16}" y="{y}" {FONT}>{escape(s.name)}</text>'
         )
-        offset += 28 + 7 * len(s.name)
+        offset += 30 + 8 * len(s.name)
     return "".join(parts)
 
 
@@ -61,11 +61,11 @@ def column_chart(
     *,
     stacked: bool = True,
     unit: str = "",
-    width: int = 640,
-    height: int = 260,
+    width: int = 600,
+    height: int = 280,
 ) -> Markup:
     """Columns per label (weeks), stacked or side by side."""
-    left, right, top, bottom = 44, 10, 30, 40
+    left, right, top, bottom = 48, 10, 34, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [
         sum(s.values[i] or 0 for s in series) if stacked else max(s.values[i] or 0 for s in series)
@@ -125,11 +125,11 @@ def bar_chart(
     items: Sequence[tuple[str, float]],
     *,
     colour: str = "#1d4f91",
-    width: int = 640,
+    width: int = 600,
 ) -> Markup:
     """Horizontal bars, one per item, largest first."""
     items = sorted(items, key=lambda kv: (-kv[1], kv[0]))
-    row, left, right, top = 26, 210, 50, 8
+    row, left, right, top = 28, 200, 50, 8
     height = top + row * max(len(items), 1) + 8
     top_value = max((v for _, v in items), default=0) or 1
     plot_w = width - left - right

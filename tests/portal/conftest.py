@@ -38,6 +38,11 @@ def portal_settings(db_url: str, var_dir: Path, **overrides) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def make_settings() -> Callable[..., Settings]:
+    return portal_settings
+
+
+@pytest.fixture(scope="session")
 def guidance_engine() -> Engine:
     return Engine(load_pack(Settings().pack_path))
 

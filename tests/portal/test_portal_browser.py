@@ -1,0 +1,280 @@
+"""Browser tests in Debian's chromium driven by Playwright (never a downloaded browser).
+
+The journey: a DSL signs in and chats a disclosure and sees the safety message and the
+reference; in a second browser context MASH staff see it arrive in the queue without a
+reload, pick it up and record an outcome; the DSL then sees the outcome. Main actions are done
+with the keyboard alone. axe-core (tests/portal/browser, installed by scripts/ensure_axe.sh)
+checks every page for serious or critical violations; every page is also checked at phone
+width (375 px) for sideways scrolling. Screenshots go to artefacts/screenshots/.
+
+Rasa is not running here: the relay still gives the safety message and raises the escalation,
+which is the guarantee this journey relies on.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app_context import AppContext
+from mash.db import make_engine, session_factory
+from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
+from mash.migrate import upgrade
+from schools_portal import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "tests" / "portal" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "artefacts" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+DISCLOSURE = (
+    "A Year 5 girl has just told me her stepdad hit her with a belt and she is scared to go home."
+)
+POLL_WAIT_MS = 20_000  # the queue polls every 5 s
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium: scripts/ensure_chromium.sh"),
+    pytest.mark.skipif(not AXE.exists(), reason="needs axe-core: scripts/ensure_axe.sh"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_portal(tmp_path_factory, guidance_engine, make_settings) -> Iterator[str]:
+    """The portal served by uvicorn in a background thread on a free loopback port."""
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp / 'portal.db'}"
+    settings = make_settings(url, tmp)
+    upgrade(url)
+    db = make_engine(url=url)
+    seed_demo(session_factory(db), settings=settings)
+    db.dispose()
+    context = AppContext.build(settings, guidance=guidance_engine)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, context=context),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the portal did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visitor:
+    """One person in their own browser context, watching for CSP violations."""
+
+    def __init__(self, browser, base: str, name: str, *, width: int = 1280) -> None:
+        self.base, self.name = base, name
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(15_000)
+        self.csp_errors: list[str] = []
+        self.page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text or "Refused to" in message.text:
+            self.csp_errors.append(message.text)
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def tab_to(self, selector: str, limit: int = 60) -> None:
+        """Press Tab until `selector` has the focus: proves it is reachable by keyboard."""
+        for _ in range(limit):
+            self.page.keyboard.press("Tab")
+            if self.page.evaluate(
+                "s => document.activeElement && document.activeElement.matches(s)", selector
+            ):
+                return
+        raise AssertionError(f"{selector} cannot be reached with the Tab key")
+
+    def sign_in(self, key: str) -> None:
+        self.go("/signin")
+        self.tab_to("#email")
+        self.page.keyboard.type(PEOPLE[key]["email"])
+        self.page.keyboard.press("Tab")
+        self.page.keyboard.type(DEMO_PASSWORD)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_url(re.compile(r"/(chat|queue|dashboard)$"))
+
+    def shot(self, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+    def axe(self, label: str) -> None:
+        """No serious or critical axe-core violations on the current page."""
+        # Evaluated through the DevTools protocol, which the page's CSP does not govern.
+        self.page.evaluate(AXE.read_text())
+        result = self.page.evaluate(
+            "() => axe.run(document, {resultTypes: ['violations']})"
+        )
+        bad = [
+            f"{v['id']} ({v['impact']}): {v['help']} -> "
+            + "; ".join(n["target"][0] for n in v["nodes"][:3])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert not bad, f"axe on {label}:\n" + "\n".join(bad)
+
+    def close(self) -> None:
+        assert not self.csp_errors, f"CSP violations for {self.name}: {self.csp_errors}"
+        self.context.close()
+
+
+def test_disclosure_to_outcome_journey(live_portal, browser):
+    dsl = Visitor(browser, live_portal, "dsl")
+    duty = Visitor(browser, live_portal, "duty")
+    try:
+        # MASH staff open the queue first: the escalation must arrive without a reload.
+        duty.sign_in("duty")
+        duty.page.wait_for_selector("#esc-rows")
+        duty.page.evaluate("() => { window.__loadedOnce = true; }")
+        duty.shot("queue-empty")
+        duty.axe("queue")
+
+        dsl.sign_in("oakfield_dsl")
+        dsl.shot("chat-empty")
+        dsl.axe("chat")
+        dsl.tab_to("#chat-text")
+        dsl.page.keyboard.type(DISCLOSURE)
+        dsl.page.keyboard.press("Control+Enter")
+        alert = dsl.page.wait_for_selector("#risk-alert")
+        text = alert.inner_text()
+        assert "ring 999 now" in text
+        reference = re.search(r"E-\d{6}", text).group(0)
+        assert dsl.page.get_attribute("#risk-alert", "role") == "alert"
+        dsl.page.wait_for_selector(".msg-bot")
+        dsl.shot("chat-disclosure")
+        dsl.axe("chat with the risk alert")
+
+        # The queue updates itself: the new row appears, and the page was never reloaded.
+        duty.page.wait_for_selector(f"#esc-rows a:text('{reference}')", timeout=POLL_WAIT_MS)
+        assert duty.page.evaluate("() => window.__loadedOnce === true")
+        assert "New in the queue" in duty.page.inner_text("#queue-status")
+        duty.shot("queue-with-escalation")
+        duty.axe("queue with an item")
+
+        # Keyboard only: open the item, pick it up, record an outcome.
+        duty.tab_to(f"#esc-rows a[href='/queue/escalations/{int(reference[2:])}']")
+        duty.page.keyboard.press("Enter")
+        duty.page.wait_for_selector("#pick-up")
+        duty.shot("escalation")
+        duty.axe("escalation")
+        duty.tab_to("#pick-up")
+        duty.page.keyboard.press("Enter")
+        duty.page.wait_for_selector("text=You have picked this escalation up.")
+        duty.tab_to("#outcome_code")
+        duty.page.keyboard.type("Advice given")  # type-ahead selects the option
+        assert duty.page.input_value("#outcome_code") == "advice_given"
+        duty.page.keyboard.press("Tab")
+        duty.page.keyboard.type("Spoke to the DSL; advice on safety planning given.")
+        duty.tab_to("#record-outcome")
+        duty.page.keyboard.press("Enter")
+        duty.page.wait_for_selector("text=Outcome recorded. The person who raised it will be told.")
+        duty.shot("escalation-outcome")
+        duty.axe("escalation with outcome")
+
+        # Back as the DSL: the loop is closed.
+        dsl.go("/school")
+        row = dsl.page.locator("#concerns tr", has_text=reference)
+        assert "Advice given" in row.inner_text()
+        dsl.shot("school")
+        dsl.axe("my school")
+        dsl.tab_to(f"#concerns a[href='/school/escalations/{int(reference[2:])}']")
+        dsl.page.keyboard.press("Enter")
+        dsl.page.wait_for_selector("text=Spoke to the DSL")
+        dsl.shot("school-escalation")
+        dsl.axe("concern detail")
+    finally:
+        dsl.close()
+        duty.close()
+
+
+def test_consultation_by_keyboard(live_portal, browser):
+    gp = Visitor(browser, live_portal, "gp")
+    try:
+        gp.sign_in("gp")
+        gp.go("/school")
+        gp.tab_to("#topic")
+        gp.page.keyboard.type("Should I send a report or attend the conference for R?")
+        gp.page.keyboard.press("Tab")
+        gp.page.keyboard.type("0151 000 7777")
+        gp.page.keyboard.press("Tab")
+        gp.page.keyboard.type("Mornings")
+        gp.page.keyboard.press("Enter")
+        gp.page.wait_for_selector("text=A duty social worker will ring you back.")
+        gp.shot("school-consultation-requested")
+        gp.axe("my practice after a request")
+    finally:
+        gp.close()
+
+
+PAGES = {
+    "dsl": ["/guidance", "/guidance/levels/1", "/guidance/levels/4",
+            "/guidance/sections/responding-to-disclosure", "/guidance/search?q=consent",
+            "/school", "/chat", "/no-such-page"],
+    "manager": ["/dashboard", "/queue", "/queue/escalations/1", "/queue/consultations/1"],
+}
+
+
+def test_every_page_is_accessible_and_fits_a_phone(live_portal, browser):
+    anonymous = Visitor(browser, live_portal, "anonymous", width=375)
+    try:
+        anonymous.go("/signin")
+        anonymous.shot("phone-signin")
+        anonymous.axe("sign in")
+        assert _fits(anonymous), "sign-in scrolls sideways at 375 px"
+    finally:
+        anonymous.close()
+    for key, paths in (("oakfield_dsl", PAGES["dsl"]), ("manager", PAGES["manager"])):
+        for width in (1280, 375):
+            visitor = Visitor(browser, live_portal, key, width=width)
+            try:
+                visitor.sign_in(key)
+                for path in paths:
+                    visitor.go(path)
+                    name = (path.strip("/").replace("/", "-").split("?")[0] or "home")
+                    visitor.shot(("phone-" if width == 375 else "") + f"{key}-{name}")
+                    visitor.axe(f"{path} at {width}px")
+                    assert _fits(visitor), f"{path} scrolls sideways at {width} px"
+            finally:
+                visitor.close()
+
+
+def _fits(visitor: Visitor) -> bool:
+    return visitor.page.evaluate(
+        "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
+    )
+
+
+def test_screenshots_are_kept():
+    shots = sorted(p.name for p in SHOTS.glob("*.png")) if SHOTS.exists() else []
+    assert shots, "no screenshots were saved"

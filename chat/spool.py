@@ -36,13 +36,17 @@ class EscalationSpool:
         if not self.directory.is_dir():
             return
         for path in sorted(self.directory.glob("*.json")):
-            yield path, json.loads(path.read_text(encoding="utf-8"))
+            try:
+                text = path.read_text(encoding="utf-8")
+            except FileNotFoundError:  # another drainer (thread or process) just finished it
+                continue
+            yield path, json.loads(text)
 
     def drain(self, raise_one: Callable[[dict[str, Any]], Any]) -> int:
         """Raise each spooled record; stop at the first failure (the database is still down)."""
         done = 0
         for path, record in self.pending():
             raise_one(record)
-            path.unlink()
+            path.unlink(missing_ok=True)  # two drainers may raise the same record: idempotent
             done += 1
         return done

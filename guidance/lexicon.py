@@ -23,6 +23,7 @@ CUE_KINDS = (
     "conditional",
     "generic_question",
     "negation",
+    "negation_stop",
     "pseudo_negation",
     "resolved",
     "current",

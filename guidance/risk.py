@@ -593,6 +593,7 @@ class _Context:
             if not any(p.start <= n.start < p.end for p in pseudo)
             and not self.risk_tokens[n.start]
         ]
+        self.negation_stops = [h.start for h in cues.get("negation_stop", [])]
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
         self.current_sentences = {self.sentence[c.start] for c in cues.get("current", [])}
 
@@ -662,6 +663,7 @@ class _Context:
         return any(
             n.end <= hit.start and hit.start - n.end <= NEGATION_REACH
             and self.clause[n.start] == clause
+            and not any(n.end <= stop < hit.start for stop in self.negation_stops)
             for n in self.negations
         )
 

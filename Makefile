@@ -6,13 +6,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test venv lint bench eval clean
+.PHONY: run test venv lint bench eval clean prod loadtest reliability fuzz
 
 run: $(STAMP)
 	@scripts/run.sh
 
 test: $(STAMP)
 	@scripts/test.sh
+
+# The production profile and its checks (docs/operations.md).
+prod: $(STAMP)
+	@scripts/prod.sh
+
+loadtest: $(STAMP)
+	$(PY) -m loadtest portal
+
+reliability: $(STAMP)
+	$(PY) -m pytest -m reliability -s tests/reliability
+
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=full $(PY) -m pytest -m fuzz tests/fuzz
 
 venv: $(STAMP)
 

@@ -1,0 +1,1 @@
+"""The production profile: process layout, supervisor, production entry points (python -m ops)."""

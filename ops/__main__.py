@@ -1,0 +1,152 @@
+"""`python -m ops VERB`: the production profile.
+
+up            prepare, then start every process and supervise it (Ctrl-C stops all)
+prepare       create the application and tracker databases if missing; migrate
+check         probe every health endpoint; exit 1 if any is not ok
+nginx-config  write the nginx configuration (default: <run dir>/nginx.conf)
+rasa --port P exec one Rasa replica with the production endpoints (systemd uses this)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from mash.migrate import upgrade
+from ops.config import StackConfig
+from ops.stack import Supervisor, health, processes, rasa_argv, rasa_env, render_nginx
+from settings import Settings, SettingsError
+
+STARTUP_TIMEOUT_SECONDS = 420  # two Rasa replicas load their models on two busy cores
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database `url` names if it does not exist (needs CREATEDB). True if created."""
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).first()
+            if exists:
+                return False
+            quoted = parsed.database.replace('"', '""')
+            connection.execute(text(f'CREATE DATABASE "{quoted}"'))
+            return True
+    finally:
+        admin.dispose()
+
+
+def cmd_prepare(config: StackConfig, settings: Settings) -> int:
+    for label, url in (
+        ("application", settings.database_url),
+        ("tracker store", config.tracker_database_url),
+    ):
+        created = ensure_database(url)
+        print(f"  {label} database {make_url(url).database}: {'created' if created else 'exists'}")
+    upgrade(settings.database_url)
+    print("  application database migrated")
+    return 0
+
+
+def cmd_check(config: StackConfig, settings: Settings) -> int:
+    status = health(processes(config, settings), config)
+    for name, result in status.items():
+        print(f"  {name:<14} {result}")
+    return 0 if all(v == "ok" for v in status.values()) else 1
+
+
+def cmd_up(config: StackConfig, settings: Settings) -> int:
+    if not config.rasa_model or not Path(config.rasa_model).is_file():
+        print(
+            f"RASA_MODEL must name a trained model file (got {config.rasa_model!r})",
+            file=sys.stderr,
+        )
+        return 2
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    cmd_prepare(config, settings)
+    supervisor = Supervisor(config, settings)
+
+    def on_signal(signum: int, _frame: object) -> None:
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(
+        f"==> starting ({config.rasa_replicas} Rasa, {config.action_replicas} action "
+        f"servers, {config.portal_replicas} portal, dispatcher, nginx); logs in "
+        f"{config.run_dir / 'logs'}",
+        flush=True,
+    )
+    try:
+        supervisor.start_all()
+        status = supervisor.wait_healthy(STARTUP_TIMEOUT_SECONDS)
+        for name, result in status.items():
+            print(f"  {name:<14} {result}", flush=True)
+        if supervisor.stopping.is_set():
+            return 0
+        if not all(v == "ok" for v in status.values()):
+            print("==> not every process became healthy; see the logs above", flush=True)
+            return 1
+        print(
+            f"\n==> ready. Portal: {config.portal_lb_url}/  Rasa (loopback only): "
+            f"{config.rasa_lb_url}  Health: python -m ops check. Ctrl-C stops everything.",
+            flush=True,
+        )
+        supervisor.run()
+        return 0
+    finally:
+        print("==> stopping", flush=True)
+        supervisor.stop_all()
+        print("==> stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="verb", required=True)
+    sub.add_parser("up")
+    sub.add_parser("prepare")
+    sub.add_parser("check")
+    nginx = sub.add_parser("nginx-config")
+    nginx.add_argument("--out", type=Path)
+    rasa = sub.add_parser("rasa")
+    rasa.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        config = StackConfig.from_env()
+    except SettingsError as error:  # a clear line, not a traceback, for an operator
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    if args.verb == "up":
+        return cmd_up(config, settings)
+    if args.verb == "prepare":
+        return cmd_prepare(config, settings)
+    if args.verb == "check":
+        return cmd_check(config, settings)
+    if args.verb == "nginx-config":
+        out = args.out or config.run_dir / "nginx.conf"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        (config.run_dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+        out.write_text(render_nginx(config), encoding="utf-8")
+        print(out)
+        return 0
+    argv_rasa = rasa_argv(config, args.port)
+    env = {**os.environ, **rasa_env(config, settings)}
+    os.execve(argv_rasa[0], argv_rasa, env)  # noqa: S606 - our own argv, no shell
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

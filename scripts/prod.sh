@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make prod: the production profile on this machine, in the foreground (Ctrl-C stops it all).
+#   PostgreSQL (application + Rasa tracker store), Redis lock store, RASA_REPLICAS Rasa servers
+#   and ACTION_REPLICAS action servers behind nginx, the portal and the outbox dispatcher.
+#
+# Configuration comes only from the environment: deploy/production.env (never committed) is
+# loaded if present. Without one, a local file is generated from deploy/production.env.example
+# with fresh random secrets and this machine's PostgreSQL (user postgres on 127.0.0.1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+export TF_CPP_MIN_LOG_LEVEL=3
+
+env_file="${PROD_ENV_FILE:-deploy/production.env}"
+if [ ! -f "$env_file" ]; then
+  echo "==> $env_file not found: writing a local one (random secrets, local PostgreSQL)"
+  umask 077
+  python - "$env_file" <<'PY'
+import re, secrets, sys
+text = open("deploy/production.env.example", encoding="utf-8").read()
+for name in ("SECRET_KEY", "ACTION_SERVER_TOKEN"):
+    text = re.sub(rf"^{name}=.*$", f"{name}={secrets.token_urlsafe(32)}", text, flags=re.M)
+text = re.sub(r"^DATABASE_URL=.*$", "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod", text, flags=re.M)
+text = re.sub(r"^TRACKER_DATABASE_URL=.*$", "TRACKER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod_rasa", text, flags=re.M)
+open(sys.argv[1], "w", encoding="utf-8").write(text)
+PY
+fi
+set -a
+# shellcheck disable=SC1090
+. "$env_file"
+set +a
+
+if ! command -v nginx >/dev/null 2>&1; then
+  echo "==> installing nginx (Debian package)"
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -q nginx >/dev/null
+  else sudo apt-get install -y -q nginx >/dev/null; fi
+fi
+for tool in pg_isready redis-cli; do
+  command -v "$tool" >/dev/null || { echo "prod: $tool not found (PostgreSQL and Redis clients are needed)" >&2; exit 3; }
+done
+redis_host=$(python -c 'import os,urllib.parse as u; p=u.urlsplit(os.environ["REDIS_URL"]); print(p.hostname or "127.0.0.1", p.port or 6379)')
+redis-cli -h ${redis_host% *} -p ${redis_host#* } ping >/dev/null \
+  || { echo "prod: Redis does not answer at $REDIS_URL" >&2; exit 3; }
+
+if [ -z "${RASA_MODEL:-}" ]; then
+  echo "==> Rasa model"
+  RASA_MODEL=$(scripts/train.sh)
+  export RASA_MODEL
+fi
+
+exec python -m ops up

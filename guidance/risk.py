@@ -360,7 +360,10 @@ class RiskScreen:
     # screening
 
     def screen(self, text: str) -> RiskResult:
-        return self.screen_many([text])[0]
+        message = self._prepare(text)
+        for base, chunk in message.chunks:  # one chunk unless the text is huge
+            self._add_doc(message, base, self.nlp(chunk))
+        return self._judge(message)
 
     def screen_many(self, texts: Iterable[str]) -> list[RiskResult]:
         messages = [self._prepare(text) for text in texts]
@@ -398,6 +401,7 @@ class RiskScreen:
         for start, found in occurrences.items():
             for end, phrase_id in found:
                 by_phrase.setdefault(phrase_id, []).append((start, end))
+        present = set(by_phrase)
         patterns = self.patterns
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
@@ -407,7 +411,7 @@ class RiskScreen:
                 continue
             # skip patterns needing a word that is nowhere in the message
             candidates = [i for i in candidates
-                          if patterns[i].key is None or not patterns[i].key.isdisjoint(by_phrase)]
+                          if patterns[i].key is None or not patterns[i].key.isdisjoint(present)]
             for index in candidates:
                 pattern = patterns[index]
                 slots = pattern.slots

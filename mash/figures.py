@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from mash.access import FIGURES_ROLES, Actor
@@ -67,23 +67,37 @@ def _percentiles(session: Session, seconds: Any, where: list[Any]) -> dict[date,
     counts = session.execute(
         select(week, func.count(seconds)).where(seconds.isnot(None), *where).group_by(week)
     ).all()
-    around = (
-        select(seconds)
-        .where(week == bindparam("week"), seconds.isnot(None))
-        .order_by(seconds)
-        .limit(2)
-        .offset(bindparam("k"))
+
+    def around(name: str) -> Any:
+        return (
+            select(seconds.label("value"))
+            .where(week == bindparam("week"), seconds.isnot(None))
+            .order_by(seconds)
+            .limit(2)
+            .offset(bindparam(name))
+            .subquery()
+        )
+
+    # One round trip per week: the two values around each percentile's position.
+    parts = {name: around(f"k_{name}") for name in PERCENTILES}
+    query = union_all(
+        *(select(literal(name).label("which"), sub.c.value) for name, sub in parts.items())
     )
     out: dict[date, dict[str, float]] = {}
     for week_value, n in counts:
         if not n:
             continue
+        positions = {name: divmod(num * (n - 1), den) for name, (num, den) in PERCENTILES.items()}
+        params = {f"k_{name}": k for name, (k, _) in positions.items()}
+        values: dict[str, list[int]] = {name: [] for name in PERCENTILES}
+        for which, value in session.execute(query, {"week": week_value, **params}):
+            values[which].append(value)
         result = {}
-        for name, (num, den) in PERCENTILES.items():
-            k, remainder = divmod(num * (n - 1), den)  # zero-based position k + remainder/den
-            pair = session.execute(around, {"week": week_value, "k": k}).scalars().all()
+        for name, (_, remainder) in positions.items():
+            pair = sorted(values[name])
             low = pair[0]
             high = pair[1] if len(pair) > 1 else low
+            den = PERCENTILES[name][1]
             result[name] = round((low + (high - low) * remainder / den) / 60, 1)
         out[week_value] = result
     return out

@@ -1,0 +1,1 @@
+"""Bounded load tests against the production profile on loopback (python -m loadtest)."""

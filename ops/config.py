@@ -45,6 +45,11 @@ class StackConfig:
     dispatch_lease_seconds: float = 60.0
     dispatch_interval: float = 2.0
     run_dir: Path = ROOT / "var" / "prod"
+    # On several machines nginx balances over other hosts: "host:port host:port ...".
+    # Empty: the local replicas on bind_host.
+    rasa_upstreams: tuple[str, ...] = ()
+    actions_upstreams: tuple[str, ...] = ()
+    portal_upstreams: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StackConfig:
@@ -70,6 +75,9 @@ class StackConfig:
             dispatch_interval=float(env.get("DISPATCH_INTERVAL") or 2.0),
             # Relative to the project root (nginx resolves relative paths against its prefix).
             run_dir=ROOT / (env.get("PROD_RUN_DIR") or "var/prod"),
+            rasa_upstreams=tuple((env.get("RASA_UPSTREAMS") or "").split()),
+            actions_upstreams=tuple((env.get("ACTIONS_UPSTREAMS") or "").split()),
+            portal_upstreams=tuple((env.get("PORTAL_UPSTREAMS") or "").split()),
         )
         config.check()
         return config

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from mash.cli import build_targets
 from mash.db import make_engine, session_factory
 from mash.dispatcher import Dispatcher, PassReport, Policy
+from ops.config import StackConfig
 from settings import Settings
 
 log = logging.getLogger("ops.dispatcher")
@@ -75,7 +76,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ops.dispatcher", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--health-port", type=int, default=8191)
-    parser.add_argument("--target", action="append", help="as for python -m mash dispatch")
+    parser.add_argument(
+        "--target",
+        action="append",
+        help="as for python -m mash dispatch (default: DISPATCH_TARGETS, else log)",
+    )
     parser.add_argument("--interval", type=float, default=2.0)
     parser.add_argument("--lease-seconds", type=float, default=60.0)
     parser.add_argument("--batch", type=int, default=20)
@@ -84,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    args.target = args.target or list(StackConfig.from_env().dispatch_targets)
     factory = session_factory(make_engine(settings))
     targets = build_targets(
         argparse.Namespace(

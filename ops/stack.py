@@ -34,10 +34,10 @@ MAX_RESTART_DELAY = 10.0
 
 
 def render_nginx(config: StackConfig, template: Path = TEMPLATE) -> str:
-    def servers(ports: list[int]) -> str:
+    def servers(ports: list[int], remote: tuple[str, ...]) -> str:
+        addresses = remote or tuple(f"{config.bind_host}:{port}" for port in ports)
         return "\n".join(
-            f"        server {config.bind_host}:{port} max_fails=1 fail_timeout=5s;"
-            for port in ports
+            f"        server {address} max_fails=1 fail_timeout=5s;" for address in addresses
         )
 
     values = {
@@ -46,9 +46,9 @@ def render_nginx(config: StackConfig, template: Path = TEMPLATE) -> str:
         "LB_RASA_PORT": str(config.lb_rasa_port),
         "LB_ACTIONS_PORT": str(config.lb_actions_port),
         "LB_PORTAL_PORT": str(config.lb_portal_port),
-        "RASA_SERVERS": servers(config.rasa_ports()),
-        "ACTIONS_SERVERS": servers(config.actions_ports()),
-        "PORTAL_SERVERS": servers(config.portal_ports()),
+        "RASA_SERVERS": servers(config.rasa_ports(), config.rasa_upstreams),
+        "ACTIONS_SERVERS": servers(config.actions_ports(), config.actions_upstreams),
+        "PORTAL_SERVERS": servers(config.portal_ports(), config.portal_upstreams),
     }
     text = template.read_text(encoding="utf-8")
     for name, value in values.items():

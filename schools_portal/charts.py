@@ -29,7 +29,9 @@ def _nice_max(value: float) -> float:
 
 
 def _format(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    if float(value).is_integer():
+        return f"{value:.0f}"
+    return f"{value:.2f}".rstrip("0")
 
 
 def _frame(chart_id: str, title: str, desc: str, width: int, height: int, body: str) -> Markup:

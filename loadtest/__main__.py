@@ -59,6 +59,12 @@ def require_loopback(url: str) -> None:
 
 
 # -- the portal -------------------------------------------------------------------------------
+def portal_client() -> httpx.AsyncClient:
+    # verify=False: loopback only (require_loopback), where the local profile's certificate is
+    # self-signed.
+    return httpx.AsyncClient(timeout=REQUEST_TIMEOUT, verify=False)  # noqa: S501
+
+
 async def sign_in(client: httpx.AsyncClient, base: str, email: str, password: str) -> str:
     page = await client.get(f"{base}/signin")
     match = CSRF_META.search(page.text)
@@ -117,7 +123,7 @@ async def portal_mode(args: argparse.Namespace, settings: Settings, config: Stac
     limit = asyncio.Semaphore(args.concurrency)
 
     async def one(user: LoadUser, turns: list[Turn]) -> None:
-        async with limit, httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as client:
+        async with limit, portal_client() as client:
             try:
                 csrf = await sign_in(client, base, user.email, password)
             except (httpx.HTTPError, RuntimeError) as exc:
@@ -236,7 +242,7 @@ async def soak_mode(args: argparse.Namespace, settings: Settings, config: StackC
     stop_at = time.monotonic() + args.duration
 
     async def one(user: LoadUser) -> None:
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT) as client:
+        async with portal_client() as client:
             try:
                 csrf = await sign_in(client, base, user.email, password)
             except (httpx.HTTPError, RuntimeError) as exc:

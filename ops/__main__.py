@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from mash.migrate import upgrade
 from ops.config import StackConfig
-from ops.stack import Supervisor, health, processes, rasa_argv, rasa_env, render_nginx
+from ops.stack import Supervisor, health, processes, rasa_argv, rasa_env, write_nginx
 from settings import Settings, SettingsError
 
 STARTUP_TIMEOUT_SECONDS = 420  # two Rasa replicas load their models on two busy cores
@@ -136,11 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verb == "check":
         return cmd_check(config, settings)
     if args.verb == "nginx-config":
-        out = args.out or config.run_dir / "nginx.conf"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        (config.run_dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
-        out.write_text(render_nginx(config), encoding="utf-8")
-        print(out)
+        print(write_nginx(config, args.out))
         return 0
     argv_rasa = rasa_argv(config, args.port)
     env = {**os.environ, **rasa_env(config, settings)}

@@ -48,6 +48,9 @@ class StackConfig:
     # On several machines nginx balances over other hosts: "host:port host:port ...".
     # Empty: the local replicas on bind_host.
     rasa_upstreams: tuple[str, ...] = ()
+    # The portal's certificate; empty: a self-signed one is made under run_dir (local use only).
+    tls_cert: str = ""
+    tls_key: str = ""
     actions_upstreams: tuple[str, ...] = ()
     portal_upstreams: tuple[str, ...] = ()
 
@@ -75,6 +78,8 @@ class StackConfig:
             dispatch_interval=float(env.get("DISPATCH_INTERVAL") or 2.0),
             # Relative to the project root (nginx resolves relative paths against its prefix).
             run_dir=ROOT / (env.get("PROD_RUN_DIR") or "var/prod"),
+            tls_cert=env.get("TLS_CERT", ""),
+            tls_key=env.get("TLS_KEY", ""),
             rasa_upstreams=tuple((env.get("RASA_UPSTREAMS") or "").split()),
             actions_upstreams=tuple((env.get("ACTIONS_UPSTREAMS") or "").split()),
             portal_upstreams=tuple((env.get("PORTAL_UPSTREAMS") or "").split()),
@@ -113,7 +118,12 @@ class StackConfig:
 
     @property
     def portal_lb_url(self) -> str:
-        return f"http://{self.bind_host}:{self.lb_portal_port}"
+        return f"https://{self.bind_host}:{self.lb_portal_port}"
+
+    def tls_paths(self) -> tuple[Path, Path]:
+        if self.tls_cert and self.tls_key:
+            return Path(self.tls_cert), Path(self.tls_key)
+        return self.run_dir / "tls" / "portal.crt", self.run_dir / "tls" / "portal.key"
 
     # -- what Rasa's endpoints file reads (bot/endpoints.production.yml) --------------------
     def rasa_store_env(self) -> dict[str, str]:

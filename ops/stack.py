@@ -40,8 +40,11 @@ def render_nginx(config: StackConfig, template: Path = TEMPLATE) -> str:
             f"        server {address} max_fails=1 fail_timeout=5s;" for address in addresses
         )
 
+    cert, key = config.tls_paths()
     values = {
         "RUN_DIR": str(config.run_dir),
+        "TLS_CERT": str(cert),
+        "TLS_KEY": str(key),
         "BIND_HOST": config.bind_host,
         "LB_RASA_PORT": str(config.lb_rasa_port),
         "LB_ACTIONS_PORT": str(config.lb_actions_port),
@@ -58,9 +61,28 @@ def render_nginx(config: StackConfig, template: Path = TEMPLATE) -> str:
     return text
 
 
-def write_nginx(config: StackConfig) -> Path:
-    path = config.run_dir / "nginx.conf"
+def ensure_tls(config: StackConfig) -> None:
+    """Without TLS_CERT/TLS_KEY: a self-signed certificate for loopback use (made once)."""
+    cert, key = config.tls_paths()
+    if cert.exists() and key.exists():
+        return
+    if config.tls_cert:
+        raise FileNotFoundError(f"TLS_CERT/TLS_KEY name missing files: {cert}, {key}")
+    cert.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    key.chmod(0o600)
+
+
+def write_nginx(config: StackConfig, path: Path | None = None) -> Path:
+    path = path or config.run_dir / "nginx.conf"
+    path.parent.mkdir(parents=True, exist_ok=True)
     (config.run_dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+    ensure_tls(config)
     path.write_text(render_nginx(config), encoding="utf-8")
     return path
 
@@ -149,7 +171,7 @@ def processes(config: StackConfig, settings: Settings) -> list[Process]:
         Process(
             "nginx",
             ["nginx", "-c", str(nginx_conf), "-p", str(config.run_dir), "-g", "daemon off;"],
-            f"http://{host}:{config.lb_portal_port}/nginx-health",
+            f"https://{host}:{config.lb_portal_port}/nginx-health",
         )
     )
     return procs
@@ -161,7 +183,8 @@ def health(procs: list[Process], config: StackConfig, timeout: float = 3.0) -> d
     urls["nginx-rasa"] = f"http://{config.bind_host}:{config.lb_rasa_port}/nginx-health"
     urls["nginx-actions"] = f"http://{config.bind_host}:{config.lb_actions_port}/nginx-health"
     results: dict[str, str] = {}
-    with httpx.Client(timeout=timeout) as client:
+    # verify=False: the local profile's certificate is self-signed, and these are loopback probes.
+    with httpx.Client(timeout=timeout, verify=False) as client:  # noqa: S501
         for name, url in urls.items():
             try:
                 response = client.get(url)

@@ -29,24 +29,31 @@ B = 0.75
 TITLE_WEIGHT = 3
 TAG_WEIGHT = 2
 EXPANSION_WEIGHT = 0.6  # glossary phrases count a little less than the user's own words
+FRAME_WEIGHT = 0.5  # "long" in "how long" says what kind of answer, not what about
 FUZZY_WEIGHT = 0.8  # a mended spelling slip counts a little less too
 ROLE_BOOST = 1.25  # a section written for the asker's role wins a near tie
-MIN_SCORE = 3.0  # below this best BM25 score the guide has nothing on the question
+MIN_SCORE = 1.5  # below this best BM25 score the guide has nothing on the question
 MIN_COVERAGE = 0.35  # share of the question's weight the best section must match
 MAX_UNITS = 4
 RERANK_DEPTH = 6
 TOPIC_WEIGHT = 0.35  # a section's title and tag words matter less when choosing its sentences
-SENTENCE_WEIGHT = 0.5  # how much the best single sentence adds to a section's score
+SENTENCE_WEIGHT = 1.0  # how much the best single sentence adds to a section's score
 TITLE_BONUS = 1.0  # a section whose title and tags name all the question's words counts double
+COVERAGE_FLOOR = 0.4  # a section naming none of the question's words keeps this share
 LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
 MAX_ANSWER_CHARS = 900
+UNRELATED_KIND = 0.3
+BEST_SHARE = 0.5  # a sentence scoring under half the best one is left out...
+ACTION_SHARE = 0.4
+STEP_ORDER = 0.5  # and the earlier of two steps is the more basic  # ...but "what should I do" wants every core step
+LIST_CHARS = 520  # a list quoted whole is kept to about this many characters
 FUZZY_CACHE_SIZE = 10_000
 
 # spaCy counts these as stop words, but in safeguarding questions they carry meaning.
 _KEEP = frozenset(
     "first call never alone back down up within without before after under over full name "
     "one two three four five six ten twelve fifteen twenty forty fifty hundred third "
-    "together against off serious move out front part take keep last next".split()
+    "together against off serious move out front part take keep last next make".split()
 )
 _JOINERS = frozenset({"-", "/", "'"})
 _MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|[`*_#>\[\]{}|\\~^]")
@@ -58,22 +65,88 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 _ASKS_NUMBER = frozenset(
-    "number numbers phone ring call telephone tel contact helpline dial".split()
+    "number numbers phone ring call telephone tel helpline dial num".split()
 )
+_ASKS_REACH = re.compile(r"\bhow (do|can|should|would) (i|we|you) (contact|reach|get hold of)\b")
 _ASKS_TIME = frozenset(
-    "quickly quick long soon often when timescale timescales deadline frequency fast".split()
+    "quickly quick long soon often when timescale timescales deadline frequency fast "
+    "deadlines within".split()
+)
+# A number with a unit of time: the sentence that answers "how long" or "when" carries one.
+_TIMESCALE = re.compile(
+    r"\b(\d+|one|two|three|four|five|six|seven|eight|ten|twelve|fifteen|same|next)"
+    r"( working| school)? (days?|hours?|weeks?|months?|years?)\b|\bbefore the (next|end)\b|"
+    r"\bstraight away\b|\bat once\b|\bwhenever\b|\bat intervals\b|"
+    r"\b(held|happens?|starts?|needed|meets?) (when|whenever|if|within)\b",
+    re.IGNORECASE,
+)
+_DATE = re.compile(r"\bsince \w+|\b(19|20)\d\d\b", re.IGNORECASE)
+_ASKS_DATE = re.compile(r"\bwhen (did|was|were)\b|\bwhat year\b|\bsince when\b")
+# Words that frame a question ("how long", "how often") and are not its subject.
+_FRAME = re.compile(
+    r"\bhow (long|often|soon|quickly|quick|fast|many|much)\b|\bby when\b|\bwhat time\b"
+)
+# Ages ("a 4 month old", "12yo", "15 year old") become the word the guide uses.
+_AGE = re.compile(
+    r"\b(\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen)[ -]?(?:(days?|weeks?|wks?|months?|mths?|"
+    r"years?|yrs?)[ -]?olds?|(yo|y/o|y\.o\.?))(?!\w)"
 )
 _DEFINITION = re.compile(
     r"^\s*(what\s*(is|are|'s|does|do)|whats|define|definition|meaning|explain|who\s*(is|are)|"
-    r"tell me about)\b"
+    r"tell me about|what counts as|what is meant by)\b|\bwhat does .{1,40} mean\b|"
+    r"\bwhat counts as\b|\bmeaning of\b"
+)
+# "Who is in the MASH?", "which agencies", "what are the signs/steps/rules": a list answers.
+_ASKS_LIST = re.compile(
+    r"^\s*(who|which)\b|\bwho('s| is| are)? (in|on|part of)\b|\bwho (attends?|sits?|goes|"
+    r"comes|takes? part|works?|is involved|are the|should (attend|be invited|be there))\b|"
+    r"\blist\b|\bwhat (are|r) (the |some |all )?(\w+ ){0,3}(types|categories|kinds|stages|"
+    r"steps|signs|rules|questions|domains|areas|indicators|principles|agencies|partners|"
+    r"members|examples|responsibilities|duties|options|outcomes|levels)\b|"
+    r"\bwhat (agencies|types|kinds|categories|examples|responsibilities)\b|"
+    r"\bwhat (should|do|must) (i|we|you) (include|put|write)\b"
+)
+_ASKS_SIGNS = re.compile(
+    r"\b(signs?|symptoms?|indicators?|red flags?|warning|spot|recogni[sz]e|look(ing)? (out )?"
+    r"for|how (do|can|would|will|could) (i|we|you) (know|tell))\b"
+)
+_SIGNS = re.compile(
+    r"\b(signs? (include|that|of)|possible signs|indicators?|signs:)", re.IGNORECASE
+)
+_ASKS_WHO = re.compile(r"^\s*(who|whom)\b|\bwho (do|should|can|must|decides?|makes?|is|are)\b")
+_ACTOR = re.compile(
+    r"\b(anyone|everyone|any practitioner|social workers?|police|health|designated safeguarding "
+    r"lead|DSL|GPs?|LADO|Local Authority Designated Officer|head teacher|chair|manager|parents?|"
+    r"families|professionals|agenc(y|ies)|Integrated Front Door|MASH|children's social care|"
+    r"teachers?|nurse|officer|team|court|local authority|practitioners?)\b",
+    re.IGNORECASE,
+)
+_DEFINES = re.compile(
+    r"^(?:[\w'()-]+[ ,]+){0,12}?(is|are|means|mean|includes?|refers to|is when)\b", re.IGNORECASE
+)
+_IMPERATIVE = re.compile(
+    r"^(if [^,]{0,80}, )?(when [^,]{0,80}, )?(listen|tell|ring|call|refer|contact|report|record|"
+    r"write|never|do not|don't|make|keep|seek|share|ask|take|get|give|follow|escalate|speak|"
+    r"talk|explain|reassure|stop|act|send|check|consider|use|note|pass|treat|involve)\b",
+    re.IGNORECASE,
+)
+_ESCALATE = re.compile(
+    r"designated safeguarding lead|\bDSL\b|Integrated Front Door|Emergency Duty Team|\bpolice\b"
+    r"|\brefer\b",
+    re.IGNORECASE,
 )
 
 
 _ASKS_ACTION = re.compile(
-    r"\bwhat (should|do|must|can|would) (i|we|staff|you|the school|a teacher) do\b|"
-    r"\bwhat (now|next|action|steps)\b|\bnext steps?\b|\bhow (should|do|can|must) (i|we) "
-    r"(respond|act|handle|deal|report|refer|help)\b|\bwhat happens\b"
+    r"\bwhat (should|do|must|can|would|shall) (i|we|staff|you|the school|a teacher|a gp|the dsl)"
+    r" do\b|\bwhat (now|next|action|steps)\b|\bnext steps?\b|\bwhat to do\b|"
+    r"\bhow (should|do|can|must|would) (i|we|you) (respond|act|handle|deal|report|refer|help|"
+    r"make|raise|escalate|record|contact|tell|support|react|manage)\b|"
+    r"\bwhat (do|should) (i|we) do\b"
 )
+# "What happens after a referral?": the answer is a process with its timescale.
+_ASKS_PROCESS = re.compile(r"\bwhat happens\b|\bwhat will happen\b|\bwhat next\b")
 _ACTION = re.compile(
     r"\b(tell|ring|refer|contact|report|never|do not)\b|designated safeguarding lead",
     re.IGNORECASE,
@@ -106,6 +179,22 @@ class _Unit:
     list_id: int | None = None  # bullets of one list share an id
     lead: str | None = None  # the sentence ending in ':' that introduces the list
     is_lead: bool = False
+    first_in_paragraph: bool = False
+    # What kind of answer the unit can give, found once when the index is built.
+    has_phone: bool = False
+    has_time: bool = False
+    has_timescale: bool = False
+    has_date: bool = False
+    subject: frozenset[str] = frozenset()  # terms before the verb of a defining sentence
+    has_level: bool = False
+    is_list: bool = False  # a bullet, or a sentence naming three or more things
+    has_signs: bool = False
+    has_actor: bool = False
+    defines: bool = False
+    is_action: bool = False
+    escalates: bool = False
+    records: bool = False  # "write down", "record"
+    forbids: bool = False  # "Never ...", "Do not ...": a step in its own right
 
 
 @dataclass
@@ -117,6 +206,10 @@ class _Query:
     asks_definition: bool = False
     asks_action: bool = False
     asks_level: bool = False
+    asks_list: bool = False
+    asks_signs: bool = False
+    asks_who: bool = False
+    asks_date: bool = False
 
 
 class AnswerFinder:
@@ -190,6 +283,11 @@ class AnswerFinder:
                 for variant in _deletes(word):
                     self._deletions[variant].add(word)
         self._fuzzy_cache: dict[str, str | None] = {}
+        # A word the guide uses in another form ("radicalised" for "radicalisation").
+        self._stems: dict[str, str] = {}
+        for word, _ in self._vocab_freq.most_common():
+            if len(word) >= 5 and word.isalpha():
+                self._stems.setdefault(_stem(word), word)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -202,9 +300,17 @@ class AnswerFinder:
         if not query.weights:
             return Answer(self._not_found_text(), [])
         ranked = self._rank(query, (role or "").strip().lower() or None)
-        if not ranked or not self._is_answerable(query, ranked[0]):
+        if not ranked:
             return Answer(self._not_found_text(), [])
-        return self._compose(query, self._rerank(query, ranked))
+        raw = dict((index, score) for score, index in ranked)
+        reranked = self._rerank(query, ranked)
+        # The best section that speaks to enough of the question answers it.
+        for position, (_, index) in enumerate(reranked[:RERANK_DEPTH]):
+            if self._is_answerable(query, (raw[index], index)):
+                if position:
+                    reranked.insert(0, reranked.pop(position))
+                return self._compose(query, reranked)
+        return Answer(self._not_found_text(), [])
 
     # ---- analysis -----------------------------------------------------------------------
 
@@ -246,17 +352,30 @@ class AnswerFinder:
         query.asks_level = bool(_ASKS_LEVEL.search(normalised))
         words = self._words(question)
         word_set = set(words)
-        query.asks_number = bool(word_set & _ASKS_NUMBER)
-        query.asks_time = bool(word_set & _ASKS_TIME)
+        query.asks_number = bool(word_set & _ASKS_NUMBER) or bool(_ASKS_REACH.search(normalised))
+        query.asks_time = bool(word_set & _ASKS_TIME) or bool(_ASKS_PROCESS.search(normalised))
         # A number or a time is a sharper question than "what is"; a bare situation
         # ("a pupil has told me...") is a question about what to do.
-        query.asks_definition = bool(_DEFINITION.match(normalised)) and not (
+        query.asks_definition = bool(_DEFINITION.search(normalised)) and not (
             query.asks_number or query.asks_time
         )
         if not query.asks_definition and not _QUESTION.search(normalised):
             query.asks_action = True
+        query.asks_list = bool(_ASKS_LIST.search(normalised))
+        query.asks_signs = bool(_ASKS_SIGNS.search(normalised)) and "signs of safety" not in (
+            normalised
+        )
+        query.asks_who = bool(_ASKS_WHO.search(normalised))
+        query.asks_date = bool(_ASKS_DATE.search(normalised))
+        if query.asks_signs or query.asks_list:
+            query.asks_definition = False
 
-        lemmas = self._lemmas(question)[:MAX_QUERY_TERMS]
+        # "How long", "how often": the frame is the question type, not its subject; an age
+        # ("a 4 month old") is a baby or a child.
+        frame = " ".join(m.group(0) for m in _FRAME.finditer(normalised))
+        content = _FRAME.sub(" ", normalised)
+        content = _AGE.sub(_age_word, content)
+        lemmas = self._lemmas(content)[:MAX_QUERY_TERMS]
         mended = [self._mend(lemma) for lemma in lemmas]
         weights = query.weights
         for lemma, fixed in zip(lemmas, mended, strict=False):
@@ -274,6 +393,8 @@ class AnswerFinder:
 
         # The glossary: abbreviations and everyday words widen the question.
         expansions: list[str] = []
+        words = self._words(content)
+        word_set = set(words)
         for word in word_set:
             expansions.extend(self._gloss_words.get(word, ()))
         joined = f" {' '.join(words)} "
@@ -283,6 +404,10 @@ class AnswerFinder:
         for term in expansions:
             if term in self._idf and term not in weights:
                 weights[term] = EXPANSION_WEIGHT
+        # The frame ("how long") still hints at the section on timescales, a little.
+        for term in self._lemmas(frame) if frame else ():
+            if term in self._idf and term not in weights:
+                weights[term] = FRAME_WEIGHT
         return query
 
     def _mend(self, lemma: str) -> str | None:
@@ -293,10 +418,12 @@ class AnswerFinder:
             return None
         if lemma in self._fuzzy_cache:
             return self._fuzzy_cache[lemma]
-        candidates = set(self._deletions.get(lemma, ()))
-        for variant in _deletes(lemma):
-            candidates |= self._deletions.get(variant, set())
-        best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
+        best = self._stems.get(_stem(lemma)) if len(lemma) >= 5 else None
+        if best is None:
+            candidates = set(self._deletions.get(lemma, ()))
+            for variant in _deletes(lemma):
+                candidates |= self._deletions.get(variant, set())
+            best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
         if len(self._fuzzy_cache) < FUZZY_CACHE_SIZE:
             self._fuzzy_cache[lemma] = best
         return best
@@ -319,25 +446,36 @@ class AnswerFinder:
 
     def _rerank(self, query: _Query, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
         """Favour sections with one sentence that answers much of the question on its own."""
-        head = [
-            (
-                (score + SENTENCE_WEIGHT * self._best_sentence(query, i))
-                * (1.0 + TITLE_BONUS * self._topic_coverage(query, i)),
-                i,
+        asked = {t: w * self._idf[t] for t, w in query.weights.items() if t in self._idf}
+        total = sum(asked.values()) or 1.0
+        head = []
+        for score, i in ranked[:RERANK_DEPTH]:
+            # A section missing the question's rarest word answers less of it.
+            tf = self._doc_tf[i]
+            coverage = sum(v for t, v in asked.items() if t in tf) / total
+            head.append(
+                (
+                    (score + SENTENCE_WEIGHT * self._best_sentence(query, i))
+                    * (1.0 + TITLE_BONUS * self._topic_coverage(query, i))
+                    * (COVERAGE_FLOOR + (1.0 - COVERAGE_FLOOR) * coverage),
+                    i,
+                )
             )
-            for score, i in ranked[:RERANK_DEPTH]
-        ]
         return sorted(head, reverse=True) + ranked[RERANK_DEPTH:]
 
     def _opening_defines(self, query: _Query, index: int) -> bool:
         """Whether the section's first two sentences name most of what was asked about."""
         opening = [unit for unit in self._units[index][:2] if unit.list_id is None]
         terms = frozenset().union(*(unit.terms for unit in opening)) if opening else frozenset()
-        asked = {t: self._idf[t] for t, w in query.weights.items() if w >= 1.0 and t in self._idf}
+        asked = {
+            t: self._idf[t]
+            for t, w in query.weights.items()
+            if w >= EXPANSION_WEIGHT and t in self._idf
+        }
         total = sum(asked.values())
         # "What are the signs of X?": "signs" is in the section but not its opening.
-        title, body = self._title_terms[index], self._doc_tf[index]
-        if any(t in body and t not in title and t not in terms for t in asked):
+        topic, body = self._topic_terms[index], self._doc_tf[index]
+        if any(t in body and t not in topic and t not in terms for t in asked):
             return False
         return bool(total) and sum(v for t, v in asked.items() if t in terms) / total >= 0.5
 
@@ -375,6 +513,7 @@ class AnswerFinder:
         units: list[_Unit] = []
         list_id = 0
         for paragraph in re.split(r"\n\s*\n", body.strip()):
+            start = len(units)
             lead: str | None = None
             in_list = False
             prose: list[str] = []
@@ -400,6 +539,13 @@ class AnswerFinder:
                 elif prose:
                     self._add_sentences(units, " ".join(prose))
                     prose = []
+            if start < len(units):
+                units[start].first_in_paragraph = True
+        for unit in units:
+            _annotate(unit)
+            if unit.defines:
+                match = _DEFINES.match(unit.text)
+                unit.subject = frozenset(self._terms(match.group(0) if match else ""))
         return units
 
     def _add_sentences(self, units: list[_Unit], text: str) -> str | None:
@@ -431,6 +577,8 @@ class AnswerFinder:
             if term not in self._idf:
                 continue
             value = weight * self._idf[term]
+            if choosing and weight == EXPANSION_WEIGHT:
+                value *= 0.5  # the glossary's wording: the asker's own words decide
             if choosing:
                 share = self._unit_df[index].get(term, 0) / max(len(units), 1)
                 value *= (1.0 - LOCAL_DISCOUNT * share) * (TOPIC_WEIGHT if term in topic else 1.0)
@@ -440,20 +588,50 @@ class AnswerFinder:
             if unit.is_lead:
                 continue  # quoted only in front of its bullets
             score = sum(weight for term, weight in weights.items() if term in unit.terms)
-            if query.asks_number and _PHONE.search(unit.text):
-                score += 3.0
-            if query.asks_time and _TIME.search(unit.text):
-                score += 2.5
-            if query.asks_action and (
-                _ACTION.search(unit.text) or (unit.lead and _ACTION.search(unit.lead))
-            ):
-                score += 1.5
-            if query.asks_level and _LEVEL.search(unit.text):
-                score += 2.5
+            if score <= 0 and not choosing:
+                continue
+            # A sentence of the right kind that names nothing asked about is a weak answer.
+            score += self._kind_bonus(query, unit) * (1.0 if score > 0 else UNRELATED_KIND)
+            if query.asks_action and choosing:
+                score += self._step_bonus(unit, len(units))
             if unit.position == 0:
                 score += 0.3  # a section's first sentence usually says what it is about
             scored.append((score, unit))
         return scored
+
+    @staticmethod
+    def _kind_bonus(query: _Query, unit: _Unit) -> float:
+        """Favour the sentence that gives the kind of answer asked for (a number, a time...)."""
+        bonus = 0.0
+        if query.asks_number and unit.has_phone:
+            bonus += 3.0
+        if query.asks_date:
+            bonus += 3.0 if unit.has_date else 0.0
+        elif query.asks_time:
+            bonus += 4.0 if unit.has_timescale else 1.0 if unit.has_time or unit.has_date else 0.0
+        if query.asks_level and unit.has_level:
+            bonus += 2.5
+        if query.asks_signs and unit.has_signs:
+            bonus += 3.0
+        if query.asks_list and unit.is_list:
+            bonus += 2.0
+        if query.asks_who and unit.has_actor:
+            bonus += 1.0
+        if query.asks_definition and unit.defines and unit.subject & query.weights.keys():
+            bonus += 1.5
+        return bonus
+
+    @staticmethod
+    def _step_bonus(unit: _Unit, count: int) -> float:
+        """For "what should I do": the core steps, which guides put first and state plainly."""
+        bonus = 0.0
+        if unit.is_action:
+            bonus += 1.5
+        if unit.escalates or unit.records:
+            bonus += 1.0  # tell the DSL, refer, write it down
+        if unit.first_in_paragraph or unit.list_id is not None or unit.forbids:
+            bonus += 1.0  # a paragraph's first sentence is the step; the rest explain it
+        return bonus + STEP_ORDER * (1.0 - unit.position / max(count, 1))
 
     def _pick(self, query: _Query, index: int, limit: int) -> list[tuple[float, _Unit]]:
         scored = self._score_units(query, index)
@@ -467,7 +645,8 @@ class AnswerFinder:
             chosen = opening + [pair for pair in ranked if pair not in opening][:1]
             chosen = [pair for pair in chosen if pair in opening or pair[0] >= 0.6 * best]
         else:
-            chosen = [pair for pair in ranked if pair[0] >= 0.5 * best][:limit]
+            share = ACTION_SHARE if query.asks_action else BEST_SHARE
+            chosen = [pair for pair in ranked if pair[0] >= share * best][:limit]
             if len(chosen) < 2:
                 chosen += [pair for pair in ranked if pair not in chosen and pair[0] > 0][:1]
         # A sentence that opens with "It" or "These" needs the sentence it points back to.
@@ -484,13 +663,36 @@ class AnswerFinder:
             ):
                 chosen.append((score, units[before]))
                 positions.add(before)
-        return chosen
+        if query.asks_list or query.asks_action or query.asks_signs:
+            chosen = self._whole_lists(chosen, scored)
+        return _within_slots(chosen, limit)
+
+    @staticmethod
+    def _whole_lists(
+        chosen: list[tuple[float, _Unit]], scored: list[tuple[float, _Unit]]
+    ) -> list[tuple[float, _Unit]]:
+        """A list question is answered by the list: bring in the chosen bullets' siblings."""
+        have = {id(unit) for _, unit in chosen}
+        out = list(chosen)
+        for list_id in dict.fromkeys(u.list_id for _, u in chosen if u.list_id is not None):
+            siblings = [pair for pair in scored if pair[1].list_id == list_id]
+            size = sum(len(u.text) for _, u in siblings if id(u) in have)
+            for pair in sorted(siblings, key=lambda p: (-p[0], p[1].position)):
+                if id(pair[1]) in have:
+                    continue
+                if size + len(pair[1].text) > LIST_CHARS:
+                    continue
+                size += len(pair[1].text)
+                out.append(pair)
+                have.add(id(pair[1]))
+        return out
 
     def _compose(self, query: _Query, ranked: list[tuple[float, int]]) -> Answer:
         top_score, top = ranked[0]
-        picked = self._pick(query, top, MAX_UNITS - 1)
+        # "What should I do?" needs the core steps, which can take all four sentences.
+        picked = self._pick(query, top, MAX_UNITS if query.asks_action else MAX_UNITS - 1)
         parts: list[tuple[int, list[_Unit]]] = [(top, [unit for _, unit in picked])]
-        if len(ranked) > 1 and picked:
+        if len(ranked) > 1 and picked and len(_within_slots(picked, MAX_UNITS)) < MAX_UNITS:
             second_score, second = ranked[1]
             best_unit = picked[0][0]
             other = self._pick(query, second, 1)
@@ -544,6 +746,66 @@ class AnswerFinder:
             "Please type a question about safeguarding, levels of need or the guide. "
             + self._numbers_text()
         ).strip()
+
+
+_SEPARATOR = re.compile(r"[,;:]| and | or ")
+
+
+def _within_slots(chosen: list[tuple[float, _Unit]], limit: int) -> list[tuple[float, _Unit]]:
+    """Keep at most `limit` sentences, a whole list counting as one, best first."""
+    slots: dict[object, float] = {}
+    for score, unit in chosen:
+        key = ("list", unit.list_id) if unit.list_id is not None else id(unit)
+        slots[key] = max(slots.get(key, score), score)
+    keep = set(sorted(slots, key=lambda k: -slots[k])[:limit])
+    return [
+        (score, unit)
+        for score, unit in chosen
+        if (("list", unit.list_id) if unit.list_id is not None else id(unit)) in keep
+    ]
+
+
+def _annotate(unit: _Unit) -> None:
+    text = unit.text
+    with_lead = f"{unit.lead} {text}" if unit.lead else text
+    unit.has_phone = bool(_PHONE.search(text))
+    unit.has_time = bool(_TIME.search(text))
+    unit.has_timescale = bool(_TIMESCALE.search(text))
+    unit.has_date = bool(_DATE.search(text))
+    unit.has_level = bool(_LEVEL.search(with_lead))
+    unit.is_list = unit.list_id is not None or len(_SEPARATOR.findall(text)) >= 3
+    unit.has_signs = bool(_SIGNS.search(with_lead))
+    unit.has_actor = bool(_ACTOR.search(text))
+    unit.defines = unit.list_id is None and bool(_DEFINES.match(text))
+    unit.is_action = bool(_IMPERATIVE.match(text)) or bool(
+        unit.lead and re.search(r"\bwhat to do\b|\bdo\b.*:$|\bshould\b", unit.lead, re.I)
+    )
+    unit.escalates = bool(_ESCALATE.search(text))
+    unit.records = bool(re.search(r"\b(write down|record)\b", text, re.IGNORECASE))
+    unit.forbids = bool(re.match(r"(never|do not|don't)\b", text, re.IGNORECASE))
+
+
+def _age_word(match: re.Match[str]) -> str:
+    """'4 month old' -> 'baby'; '12 year old' -> 'child' (keeping the age for 'under 13')."""
+    unit = match.group(2) or "y"
+    return " baby " if unit.startswith(("d", "w", "m")) else " child age "
+
+
+_SUFFIXES = (
+    "isations", "izations", "isation", "ization", "ational", "ations", "ation", "ising",
+    "izing", "ised", "ized", "ises", "izes", "ise", "ize", "ances", "ance", "ancy", "ency",
+    "ence", "ments", "ment", "ness", "ities", "ity", "ings", "ing", "ants", "ant", "ents",
+    "ent", "ive", "ful", "ous", "ally", "ly", "ers", "er", "ies", "ied", "ed", "es", "al",
+    "s", "y", "e",
+)
+
+
+def _stem(word: str) -> str:
+    """A crude stem, only for matching a word the guide does not use to one it does."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
 
 
 def _deletes(word: str) -> set[str]:

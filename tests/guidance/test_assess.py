@@ -11,6 +11,7 @@ from guidance.contacts import load_manifest
 from guidance.levels import load_levels
 
 EXTRA = Path(__file__).parent / "data" / "vignettes_extra.jsonl"
+EXTRA2 = Path(__file__).parent / "data" / "vignettes_extra2.jsonl"
 
 
 @dataclass
@@ -132,6 +133,15 @@ def _score(engine, rows):
 def test_extra_vignettes_meet_the_thresholds(engine):
     rows = _rows(EXTRA)
     assert len(rows) >= 40
+    exact, under, wrong = _score(engine, rows)
+    assert exact >= 0.85, wrong
+    assert under == []
+
+
+def test_second_extra_vignettes_meet_the_thresholds(engine):
+    rows = _rows(EXTRA2)
+    assert len(rows) >= 80
+    assert {row["level"] for row in rows} == {1, 2, 3, 4}
     exact, under, wrong = _score(engine, rows)
     assert exact >= 0.85, wrong
     assert under == []

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 EXTRA = Path(__file__).parent / "data" / "risk_extra.jsonl"
+# Fresh cases written for a generalisation pass (families of failure, not single sentences).
+EXTRA2 = Path(__file__).parent / "data" / "risk_extra2.jsonl"
 RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -33,6 +35,15 @@ def acceptance_failures(screen, rows: list[dict]) -> tuple[list[str], float]:
 
 def test_dev_set_meets_the_acceptance_thresholds(risk_screen, shared_eval):
     rows = read_jsonl(shared_eval / "dev_risk.jsonl")
+    failures, concern_share = acceptance_failures(risk_screen, rows)
+    assert failures == []
+    assert concern_share >= 0.9
+
+
+def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
+    rows = read_jsonl(EXTRA2)
+    assert len(rows) >= 150
+    assert {row["label"] for row in rows} == {"immediate", "concern", "none"}
     failures, concern_share = acceptance_failures(risk_screen, rows)
     assert failures == []
     assert concern_share >= 0.9

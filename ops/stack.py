@@ -112,6 +112,8 @@ def rasa_env(config: StackConfig, settings: Settings) -> dict[str, str]:
         "TF_INTER_OP_PARALLELISM_THREADS": threads,
         "OMP_NUM_THREADS": threads,
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        # No telemetry or crash reports to Rasa's servers from a safeguarding deployment.
+        "RASA_TELEMETRY_ENABLED": "false",
         # Rasa's tracker-store pool (default 50 per replica) must fit PostgreSQL's 100.
         "SQL_POOL_SIZE": os.environ.get("SQL_POOL_SIZE", "5"),
         "SQL_MAX_OVERFLOW": os.environ.get("SQL_MAX_OVERFLOW", "10"),

@@ -52,6 +52,7 @@ def _load_stub() -> Any:
         "reliability_slack_stub", ROOT / "tests" / "slack" / "slack_stub.py"
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
     spec.loader.exec_module(module)
     return module
 

@@ -29,6 +29,7 @@ B = 0.75
 TITLE_WEIGHT = 3
 TAG_WEIGHT = 2
 EXPANSION_WEIGHT = 0.6  # glossary phrases count a little less than the user's own words
+KNOWN_EXPANSION_WEIGHT = 0.3  # ...and less again for a word the guide itself uses
 FRAME_WEIGHT = 0.5  # "long" in "how long" says what kind of answer, not what about
 FUZZY_WEIGHT = 0.8  # a mended spelling slip counts a little less too
 ROLE_BOOST = 1.25  # a section written for the asker's role wins a near tie
@@ -43,9 +44,10 @@ COVERAGE_FLOOR = 0.4  # a section naming none of the question's words keeps this
 LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
 MAX_ANSWER_CHARS = 900
 UNRELATED_KIND = 0.3
+DETAIL_IDF = 1.0  # a question word this rare is a detail the answer should speak to
 BEST_SHARE = 0.5  # a sentence scoring under half the best one is left out...
-ACTION_SHARE = 0.4
-STEP_ORDER = 0.5  # and the earlier of two steps is the more basic  # ...but "what should I do" wants every core step
+ACTION_SHARE = 0.4  # ...but "what should I do" wants every core step
+STEP_ORDER = 0.5  # and the earlier of two steps is the more basic
 LIST_CHARS = 520  # a list quoted whole is kept to about this many characters
 FUZZY_CACHE_SIZE = 10_000
 
@@ -64,9 +66,7 @@ _TIME = re.compile(
     r"at once|immediately|every)\b",
     re.IGNORECASE,
 )
-_ASKS_NUMBER = frozenset(
-    "number numbers phone ring call telephone tel helpline dial num".split()
-)
+_ASKS_NUMBER = frozenset("number numbers phone ring call telephone tel helpline dial num".split())
 _ASKS_REACH = re.compile(r"\bhow (do|can|should|would) (i|we|you) (contact|reach|get hold of)\b")
 _ASKS_TIME = frozenset(
     "quickly quick long soon often when timescale timescales deadline frequency fast "
@@ -84,7 +84,8 @@ _DATE = re.compile(r"\bsince \w+|\b(19|20)\d\d\b", re.IGNORECASE)
 _ASKS_DATE = re.compile(r"\bwhen (did|was|were)\b|\bwhat year\b|\bsince when\b")
 # Words that frame a question ("how long", "how often") and are not its subject.
 _FRAME = re.compile(
-    r"\bhow (long|often|soon|quickly|quick|fast|many|much)\b|\bby when\b|\bwhat time\b"
+    r"\bhow (long|often|soon|quickly|quick|fast|many|much)\b|\bby when\b|\bwhat time\b|"
+    r"\bwhat (counts?|classes|qualifies) as\b|\bwhat is meant by\b|\bwhat does it mean\b"
 )
 # Ages ("a 4 month old", "12yo", "15 year old") become the word the guide uses.
 _AGE = re.compile(
@@ -114,6 +115,9 @@ _ASKS_SIGNS = re.compile(
 _SIGNS = re.compile(
     r"\b(signs? (include|that|of)|possible signs|indicators?|signs:)", re.IGNORECASE
 )
+_ASKS_SHOULD = re.compile(
+    r"^\s*(should|can|could|must|may|do|shall) (i|we)\b|\b(is it ok|am i allowed) to\b"
+)
 _ASKS_WHO = re.compile(r"^\s*(who|whom)\b|\bwho (do|should|can|must|decides?|makes?|is|are)\b")
 _ACTOR = re.compile(
     r"\b(anyone|everyone|any practitioner|social workers?|police|health|designated safeguarding "
@@ -133,7 +137,7 @@ _IMPERATIVE = re.compile(
 )
 _ESCALATE = re.compile(
     r"designated safeguarding lead|\bDSL\b|Integrated Front Door|Emergency Duty Team|\bpolice\b"
-    r"|\brefer\b",
+    r"|\brefer\b|\b999\b",
     re.IGNORECASE,
 )
 
@@ -147,10 +151,6 @@ _ASKS_ACTION = re.compile(
 )
 # "What happens after a referral?": the answer is a process with its timescale.
 _ASKS_PROCESS = re.compile(r"\bwhat happens\b|\bwhat will happen\b|\bwhat next\b")
-_ACTION = re.compile(
-    r"\b(tell|ring|refer|contact|report|never|do not)\b|designated safeguarding lead",
-    re.IGNORECASE,
-)
 _QUESTION = re.compile(
     r"\?|^\s*(what|whats|who|when|where|why|how|which|is|are|do|does|can|could|should|must|"
     r"would|will|may|define|explain|tell|list)\b"
@@ -210,6 +210,9 @@ class _Query:
     asks_signs: bool = False
     asks_who: bool = False
     asks_date: bool = False
+    asks_should: bool = False  # "Should I tell the parents?": an instruction answers
+    expanded: set[str] = field(default_factory=set)  # terms the glossary added
+    framed: set[str] = field(default_factory=set)  # "long" of "how long"
 
 
 class AnswerFinder:
@@ -367,6 +370,7 @@ class AnswerFinder:
         )
         query.asks_who = bool(_ASKS_WHO.search(normalised))
         query.asks_date = bool(_ASKS_DATE.search(normalised))
+        query.asks_should = bool(_ASKS_SHOULD.search(normalised))
         if query.asks_signs or query.asks_list:
             query.asks_definition = False
 
@@ -392,22 +396,28 @@ class AnswerFinder:
                 weights[pair] = max(weights.get(pair, 0.0), 1.0)
 
         # The glossary: abbreviations and everyday words widen the question.
-        expansions: list[str] = []
+        # An abbreviation the guide itself uses ("MASH") already finds its sections: its
+        # spelled-out form counts for less, so it does not outweigh the rest of the question.
+        expansions: list[tuple[str, float]] = []
         words = self._words(content)
         word_set = set(words)
         for word in word_set:
-            expansions.extend(self._gloss_words.get(word, ()))
+            weight = KNOWN_EXPANSION_WEIGHT if word in self._idf else EXPANSION_WEIGHT
+            expansions.extend((term, weight) for term in self._gloss_words.get(word, ()))
         joined = f" {' '.join(words)} "
         for phrase, expansion in self._gloss_phrases:
             if phrase in joined:
-                expansions.extend(expansion)
-        for term in expansions:
-            if term in self._idf and term not in weights:
-                weights[term] = EXPANSION_WEIGHT
+                expansions.extend((term, EXPANSION_WEIGHT) for term in expansion)
+        for term, weight in expansions:
+            if term in self._idf and weights.get(term, 0.0) < weight:
+                if term not in weights or term in query.expanded:
+                    weights[term] = weight
+                    query.expanded.add(term)
         # The frame ("how long") still hints at the section on timescales, a little.
         for term in self._lemmas(frame) if frame else ():
             if term in self._idf and term not in weights:
                 weights[term] = FRAME_WEIGHT
+                query.framed.add(term)
         return query
 
     def _mend(self, lemma: str) -> str | None:
@@ -418,12 +428,12 @@ class AnswerFinder:
             return None
         if lemma in self._fuzzy_cache:
             return self._fuzzy_cache[lemma]
-        best = self._stems.get(_stem(lemma)) if len(lemma) >= 5 else None
-        if best is None:
-            candidates = set(self._deletions.get(lemma, ()))
-            for variant in _deletes(lemma):
-                candidates |= self._deletions.get(variant, set())
-            best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
+        candidates = set(self._deletions.get(lemma, ()))
+        for variant in _deletes(lemma):
+            candidates |= self._deletions.get(variant, set())
+        best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
+        if best is None and len(lemma) >= 5:
+            best = self._stems.get(_stem(lemma))
         if len(self._fuzzy_cache) < FUZZY_CACHE_SIZE:
             self._fuzzy_cache[lemma] = best
         return best
@@ -446,7 +456,10 @@ class AnswerFinder:
 
     def _rerank(self, query: _Query, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
         """Favour sections with one sentence that answers much of the question on its own."""
-        asked = {t: w * self._idf[t] for t, w in query.weights.items() if t in self._idf}
+        # Coverage counts single words: a pair ("before refer") can match by chance.
+        asked = {
+            t: w * self._idf[t] for t, w in query.weights.items() if t in self._idf and " " not in t
+        }
         total = sum(asked.values()) or 1.0
         head = []
         for score, i in ranked[:RERANK_DEPTH]:
@@ -470,7 +483,7 @@ class AnswerFinder:
         asked = {
             t: self._idf[t]
             for t, w in query.weights.items()
-            if w >= EXPANSION_WEIGHT and t in self._idf
+            if t in self._idf and t not in query.framed
         }
         total = sum(asked.values())
         # "What are the signs of X?": "signs" is in the section but not its opening.
@@ -501,9 +514,7 @@ class AnswerFinder:
         asked = [self._idf.get(term, self._max_idf) for term in query.original]
         matched = [self._idf[term] for term in query.original if term in self._idf and term in tf]
         # A glossary match means the question named this topic in other words: count it fully.
-        matched_expansion = sum(
-            self._idf[t] for t, w in query.weights.items() if w == EXPANSION_WEIGHT and t in tf
-        )
+        matched_expansion = sum(self._idf[t] for t in query.expanded if t in tf)
         total = sum(asked) or 1.0
         return (sum(matched) + matched_expansion) / total >= MIN_COVERAGE
 
@@ -577,7 +588,7 @@ class AnswerFinder:
             if term not in self._idf:
                 continue
             value = weight * self._idf[term]
-            if choosing and weight == EXPANSION_WEIGHT:
+            if choosing and term in query.expanded:
                 value *= 0.5  # the glossary's wording: the asker's own words decide
             if choosing:
                 share = self._unit_df[index].get(term, 0) / max(len(units), 1)
@@ -617,6 +628,8 @@ class AnswerFinder:
             bonus += 2.0
         if query.asks_who and unit.has_actor:
             bonus += 1.0
+        if query.asks_should and (unit.is_action or unit.forbids):
+            bonus += 1.0
         if query.asks_definition and unit.defines and unit.subject & query.weights.keys():
             bonus += 1.5
         return bonus
@@ -649,6 +662,7 @@ class AnswerFinder:
             chosen = [pair for pair in ranked if pair[0] >= share * best][:limit]
             if len(chosen) < 2:
                 chosen += [pair for pair in ranked if pair not in chosen and pair[0] > 0][:1]
+            chosen = self._cover_detail(query, chosen, ranked, limit)
         # A sentence that opens with "It" or "These" needs the sentence it points back to.
         units = self._units[index]
         positions = {unit.position for _, unit in chosen}
@@ -663,9 +677,53 @@ class AnswerFinder:
             ):
                 chosen.append((score, units[before]))
                 positions.add(before)
+            # "X is an emergency." is followed by what to do about it.
+            after = unit.position + 1
+            if (
+                query.asks_action
+                and not unit.is_action
+                and unit.list_id is None
+                and after < len(units)
+                and after not in positions
+                and units[after].is_action
+                and not units[after].first_in_paragraph
+                and units[after].list_id is None
+                and not units[after].is_lead
+            ):
+                chosen.append((score, units[after]))
+                positions.add(after)
         if query.asks_list or query.asks_action or query.asks_signs:
             chosen = self._whole_lists(chosen, scored)
         return _within_slots(chosen, limit)
+
+    def _cover_detail(
+        self,
+        query: _Query,
+        chosen: list[tuple[float, _Unit]],
+        ranked: list[tuple[float, _Unit]],
+        limit: int,
+    ) -> list[tuple[float, _Unit]]:
+        """The asker's most telling word ("by an adult") should be in the answer if the
+        section has a sentence with it: swap it in for the weakest sentence chosen."""
+        covered = frozenset().union(*(unit.terms for _, unit in chosen)) if chosen else frozenset()
+        missing = [
+            term
+            for term, weight in query.weights.items()
+            if weight >= 1.0
+            and " " not in term
+            and self._idf.get(term, 0.0) >= DETAIL_IDF
+            and term not in covered
+        ]
+        for term in sorted(missing, key=lambda t: -self._idf[t])[:1]:
+            extra = next((pair for pair in ranked if term in pair[1].terms), None)
+            if extra is None:
+                continue
+            if len(_slots(chosen)) >= limit:
+                weakest = min(chosen[1:], key=lambda pair: pair[0], default=None)
+                if weakest is not None:
+                    chosen = [pair for pair in chosen if pair is not weakest]
+            chosen = [*chosen, extra]
+        return chosen
 
     @staticmethod
     def _whole_lists(
@@ -751,6 +809,10 @@ class AnswerFinder:
 _SEPARATOR = re.compile(r"[,;:]| and | or ")
 
 
+def _slots(chosen: list[tuple[float, _Unit]]) -> set[object]:
+    return {("list", unit.list_id) if unit.list_id is not None else id(unit) for _, unit in chosen}
+
+
 def _within_slots(chosen: list[tuple[float, _Unit]], limit: int) -> list[tuple[float, _Unit]]:
     """Keep at most `limit` sentences, a whole list counting as one, best first."""
     slots: dict[object, float] = {}
@@ -792,11 +854,52 @@ def _age_word(match: re.Match[str]) -> str:
 
 
 _SUFFIXES = (
-    "isations", "izations", "isation", "ization", "ational", "ations", "ation", "ising",
-    "izing", "ised", "ized", "ises", "izes", "ise", "ize", "ances", "ance", "ancy", "ency",
-    "ence", "ments", "ment", "ness", "ities", "ity", "ings", "ing", "ants", "ant", "ents",
-    "ent", "ive", "ful", "ous", "ally", "ly", "ers", "er", "ies", "ied", "ed", "es", "al",
-    "s", "y", "e",
+    "isations",
+    "izations",
+    "isation",
+    "ization",
+    "ational",
+    "ations",
+    "ation",
+    "ising",
+    "izing",
+    "ised",
+    "ized",
+    "ises",
+    "izes",
+    "ise",
+    "ize",
+    "ances",
+    "ance",
+    "ancy",
+    "ency",
+    "ence",
+    "ments",
+    "ment",
+    "ness",
+    "ities",
+    "ity",
+    "ings",
+    "ing",
+    "ants",
+    "ant",
+    "ents",
+    "ent",
+    "ive",
+    "ful",
+    "ous",
+    "ally",
+    "ly",
+    "ers",
+    "er",
+    "ies",
+    "ied",
+    "ed",
+    "es",
+    "al",
+    "s",
+    "y",
+    "e",
 )
 
 

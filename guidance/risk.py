@@ -135,7 +135,10 @@ class _Folder:
         keys = sorted(table, key=len, reverse=True)
         self.speak_words = frozenset(k.split()[0] for k in keys)
         self.speak = (
-            re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w'])")
+            # whole words: not inside a word or a contraction ("mum's", "n't"), but a quote
+            # mark around a word does not stop it ("'online bf'")
+            re.compile(r"(?<!\w)(?<!\w')(?:" + "|".join(re.escape(k) for k in keys)
+                       + r")(?!\w|'\w)")
             if keys else None
         )
 

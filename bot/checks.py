@@ -72,10 +72,10 @@ def validate() -> int:
         print(f"    {len(excused_seen)} responses are uttered by forms, actions or Rasa's "
               "fallback, not by stories (Rasa's validator cannot see those): excused")
     for text in problems:
-        print(f"WARNING: {text}", file=sys.stderr)
+        print(f"WARNING: {text}")
     if failed or problems:
         print(f"rasa data validate: {'errors' if failed else ''} {len(problems)} warnings",
-              file=sys.stderr)
+              )
         return 1
     print("    rasa data validate: no errors, no warnings")
     return 0

@@ -35,8 +35,30 @@ logger = logging.getLogger(__name__)
 
 RISK_KEY = "risk"
 EXTRACTOR = "RiskScreen"
-# The screen reads the start of very long messages only; a disclosure is never 20,000 words.
-MAX_SCREEN_CHARS = 20_000
+URGENCY_ORDER = {"unknown": -1, "none": 0, "concern": 1, "immediate": 2}
+# The engine takes at most 20,000 characters at a time: longer messages are screened in
+# overlapping windows (so a phrase cut by a window edge is seen whole) and the highest wins.
+WINDOW_CHARS = 20_000
+WINDOW_OVERLAP = 500
+
+
+def screen_text(engine: Any, text: str) -> dict[str, Any]:
+    """The engine's risk result for the whole text, however long; 'none' for blank text."""
+    result: dict[str, Any] = {"urgency": "none", "categories": [], "matches": []}
+    for start in range(0, len(text), WINDOW_CHARS - WINDOW_OVERLAP):
+        window = text[start : start + WINDOW_CHARS]
+        if not window.strip():
+            continue
+        found = engine.risk(window).to_dict()
+        if URGENCY_ORDER[found["urgency"]] > URGENCY_ORDER[result["urgency"]]:
+            result["urgency"] = found["urgency"]
+        result["categories"] += [c for c in found["categories"] if c not in result["categories"]]
+        result["matches"] += [
+            m | {"start": m["start"] + start, "end": m["end"] + start} for m in found["matches"]
+        ]
+        if start + WINDOW_CHARS >= len(text):
+            break
+    return result
 
 
 def safety_entities(contacts: Any, now: dt.datetime) -> list[dict[str, Any]]:
@@ -108,7 +130,7 @@ class RiskScreen(GraphComponent):
         text = message.get(TEXT) or ""
         engine = self._engine()
         try:
-            risk = engine.risk(text[:MAX_SCREEN_CHARS]).to_dict()
+            risk = screen_text(engine, text)
         except Exception:  # noqa: BLE001 - a screen failure must not lose the message
             logger.exception("risk screen failed; keeping the classifier's intent")
             risk = {"urgency": "unknown", "categories": [], "matches": []}

@@ -110,3 +110,12 @@ def test_action_server_token():
     assert not token_ok(request(token="wrong"), "s3cret")
     assert not token_ok(request(), "s3cret")
     assert not token_ok(request(token=""), "")
+
+
+def test_a_disclosure_deep_in_a_long_message_is_found(screen):
+    filler = "We had a long meeting about the timetable and the trip. " * 600  # ~34,000 chars
+    msg = message(filler + DISCLOSURE)
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("risk")["urgency"] == "immediate"
+    assert msg.get("intent")["name"] == "report_immediate_risk"
+    assert all(m["start"] >= len(filler) - 1 for m in msg.get("risk")["matches"])

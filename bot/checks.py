@@ -74,8 +74,7 @@ def validate() -> int:
     for text in problems:
         print(f"WARNING: {text}")
     if failed or problems:
-        print(f"rasa data validate: {'errors' if failed else ''} {len(problems)} warnings",
-              )
+        print(f"rasa data validate: {'errors, ' if failed else ''}{len(problems)} warnings")
         return 1
     print("    rasa data validate: no errors, no warnings")
     return 0

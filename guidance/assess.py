@@ -295,9 +295,10 @@ class _PatternIndex:
     """
 
     def __init__(self) -> None:
-        self._by_lemma: dict[str, list[tuple[str, tuple[_Step, ...]]]] = {}
-        self._by_letters: dict[str, list[tuple[str, tuple[_Step, ...]]]] = {}
-        self._numbers: list[tuple[str, tuple[_Step, ...]]] = []
+        # entries: (key, steps, needed lemmas or None, whether the first step needs testing)
+        self._by_lemma: dict[str, list[_Entry]] = {}
+        self._by_letters: dict[str, list[_Entry]] = {}
+        self._numbers: list[_Entry] = []
 
     def add(self, key: str, steps: tuple[_Step, ...]) -> None:
         first = steps[0]
@@ -307,30 +308,44 @@ class _PatternIndex:
                                  first.lemmas, first.words, first.prefixes), *steps[1:]))
             self.add(key, steps[1:])
             return
-        entry = (key, steps)
+        # A later word the pattern cannot match without (the rarest such set): a text without
+        # any of its lemmas is skipped before walking.
+        required = [s.lemmas for s in steps[1:]
+                    if s.lemmas and not s.prefixes and not s.token.optional]
+        need = min(required, key=len) if required else None
         if first.token.number_range:
-            self._numbers.append(entry)
+            self._numbers.append((key, steps, need, True))
         elif first.prefixes:
             for letters in {p[:3] for p in first.prefixes} | {w[:3] for w in first.words}:
-                self._by_letters.setdefault(letters, []).append(entry)
+                self._by_letters.setdefault(letters, []).append((key, steps, need, True))
         else:
             for lemma in first.lemmas:
-                self._by_lemma.setdefault(lemma, []).append(entry)
+                # found by its lemma, so the first step is already known to match
+                self._by_lemma.setdefault(lemma, []).append((key, steps, need, False))
 
     def find(self, doc: _Tokens) -> dict[str, list[int]]:
         """key -> the token positions where one of its patterns starts a match."""
         lowers, lemmas = doc.lowers, doc.lemmas
+        present = frozenset(lemmas)
         found: dict[str, list[int]] = {}
+        by_lemma, by_letters, empty = self._by_lemma, self._by_letters, ()
         for i, (lower, lemma) in enumerate(zip(lowers, lemmas, strict=True)):
-            candidates = self._by_lemma.get(lemma, []) + self._by_letters.get(lower[:3], [])
+            candidates = [*by_lemma.get(lemma, empty), *by_letters.get(lower[:3], empty)]
             if lower.isdigit():
-                candidates = candidates + self._numbers
-            for key, steps in candidates:
-                if steps[0].test(lower, lemma) and _walk(steps, 1, i + 1, lowers, lemmas):
+                candidates.extend(self._numbers)
+            for key, steps, need, test_first in candidates:
+                if need is not None and need.isdisjoint(present):
+                    continue
+                if test_first and not steps[0].test(lower, lemma):
+                    continue
+                if _walk(steps, 1, i + 1, lowers, lemmas):
                     starts = found.setdefault(key, [])
                     if not starts or starts[-1] != i:
                         starts.append(i)
         return found
+
+
+_Entry = tuple[str, tuple[_Step, ...], "frozenset[str] | None", bool]
 
 
 def _walk(steps: tuple[_Step, ...], s: int, i: int, lowers: list[str], lemmas: list[str]) -> bool:

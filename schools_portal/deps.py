@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app_context import AppContext
 from mash import directory
 from mash.access import Actor
 from mash.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 PRACTITIONERS = ("dsl", "deputy_dsl", "gp")
 MASH_STAFF = ("mash_worker", "mash_manager")
@@ -61,6 +65,14 @@ def current_actor(request: Request, db: Db) -> Actor:
     except NotFound:
         request.session.clear()
         raise NotSignedIn() from None
+    except OperationalError:
+        # The database is unreachable: act as who signed in (from the signed session) so the
+        # chat still screens the message, shows the safety message and spools the escalation.
+        who = request.session.get("who")
+        if not (isinstance(who, list) and len(who) == 3):
+            raise
+        log.warning("directory unavailable; using the session's identity for user %s", user_id)
+        actor = Actor(user_id=user_id, role=who[0], organisation_id=who[1], name=who[2])
     request.state.actor = actor  # for error pages' navigation
     return actor
 

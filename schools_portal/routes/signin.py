@@ -73,6 +73,9 @@ def signin(
     request.session.clear()  # nothing from before sign-in survives it
     request.session["uid"] = actor.user_id
     request.session["at"] = int(time.time())
+    # Who signed in, for deps.current_actor to fall back on while the database is down (the
+    # cookie is signed): the chat must still show the safety message then.
+    request.session["who"] = [actor.role, actor.organisation_id, actor.name]
     rotate_csrf(request)
     return RedirectResponse(safe_next(next), status_code=303)
 

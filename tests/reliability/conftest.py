@@ -321,10 +321,13 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         say(f"stopped; logs kept in {run_dir}/logs")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def users(stack: Stack) -> Callable[[int], list[LoadUser]]:
-    """Distinct users (conversations) for one test: a fresh slice each call."""
+    """Users (conversations) for a test: the next slice each call, signed in before any fault
+    (practitioners are signed in when things break; nobody can sign in without the database)."""
     taken = {"next": 2}  # users 0 and 1 are for wait_normal
+    for user in stack.users:
+        stack.client(user)
 
     def take(n: int) -> list[LoadUser]:
         start = taken["next"]

@@ -1,0 +1,248 @@
+"""The production profile's parts that run without starting it: configuration, the generated
+nginx configuration, the production endpoints, the env example, the production portal's
+/healthz, its spool drainer, and chat while the database is unreachable."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from itsdangerous import TimestampSigner
+
+from app_context import AppContext
+from guidance.engine import Engine
+from guidance.pack import load_pack
+from mash.db import make_engine, session_factory
+from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
+from mash.migrate import upgrade
+from ops.config import StackConfig
+from ops.portal_app import create_production_app, drain_forever
+from ops.stack import processes, rasa_env, render_nginx
+from schools_portal.app import SESSION_COOKIE
+from settings import ROOT, Settings, SettingsError
+
+EXAMPLE = ROOT / "deploy" / "production.env.example"
+
+
+def example_env() -> dict[str, str]:
+    env = {}
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    return env
+
+
+def test_the_example_as_shipped_is_refused() -> None:
+    with pytest.raises(SettingsError, match="placeholder"):
+        Settings.from_env(example_env())
+
+
+def test_the_example_with_real_secrets_is_a_valid_layout() -> None:
+    env = {**example_env(), "SECRET_KEY": "k" * 40, "ACTION_SERVER_TOKEN": "t" * 40}
+    settings = Settings.from_env(env)
+    config = StackConfig.from_env(env)
+    assert settings.is_production and settings.database_url.startswith("postgresql")
+    assert config.rasa_replicas == 2 and config.action_replicas == 2
+    assert config.rasa_ports() == [5101, 5102]
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TRACKER_DATABASE_URL", "sqlite:///rasa.db"),
+        ("TRACKER_DATABASE_URL", "postgresql://u@h:5432/"),
+        ("REDIS_URL", "http://127.0.0.1:6379/3"),
+        ("RASA_REPLICAS", "0"),
+        ("RASA_REPLICAS", "two"),
+    ],
+)
+def test_bad_layouts_are_refused(name: str, value: str) -> None:
+    with pytest.raises(SettingsError):
+        StackConfig.from_env({name: value})
+
+
+def test_store_variables_are_split_from_the_urls() -> None:
+    config = StackConfig.from_env(
+        {
+            "TRACKER_DATABASE_URL": "postgresql://rasa:p%40ss@db.internal:6543/trackers",
+            "REDIS_URL": "redis://:s3cret@cache.internal:6380/5",
+        }
+    )
+    env = config.rasa_store_env()
+    assert env["RASA_TRACKER_DB_HOST"] == "db.internal:6543"
+    assert env["RASA_TRACKER_DB_NAME"] == "trackers"
+    assert env["RASA_TRACKER_DB_USER"] == "rasa"
+    assert env["RASA_TRACKER_DB_PASSWORD"] == "p@ss"
+    assert (env["RASA_REDIS_HOST"], env["RASA_REDIS_PORT"], env["RASA_REDIS_DB"]) == (
+        "cache.internal", "6380", "5"
+    )  # fmt: skip
+    assert env["RASA_REDIS_PASSWORD"] == "s3cret"
+
+
+def test_every_endpoint_variable_is_provided_and_substitutable() -> None:
+    """Rasa substitutes ${VAR} in plain YAML scalars only, and fails on an unset one."""
+    text = (ROOT / "bot" / "endpoints.production.yml").read_text(encoding="utf-8")
+    used = set(re.findall(r"\$\{([A-Z_]+)\}", text))
+    assert used, "the production endpoints should come from the environment"
+    assert not re.search(r"""["']\$\{""", text), "a quoted ${VAR} is not substituted by Rasa"
+    config = StackConfig.from_env({})
+    provided = set(rasa_env(config, Settings(action_server_token="x" * 20)))
+    assert used <= provided, f"not provided: {sorted(used - provided)}"
+
+
+def test_nginx_config_lists_every_replica_and_is_valid(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"RASA_REPLICAS": "3", "PROD_RUN_DIR": str(tmp_path)})
+    text = render_nginx(config)
+    assert "@@" not in text
+    for port in (*config.rasa_ports(), *config.actions_ports(), *config.portal_ports()):
+        assert f"server 127.0.0.1:{port} " in text
+    remote = StackConfig.from_env({"RASA_UPSTREAMS": "10.0.0.5:5101 10.0.0.6:5101"})
+    assert "server 10.0.0.5:5101 " in render_nginx(remote)
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (make prod installs it)")
+    from ops.stack import write_nginx
+
+    path = write_nginx(config)
+    result = subprocess.run(
+        ["nginx", "-t", "-c", str(path), "-p", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_process_has_a_health_check() -> None:
+    procs = processes(StackConfig.from_env({}), Settings(action_server_token="x" * 20))
+    kinds = {p.name.split("-")[0] for p in procs}
+    assert kinds == {"actions", "rasa", "portal", "dispatcher", "nginx"}
+    assert all(p.health_url for p in procs)
+
+
+# -- the production portal ----------------------------------------------------------------------
+@pytest.fixture()
+def portal(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    settings = Settings(
+        environment="test", database_url=url, var_dir=tmp_path, rasa_url="http://127.0.0.1:9",
+        secret_key="ops-test-secret-key-not-for-production",
+    )  # fmt: skip
+    upgrade(url)
+    db = make_engine(url=url)
+    seed_demo(session_factory(db), settings=settings)
+    db.dispose()
+    context = AppContext.build(settings, guidance=Engine(load_pack(settings.pack_path)))
+    app = create_production_app(settings)
+    app.state.context = context  # as the lifespan would
+    yield app, context, tmp_path / "app.db"
+    context.close()
+
+
+def sign_in(client: TestClient, key: str) -> str:
+    page = client.get("/signin").text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    response = client.post(
+        "/signin",
+        data={"email": PEOPLE[key]["email"], "password": DEMO_PASSWORD, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    return client.get("/api/me").json()["csrf_token"]
+
+
+def take_database_away(context: AppContext, path: Path) -> None:
+    """Make the SQLite file unopenable (a directory in its place): an outage, as the app sees
+    it (OperationalError on connect)."""
+    context.db.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            part.rename(f"{part}.away")
+    path.mkdir()
+
+
+def bring_database_back(context: AppContext, path: Path) -> None:
+    path.rmdir()
+    for suffix in ("", "-wal", "-shm"):
+        away = Path(f"{path}{suffix}.away")
+        if away.exists():
+            away.rename(f"{path}{suffix}")
+    context.db.dispose()
+
+
+def test_healthz_reports_the_database(portal) -> None:
+    app, context, path = portal
+    client = TestClient(app)
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "spooled": 0}
+    take_database_away(context, path)
+    try:
+        response = client.get("/healthz")
+        assert response.status_code == 503
+        assert response.json()["database"] == "down"
+    finally:
+        bring_database_back(context, path)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_chat_during_a_database_outage_shows_safety_and_the_drainer_raises_it(portal) -> None:
+    app, context, path = portal
+    client = TestClient(app)
+    csrf = sign_in(client, "oakfield_dsl")
+    take_database_away(context, path)
+    try:
+        response = client.post(
+            "/api/chat",
+            json={"text": "a pupil told me her stepdad hit her last night"},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["urgency"] == "immediate"
+        assert body["safety_message"] and "999" in " ".join(m["text"] for m in body["messages"])
+        assert body["escalation_reference"] is None  # could not be written: spooled
+        assert len(list(context.relay.spool.pending())) == 1
+    finally:
+        bring_database_back(context, path)
+    stop = threading.Event()
+    drainer = threading.Thread(target=drain_forever, args=(app, stop), daemon=True)
+    drainer.start()
+    try:
+        deadline = 15.0
+        while list(context.relay.spool.pending()) and deadline > 0:
+            stop.wait(0.2)
+            deadline -= 0.2
+    finally:
+        stop.set()
+    assert list(context.relay.spool.pending()) == [], "the drainer did not raise the escalation"
+    with context.sessions() as session:
+        from sqlalchemy import func, select
+
+        from mash.models import Escalation
+
+        assert session.execute(select(func.count(Escalation.id))).scalar_one() == 1
+
+
+def test_an_outage_uses_the_signed_sessions_identity_or_fails_closed(portal) -> None:
+    """With the identity kept at sign-in, the signed session stands in for the directory while
+    the database is down; a session without it (signed before this was kept) is not guessed."""
+    app, context, path = portal
+    client = TestClient(app, raise_server_exceptions=False)
+    sign_in(client, "oakfield_dsl")
+    me = client.get("/api/me").json()
+    old_style = base64.b64encode(json.dumps({"uid": me["user_id"], "csrf": "x"}).encode())
+    old_cookie = TimestampSigner("ops-test-secret-key-not-for-production").sign(old_style)
+    take_database_away(context, path)
+    try:
+        during = client.get("/api/me")
+        assert during.status_code == 200
+        assert (during.json()["user_id"], during.json()["role"]) == (me["user_id"], "dsl")
+        stranger = TestClient(app, raise_server_exceptions=False)
+        stranger.cookies.set(SESSION_COOKIE, old_cookie.decode())
+        assert stranger.get("/api/me").status_code == 500
+    finally:
+        bring_database_back(context, path)

@@ -34,6 +34,7 @@ FRAME_WEIGHT = 0.5  # "long" in "how long" says what kind of answer, not what ab
 FUZZY_WEIGHT = 0.8  # a mended spelling slip counts a little less too
 ROLE_BOOST = 1.25  # a section written for the asker's role wins a near tie
 MIN_SCORE = 1.5  # below this best BM25 score the guide has nothing on the question
+UNKNOWN_SHARE = 1.0  # a word the guide never uses weighs as much as its rarest word
 MIN_COVERAGE = 0.35  # share of the question's weight the best section must match
 MAX_UNITS = 4
 RERANK_DEPTH = 6
@@ -44,12 +45,16 @@ COVERAGE_FLOOR = 0.4  # a section naming none of the question's words keeps this
 LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
 MAX_ANSWER_CHARS = 900
 UNRELATED_KIND = 0.3
-DETAIL_IDF = 1.0  # a question word this rare is a detail the answer should speak to
+DETAIL_IDF = 1.0  # a question word this rare is a detail the answer should speak to...
+DETAIL_SHARE = 0.3  # ...if a sentence with it scores at least this share of the best
+ACTOR_BONUS = 0.75  # per person or agency a sentence names, for "who" questions
 BEST_SHARE = 0.5  # a sentence scoring under half the best one is left out...
 ACTION_SHARE = 0.4  # ...but "what should I do" wants every core step
+STEP_SHARE = 0.25  # ...down to this share of the best, if they are steps
 STEP_ORDER = 0.5  # and the earlier of two steps is the more basic
 LIST_CHARS = 520  # a list quoted whole is kept to about this many characters
 FUZZY_CACHE_SIZE = 10_000
+MIN_MEND_LENGTH = 5  # "bake" is not a slip for "make": shorter words are left as typed
 
 # spaCy counts these as stop words, but in safeguarding questions they carry meaning.
 _KEEP = frozenset(
@@ -93,6 +98,7 @@ _AGE = re.compile(
     r"thirteen|fourteen|fifteen|sixteen|seventeen)[ -]?(?:(days?|weeks?|wks?|months?|mths?|"
     r"years?|yrs?)[ -]?olds?|(yo|y/o|y\.o\.?))(?!\w)"
 )
+_CLOCK = re.compile(r"\b(\d{1,2})([:.]\d\d)? ?(am|pm)\b")
 _DEFINITION = re.compile(
     r"^\s*(what\s*(is|are|'s|does|do)|whats|define|definition|meaning|explain|who\s*(is|are)|"
     r"tell me about|what counts as|what is meant by)\b|\bwhat does .{1,40} mean\b|"
@@ -100,12 +106,13 @@ _DEFINITION = re.compile(
 )
 # "Who is in the MASH?", "which agencies", "what are the signs/steps/rules": a list answers.
 _ASKS_LIST = re.compile(
-    r"^\s*(who|which)\b|\bwho('s| is| are)? (in|on|part of)\b|\bwho (attends?|sits?|goes|"
+    r"\bwho('s| is| are)? (in|on|part of)\b|\bwho (attends?|sits?|goes|"
     r"comes|takes? part|works?|is involved|are the|should (attend|be invited|be there))\b|"
     r"\blist\b|\bwhat (are|r) (the |some |all )?(\w+ ){0,3}(types|categories|kinds|stages|"
     r"steps|signs|rules|questions|domains|areas|indicators|principles|agencies|partners|"
     r"members|examples|responsibilities|duties|options|outcomes|levels)\b|"
-    r"\bwhat (agencies|types|kinds|categories|examples|responsibilities)\b|"
+    r"\b(what|which) (agencies|types|kinds|categories|examples|responsibilities|"
+    r"organisations|professionals|people)\b|"
     r"\bwhat (should|do|must) (i|we|you) (include|put|write)\b"
 )
 _ASKS_SIGNS = re.compile(
@@ -130,8 +137,9 @@ _DEFINES = re.compile(
     r"^(?:[\w'()-]+[ ,]+){0,12}?(is|are|means|mean|includes?|refers to|is when)\b", re.IGNORECASE
 )
 _IMPERATIVE = re.compile(
-    r"^(if [^,]{0,80}, )?(when [^,]{0,80}, )?(listen|tell|ring|call|refer|contact|report|record|"
-    r"write|never|do not|don't|make|keep|seek|share|ask|take|get|give|follow|escalate|speak|"
+    r"^(what to do: )?(if [^,]{0,80}, )?(when [^,]{0,80}, )?"
+    r"(listen|tell|ring|call|refer|contact|report|record|write|never|do not|don't|make|keep|"
+    r"seek|share|ask|take|get|give|follow|escalate|speak|"
     r"talk|explain|reassure|stop|act|send|check|consider|use|note|pass|treat|involve)\b",
     re.IGNORECASE,
 )
@@ -143,14 +151,17 @@ _ESCALATE = re.compile(
 
 
 _ASKS_ACTION = re.compile(
-    r"\bwhat (should|do|must|can|would|shall) (i|we|staff|you|the school|a teacher|a gp|the dsl)"
+    r"\bwhat (should|do|must|can|would|shall) (i|we|staff|you|(a|an|the|my|our) \w+( \w+)?)"
     r" do\b|\bwhat (now|next|action|steps)\b|\bnext steps?\b|\bwhat to do\b|"
     r"\bhow (should|do|can|must|would) (i|we|you) (respond|act|handle|deal|report|refer|help|"
     r"make|raise|escalate|record|contact|tell|support|react|manage)\b|"
     r"\bwhat (do|should) (i|we) do\b"
 )
 # "What happens after a referral?": the answer is a process with its timescale.
-_ASKS_PROCESS = re.compile(r"\bwhat happens\b|\bwhat will happen\b|\bwhat next\b")
+_ASKS_PROCESS = re.compile(
+    r"\bwhat (happens|will happen) (after|next|once|then|when|if)\b|\bwhat next\b|"
+    r"\bwhat happens to (my|a|the) (referral|request)"
+)
 _QUESTION = re.compile(
     r"\?|^\s*(what|whats|who|when|where|why|how|which|is|are|do|does|can|could|should|must|"
     r"would|will|may|define|explain|tell|list)\b"
@@ -189,7 +200,7 @@ class _Unit:
     has_level: bool = False
     is_list: bool = False  # a bullet, or a sentence naming three or more things
     has_signs: bool = False
-    has_actor: bool = False
+    actors: int = 0  # people and agencies named
     defines: bool = False
     is_action: bool = False
     escalates: bool = False
@@ -224,7 +235,8 @@ class AnswerFinder:
     def __init__(self, sections: Sections | Iterable[Section], contacts: Any, nlp: Language):
         self._nlp = nlp
         self._contacts = contacts
-        self._stop = frozenset(nlp.Defaults.stop_words) - _KEEP
+        # "won't" and "can't" leave "wo" and "ca" behind.
+        self._stop = (frozenset(nlp.Defaults.stop_words) - _KEEP) | {"wo", "ca", "sha", "ai"}
         self._sections: list[Section] = list(sections)
         glossary = getattr(sections, "glossary", {}) or {}
 
@@ -379,6 +391,7 @@ class AnswerFinder:
         frame = " ".join(m.group(0) for m in _FRAME.finditer(normalised))
         content = _FRAME.sub(" ", normalised)
         content = _AGE.sub(_age_word, content)
+        content = _CLOCK.sub(_clock_word, content)
         lemmas = self._lemmas(content)[:MAX_QUERY_TERMS]
         mended = [self._mend(lemma) for lemma in lemmas]
         weights = query.weights
@@ -424,13 +437,20 @@ class AnswerFinder:
         """The guide's own word for a lemma: itself, a one-slip correction, or None."""
         if lemma in self._idf:
             return lemma
-        if len(lemma) < 4 or not lemma.isalpha():
+        if lemma.endswith("s") and lemma[:-1] in self._idf:
+            return lemma[:-1]  # "RCPCs", "DSLs": a plural the lemmatizer does not know
+        if len(lemma) < MIN_MEND_LENGTH or not lemma.isalpha():
             return None
         if lemma in self._fuzzy_cache:
             return self._fuzzy_cache[lemma]
-        candidates = set(self._deletions.get(lemma, ()))
+        candidates = set(self._deletions.get(lemma, ()))  # a letter left out
         for variant in _deletes(lemma):
-            candidates |= self._deletions.get(variant, set())
+            if len(lemma) > MIN_MEND_LENGTH:
+                candidates |= self._deletions.get(variant, set())  # a letter wrong
+            elif variant in self._vocab_freq:
+                candidates.add(variant)  # a letter too many
+        if len(lemma) <= MIN_MEND_LENGTH:  # a short word keeps its first letter ("bread")
+            candidates = {word for word in candidates if word[0] == lemma[0]}
         best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
         if best is None and len(lemma) >= 5:
             best = self._stems.get(_stem(lemma))
@@ -511,7 +531,7 @@ class AnswerFinder:
             return False
         # How much of what was asked does the best section speak to? Unknown words weigh most.
         tf = self._doc_tf[index]
-        asked = [self._idf.get(term, self._max_idf) for term in query.original]
+        asked = [self._idf.get(term, UNKNOWN_SHARE * self._max_idf) for term in query.original]
         matched = [self._idf[term] for term in query.original if term in self._idf and term in tf]
         # A glossary match means the question named this topic in other words: count it fully.
         matched_expansion = sum(self._idf[t] for t in query.expanded if t in tf)
@@ -626,11 +646,15 @@ class AnswerFinder:
             bonus += 3.0
         if query.asks_list and unit.is_list:
             bonus += 2.0
-        if query.asks_who and unit.has_actor:
-            bonus += 1.0
+        if query.asks_who and unit.actors:
+            bonus += ACTOR_BONUS * min(unit.actors, 4)  # "who is in it": the sentence naming most
         if query.asks_should and (unit.is_action or unit.forbids):
             bonus += 1.0
-        if query.asks_definition and unit.defines and unit.subject & query.weights.keys():
+        if (
+            (query.asks_definition or query.asks_who)
+            and unit.defines
+            and unit.subject & query.weights.keys()
+        ):
             bonus += 1.5
         return bonus
 
@@ -660,9 +684,20 @@ class AnswerFinder:
         else:
             share = ACTION_SHARE if query.asks_action else BEST_SHARE
             chosen = [pair for pair in ranked if pair[0] >= share * best][:limit]
+            if query.asks_action:
+                # Room left: the next steps in the guide's own order of importance.
+                steps = [
+                    pair
+                    for pair in ranked
+                    if pair not in chosen
+                    and (pair[1].is_action or pair[1].forbids)
+                    and pair[0] >= STEP_SHARE * best
+                ]
+                chosen += steps[: max(0, limit - len(_slots(chosen)))]
             if len(chosen) < 2:
                 chosen += [pair for pair in ranked if pair not in chosen and pair[0] > 0][:1]
             chosen = self._cover_detail(query, chosen, ranked, limit)
+            chosen = self._carry_kind(query, chosen, ranked, limit)
         # A sentence that opens with "It" or "These" needs the sentence it points back to.
         units = self._units[index]
         positions = {unit.position for _, unit in chosen}
@@ -715,7 +750,43 @@ class AnswerFinder:
             and term not in covered
         ]
         for term in sorted(missing, key=lambda t: -self._idf[t])[:1]:
-            extra = next((pair for pair in ranked if term in pair[1].terms), None)
+            floor = DETAIL_SHARE * ranked[0][0] if ranked else 0.0
+            extra = next(
+                (pair for pair in ranked if term in pair[1].terms and pair[0] >= floor), None
+            )
+            if extra is None:
+                continue
+            if len(_slots(chosen)) >= limit:
+                weakest = min(chosen[1:], key=lambda pair: pair[0], default=None)
+                if weakest is not None:
+                    chosen = [pair for pair in chosen if pair is not weakest]
+            chosen = [*chosen, extra]
+        return chosen
+
+    @staticmethod
+    def _carry_kind(
+        query: _Query,
+        chosen: list[tuple[float, _Unit]],
+        ranked: list[tuple[float, _Unit]],
+        limit: int,
+    ) -> list[tuple[float, _Unit]]:
+        """An answer to "what number", "how long", "which level" or "what should I do" must
+        carry a sentence with the number, the timescale, the level or the step to take."""
+        needs = []
+        if query.asks_number:
+            needs.append(lambda u: u.has_phone)
+        if query.asks_date:
+            needs.append(lambda u: u.has_date)
+        elif query.asks_time:
+            needs.append(lambda u: u.has_timescale)
+        if query.asks_level:
+            needs.append(lambda u: u.has_level)
+        if query.asks_action:
+            needs.append(lambda u: u.escalates)
+        for need in needs:
+            if any(need(unit) for _, unit in chosen):
+                continue
+            extra = next((pair for pair in ranked if need(pair[1]) and pair[0] > 0), None)
             if extra is None:
                 continue
             if len(_slots(chosen)) >= limit:
@@ -837,7 +908,7 @@ def _annotate(unit: _Unit) -> None:
     unit.has_level = bool(_LEVEL.search(with_lead))
     unit.is_list = unit.list_id is not None or len(_SEPARATOR.findall(text)) >= 3
     unit.has_signs = bool(_SIGNS.search(with_lead))
-    unit.has_actor = bool(_ACTOR.search(text))
+    unit.actors = len(_ACTOR.findall(text))
     unit.defines = unit.list_id is None and bool(_DEFINES.match(text))
     unit.is_action = bool(_IMPERATIVE.match(text)) or bool(
         unit.lead and re.search(r"\bwhat to do\b|\bdo\b.*:$|\bshould\b", unit.lead, re.I)
@@ -845,6 +916,12 @@ def _annotate(unit: _Unit) -> None:
     unit.escalates = bool(_ESCALATE.search(text))
     unit.records = bool(re.search(r"\b(write down|record)\b", text, re.IGNORECASE))
     unit.forbids = bool(re.match(r"(never|do not|don't)\b", text, re.IGNORECASE))
+
+
+def _clock_word(match: re.Match[str]) -> str:
+    """'10pm' -> 'out of hours'; '11am' -> 'office hours' (the front door's hours are 9 to 5)."""
+    hour = int(match.group(1)) % 12 + (12 if match.group(3) == "pm" else 0)
+    return " office hours " if 9 <= hour < 17 else " out of hours "
 
 
 def _age_word(match: re.Match[str]) -> str:

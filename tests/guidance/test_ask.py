@@ -92,6 +92,59 @@ def test_extra_questions_at_least_90_percent(finder: AnswerFinder) -> None:
     assert score >= 0.9, "\n".join(failures)
 
 
+FRESH = [
+    Path(__file__).parent / "data" / "questions_extra2.jsonl",
+    Path(__file__).parent / "data" / "questions_extra3.jsonl",
+]
+
+
+@pytest.mark.parametrize("file", FRESH, ids=lambda f: f.stem)
+def test_fresh_question_batches_at_least_90_percent(finder: AnswerFinder, file: Path) -> None:
+    # Written before tuning, labelled from the domain facts rather than from the answers.
+    assert len(file.read_text(encoding="utf-8").splitlines()) >= 50
+    score, failures = _score(finder, file)
+    assert score >= 0.9, "\n".join(failures)
+
+
+def test_who_questions_get_the_list(finder: AnswerFinder) -> None:
+    for question in [
+        "Who is in the Wirral MASH?",
+        "which agencies work in the mash",
+        "who sits in the MASH",
+    ]:
+        text = finder.ask(question).answer.lower()
+        assert all(word in text for word in ("police", "health", "social care")), (question, text)
+    text = finder.ask("Who takes part in a strategy discussion?").answer.lower()
+    assert "police" in text and "health" in text
+
+
+def test_what_to_do_gives_the_core_steps_first(finder: AnswerFinder) -> None:
+    answer = finder.ask("What should I do if a child tells me they are being abused?").answer
+    text = answer.lower()
+    for step in ("listen", "seriously", "secret", "own words", "designated safeguarding lead"):
+        assert step in text, (step, answer)
+    assert len(re.findall(r"[.!?](\s|$)", answer)) <= 4
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("how long does a social work assessment take", "45 working days"),
+        ("when does the core group first meet", "10 working days"),
+        ("how quickly should FGM be reported", "next working day"),
+        ("how soon do parents get the outline plan", "24 hours"),
+        ("what number is the EDT", "0151 677 6557"),
+        ("who do i call at 10pm about a child at risk", "0151 677 6557"),
+        ("what level is a one-off self harm", "Level 2"),
+        ("a child has a plan to end their life", "999"),
+    ],
+)
+def test_answers_carry_the_number_time_or_level_asked_for(
+    finder: AnswerFinder, question: str, fact: str
+) -> None:
+    assert fact.lower() in finder.ask(question).answer.lower()
+
+
 def test_answer_shape(finder: AnswerFinder) -> None:
     answer = finder.ask("What is the MARF?")
     data = answer.to_dict()

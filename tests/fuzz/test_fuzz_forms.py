@@ -14,9 +14,9 @@ from fuzz_helpers import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from mash.models import Escalation
+from mash.models import Consultation, Escalation
 
 pytestmark = pytest.mark.fuzz
 
@@ -45,8 +45,9 @@ def test_consultation_form(signed_in, topic: str, number: str, best: str) -> Non
     assert_escaped(response)
 
 
-def test_school_page_escapes_stored_consultations(signed_in) -> None:
-    """Run after the form fuzzing: the page lists what the form stored."""
+def test_pages_showing_stored_consultations_escape_them(context, signed_in) -> None:
+    """Run after the form fuzzing: the school's page lists its consultations, and the MASH
+    queue shows a consultation's topic to the duty worker."""
     client, token = signed_in["oakfield_dsl"]
     stored = client.post(
         "/school/consultations",
@@ -58,9 +59,13 @@ def test_school_page_escapes_stored_consultations(signed_in) -> None:
         },  # fmt: skip
     )
     assert stored.status_code == 200, stored.text[:300]
-    page = client.get("/school")
+    assert_escaped(client.get("/school"))
+    with context.sessions() as session:
+        newest = session.execute(select(func.max(Consultation.id))).scalar_one()
+    duty, _ = signed_in["duty"]
+    page = duty.get(f"/queue/consultations/{newest}")
     assert page.status_code == 200
-    assert "fzAlert" in page.text, "the stored topic should be on the page (escaped)"
+    assert "fzAlert" in page.text, "the stored topic should be on the duty worker's page"
     assert_escaped(page)
 
 
@@ -74,14 +79,27 @@ def test_guidance_search_reflects_escaped(signed_in, query: str) -> None:
     assert_escaped(response)
 
 
+@pytest.fixture(scope="module")
+def escalation_ids(context) -> list[int]:
+    """Two escalations to record outcomes on (raised through the relay, as a chat would)."""
+    for n in range(2):
+        context.relay.send(
+            sender_id=f"fuzz-outcome-{n}",
+            text="a pupil told me her stepdad hit her last night",
+            metadata={"user_id": 1, "role": "dsl", "organisation_id": 2, "channel": "portal"},
+        )
+    with context.sessions() as session:
+        ids = session.execute(select(Escalation.id).order_by(Escalation.id.desc()).limit(2))
+        return list(ids.scalars())
+
+
 @fuzz_settings(800)
 @given(code=st.one_of(st.sampled_from(["advice_given", "other"]), field_text), note=field_text)
-def test_outcome_form(context, signed_in, code: str, note: str) -> None:
+def test_outcome_form(escalation_ids, signed_in, code: str, note: str) -> None:
     COUNTS["outcome form"] += 1
     client, token = signed_in["duty"]
-    with context.sessions() as session:
-        ids = session.execute(select(Escalation.id).limit(3)).scalars().all()
-    for escalation_id in ids or [1]:
+    assert escalation_ids, "the fixture should have raised escalations"
+    for escalation_id in escalation_ids:
         response = client.post(
             f"/queue/escalations/{escalation_id}/outcome",
             data={"outcome_code": code, "note": note, "csrf_token": token},

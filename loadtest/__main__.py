@@ -120,6 +120,7 @@ async def portal_mode(args: argparse.Namespace, settings: Settings, config: Stac
     rng = random.Random(args.seed)
     scripts = [conversation(rng, args.turns, args.disclosure_rate) for _ in users]
     run, refs = Run(f"portal x{args.users} conversations"), {}
+    await warm_up(config, users[0], args)
     limit = asyncio.Semaphore(args.concurrency)
 
     async def one(user: LoadUser, turns: list[Turn]) -> None:
@@ -208,13 +209,12 @@ async def replicas_mode(args: argparse.Namespace, settings: Settings, config: St
     users, _ = ensure_users(settings, 1)
     rng = random.Random(args.seed)
     scripts = [conversation(rng, args.turns, args.disclosure_rate) for _ in range(args.users)]
-    warm = [conversation(random.Random(1), 3, 0.0) for _ in range(2 * config.rasa_replicas)]
     print(
         f"==> Rasa webhook: {args.users} conversations x {args.turns} messages, "
         f"{args.concurrency} at a time; 1 replica ({one_url}) then "
         f"{config.rasa_replicas} behind nginx ({all_url})"
     )
-    await webhook_phase("warm-up", all_url, warm, users[0], args)
+    await warm_up(config, users[0], args)
     single = await webhook_phase("1 replica", one_url, scripts, users[0], args)
     print(single.line())
     several = await webhook_phase(
@@ -230,6 +230,13 @@ async def replicas_mode(args: argparse.Namespace, settings: Settings, config: St
     return report_errors(single, several)
 
 
+async def warm_up(config: StackConfig, user: LoadUser, args: argparse.Namespace) -> None:
+    """A few untimed messages per replica first: the first predictions of a fresh Rasa are
+    slow (graph warm-up), which is start-up cost, not throughput."""
+    warm = [conversation(random.Random(1), 3, 0.0) for _ in range(2 * config.rasa_replicas)]
+    await webhook_phase("warm-up", config.rasa_lb_url, warm, user, args)
+
+
 # -- soak -------------------------------------------------------------------------------------
 async def soak_mode(args: argparse.Namespace, settings: Settings, config: StackConfig) -> int:
     base = config.portal_lb_url
@@ -237,6 +244,7 @@ async def soak_mode(args: argparse.Namespace, settings: Settings, config: StackC
     users, password = ensure_users(settings, args.users)
     rng = random.Random(args.seed)
     run, refs = Run(f"soak x{args.users} for {args.duration:.0f} s"), {}
+    await warm_up(config, users[0], args)
     sent: dict[str, list[str]] = defaultdict(list)
     since = time.time() - 1.0
     stop_at = time.monotonic() + args.duration

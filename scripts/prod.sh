@@ -25,10 +25,12 @@ text = re.sub(r"^TRACKER_DATABASE_URL=.*$", "TRACKER_DATABASE_URL=postgresql://p
 open(sys.argv[1], "w", encoding="utf-8").write(text)
 PY
 fi
-set -a
-# shellcheck disable=SC1090
-. "$env_file"
-set +a
+# The file's values, except where the environment already sets one (the environment wins).
+while IFS= read -r line; do
+  case "$line" in ''|'#'*) continue ;; esac
+  name="${line%%=*}"
+  [ -n "${!name+x}" ] || export "$name=${line#*=}"
+done < "$env_file"
 
 if ! command -v nginx >/dev/null 2>&1; then
   echo "==> installing nginx (Debian package)"

@@ -3,7 +3,8 @@
 #   1. train the Rasa model if its data changed (cached by hash: scripts/train.sh);
 #   2. migrate and seed the demo MASH database;
 #   3. start the action server (127.0.0.1:5055) and Rasa with the REST channel (127.0.0.1:5005);
-#   4. print how to talk to it; Ctrl-C stops both.
+#   4. start the outbox dispatcher, Slack if configured, and the schools portal (127.0.0.1:8000);
+#   5. print the address and demo accounts; Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -74,23 +75,49 @@ for _ in $(seq 1 180); do
   sleep 1
 done
 
+echo "==> outbox dispatcher (notifications with retries; log: var/dispatch.log)"
+python -m mash dispatch > var/dispatch.log 2>&1 &
+pids+=($!)
+
+if python -m slack_app --check > var/slack-check.log 2>&1; then
+  if [ -n "${SLACK_APP_TOKEN:-}" ]; then
+    echo "==> Slack on (Socket Mode; log: var/slack.log)"
+    python -m slack_app > var/slack.log 2>&1 &
+    pids+=($!)
+  else
+    echo "==> Slack on: events at http://127.0.0.1:${PORTAL_PORT:-8000}/slack/events"
+  fi
+else
+  echo "==> $(tail -n 1 var/slack-check.log)"
+fi
+
+echo "==> schools portal on http://127.0.0.1:${PORTAL_PORT:-8000}/ (log: var/portal.log)"
+python -m schools_portal --host 127.0.0.1 --port "${PORTAL_PORT:-8000}" > var/portal.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 120); do
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "the portal exited; see var/portal.log" >&2; exit 1; }
+  curl -sf -m 2 -o /dev/null "http://127.0.0.1:${PORTAL_PORT:-8000}/signin" && break
+  sleep 1
+done
+
 cat <<EOT
 
-==> The assistant is ready (logs: var/rasa.log, var/action_server.log). Talk to it:
+==> Ready. Open the portal: http://127.0.0.1:${PORTAL_PORT:-8000}/
+$(sed -n '/^Demo users/,/^$/p' var/portal.log)
 
+  Logs: var/rasa.log, var/action_server.log, var/portal.log, var/dispatch.log
+
+  Talk to Rasa directly (the portal and Slack set the metadata from the signed-in user):
   curl -s $webhook -H 'Content-Type: application/json' -d '{
     "sender": "demo-dsl", "message": "who is our MASH contact?",
     "metadata": {"user_id": "5", "role": "dsl", "organisation_id": 2,
                  "channel": "portal", "message_id": "demo-1"}}'
 
-  (the portal and Slack set the metadata from the signed-in user; ids are from the demo
-   directory: python -m mash list --help)
-
   Or a terminal chat (a second Rasa on port 5006 using this action server):
     ACTION_SERVER_URL=$ACTION_SERVER_URL ACTION_SERVER_TOKEN=$ACTION_SERVER_TOKEN \\
       .venv/bin/rasa shell -m $model --endpoints bot/endpoints.yml -p 5006
 
-Ctrl-C stops both servers.
+Ctrl-C stops everything.
 EOT
 wait -n "${pids[@]}" || true
-echo "a server stopped; see var/rasa.log and var/action_server.log" >&2
+echo "a process stopped; see the logs in var/" >&2

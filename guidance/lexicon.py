@@ -26,6 +26,7 @@ CUE_KINDS = (
     "negation_stop",
     "pseudo_negation",
     "resolved",
+    "not_harm",
     "current",
     "disclosure",
     "specific",
@@ -177,6 +178,19 @@ class AgeRule:
 
 
 @dataclass(frozen=True)
+class CoRule:
+    """Words of several kinds near each other in one sentence ("@harm_act" and "@victim"
+    within 6 words): an event however it is worded. The first element is the head: a
+    negation must govern it to lower the match."""
+
+    category: str
+    urgency: str
+    within: int
+    elements: tuple[Words | SetRef, ...]
+    line: int
+
+
+@dataclass(frozen=True)
 class Lexicon:
     file: Path
     version: str
@@ -189,6 +203,7 @@ class Lexicon:
     age_rules: tuple[AgeRule, ...] = ()
     school_year_offset: int = 4
     labels: dict[str, str] = field(default_factory=dict)
+    cooccur: tuple[CoRule, ...] = ()
 
 
 def load_lexicon(pack_dir: Path) -> tuple[Lexicon | None, list[PackProblem]]:
@@ -219,7 +234,7 @@ class _Reader:
         if not isinstance(data, dict):
             self.problem(1, "the lexicon must be a mapping with categories, cues, sets ...")
             return None
-        known = {"version", "normalise", "sets", "categories", "cues", "ages"}
+        known = {"version", "normalise", "sets", "categories", "cues", "ages", "cooccur"}
         for key in data:
             if key not in known:
                 self.problem(_line_of(data, key), f"unknown key {key!r}")
@@ -238,6 +253,8 @@ class _Reader:
                                            _line_of(ages, "pregnancy_terms"), set(sets),
                                            "concern")
         rules = self.read_age_rules(ages.get("rules", []), _line_of(ages, "rules"), category_ids)
+        cooccur = self.read_cooccur(data.get("cooccur", []), _line_of(data, "cooccur"),
+                                    set(sets), {c.id: c.urgency for c in categories})
         offset = ages.get("school_year_offset", 4)
         if not isinstance(offset, int) or not 0 <= offset <= 10:
             self.problem(_line_of(ages, "school_year_offset"),
@@ -255,7 +272,52 @@ class _Reader:
             age_rules=tuple(rules),
             school_year_offset=offset,
             labels={c.id: c.label for c in categories},
+            cooccur=tuple(cooccur),
         )
+
+    def read_cooccur(self, raw: Any, line: int, set_names: set[str],
+                     categories: dict[str, str]) -> list[CoRule]:
+        """Items: {category, urgency?, within?, all: [element, ...]}; an element is one slot
+        of the pattern language without gaps ("@harm_act", "kill|hurt", "@child|me")."""
+        if not isinstance(raw, list):
+            self.problem(line, "cooccur must be a list")
+            return []
+        rules = []
+        for index, item in enumerate(raw):
+            where = _item_line(raw, index, line)
+            if not isinstance(item, dict):
+                self.problem(where, "a cooccur rule must be a mapping (category, all, ...)")
+                continue
+            for key in item:
+                if key not in ("category", "urgency", "within", "all"):
+                    self.problem(_line_of(item, key), f"unknown cooccur key {key!r}")
+            category = item.get("category")
+            if category not in categories:
+                self.problem(where, f"cooccur category {category!r} is not a category id")
+                continue
+            urgency = item.get("urgency", categories[category])
+            if urgency not in URGENCIES:
+                self.problem(_line_of(item, "urgency"), "urgency must be immediate or concern")
+                continue
+            within = item.get("within", 6)
+            if not isinstance(within, int) or not 1 <= within <= 20:
+                self.problem(_line_of(item, "within"), "within must be 1 to 20 words")
+                continue
+            raw_elements = item.get("all")
+            if not isinstance(raw_elements, list) or len(raw_elements) < 2:
+                self.problem(where, "cooccur 'all' must list at least two elements")
+                continue
+            elements = []
+            for text in raw_elements:
+                slot, error = _parse_slot(str(text).strip(), set_names)
+                if error or not isinstance(slot, Words | SetRef) or slot.optional:
+                    self.problem(where, f"cooccur element {text!r}: "
+                                        f"{error or 'must be words or a set'}")
+                    break
+                elements.append(slot)
+            else:
+                rules.append(CoRule(category, urgency, within, tuple(elements), where))
+        return rules
 
     def read_sets(self, raw: Any, line: int) -> dict[str, tuple[str, ...]]:
         if not isinstance(raw, dict):

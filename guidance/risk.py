@@ -247,6 +247,7 @@ class _Hit:
     start: int  # token indices
     end: int
     topic: bool = False
+    head: int = -1  # for co-occurrence hits: the token a negation must govern
 
 
 @dataclass
@@ -277,6 +278,7 @@ class RiskScreen:
         self.lower_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.patterns: list[_Compiled] = []
         self.first_index: dict[int, list[int]] = {}
+        self.corules: list[tuple[str, int, int, tuple[frozenset[int], ...]]] = []
         self._compile_all()
 
     # building
@@ -289,7 +291,15 @@ class RiskScreen:
             sources.extend((kind, kind, p) for p in patterns)
         sources.extend(("partner", "partner", p) for p in self.lexicon.partner_terms)
         sources.extend(("pregnancy", "pregnancy", p) for p in self.lexicon.pregnancy_terms)
-        self._register_phrases(sources)
+        co_sources = [("category", rule.category,
+                       Pattern(rule.category, rule.elements, rule.urgency, rule.line))
+                      for rule in self.lexicon.cooccur]
+        self._register_phrases(sources + co_sources)
+        for rule in self.lexicon.cooccur:
+            elements = tuple(self._ids(e) for e in rule.elements)
+            if all(elements):
+                self.corules.append((rule.category, _LEVELS[rule.urgency], rule.within,
+                                     elements))
         for kind, label, pattern in sources:
             slots = tuple(self._compile_slot(slot) for slot in pattern.slots)
             if any(s[0] in ("w", "x") and not s[1] for s in slots):
@@ -429,6 +439,44 @@ class RiskScreen:
                         done.add((index, start))
                         hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop,
                                          pattern.topic))
+        if self.corules:
+            hits.extend(self._co_hits(by_phrase, present, breaks))
+        return hits
+
+    def _co_hits(self, by_phrase: dict[int, list[tuple[int, int]]], present: set[int],
+                 breaks: list[bool]) -> list[_Hit]:
+        """Co-occurrence rules: every element within `within` words of the head (the first
+        element), in the same sentence, on tokens of its own."""
+        hits: list[_Hit] = []
+        spans_of: dict[frozenset[int], list[tuple[int, int]]] = {}
+        sentence_ends: list[int] | None = None
+        for label, level, within, elements in self.corules:
+            if any(e.isdisjoint(present) for e in elements):
+                continue
+            if sentence_ends is None:
+                sentence_ends = [i for i, b in enumerate(breaks) if b]
+            found = []
+            for element in elements:
+                spans = spans_of.get(element)
+                if spans is None:
+                    spans = spans_of[element] = sorted(
+                        span for p in element & present for span in by_phrase[p])
+                found.append(spans)
+            for h_start, h_end in found[0]:
+                cut = bisect.bisect_left(sentence_ends, h_start)
+                low = sentence_ends[cut - 1] + 1 if cut else 0
+                high = sentence_ends[cut] if cut < len(sentence_ends) else len(breaks)
+                low, high = max(low, h_start - within), min(high, h_end + within)
+                start, end = h_start, h_end
+                for spans in found[1:]:
+                    near = next((sp for sp in spans if low <= sp[0] and sp[1] <= high
+                                 and (sp[1] <= h_start or sp[0] >= h_end)), None)
+                    if near is None:
+                        break
+                    start, end = min(start, near[0]), max(end, near[1])
+                else:
+                    # a shape, like a topic: a question with no real child in it lowers it
+                    hits.append(_Hit("category", label, level, start, end, True, h_start))
         return hits
 
     def _judge(self, message: _Message) -> RiskResult:
@@ -603,6 +651,7 @@ class _Context:
         self.negation_stops = [h.start for h in cues.get("negation_stop", [])]
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
         self.current_sentences = {self.sentence[c.start] for c in cues.get("current", [])}
+        self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
 
     def _segments(self, breaks: list[bool],
                   clause_breaks: list[_Hit]) -> tuple[list[int], list[int]]:
@@ -655,6 +704,8 @@ class _Context:
         level = hit.level
         if self._negated(hit):
             level -= 1
+        if level > NONE and self.clause[hit.start] in self.not_harm_clauses:
+            level -= 1
         if level > NONE and self._resolved(hit):
             level = NONE if level == CONCERN else CONCERN if self._resolved_clause(hit) else level
         if level > NONE and self.zone[hit.start] and not self.strong:
@@ -666,11 +717,12 @@ class _Context:
         return level
 
     def _negated(self, hit: _Hit) -> bool:
-        clause = self.clause[hit.start]
+        first = hit.head if hit.head >= 0 else hit.start
+        clause = self.clause[first]
         return any(
-            n.end <= hit.start and hit.start - n.end <= NEGATION_REACH
+            n.end <= first and first - n.end <= NEGATION_REACH
             and self.clause[n.start] == clause
-            and not any(n.end <= stop < hit.start for stop in self.negation_stops)
+            and not any(n.end <= stop < first for stop in self.negation_stops)
             for n in self.negations
         )
 
@@ -678,9 +730,12 @@ class _Context:
         sentence = self.sentence[hit.start]
         if sentence in self.current_sentences:
             return []
+        # a resolved cue inside the match is part of it ("hit his head"); a co-occurrence
+        # match is only its head word for this
+        start, end = (hit.head, hit.head + 1) if hit.head >= 0 else (hit.start, hit.end)
         return [
             r for r in self.cues.get("resolved", [])
-            if self.sentence[r.start] == sentence and not (r.start < hit.end and hit.start < r.end)
+            if self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
         ]
 
     def _resolved(self, hit: _Hit) -> bool:

@@ -145,3 +145,45 @@ def test_a_second_council_can_write_its_own_lexicon(tmp_path, nlp):
     screen = RiskScreen(lexicon, nlp)
     assert screen.screen("Her da skelps her").urgency == "immediate"
     assert screen.screen("the weather is fine").urgency == "none"
+
+
+def test_cooccurrence_rules_load_and_catch_new_wording(tmp_path, nlp):
+    from guidance.risk import RiskScreen
+
+    text = (
+        "sets:\n"
+        "  harm: [punch, batter, leather, leathered]\n"
+        "  victim: [him, her, boy, girl]\n"
+        "categories:\n"
+        "  - {id: physical, label: Physical, urgency: immediate, patterns: [\"zzzz\"]}\n"
+        "cues:\n"
+        "  negation: [\"not\"]\n"
+        "cooccur:\n"
+        "  - {category: physical, within: 4, all: [\"@harm\", \"@victim\"]}\n"
+    )
+    lexicon, problems = load_lexicon(write(tmp_path, text))
+    assert problems == []
+    screen = RiskScreen(lexicon, nlp)
+    assert screen.screen("his ould fella leathered him on sunday").urgency == "immediate"
+    assert screen.screen("the girl says she was battered by him").urgency == "immediate"
+    # a negation governing the head lowers it one level
+    assert screen.screen("he did not punch her").urgency == "concern"
+    assert screen.screen("punch. the girl is fine").urgency == "none"  # another sentence
+    assert screen.screen("punch the bag, then go home with the boy").urgency == "none"
+
+
+def test_bad_cooccurrence_rules_are_reported(tmp_path):
+    text = (
+        "sets:\n"
+        "  harm: [hit]\n"
+        "categories:\n"
+        "  - {id: a, label: A, urgency: concern, patterns: [x]}\n"
+        "cooccur:\n"
+        "  - {category: nope, all: [\"@harm\", \"him\"]}\n"
+        "  - {category: a, all: [\"@harm\"]}\n"
+        "  - {category: a, all: [\"@missing\", \"him\"]}\n"
+        "  - {category: a, within: 99, all: [\"@harm\", \"him\"]}\n"
+    )
+    lexicon, problems = load_lexicon(write(tmp_path, text))
+    assert lexicon is None
+    assert [p.line for p in problems] == [6, 7, 8, 9]

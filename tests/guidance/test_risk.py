@@ -10,6 +10,9 @@ import pytest
 EXTRA = Path(__file__).parent / "data" / "risk_extra.jsonl"
 # Fresh cases written for a generalisation pass (families of failure, not single sentences).
 EXTRA2 = Path(__file__).parent / "data" / "risk_extra2.jsonl"
+# Fresh styles: long case notes, GP shorthand, police notices, quotes, dialect, euphemisms, and
+# none items full of alarming words (questions, policy text, negations, resolved events).
+EXTRA3 = Path(__file__).parent / "data" / "risk_extra3.jsonl"
 RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -43,6 +46,15 @@ def test_dev_set_meets_the_acceptance_thresholds(risk_screen, shared_eval):
 def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
     rows = read_jsonl(EXTRA2)
     assert len(rows) >= 150
+    assert {row["label"] for row in rows} == {"immediate", "concern", "none"}
+    failures, concern_share = acceptance_failures(risk_screen, rows)
+    assert failures == []
+    assert concern_share >= 0.9
+
+
+@pytest.mark.parametrize("path", [EXTRA3], ids=lambda p: p.stem)
+def test_fresh_style_sets_meet_the_acceptance_thresholds(risk_screen, path):
+    rows = read_jsonl(path)
     assert {row["label"] for row in rows} == {"immediate", "concern", "none"}
     failures, concern_share = acceptance_failures(risk_screen, rows)
     assert failures == []

@@ -5,14 +5,14 @@
 #   3. the test stories (bot/tests) with rasa test core --fail-on-prediction-errors;
 #   4. the end-to-end test through the REST webhook with the action server running.
 # Models and the cross-validation report are cached by a hash of their inputs, so a second
-# run with unchanged data trains nothing. BOT_CHECK_EPOCHS (default 40) trains quicker models
-# than `make run`'s; BOT_CV_FOLDS (default 5).
+# run with unchanged data trains nothing, and the model checked is the one `make run` serves.
+# BOT_CHECK_EPOCHS=N trains quicker models instead (DIET epochs); BOT_CV_FOLDS (default 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export TF_CPP_MIN_LOG_LEVEL=3
 export APP_ENV="${APP_ENV:-test}"
-epochs="${BOT_CHECK_EPOCHS:-40}"
+epochs="${BOT_CHECK_EPOCHS:-}"
 folds="${BOT_CV_FOLDS:-5}"
 min_f1=0.93
 mkdir -p results artefacts/bot
@@ -21,8 +21,12 @@ step() { echo "  -> $1"; shift; local t=$SECONDS; "$@"; echo "     ($(( SECONDS 
 
 step "rasa data validate (no warnings allowed)" python -m bot.checks validate 2>/dev/null
 
-cv_config="results/config.epochs-$epochs.yml"
-sed -E "s/^( +epochs:) [0-9]+/\1 $epochs/" config.yml > "$cv_config"
+cv_config="results/config.cv.yml"
+if [ -n "$epochs" ]; then
+  sed -E "s/^( +epochs:) [0-9]+/\1 $epochs/" config.yml > "$cv_config"
+else
+  cp config.yml "$cv_config"
+fi
 cv_hash=$(cat "$cv_config" bot/data/nlu.yml bot/components/*.py <(echo "$folds") \
   | sha256sum | cut -c1-16)
 cv_dir="results/nlu_cv-$cv_hash"
@@ -41,7 +45,7 @@ cross_validate() {
 step "NLU cross-validation ($folds folds, intent macro F1 >= $min_f1)" cross_validate
 
 model=""
-train() { model=$(scripts/train.sh --epochs "$epochs" 2>results/train_checks.log) \
+train() { model=$(scripts/train.sh ${epochs:+--epochs "$epochs"} 2>results/train_checks.log) \
   || { tail -30 results/train_checks.log; return 1; }; echo "     $model"; }
 step "model for the checks" train
 

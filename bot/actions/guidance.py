@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 # Where a role-specific pointer helps after the answer itself.
 GP_TIP_INTENTS = frozenset({"ask_gp_conference", "ask_referral_process", "ask_consent_sharing"})
-DSL_TIP_INTENTS = frozenset({"ask_referral_process", "ask_disclosure_steps", "ask_consent_sharing"})
+DSL_TIP_INTENTS = frozenset({"ask_referral_process", "ask_guide", "ask_consent_sharing"})
 
 
 class ActionAnswerQuestion(Action):

@@ -1,7 +1,7 @@
 """End to end through Rasa's REST webhook, with the action server and a temporary SQLite MASH.
 
 Slow: needs a trained model. scripts/bot_checks.sh sets BOT_MODEL to the one it trained;
-otherwise scripts/train.sh trains (or reuses) a quick one. Both servers listen on free
+otherwise scripts/train.sh trains (or reuses) the make-run model. Both servers listen on free
 loopback ports. The last test stops the action server to show the safety message does not
 depend on it.
 """
@@ -48,7 +48,7 @@ def free_port() -> int:
 def model_path() -> str:
     if os.environ.get("BOT_MODEL"):
         return os.environ["BOT_MODEL"]
-    out = subprocess.run([str(ROOT / "scripts" / "train.sh"), "--epochs", "40"], check=True,
+    out = subprocess.run([str(ROOT / "scripts" / "train.sh")], check=True,
                          capture_output=True, text=True, cwd=ROOT)
     return out.stdout.strip().splitlines()[-1]
 

@@ -23,6 +23,7 @@ CUE_KINDS = (
     "conditional",
     "generic_question",
     "negation",
+    "denial",
     "negation_stop",
     "pseudo_negation",
     "resolved",

@@ -33,7 +33,9 @@ NONE, CONCERN, IMMEDIATE = 0, 1, 2
 _LEVELS = {"none": NONE, "concern": CONCERN, "immediate": IMMEDIATE}
 _NAMES = {NONE: "none", CONCERN: "concern", IMMEDIATE: "immediate"}
 CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs small
-NEGATION_REACH = 3  # words between a negation and the match it governs
+NEGATION_REACH = 3
+_CONTRAST = frozenset({"but", "however", "although", "though", "whereas", "yet", "says", "said",
+                       "told", "disclosed"})  # words between a negation and the match it governs
 
 # Look-alike letters from other scripts that people (or filters) substitute for Latin ones.
 _CONFUSABLES = str.maketrans(
@@ -650,7 +652,18 @@ class _Context:
         ]
         self.negation_stops = [h.start for h in cues.get("negation_stop", [])]
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
-        self.current_sentences = {self.sentence[c.start] for c in cues.get("current", [])}
+        # "now" in "healed now", "now closed" belongs to the resolution, not a current event
+        # "no new referrals" is not a current event either
+        resolved_near = {i for r in cues.get("resolved", []) for i in (r.start - 1, r.end)}
+        negated_at = {n.end for n in cues.get("negation", [])}
+        self.current_sentences = {
+            self.sentence[c.start] for c in cues.get("current", [])
+            if not (c.start in negated_at
+                    or (c.start in resolved_near and texts[c.start] == "now"))
+        }
+        self.denials = [d.start for d in cues.get("denial", [])
+                        if not self.zone[d.start]]
+        self.texts = texts
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
 
     def _segments(self, breaks: list[bool],
@@ -702,7 +715,7 @@ class _Context:
     def judge(self, hit: _Hit) -> int:
         """The urgency a risk match keeps once the cues around it are weighed."""
         level = hit.level
-        if self._negated(hit):
+        if self._negated(hit) or self._denied(hit):
             level -= 1
         if level > NONE and self.clause[hit.start] in self.not_harm_clauses:
             level -= 1
@@ -724,6 +737,15 @@ class _Context:
             and self.clause[n.start] == clause
             and not any(n.end <= stop < first for stop in self.negation_stops)
             for n in self.negations
+        )
+
+    def _denied(self, hit: _Hit) -> bool:
+        first = hit.head if hit.head >= 0 else hit.start
+        sentence = self.sentence[first]
+        return any(
+            d < first and self.sentence[d] == sentence
+            and not any(t in _CONTRAST for t in self.texts[d:first])
+            for d in self.denials
         )
 
     def _resolving(self, hit: _Hit) -> list[_Hit]:

@@ -13,6 +13,7 @@ EXTRA2 = Path(__file__).parent / "data" / "risk_extra2.jsonl"
 # Fresh styles: long case notes, GP shorthand, police notices, quotes, dialect, euphemisms, and
 # none items full of alarming words (questions, policy text, negations, resolved events).
 EXTRA3 = Path(__file__).parent / "data" / "risk_extra3.jsonl"
+EXTRA4 = Path(__file__).parent / "data" / "risk_extra4.jsonl"
 RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -52,7 +53,7 @@ def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
     assert concern_share >= 0.9
 
 
-@pytest.mark.parametrize("path", [EXTRA3], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [EXTRA3, EXTRA4], ids=lambda p: p.stem)
 def test_fresh_style_sets_meet_the_acceptance_thresholds(risk_screen, path):
     rows = read_jsonl(path)
     assert {row["label"] for row in rows} == {"immediate", "concern", "none"}
@@ -84,6 +85,12 @@ def test_extra_set_meets_the_acceptance_thresholds(risk_screen):
         ("No marks seen, but she says mum's partner strangled mum in front of her.", "immediate"),
         ("Checked at swimming, no bruises, no concerns, just recording.", "none"),
         ("Baby has a bruise on his cheek, no explanation given.", "immediate"),
+        # co-occurrence: new wording of the same shape, and cues that govern it
+        ("his ould fella lamped him with the hoover pipe", "immediate"),
+        ("Child denied being hit, kicked or hurt at home and there were no marks.", "concern"),
+        ("Mum denies it but the boy says she leathered him", "immediate"),
+        ("He beat me at chess again, gutted!", "concern"),
+        ("case of the boy who was punched last year is now closed", "concern"),
         # hypotheticals and generic conditions
         ("Training scenario: a child says he was hit - what should staff do?", "none"),
         ("If a child discloses sexual abuse, who do I ring?", "none"),

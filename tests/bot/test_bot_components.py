@@ -98,6 +98,16 @@ def test_immediate_risk_is_not_swallowed_by_an_open_form():
     assert found(tracker_after("describe_worry"))[0] == "threshold_form"
 
 
+def test_the_loop_is_not_resumed_between_the_safety_message_and_closing_it():
+    found = SafetyFirstRulePolicy._find_action_from_loop_happy_path
+    for loop in ("threshold_form", "action_two_stage_fallback"):
+        tracker = tracker_after("report_immediate_risk", loop=loop)
+        tracker.update(ActionExecuted("utter_safety_message"))
+        assert found(tracker) == (None, None)
+        tracker.update(ActionExecuted("action_raise_escalation"))
+        assert found(tracker)[0] == loop  # any later step: RulePolicy as usual
+
+
 def request(path: str = "/webhook", token: str | None = None, bearer: str | None = None):
     args = {"token": token} if token is not None else {}
     headers = {"authorization": f"Bearer {bearer}"} if bearer else {}

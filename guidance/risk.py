@@ -18,9 +18,11 @@ How a message is screened:
 from __future__ import annotations
 
 import bisect
+import gc
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,7 +283,27 @@ class RiskScreen:
         self.patterns: list[_Compiled] = []
         self.first_index: dict[int, list[int]] = {}
         self.corules: list[tuple[str, int, int, tuple[frozenset[int], ...]]] = []
+        self.break_cache: dict[str, bool] = {}
+        self.lemma_table = self._lookup_lemmas()
+        self.lemma_cache: dict[str, int] = {}
         self._compile_all()
+        # first phrase -> (its patterns, or [] and [(key id or -1, pattern)]: a pattern with a
+        # key is tried only if one of the key's phrases is in the message)
+        key_ids: dict[frozenset[int], int] = {}
+        self.keys: list[frozenset[int]] = []
+        self.candidates: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}
+        for phrase_id, indices in self.first_index.items():
+            keyed = []
+            for index in indices:
+                key = self.patterns[index].key
+                if key is not None and key not in key_ids:
+                    key_ids[key] = len(self.keys)
+                    self.keys.append(key)
+                keyed.append((-1 if key is None else key_ids[key], index))
+            if all(k < 0 for k, _ in keyed):
+                self.candidates[phrase_id] = (list(indices), [])
+            else:
+                self.candidates[phrase_id] = ([], keyed)
 
     # building
 
@@ -297,9 +319,12 @@ class RiskScreen:
                        Pattern(rule.category, rule.elements, rule.urgency, rule.line))
                       for rule in self.lexicon.cooccur]
         self._register_phrases(sources + co_sources)
+        self.co_by_head: dict[int, list[int]] = {}
         for rule in self.lexicon.cooccur:
             elements = tuple(self._ids(e) for e in rule.elements)
             if all(elements):
+                for phrase_id in elements[0]:
+                    self.co_by_head.setdefault(phrase_id, []).append(len(self.corules))
                 self.corules.append((rule.category, _LEVELS[rule.urgency], rule.within,
                                      elements))
         for kind, label, pattern in sources:
@@ -372,21 +397,42 @@ class RiskScreen:
             return ("x", self._ids(slot))
         return ("w", self._ids(slot), slot.optional)
 
+    def _lookup_lemmas(self) -> Any:
+        """The lemma table, when the pipeline is just a lookup lemmatizer (the shared one):
+        the screen then tokenises and looks lemmas up itself, once per distinct word."""
+        if list(self.nlp.pipe_names) != ["lemmatizer"]:
+            return None
+        lemmatizer = self.nlp.get_pipe("lemmatizer")
+        if getattr(lemmatizer, "mode", None) != "lookup" or getattr(lemmatizer, "overwrite",
+                                                                     False):
+            return None
+        return lemmatizer.lookups.get_table("lemma_lookup", {})
+
+    def _docs(self, chunks: Iterable[str]) -> Iterator:
+        if self.lemma_table is None:
+            yield from self.nlp.pipe(chunks, batch_size=256)
+            return
+        make_doc = self.nlp.make_doc
+        for chunk in chunks:
+            yield make_doc(chunk)
+
     # screening
 
     def screen(self, text: str) -> RiskResult:
-        message = self._prepare(text)
-        for base, chunk in message.chunks:  # one chunk unless the text is huge
-            self._add_doc(message, base, self.nlp(chunk))
-        return self._judge(message)
+        with _gc_paused():
+            message = self._prepare(text)
+            for base, chunk in message.chunks:  # one chunk unless the text is huge
+                self._add_doc(message, base, next(self._docs([chunk])))
+            return self._judge(message)
 
     def screen_many(self, texts: Iterable[str]) -> list[RiskResult]:
-        messages = [self._prepare(text) for text in texts]
-        chunks = [(m, base, chunk) for m in messages for base, chunk in m.chunks]
-        docs = self.nlp.pipe((chunk for _, _, chunk in chunks), batch_size=256)
-        for (message, base, _), doc in zip(chunks, docs, strict=True):
-            self._add_doc(message, base, doc)
-        return [self._judge(m) for m in messages]
+        with _gc_paused():
+            messages = [self._prepare(text) for text in texts]
+            chunks = [(m, base, chunk) for m in messages for base, chunk in m.chunks]
+            docs = self._docs(chunk for _, _, chunk in chunks)
+            for (message, base, _), doc in zip(chunks, docs, strict=True):
+                self._add_doc(message, base, doc)
+            return [self._judge(m) for m in messages]
 
     def _prepare(self, text: str) -> _Message:
         if not isinstance(text, str):
@@ -396,12 +442,38 @@ class RiskScreen:
 
     def _add_doc(self, message: _Message, base: int, doc) -> None:
         first = len(message.texts)
-        texts = [token.text for token in doc]
-        starts = [base + token.idx for token in doc]
+        table = self.lemma_table
+        if table is None:
+            texts = [token.text for token in doc]
+            starts = [base + token.idx for token in doc]
+        else:
+            texts, starts = [], []
+            lemmas = self.lemma_cache
+            strings = self.nlp.vocab.strings
+            for token in doc:
+                text = token.text
+                texts.append(text)
+                starts.append(base + token.idx)
+                lemma = lemmas.get(text)
+                if lemma is None:
+                    found = table.get(text, text)
+                    lemma = strings.add(found if isinstance(found, str) else found[0])
+                    if len(lemmas) < 200_000:
+                        lemmas[text] = lemma
+                if token.lemma == 0:
+                    token.lemma = lemma
         message.texts.extend(texts)
-        message.breaks.extend(_is_break(t) for t in texts)
+        cache = self.break_cache
+        breaks = [cache.get(t) for t in texts]
+        if None in breaks:
+            for i, t in enumerate(texts):
+                if breaks[i] is None:
+                    breaks[i] = cache[t] = _is_break(t)
+            if len(cache) > 100_000:  # unbounded text from callers: keep the cache small
+                cache.clear()
+        message.breaks.extend(breaks)
         message.starts.extend(starts)
-        message.ends.extend(start + len(text) for start, text in zip(starts, texts, strict=True))
+        message.ends.extend([start + len(text) for start, text in zip(starts, texts, strict=True)])
         occurrences = message.occurrences
         for matcher in (self.lemma_matcher, self.lower_matcher):
             for match_id, start, end in matcher(doc):
@@ -420,13 +492,24 @@ class RiskScreen:
         patterns = self.patterns
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
+        key_ok: dict[int, bool] = {}
+        keys = self.keys
         for phrase_id, spans in by_phrase.items():
-            candidates = self.first_index.get(phrase_id)
-            if not candidates:
+            indexed = self.candidates.get(phrase_id)
+            if indexed is None:
                 continue
-            # skip patterns needing a word that is nowhere in the message
-            candidates = [i for i in candidates
-                          if patterns[i].key is None or not patterns[i].key.isdisjoint(present)]
+            candidates, keyed = indexed
+            if keyed:
+                # skip patterns needing a word that is nowhere in the message (in order)
+                candidates = []
+                for key_id, index in keyed:
+                    if key_id >= 0:
+                        ok = key_ok.get(key_id)
+                        if ok is None:
+                            ok = key_ok[key_id] = not keys[key_id].isdisjoint(present)
+                        if not ok:
+                            continue
+                    candidates.append(index)
             for index in candidates:
                 pattern = patterns[index]
                 slots = pattern.slots
@@ -452,8 +535,11 @@ class RiskScreen:
         hits: list[_Hit] = []
         spans_of: dict[frozenset[int], list[tuple[int, int]]] = {}
         sentence_ends: list[int] | None = None
-        for label, level, within, elements in self.corules:
-            if any(e.isdisjoint(present) for e in elements):
+        by_head = self.co_by_head
+        wanted = {i for p in present if p in by_head for i in by_head[p]}
+        for rule_index in sorted(wanted):
+            label, level, within, elements = self.corules[rule_index]
+            if any(e.isdisjoint(present) for e in elements[1:]):
                 continue
             if sentence_ends is None:
                 sentence_ends = [i for i, b in enumerate(breaks) if b]
@@ -560,6 +646,21 @@ class RiskScreen:
         first = bisect.bisect_right(message.starts, span[0]) - 1
         last = bisect.bisect_left(message.starts, span[1])
         return _Hit("category", category, level, max(first, 0), max(last, first + 1))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Screening allocates many short-lived objects; with the large spaCy and lexicon heaps
+    alive, the cyclic collector's passes cost more than the screening (profiled: ~40%).
+    Nothing the screen builds is cyclic, so reference counting frees it all."""
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _match_rest(slots, index: int, pos: int, occurrences, texts: list[str],
@@ -689,12 +790,19 @@ class _Context:
         cond = list(self.cues.get("conditional", []))
         cond += [c for c in self.cues.get("generic_question", [])
                  if self.sentence[c.start] in questions]
+        if not cond:
+            return zone
+        # from each cue to the end of its clause
+        first_in_clause: dict[int, int] = {}
         for cue in cond:
-            clause = self.clause[cue.start]
-            i = cue.start
-            while i < self.n and self.clause[i] == clause:
+            c = self.clause[cue.start]
+            if cue.start < first_in_clause.get(c, self.n):
+                first_in_clause[c] = cue.start
+        clause = self.clause
+        for i in range(min(first_in_clause.values()), self.n):
+            start = first_in_clause.get(clause[i])
+            if start is not None and i >= start:
                 zone[i] = True
-                i += 1
         return zone
 
     def _signal(self, kinds: tuple[str, ...]) -> bool:

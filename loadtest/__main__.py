@@ -79,6 +79,36 @@ async def sign_in(client: httpx.AsyncClient, base: str, email: str, password: st
     return (await client.get(f"{base}/api/me")).json()["csrf_token"]
 
 
+async def sign_in_all(
+    users: list[LoadUser], base: str, password: str, run: Run
+) -> list[tuple[httpx.AsyncClient, str] | None]:
+    """Sign every user in before the clock starts (sign-in is argon2, not chat): a client and
+    its CSRF token per user, None where sign-in failed (recorded as an error)."""
+
+    async def one(user: LoadUser) -> tuple[httpx.AsyncClient, str] | None:
+        client = portal_client()
+        try:
+            return client, await sign_in(client, base, user.email, password)
+        except (httpx.HTTPError, RuntimeError) as exc:
+            run.errors.append(f"sign-in: {exc}")
+            await client.aclose()
+            return None
+
+    limit = asyncio.Semaphore(4)
+
+    async def bounded(user: LoadUser) -> tuple[httpx.AsyncClient, str] | None:
+        async with limit:
+            return await one(user)
+
+    return list(await asyncio.gather(*(bounded(u) for u in users)))
+
+
+async def close_all(sessions: list[tuple[httpx.AsyncClient, str] | None]) -> None:
+    for session in sessions:
+        if session is not None:
+            await session[0].aclose()
+
+
 async def portal_turn(
     client: httpx.AsyncClient, base: str, csrf: str, turn: Turn, run: Run, refs: dict
 ) -> bool:
@@ -116,22 +146,20 @@ async def portal_turn(
 async def portal_mode(args: argparse.Namespace, settings: Settings, config: StackConfig) -> int:
     base = config.portal_lb_url
     require_loopback(base)
-    users, password = ensure_users(settings, args.users)
+    users, password = ensure_users(settings, args.users, args.first_user)
     rng = random.Random(args.seed)
     scripts = [conversation(rng, args.turns, args.disclosure_rate) for _ in users]
     run, refs = Run(f"portal x{args.users} conversations"), {}
     await warm_up(config, users[0], args)
+    sessions = await sign_in_all(users, base, password, run)
     limit = asyncio.Semaphore(args.concurrency)
 
-    async def one(user: LoadUser, turns: list[Turn]) -> None:
-        async with limit, portal_client() as client:
-            try:
-                csrf = await sign_in(client, base, user.email, password)
-            except (httpx.HTTPError, RuntimeError) as exc:
-                run.errors.append(f"sign-in: {exc}")
-                return
+    async def one(session: tuple[httpx.AsyncClient, str] | None, turns: list[Turn]) -> None:
+        if session is None:
+            return
+        async with limit:
             for turn in turns:
-                await portal_turn(client, base, csrf, turn, run, refs)
+                await portal_turn(session[0], base, session[1], turn, run, refs)
 
     print(
         f"==> portal load: {args.users} conversations x {args.turns} messages, "
@@ -140,12 +168,13 @@ async def portal_mode(args: argparse.Namespace, settings: Settings, config: Stac
     start = time.perf_counter()
     try:
         await asyncio.wait_for(
-            asyncio.gather(*(one(u, s) for u, s in zip(users, scripts, strict=True))),
+            asyncio.gather(*(one(c, s) for c, s in zip(sessions, scripts, strict=True))),
             args.deadline,
         )
     except asyncio.TimeoutError:
         run.errors.append(f"deadline of {args.deadline} s passed")
     run.wall = time.perf_counter() - start
+    await close_all(sessions)
     disclosures = sum(t.disclosure for s in scripts for t in s)
     print(run.line())
     print(f"    disclosures: {disclosures} sent, {len(refs)} with safety message and reference")
@@ -241,28 +270,26 @@ async def warm_up(config: StackConfig, user: LoadUser, args: argparse.Namespace)
 async def soak_mode(args: argparse.Namespace, settings: Settings, config: StackConfig) -> int:
     base = config.portal_lb_url
     require_loopback(base)
-    users, password = ensure_users(settings, args.users)
+    users, password = ensure_users(settings, args.users, args.first_user)
     rng = random.Random(args.seed)
     run, refs = Run(f"soak x{args.users} for {args.duration:.0f} s"), {}
     await warm_up(config, users[0], args)
     sent: dict[str, list[str]] = defaultdict(list)
+    sessions = await sign_in_all(users, base, password, run)
     since = time.time() - 1.0
     stop_at = time.monotonic() + args.duration
 
-    async def one(user: LoadUser) -> None:
-        async with portal_client() as client:
-            try:
-                csrf = await sign_in(client, base, user.email, password)
-            except (httpx.HTTPError, RuntimeError) as exc:
-                run.errors.append(f"sign-in: {exc}")
-                return
-            sender = f"portal-{user.person_id}"  # the portal's conversation id for this user
-            while time.monotonic() < stop_at:
-                for turn in conversation(rng, args.turns, args.disclosure_rate):
-                    if time.monotonic() >= stop_at:
-                        break
-                    sent[sender].append(turn.text)
-                    await portal_turn(client, base, csrf, turn, run, refs)
+    async def one(user: LoadUser, session: tuple[httpx.AsyncClient, str] | None) -> None:
+        if session is None:
+            return
+        client, csrf = session
+        sender = f"portal-{user.person_id}"  # the portal's conversation id for this user
+        while time.monotonic() < stop_at:
+            for turn in conversation(rng, args.turns, args.disclosure_rate):
+                if time.monotonic() >= stop_at:
+                    break
+                sent[sender].append(turn.text)
+                await portal_turn(client, base, csrf, turn, run, refs)
 
     print(
         f"==> soak: {args.users} concurrent conversations for {args.duration:.0f} s via "
@@ -270,10 +297,14 @@ async def soak_mode(args: argparse.Namespace, settings: Settings, config: StackC
     )
     start = time.perf_counter()
     try:
-        await asyncio.wait_for(asyncio.gather(*(one(u) for u in users)), args.deadline)
+        await asyncio.wait_for(
+            asyncio.gather(*(one(u, c) for u, c in zip(users, sessions, strict=True))),
+            args.deadline,
+        )
     except asyncio.TimeoutError:
         run.errors.append(f"deadline of {args.deadline} s passed")
     run.wall = time.perf_counter() - start
+    await close_all(sessions)
     print(run.line())
     print(f"    disclosures answered with safety message and reference: {len(refs)}")
     tracker = check_conversations(config.tracker_database_url, sent, since)
@@ -307,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("mode", choices=["portal", "replicas", "soak"])
     parser.add_argument("--env-file", type=Path, default=ROOT / "deploy" / "production.env")
     parser.add_argument("--users", type=int, help="conversations (default: 20; soak 50)")
+    parser.add_argument(
+        "--first-user",
+        type=int,
+        default=1,
+        help="number of the first load-test user (conversations are per user; a user's earlier "
+        "messages make each turn load a longer tracker)",
+    )
     parser.add_argument("--turns", type=int, default=8, help="messages per conversation")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(

@@ -47,8 +47,8 @@ def password(settings: Settings) -> str:
     return value
 
 
-def ensure_users(settings: Settings, count: int) -> tuple[list[LoadUser], str]:
-    """The first `count` load-test users (created if missing) and their password."""
+def ensure_users(settings: Settings, count: int, first: int = 1) -> tuple[list[LoadUser], str]:
+    """`count` load-test users from number `first` (created if missing) and their password."""
     secret = password(settings)
     db = make_engine(settings)
     try:
@@ -63,7 +63,7 @@ def ensure_users(settings: Settings, count: int) -> tuple[list[LoadUser], str]:
                     session=session, actor=SYSTEM, kind="school", name=SCHOOL, area="Birkenhead"
                 ).id
         users: list[LoadUser] = []
-        for i in range(1, count + 1):
+        for i in range(first, first + count):
             email = email_for(i)
             with sessions() as session:
                 person_id = session.execute(select(Person.id).where(Person.email == email)).scalar()

@@ -60,5 +60,6 @@ test_stories() {
 }
 step "test stories (rasa test core --fail-on-prediction-errors)" test_stories
 
-step "end to end through the REST webhook (action server up, then down)" \
-  env BOT_MODEL="$model" python -m pytest -q -p no:cacheprovider -m slow tests/bot/test_bot_e2e.py
+step "end to end through the REST webhook (action server up, then down; portal and Slack)" \
+  env BOT_MODEL="$model" python -m pytest -q -p no:cacheprovider -m "slow and not reliability" \
+  tests/bot tests/portal tests/slack

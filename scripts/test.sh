@@ -14,4 +14,5 @@ stage "guidance pack is valid" python -m guidance validate
 stage "portal browser tools (Debian chromium, axe-core)" bash -c "scripts/ensure_chromium.sh && scripts/ensure_axe.sh"
 stage "unit and service tests (SQLite)" python -m pytest -q -m "not slow"
 stage "MASH service tests (PostgreSQL)" scripts/with_postgres.sh python -m pytest -q -m postgres tests/mash
+stage "Rasa assistant checks (validate, cross-validation, test stories, end to end)" scripts/bot_checks.sh
 echo; echo "==> all checks passed"

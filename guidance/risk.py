@@ -292,14 +292,17 @@ class RiskScreen:
         key_ids: dict[frozenset[int], int] = {}
         self.keys: list[frozenset[int]] = []
         self.candidates: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}
+        for pattern in self.patterns:
+            if pattern.key is not None and pattern.key not in key_ids:
+                key_ids[pattern.key] = len(self.keys)
+                self.keys.append(pattern.key)
+        self.keys_of_phrase: dict[int, list[int]] = {}
+        for key_id, key in enumerate(self.keys):
+            for phrase_id in key:
+                self.keys_of_phrase.setdefault(phrase_id, []).append(key_id)
         for phrase_id, indices in self.first_index.items():
-            keyed = []
-            for index in indices:
-                key = self.patterns[index].key
-                if key is not None and key not in key_ids:
-                    key_ids[key] = len(self.keys)
-                    self.keys.append(key)
-                keyed.append((-1 if key is None else key_ids[key], index))
+            keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
+                     for i in indices]
             if all(k < 0 for k, _ in keyed):
                 self.candidates[phrase_id] = (list(indices), [])
             else:
@@ -492,33 +495,30 @@ class RiskScreen:
         patterns = self.patterns
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
-        key_ok: dict[int, bool] = {}
-        keys = self.keys
+        # the keys (a word a pattern needs later on) that some word in the message satisfies
+        key_of = self.keys_of_phrase
+        ok_keys = {k for p in present if p in key_of for k in key_of[p]}
+        ok_keys.add(-1)
+        all_candidates = self.candidates
         for phrase_id, spans in by_phrase.items():
-            indexed = self.candidates.get(phrase_id)
+            indexed = all_candidates.get(phrase_id)
             if indexed is None:
                 continue
             candidates, keyed = indexed
             if keyed:
                 # skip patterns needing a word that is nowhere in the message (in order)
-                candidates = []
-                for key_id, index in keyed:
-                    if key_id >= 0:
-                        ok = key_ok.get(key_id)
-                        if ok is None:
-                            ok = key_ok[key_id] = not keys[key_id].isdisjoint(present)
-                        if not ok:
-                            continue
-                    candidates.append(index)
+                candidates = [index for key_id, index in keyed if key_id in ok_keys]
             for index in candidates:
                 pattern = patterns[index]
                 slots = pattern.slots
+                single = len(slots) == 1
+                anchored = pattern.anchored
                 for start, end in spans:
                     if (index, start) in done:
                         continue
-                    if pattern.anchored and start and not _opens_clause(texts, breaks, start):
+                    if anchored and start and not _opens_clause(texts, breaks, start):
                         continue
-                    stop = end if len(slots) == 1 else _match_rest(
+                    stop = end if single else _match_rest(
                         slots, 1, end, occurrences, texts, breaks)
                     if stop is not None:
                         done.add((index, start))

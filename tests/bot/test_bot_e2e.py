@@ -211,7 +211,7 @@ def test_threshold_check_to_a_level(stack):
     say("he comes to school hungry most days and his uniform is dirty")
     assert any("17" in t for t in say("about twenty five"))  # refused: not a child's age
     say("eight")
-    say("mum, who says she is struggling since dad left")
+    say("his mum and his two younger sisters")
     result = " ".join(say("breakfast club and a chat with mum"))
     assert "Level" in result and "the MASH" in result and "decides" in result
 

@@ -74,3 +74,18 @@ async def test_threshold_form_run_validates_the_requested_slot(dispatcher, said,
     events = await ValidateThresholdForm().run(dispatcher, tracker, domain)
     assert {"event": "slot", "timestamp": None, "name": "child_age", "value": "12"} in events
     assert said() == []
+
+
+async def test_fallback_asks_in_words_not_intent_names(dispatcher, make_tracker):
+    from bot.actions.fallback import ActionDefaultAskAffirmation
+
+    tracker = make_tracker("hmm conference thing")
+    tracker.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 1.0},
+        {"name": "ask_gp_conference", "confidence": 0.4},
+    ]
+    await ActionDefaultAskAffirmation().run(dispatcher, tracker, {})
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_ask_affirmation"
+    assert message["label"] == "what a GP sends to a child protection conference"
+    assert message["buttons"][0]["payload"] == "/ask_gp_conference"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import json
 import os
 import random
 import re
@@ -229,6 +230,31 @@ async def webhook_phase(
     return run
 
 
+def rasa_cpu_seconds(config: StackConfig) -> float | None:
+    """CPU seconds used so far by the local Rasa replicas (from the supervisor's pids.json and
+    /proc), to tell a replica that is slow from one that is starved of cores."""
+    try:
+        pids = json.loads((config.run_dir / "pids.json").read_text(encoding="utf-8"))
+        total = 0
+        for name, pid in pids.items():
+            if name.startswith("rasa-"):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def cpu_line(run: Run, before: float | None, after: float | None) -> str:
+    if before is None or after is None or not run.wall or not run.latencies:
+        return "    (Rasa CPU use not available)"
+    used = after - before
+    return (
+        f"    Rasa replicas used {used / run.wall:.2f} cores on average, "
+        f"{1000 * used / len(run.latencies):.0f} ms CPU per message"
+    )
+
+
 async def replicas_mode(args: argparse.Namespace, settings: Settings, config: StackConfig) -> int:
     if config.rasa_replicas < 2:
         raise SystemExit("the replicas mode needs RASA_REPLICAS of 2 or more running")
@@ -244,12 +270,16 @@ async def replicas_mode(args: argparse.Namespace, settings: Settings, config: St
         f"{config.rasa_replicas} behind nginx ({all_url})"
     )
     await warm_up(config, users[0], args)
+    cpu0 = rasa_cpu_seconds(config)
     single = await webhook_phase("1 replica", one_url, scripts, users[0], args)
+    cpu1 = rasa_cpu_seconds(config)
     print(single.line())
+    print(cpu_line(single, cpu0, cpu1))
     several = await webhook_phase(
         f"{config.rasa_replicas} replicas", all_url, scripts, users[0], args
     )
     print(several.line())
+    print(cpu_line(several, cpu1, rasa_cpu_seconds(config)))
     ratio = several.throughput / single.throughput if single.throughput else 0.0
     verdict = "meets" if ratio >= 1.7 else "does NOT meet"
     print(

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 RISK_KEY = "risk"
 EXTRACTOR = "RiskScreen"
+FALLBACK_INTENT = "nlu_fallback"
 URGENCY_ORDER = {"unknown": -1, "none": 0, "concern": 1, "immediate": 2}
 # The engine takes at most 20,000 characters at a time: longer messages are screened in
 # overlapping windows (so a phrase cut by a window edge is seen whole) and the highest wins.
@@ -147,10 +148,23 @@ class RiskScreen(GraphComponent):
             message.set(INTENT, forced, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [forced, *ranking], add_to_output=True)
         risk["forced"] = immediate and risk["classified_intent"] != self._immediate_intent
+        classifier_says_immediate = risk["classified_intent"] == self._immediate_intent
+        # The classifier alone, with not one risk cue in the text (e.g. "mum, dad and a baby
+        # brother" answering "who is involved?"), is far more often a false alarm than a
+        # disclosure: make it a fallback, exactly as the FallbackClassifier would, so the
+        # two-stage fallback asks "Did you mean a child who may be at risk now?" and a "yes"
+        # gives the safety message and the escalation. DIET's ranking stays behind it.
+        risk["confirm"] = classifier_says_immediate and risk["urgency"] == "none"
+        if risk["confirm"]:
+            fallback = {INTENT_NAME_KEY: FALLBACK_INTENT, PREDICTED_CONFIDENCE_KEY: 0.5}
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                       if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+            message.set(INTENT, fallback, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [fallback, *ranking], add_to_output=True)
         message.set(RISK_KEY, risk, add_to_output=True)
 
         # The classifier alone may say immediate risk: the safety message needs numbers then too.
-        if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == self._immediate_intent:
+        if immediate or classifier_says_immediate:
             entities = [
                 e for e in message.get(ENTITIES) or [] if e.get("extractor") != EXTRACTOR
             ]

@@ -69,11 +69,25 @@ def test_a_question_is_screened_but_not_forced(screen):
     assert msg.get("entities") == []
 
 
-def test_classifier_alone_saying_immediate_still_gets_numbers(screen):
-    msg = message("something awful happened", intent="report_immediate_risk", confidence=0.8)
+def test_classifier_alone_with_a_concern_cue_stays_immediate(screen):
+    msg = message("she has bruises she won't explain", intent="report_immediate_risk",
+                  confidence=0.8)
     screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("risk")["urgency"] in {"concern", "immediate"}
     assert msg.get("intent")["name"] == "report_immediate_risk"
     assert "safety_phone" in entities(msg)
+
+
+def test_classifier_alone_without_any_risk_cue_asks_to_confirm(screen):
+    msg = message("mum, dad and a baby brother", intent="report_immediate_risk", confidence=1.0)
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("risk")["urgency"] == "none" and msg.get("risk")["confirm"]
+    assert msg.get("intent")["name"] == "nlu_fallback"
+    # As the FallbackClassifier leaves it: the fallback first, the classifier's call next, so
+    # the fallback's "Did you mean ...?" offers the immediate-risk path.
+    ranking = [r["name"] for r in msg.get("intent_ranking")]
+    assert ranking[:2] == ["nlu_fallback", "report_immediate_risk"]
+    assert "safety_phone" in entities(msg)  # numbers ready if the user says yes
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😀😀😀", "<script>alert(1)</script>",

@@ -8,22 +8,21 @@ idempotent steps, races settled by conditional UPDATEs.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mash import audit, outbox
-from mash.access import Actor, ChannelIdentity, can_see, item_filter
+from mash import lifecycle
+from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
-from mash.directory import people_names, recipient_for, resolve_sender
-from mash.errors import Conflict, Forbidden, InvalidInput, NotFound
-from mash.models import CONSULTATION_STATUSES, Consultation, Organisation, Person
+from mash.directory import people_names, resolve_sender
+from mash.errors import Conflict, Forbidden, InvalidInput
+from mash.lifecycle import ItemKind, conditional_update, load_visible
+from mash.models import CONSULTATION_STATUSES, Consultation
 from mash.redact import redact
 
 TOPIC_MAX = 2000
@@ -34,6 +33,9 @@ _PHONE = re.compile(r"^\+?[\d\s()-]{6,30}(?:\s*(?:x|ext\.?)\s*\d{1,6})?$", re.IG
 
 def reference(consultation_id: int) -> str:
     return f"C-{consultation_id:06d}"
+
+
+CONSULTATION = ItemKind(model=Consultation, name="consultation", reference=reference)
 
 
 @dataclass(frozen=True)
@@ -62,10 +64,7 @@ class ConsultationView:
     advice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: v.isoformat() if isinstance(v, datetime | date) else v
-            for k, v in self.__dict__.items()
-        }
+        return lifecycle.view_dict(self)
 
 
 def _view(
@@ -95,25 +94,15 @@ def _view(
 
 
 def _full(session: Session, c: Consultation) -> ConsultationView:
-    org = session.get(Organisation, c.organisation_id) if c.organisation_id else None
-    return _view(c, org.name if org else None, people_names(session, {c.picked_up_by}), full=True)
+    org_name = lifecycle.organisation_name(session, c.organisation_id)
+    return _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
 
 
 def _payload(
     session: Session, c: Consultation, title: str, text: str, **extra: Any
 ) -> dict[str, Any]:
-    org = session.get(Organisation, c.organisation_id) if c.organisation_id else None
-    return {
-        "title": title,
-        "text": text,
-        "reference": reference(c.id),
-        "subject_type": "consultation",
-        "subject_id": c.id,
-        "organisation": org.name if org else None,
-        "sender_verified": bool(c.sender_verified),
-        "status": c.status,
-        **extra,
-    }
+    org_name = lifecycle.organisation_name(session, c.organisation_id)
+    return lifecycle.payload(CONSULTATION, c, org_name, title, text, **extra)
 
 
 @unit_of_work
@@ -152,22 +141,14 @@ def request_consultation(
     if message_id is not None:
         message_id = message_id.strip()[:200] or None
         if message_id:
-            existing = session.execute(
-                select(Consultation).where(Consultation.message_id == message_id)
-            ).scalar_one_or_none()
+            existing = lifecycle.find_by_message_id(session, CONSULTATION, message_id)
             if existing is not None:
                 return _full(session, existing)
     sender = resolve_sender(session, identity)
     now = now or utcnow()
     c = Consultation(
         message_id=message_id,
-        channel=identity.channel[:40],
-        sender=identity.sender[:200],
-        originator_user_id=sender.person.id if sender.person else None,
-        sender_verified=sender.verified,
-        sender_role=sender.person.role if sender.person else (identity.role or None),
-        organisation_id=sender.organisation.id if sender.organisation else None,
-        source_kind=sender.source_kind,
+        **lifecycle.sender_columns(identity, sender),
         topic=redact(topic),
         callback_number=callback_number,
         best_time=best_time or None,
@@ -176,26 +157,15 @@ def request_consultation(
         week_start=week_start(now),
         version=1,
     )
-    session.add(c)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        again = session.execute(
-            select(Consultation).where(Consultation.message_id == message_id)
-        ).scalar_one_or_none()
-        if again is None:
-            raise
-        return _full(session, again)
+    theirs = lifecycle.add_unless_raced(session, CONSULTATION, c, message_id)
+    if theirs is not None:
+        return _full(session, theirs)
     who = sender.organisation.name if sender.organisation else "an unverified sender"
-    outbox.enqueue(
+    lifecycle.tell_duty_desk_of_new(
         session,
-        key=f"consultation:{c.id}:requested:duty",
-        new_subject=True,
-        topic="consultation.requested",
-        audience="duty",
-        subject_type="consultation",
-        subject_id=c.id,
+        kind=CONSULTATION,
+        item=c,
+        event="requested",
         now=now,
         payload=_payload(
             session,
@@ -206,48 +176,23 @@ def request_consultation(
             best_time=best_time or None,
         ),
     )
-    audit.record(
+    lifecycle.record(
         session,
         actor=sender.actor,
-        action="consultation.request",
-        subject_type="consultation",
-        subject_id=c.id,
+        kind=CONSULTATION,
+        action="request",
+        item_id=c.id,
         now=now,
         detail={"verified": sender.verified},
     )
     return _full(session, c)
 
 
-def _load(session: Session, actor: Actor, consultation_id: int) -> Consultation:
-    c = session.get(Consultation, consultation_id)
-    if c is None or not (actor.role == "system" or can_see(actor, c)):
-        raise NotFound(f"Consultation {reference(consultation_id)} was not found.")
-    return c
-
-
-def _update(
-    session: Session, consultation_id: int, where: Sequence[Any], values: dict[str, Any]
-) -> bool:
-    result = session.execute(
-        update(Consultation)
-        .where(Consultation.id == consultation_id, *where)
-        .values(version=Consultation.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
 @unit_of_work
 def get_consultation(*, session: Session, actor: Actor, consultation_id: int) -> ConsultationView:
     """One consultation in full. The read is audited."""
-    c = _load(session, actor, consultation_id)
-    audit.record(
-        session,
-        actor=actor,
-        action="consultation.read",
-        subject_type="consultation",
-        subject_id=c.id,
-    )
+    c = load_visible(session, actor, CONSULTATION, consultation_id)
+    lifecycle.record(session, actor=actor, kind=CONSULTATION, action="read", item_id=c.id)
     return _full(session, c)
 
 
@@ -278,23 +223,14 @@ def list_consultations(
     rows = list(
         session.execute(query.limit(max(1, min(limit, 500))).offset(max(0, offset))).scalars()
     )
-    org_ids = {r.organisation_id for r in rows if r.organisation_id}
-    orgs = (
-        dict(
-            session.execute(
-                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
-            ).all()
-        )
-        if org_ids
-        else {}
-    )
+    orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
-    audit.record(
+    lifecycle.record(
         session,
         actor=actor,
-        action="consultation.list",
-        subject_type="consultation",
-        subject_id=None,
+        kind=CONSULTATION,
+        action="list",
+        item_id=None,
         detail={"ids": [r.id for r in rows]},
     )
     return [_view(r, orgs.get(r.organisation_id), names, full=False) for r in rows]
@@ -305,12 +241,12 @@ def pick_up_consultation(
     *, session: Session, actor: Actor, consultation_id: int, now: datetime | None = None
 ) -> ConsultationView:
     """Take a queued consultation. Exactly one of several workers wins; others get Conflict."""
-    if not actor.is_mash:
-        raise Forbidden("Only MASH staff can pick up a consultation.")
-    c = _load(session, actor, consultation_id)
+    lifecycle.require_mash(actor, "pick up a consultation")
+    c = load_visible(session, actor, CONSULTATION, consultation_id)
     now = now or utcnow()
-    if not _update(
+    if not conditional_update(
         session,
+        CONSULTATION,
         c.id,
         [Consultation.status == "queued"],
         {"status": "picked_up", "picked_up_at": now, "picked_up_by": actor.user_id},
@@ -318,16 +254,11 @@ def pick_up_consultation(
         session.refresh(c)
         if c.picked_up_by == actor.user_id:
             return _full(session, c)
-        holder = people_names(session, {c.picked_up_by}).get(c.picked_up_by, "someone else")
+        holder = lifecycle.holder_name(session, c.picked_up_by)
         raise Conflict(f"Consultation {reference(c.id)} has already been picked up by {holder}.")
     session.refresh(c)
-    audit.record(
-        session,
-        actor=actor,
-        action="consultation.pick_up",
-        subject_type="consultation",
-        subject_id=c.id,
-        now=now,
+    lifecycle.record(
+        session, actor=actor, kind=CONSULTATION, action="pick_up", item_id=c.id, now=now
     )
     return _full(session, c)
 
@@ -345,8 +276,7 @@ def close_consultation(
     practitioner is told through the outbox (the advice text itself stays in the record).
     The worker holding it or a MASH manager may close it. Repeating with the same advice
     changes nothing; different advice on a closed consultation is a Conflict."""
-    if not actor.is_mash:
-        raise Forbidden("Only MASH staff can close a consultation.")
+    lifecycle.require_mash(actor, "close a consultation")
     advice = (advice or "").strip()
     if not advice:
         raise InvalidInput("Record the advice given before closing.", field="advice")
@@ -354,36 +284,31 @@ def close_consultation(
         raise InvalidInput(
             f"The advice is {len(advice)} characters; the limit is {ADVICE_MAX}.", field="advice"
         )
-    c = _load(session, actor, consultation_id)
+    c = load_visible(session, actor, CONSULTATION, consultation_id)
     if c.status in ("closed", "originator_informed"):
         if c.advice_note == advice:
             return _full(session, c)
         raise Conflict(f"Consultation {reference(c.id)} is already closed.")
     if c.status != "picked_up":
         raise Conflict(f"Consultation {reference(c.id)} must be picked up before it is closed.")
-    if not (actor.is_manager or c.picked_up_by == actor.user_id):
+    if not lifecycle.may_act(actor, c):
         raise Forbidden("Only the worker holding this consultation or a MASH manager can close it.")
     now = now or utcnow()
-    if not _update(
+    if not conditional_update(
         session,
+        CONSULTATION,
         c.id,
         [Consultation.version == c.version],
         {"status": "closed", "advice_note": advice, "closed_at": now, "closed_by": actor.user_id},
     ):
-        raise Conflict(
-            f"Consultation {reference(c.id)} changed just now; please reload and try again."
-        )
+        raise lifecycle.changed_just_now(CONSULTATION, c.id)
     session.refresh(c)
-    originator = session.get(Person, c.originator_user_id) if c.originator_user_id else None
-    outbox.enqueue(
+    lifecycle.tell_originator(
         session,
-        key=f"consultation:{c.id}:closed:originator",
-        topic="consultation.closed",
-        audience="originator",
-        subject_type="consultation",
-        subject_id=c.id,
+        kind=CONSULTATION,
+        item=c,
+        event="closed",
         now=now,
-        recipient=recipient_for(originator, (c.channel, c.sender)),
         payload=_payload(
             session,
             c,
@@ -391,14 +316,7 @@ def close_consultation(
             "A MASH social worker has recorded advice on your consultation request.",
         ),
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="consultation.close",
-        subject_type="consultation",
-        subject_id=c.id,
-        now=now,
-    )
+    lifecycle.record(session, actor=actor, kind=CONSULTATION, action="close", item_id=c.id, now=now)
     return _full(session, c)
 
 
@@ -406,18 +324,12 @@ def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime
     """Dispatcher hook, inside its transaction: a delivered 'closed' message closes the loop."""
     if topic != "consultation.closed":
         return
-    if _update(
+    lifecycle.mark_informed(
         session,
-        subject_id,
-        [Consultation.status == "closed"],
-        {"status": "originator_informed", "originator_informed_at": now},
-    ):
-        audit.record(
-            session,
-            actor=Actor.system("dispatcher"),
-            action="consultation.originator_informed",
-            subject_type="consultation",
-            subject_id=subject_id,
-            now=now,
-            detail={"how": "notification"},
-        )
+        kind=CONSULTATION,
+        item_id=subject_id,
+        from_status="closed",
+        actor=Actor.system("dispatcher"),
+        how="notification",
+        now=now,
+    )

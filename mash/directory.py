@@ -463,31 +463,27 @@ def people_names(session: Session, ids: set[int]) -> dict[int, str]:
     return dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(ids))).all())
 
 
+def outbox_person(p: Person) -> dict[str, Any]:
+    """A person as an outbox recipient lists them (`recipient["people"]`)."""
+    return {"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id}
+
+
 def people_by_role(session: Session, role: str) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Person).where(Person.role == role, Person.active.is_(True)).order_by(Person.id)
     ).scalars()
-    return [
-        {"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id}
-        for p in rows
-    ]
+    return [outbox_person(p) for p in rows]
+
+
+def people_by_ids(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    rows = session.execute(select(Person).where(Person.id.in_(ids))).scalars()
+    return [outbox_person(p) for p in rows]
 
 
 def recipient_for(person: Person | None, identity: tuple[str, str]) -> dict[str, Any]:
     """The outbox recipient for an originator: the person if known, and the channel address."""
     channel, sender = identity
-    people = (
-        []
-        if person is None
-        else [
-            {
-                "id": person.id,
-                "name": person.name,
-                "email": person.email,
-                "slack_user_id": person.slack_user_id,
-            }
-        ]
-    )
+    people = [] if person is None else [outbox_person(person)]
     return {"people": people, "channel": channel, "sender": sender}
 
 

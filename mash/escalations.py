@@ -11,26 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mash import audit, outbox
-from mash.access import Actor, ChannelIdentity, can_see, item_filter
+from mash import lifecycle, outbox
+from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
-from mash.directory import people_by_role, people_names, recipient_for, resolve_sender
-from mash.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mash.directory import people_by_ids, people_by_role, people_names, resolve_sender
+from mash.errors import Conflict, Forbidden, InvalidInput
+from mash.lifecycle import ItemKind, conditional_update, load_visible, require_mash
 from mash.models import (
     ESCALATION_STATUSES,
     OUTCOME_CODES,
     URGENCIES,
     Escalation,
     EscalationCategory,
-    Organisation,
     Person,
 )
 from mash.redact import redact
@@ -55,6 +54,9 @@ OPEN_STATUSES = ("raised", "acknowledged", "picked_up")
 
 def reference(escalation_id: int) -> str:
     return f"E-{escalation_id:06d}"
+
+
+ESCALATION = ItemKind(model=Escalation, name="escalation", reference=reference)
 
 
 @dataclass(frozen=True)
@@ -84,10 +86,7 @@ class EscalationSummary:
     originator_informed_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            k: v.isoformat() if isinstance(v, datetime | date) else v
-            for k, v in self.__dict__.items()
-        }
+        return lifecycle.view_dict(self)
 
 
 @dataclass(frozen=True)
@@ -135,10 +134,10 @@ def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) 
 
 
 def _view(session: Session, e: Escalation) -> EscalationView:
-    org = session.get(Organisation, e.organisation_id) if e.organisation_id else None
+    org_name = lifecycle.organisation_name(session, e.organisation_id)
     names = people_names(session, {e.picked_up_by})
     return EscalationView(
-        **_summary_fields(e, org.name if org else None, names),
+        **_summary_fields(e, org_name, names),
         message_id=e.message_id,
         sender=e.sender,
         sender_role=e.sender_role,
@@ -166,26 +165,16 @@ def _clean_strings(values: Sequence[str], *, name: str, limit: int, each: int) -
 def _payload(
     e: Escalation, org_name: str | None, title: str, text: str, **extra: Any
 ) -> dict[str, Any]:
-    return {
-        "title": title,
-        "text": text,
-        "reference": reference(e.id),
-        "subject_type": "escalation",
-        "subject_id": e.id,
-        "urgency": e.urgency,
-        "categories": list(e.categories or []),
-        "organisation": org_name,
-        "sender_verified": bool(e.sender_verified),
-        "status": e.status,
+    return lifecycle.payload(
+        ESCALATION,
+        e,
+        org_name,
+        title,
+        text,
+        urgency=e.urgency,
+        categories=list(e.categories or []),
         **extra,
-    }
-
-
-def _org_name(session: Session, e: Escalation) -> str | None:
-    if e.organisation_id is None:
-        return None
-    org = session.get(Organisation, e.organisation_id)
-    return org.name if org else None
+    )
 
 
 @unit_of_work
@@ -232,9 +221,7 @@ def raise_escalation(
     if not isinstance(text, str):
         raise InvalidInput("The excerpt must be text.", field="text")
 
-    existing = session.execute(
-        select(Escalation).where(Escalation.message_id == message_id)
-    ).scalar_one_or_none()
+    existing = lifecycle.find_by_message_id(session, ESCALATION, message_id)
     if existing is not None:
         return _view(session, existing)
 
@@ -242,13 +229,7 @@ def raise_escalation(
     now = now or utcnow()
     e = Escalation(
         message_id=message_id,
-        channel=identity.channel[:40],
-        sender=identity.sender[:200],
-        originator_user_id=sender.person.id if sender.person else None,
-        sender_verified=sender.verified,
-        sender_role=(sender.person.role if sender.person else (identity.role or None)),
-        organisation_id=sender.organisation.id if sender.organisation else None,
-        source_kind=sender.source_kind,
+        **lifecycle.sender_columns(identity, sender),
         urgency=urgency,
         categories=cats,
         matched_phrases=phrases,
@@ -260,31 +241,20 @@ def raise_escalation(
         week_start=week_start(now),
         version=1,
     )
-    session.add(e)
-    try:
-        session.flush()
-    except IntegrityError:
-        # Raised concurrently for the same message by another transaction: theirs stands.
-        session.rollback()
-        again = session.execute(
-            select(Escalation).where(Escalation.message_id == message_id)
-        ).scalar_one_or_none()
-        if again is None:
-            raise
-        return _view(session, again)
+    # Raised concurrently for the same message by another transaction: theirs stands.
+    theirs = lifecycle.add_unless_raced(session, ESCALATION, e, message_id)
+    if theirs is not None:
+        return _view(session, theirs)
     session.add_all(
         EscalationCategory(escalation_id=e.id, category=c, week_start=e.week_start) for c in cats
     )
     org_name = sender.organisation.name if sender.organisation else None
     who = org_name or "an unverified sender"
-    outbox.enqueue(
+    lifecycle.tell_duty_desk_of_new(
         session,
-        key=f"escalation:{e.id}:raised:duty",
-        new_subject=True,
-        topic="escalation.raised",
-        audience="duty",
-        subject_type="escalation",
-        subject_id=e.id,
+        kind=ESCALATION,
+        item=e,
+        event="raised",
         now=now,
         payload=_payload(
             e,
@@ -293,40 +263,16 @@ def raise_escalation(
             f"New {urgency} escalation from {who}: {', '.join(cats) or 'no category'}.",
         ),
     )
-    audit.record(
+    lifecycle.record(
         session,
         actor=sender.actor,
-        action="escalation.raise",
-        subject_type="escalation",
-        subject_id=e.id,
+        kind=ESCALATION,
+        action="raise",
+        item_id=e.id,
         now=now,
         detail={"urgency": urgency, "verified": sender.verified},
     )
     return _view(session, e)
-
-
-def _load(session: Session, actor: Actor, escalation_id: int) -> Escalation:
-    e = session.get(Escalation, escalation_id)
-    if e is None or not (actor.role == "system" or can_see(actor, e)):
-        raise NotFound(f"Escalation {reference(escalation_id)} was not found.")
-    return e
-
-
-def _require_mash(actor: Actor, what: str) -> None:
-    if not actor.is_mash:
-        raise Forbidden(f"Only MASH staff can {what}.")
-
-
-def _conditional_update(
-    session: Session, escalation_id: int, where: Sequence[Any], values: dict[str, Any]
-) -> bool:
-    result = session.execute(
-        update(Escalation)
-        .where(Escalation.id == escalation_id, *where)
-        .values(version=Escalation.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
 
 
 def _refresh(session: Session, e: Escalation) -> Escalation:
@@ -341,10 +287,8 @@ def _seconds(start: datetime, end: datetime) -> int:
 @unit_of_work
 def get_escalation(*, session: Session, actor: Actor, escalation_id: int) -> EscalationView:
     """One escalation in full (with the redacted excerpt). The read is audited."""
-    e = _load(session, actor, escalation_id)
-    audit.record(
-        session, actor=actor, action="escalation.read", subject_type="escalation", subject_id=e.id
-    )
+    e = load_visible(session, actor, ESCALATION, escalation_id)
+    lifecycle.record(session, actor=actor, kind=ESCALATION, action="read", item_id=e.id)
     return _view(session, e)
 
 
@@ -383,23 +327,14 @@ def list_escalations(
     else:
         query = query.order_by(Escalation.raised_at.desc(), Escalation.id.desc())
     rows = list(session.execute(query.limit(limit).offset(max(0, offset))).scalars())
-    org_ids = {r.organisation_id for r in rows if r.organisation_id}
-    orgs = (
-        dict(
-            session.execute(
-                select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
-            ).all()
-        )
-        if org_ids
-        else {}
-    )
+    orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
-    audit.record(
+    lifecycle.record(
         session,
         actor=actor,
-        action="escalation.list",
-        subject_type="escalation",
-        subject_id=None,
+        kind=ESCALATION,
+        action="list",
+        item_id=None,
         detail={"ids": [r.id for r in rows]},
     )
     return [
@@ -413,11 +348,12 @@ def acknowledge(
 ) -> EscalationView:
     """Mark a raised escalation as seen by the duty desk (stops the re-notify clock).
     Idempotent: acknowledging one already acknowledged or further on changes nothing."""
-    _require_mash(actor, "acknowledge an escalation")
-    e = _load(session, actor, escalation_id)
+    require_mash(actor, "acknowledge an escalation")
+    e = load_visible(session, actor, ESCALATION, escalation_id)
     now = now or utcnow()
-    if e.status == "raised" and _conditional_update(
+    if e.status == "raised" and conditional_update(
         session,
+        ESCALATION,
         e.id,
         [Escalation.status == "raised"],
         {
@@ -427,13 +363,8 @@ def acknowledge(
             "ack_seconds": _seconds(e.raised_at, now),
         },
     ):
-        audit.record(
-            session,
-            actor=actor,
-            action="escalation.acknowledge",
-            subject_type="escalation",
-            subject_id=e.id,
-            now=now,
+        lifecycle.record(
+            session, actor=actor, kind=ESCALATION, action="acknowledge", item_id=e.id, now=now
         )
     return _view(session, _refresh(session, e))
 
@@ -445,8 +376,8 @@ def pick_up(
     """Take an escalation on. Exactly one of several workers trying at once wins; the others get
     Conflict naming who has it. Picking up a raised escalation also acknowledges it. Repeating
     one's own pick-up changes nothing."""
-    _require_mash(actor, "pick up an escalation")
-    e = _load(session, actor, escalation_id)
+    require_mash(actor, "pick up an escalation")
+    e = load_visible(session, actor, ESCALATION, escalation_id)
     now = now or utcnow()
     values: dict[str, Any] = {
         "status": "picked_up",
@@ -460,8 +391,9 @@ def pick_up(
             ack_seconds=_seconds(e.raised_at, now),
         )
     # The WHERE on status (and on acknowledged_at, which `values` depends on) settles the race.
-    won = _conditional_update(
+    won = conditional_update(
         session,
+        ESCALATION,
         e.id,
         [
             Escalation.status.in_(("raised", "acknowledged")),
@@ -477,16 +409,9 @@ def pick_up(
             return _view(session, e)
         if e.status in ("raised", "acknowledged"):
             raise Conflict(f"Escalation {reference(e.id)} changed just now; please try again.")
-        holder = people_names(session, {e.picked_up_by}).get(e.picked_up_by, "someone else")
+        holder = lifecycle.holder_name(session, e.picked_up_by)
         raise Conflict(f"Escalation {reference(e.id)} has already been picked up by {holder}.")
-    audit.record(
-        session,
-        actor=actor,
-        action="escalation.pick_up",
-        subject_type="escalation",
-        subject_id=e.id,
-        now=now,
-    )
+    lifecycle.record(session, actor=actor, kind=ESCALATION, action="pick_up", item_id=e.id, now=now)
     return _view(session, e)
 
 
@@ -501,13 +426,13 @@ def reassign(
 ) -> EscalationView:
     """Hand a picked-up (or not yet picked-up) escalation to another MASH worker. The current
     holder or a MASH manager may do this; the new holder is told through the outbox."""
-    _require_mash(actor, "reassign an escalation")
-    e = _load(session, actor, escalation_id)
+    require_mash(actor, "reassign an escalation")
+    e = load_visible(session, actor, ESCALATION, escalation_id)
     if e.status not in OPEN_STATUSES:
         raise Conflict(
             f"Escalation {reference(e.id)} already has an outcome; it cannot be reassigned."
         )
-    if not (actor.is_manager or e.picked_up_by == actor.user_id):
+    if not lifecycle.may_act(actor, e):
         raise Forbidden("Only the worker holding an escalation or a MASH manager can reassign it.")
     target = session.get(Person, to_user_id)
     if target is None or not target.active or target.role not in ("mash_worker", "mash_manager"):
@@ -529,10 +454,8 @@ def reassign(
             acknowledged_by=actor.user_id,
             ack_seconds=_seconds(e.raised_at, now),
         )
-    if not _conditional_update(session, e.id, [Escalation.version == e.version], values):
-        raise Conflict(
-            f"Escalation {reference(e.id)} changed just now; please reload and try again."
-        )
+    if not conditional_update(session, ESCALATION, e.id, [Escalation.version == e.version], values):
+        raise lifecycle.changed_just_now(ESCALATION, e.id)
     e = _refresh(session, e)
     outbox.enqueue(
         session,
@@ -542,33 +465,25 @@ def reassign(
         subject_type="escalation",
         subject_id=e.id,
         now=now,
-        recipient={"people": people_by_role_ids(session, [to_user_id])},
+        recipient={"people": people_by_ids(session, [to_user_id])},
         payload=_payload(
             e,
-            _org_name(session, e),
+            lifecycle.organisation_name(session, e.organisation_id),
             f"Escalation {reference(e.id)} reassigned",
             f"Escalation {reference(e.id)} is now with {target.name}.",
             assignee_id=to_user_id,
         ),
     )
-    audit.record(
+    lifecycle.record(
         session,
         actor=actor,
-        action="escalation.reassign",
-        subject_type="escalation",
-        subject_id=e.id,
+        kind=ESCALATION,
+        action="reassign",
+        item_id=e.id,
         now=now,
         detail={"to_user_id": to_user_id},
     )
     return _view(session, e)
-
-
-def people_by_role_ids(session: Session, ids: list[int]) -> list[dict[str, Any]]:
-    rows = session.execute(select(Person).where(Person.id.in_(ids))).scalars()
-    return [
-        {"id": p.id, "name": p.name, "email": p.email, "slack_user_id": p.slack_user_id}
-        for p in rows
-    ]
 
 
 @unit_of_work
@@ -585,7 +500,7 @@ def record_outcome(
     The worker holding it or a MASH manager may do this. The originator is told through the
     outbox; the escalation becomes originator_informed when that message is delivered.
     Repeating the same outcome changes nothing; a different one is a Conflict."""
-    _require_mash(actor, "record an outcome")
+    require_mash(actor, "record an outcome")
     if outcome_code not in OUTCOME_CODES:
         raise InvalidInput(
             f"{outcome_code!r} is not an outcome code; use one of {', '.join(OUTCOME_CODES)}.",
@@ -596,7 +511,7 @@ def record_outcome(
         raise InvalidInput(
             f"The note is {len(note)} characters; the limit is {NOTE_MAX}.", field="note"
         )
-    e = _load(session, actor, escalation_id)
+    e = load_visible(session, actor, ESCALATION, escalation_id)
     if e.status in ("outcome_recorded", "originator_informed"):
         if e.outcome_code == outcome_code and (e.outcome_note or "") == note:
             return _view(session, e)
@@ -605,13 +520,14 @@ def record_outcome(
         raise Conflict(
             f"Escalation {reference(e.id)} must be picked up before an outcome is recorded."
         )
-    if not (actor.is_manager or e.picked_up_by == actor.user_id):
+    if not lifecycle.may_act(actor, e):
         raise Forbidden(
             "Only the worker holding this escalation or a MASH manager can record its outcome."
         )
     now = now or utcnow()
-    if not _conditional_update(
+    if not conditional_update(
         session,
+        ESCALATION,
         e.id,
         [Escalation.version == e.version, Escalation.status == "picked_up"],
         {
@@ -623,36 +539,30 @@ def record_outcome(
             "outcome_seconds": _seconds(e.raised_at, now),
         },
     ):
-        raise Conflict(
-            f"Escalation {reference(e.id)} changed just now; please reload and try again."
-        )
+        raise lifecycle.changed_just_now(ESCALATION, e.id)
     e = _refresh(session, e)
-    originator = session.get(Person, e.originator_user_id) if e.originator_user_id else None
     label = OUTCOME_LABELS[outcome_code]
-    outbox.enqueue(
+    lifecycle.tell_originator(
         session,
-        key=f"escalation:{e.id}:outcome:originator",
-        topic="escalation.outcome",
-        audience="originator",
-        subject_type="escalation",
-        subject_id=e.id,
+        kind=ESCALATION,
+        item=e,
+        event="outcome",
         now=now,
-        recipient=recipient_for(originator, (e.channel, e.sender)),
         payload=_payload(
             e,
-            _org_name(session, e),
+            lifecycle.organisation_name(session, e.organisation_id),
             f"Outcome of your concern {reference(e.id)}",
             f"The MASH has recorded an outcome for the concern you raised: {label}.",
             outcome_code=outcome_code,
             outcome_label=label,
         ),
     )
-    audit.record(
+    lifecycle.record(
         session,
         actor=actor,
-        action="escalation.record_outcome",
-        subject_type="escalation",
-        subject_id=e.id,
+        kind=ESCALATION,
+        action="record_outcome",
+        item_id=e.id,
         now=now,
         detail={"outcome_code": outcome_code},
     )
@@ -672,28 +582,21 @@ def mark_originator_informed(
     Actor.system) when the outcome message is delivered; MASH staff may call it after telling
     them another way (`how`, e.g. "phone"). Idempotent."""
     if actor.role != "system":
-        _require_mash(actor, "mark the originator informed")
-    e = _load(session, actor, escalation_id)
+        require_mash(actor, "mark the originator informed")
+    e = load_visible(session, actor, ESCALATION, escalation_id)
     if e.status == "originator_informed":
         return _view(session, e)
     if e.status != "outcome_recorded":
         raise Conflict(f"Escalation {reference(e.id)} has no outcome recorded yet.")
-    now = now or utcnow()
-    if _conditional_update(
+    lifecycle.mark_informed(
         session,
-        e.id,
-        [Escalation.status == "outcome_recorded"],
-        {"status": "originator_informed", "originator_informed_at": now},
-    ):
-        audit.record(
-            session,
-            actor=actor,
-            action="escalation.originator_informed",
-            subject_type="escalation",
-            subject_id=e.id,
-            now=now,
-            detail={"how": how[:40]},
-        )
+        kind=ESCALATION,
+        item_id=e.id,
+        from_status="outcome_recorded",
+        actor=actor,
+        how=how[:40],
+        now=now or utcnow(),
+    )
     return _view(session, _refresh(session, e))
 
 
@@ -740,15 +643,16 @@ def check_deadlines(
                 .all()
             )
             for e in due:
-                if not _conditional_update(
+                if not conditional_update(
                     session,
+                    ESCALATION,
                     e.id,
                     [Escalation.status == "raised", column.is_(None)],
                     {column_name: now},
                 ):
                     continue
                 waited = int((now - e.raised_at).total_seconds() // 60)
-                org_name = _org_name(session, e)
+                org_name = lifecycle.organisation_name(session, e.organisation_id)
                 if column_name == "renotified_at":
                     outbox.enqueue(
                         session,
@@ -786,12 +690,12 @@ def check_deadlines(
                             waited_minutes=waited,
                         ),
                     )
-                audit.record(
+                lifecycle.record(
                     session,
                     actor=system,
-                    action=f"escalation.{column_name.removesuffix('_at')}",
-                    subject_type="escalation",
-                    subject_id=e.id,
+                    kind=ESCALATION,
+                    action=column_name.removesuffix("_at"),
+                    item_id=e.id,
                     now=now,
                     detail={"waited_minutes": waited},
                 )
@@ -803,21 +707,15 @@ def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime
     """Dispatcher hook, inside its transaction: a delivered outcome message closes the loop."""
     if topic != "escalation.outcome":
         return
-    if _conditional_update(
+    lifecycle.mark_informed(
         session,
-        subject_id,
-        [Escalation.status == "outcome_recorded"],
-        {"status": "originator_informed", "originator_informed_at": now},
-    ):
-        audit.record(
-            session,
-            actor=Actor.system("dispatcher"),
-            action="escalation.originator_informed",
-            subject_type="escalation",
-            subject_id=subject_id,
-            now=now,
-            detail={"how": "notification"},
-        )
+        kind=ESCALATION,
+        item_id=subject_id,
+        from_status="outcome_recorded",
+        actor=Actor.system("dispatcher"),
+        how="notification",
+        now=now,
+    )
 
 
 def open_counts(session: Session) -> dict[str, int]:

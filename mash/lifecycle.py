@@ -1,0 +1,268 @@
+"""The steps escalations and consultations share.
+
+Both are items a practitioner raises through a channel and the MASH handles: loaded only when
+the actor may see them, changed by conditional UPDATEs checked by rowcount, created once per
+message id, audited, and reported through the outbox, ending with the originator being told.
+`mash.escalations` and `mash.consultations` keep their own rules and wording; the helpers here
+are the parts that are the same for both. Internal: callers use those two modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mash import audit, outbox
+from mash.access import Actor, ChannelIdentity, can_see
+from mash.directory import Sender, people_names, recipient_for
+from mash.errors import Conflict, Forbidden, NotFound
+from mash.models import Organisation, Person
+
+
+@dataclass(frozen=True)
+class ItemKind:
+    """One kind of item: its table, its name (the outbox and audit `subject_type`, and the
+    prefix of its audit actions and outbox keys) and how its reference reads (E-000012)."""
+
+    model: Any
+    name: str
+    reference: Callable[[int], str]
+
+    @property
+    def label(self) -> str:
+        return self.name.capitalize()
+
+
+def view_dict(view: Any) -> dict[str, Any]:
+    """A view's fields, JSON-ready (dates and times as ISO 8601)."""
+    return {
+        k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in view.__dict__.items()
+    }
+
+
+def require_mash(actor: Actor, what: str) -> None:
+    if not actor.is_mash:
+        raise Forbidden(f"Only MASH staff can {what}.")
+
+
+def may_act(actor: Actor, item: Any) -> bool:
+    """The worker holding the item, or a MASH manager."""
+    return actor.is_manager or item.picked_up_by == actor.user_id
+
+
+def load_visible(session: Session, actor: Actor, kind: ItemKind, item_id: int) -> Any:
+    """The item, if it exists and `actor` may see it (the system sees all); else NotFound."""
+    item = session.get(kind.model, item_id)
+    if item is None or not (actor.role == "system" or can_see(actor, item)):
+        raise NotFound(f"{kind.label} {kind.reference(item_id)} was not found.")
+    return item
+
+
+def conditional_update(
+    session: Session, kind: ItemKind, item_id: int, where: Sequence[Any], values: dict[str, Any]
+) -> bool:
+    """Update the item (and bump its version) only if `where` still holds; True if it did."""
+    model = kind.model
+    result = session.execute(
+        update(model)
+        .where(model.id == item_id, *where)
+        .values(version=model.version + 1, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def changed_just_now(kind: ItemKind, item_id: int) -> Conflict:
+    """The Conflict for an update that lost a race (the item changed since it was read)."""
+    return Conflict(
+        f"{kind.label} {kind.reference(item_id)} changed just now; please reload and try again."
+    )
+
+
+def holder_name(session: Session, user_id: int | None) -> str:
+    """Who holds an item, for a Conflict message."""
+    return people_names(session, {user_id}).get(user_id, "someone else")
+
+
+def organisation_name(session: Session, organisation_id: int | None) -> str | None:
+    if organisation_id is None:
+        return None
+    org = session.get(Organisation, organisation_id)
+    return org.name if org else None
+
+
+def organisation_names(session: Session, items: Iterable[Any]) -> dict[int, str]:
+    """Organisation id -> name for the items of a listing, in one query."""
+    org_ids = {item.organisation_id for item in items if item.organisation_id}
+    if not org_ids:
+        return {}
+    return dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+        ).all()
+    )
+
+
+def find_by_message_id(session: Session, kind: ItemKind, message_id: str) -> Any | None:
+    model = kind.model
+    return session.execute(select(model).where(model.message_id == message_id)).scalar_one_or_none()
+
+
+def sender_columns(identity: ChannelIdentity, sender: Sender) -> dict[str, Any]:
+    """The columns recording who raised an item and from where (verified or not)."""
+    return dict(
+        channel=identity.channel[:40],
+        sender=identity.sender[:200],
+        originator_user_id=sender.person.id if sender.person else None,
+        sender_verified=sender.verified,
+        sender_role=sender.person.role if sender.person else (identity.role or None),
+        organisation_id=sender.organisation.id if sender.organisation else None,
+        source_kind=sender.source_kind,
+    )
+
+
+def add_unless_raced(session: Session, kind: ItemKind, item: Any, message_id: str | None) -> Any:
+    """Insert a new item. If another transaction inserted one for the same message id first
+    (the unique index refuses ours), roll back and return theirs; None when ours went in."""
+    session.add(item)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        theirs = find_by_message_id(session, kind, message_id)
+        if theirs is None:
+            raise
+        return theirs
+    return None
+
+
+def record(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: ItemKind,
+    action: str,
+    item_id: int | None,
+    now: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The audit entry `<kind>.<action>` for one item (or, with item_id None, a listing)."""
+    audit.record(
+        session,
+        actor=actor,
+        action=f"{kind.name}.{action}",
+        subject_type=kind.name,
+        subject_id=item_id,
+        now=now,
+        detail=detail,
+    )
+
+
+def payload(
+    kind: ItemKind,
+    item: Any,
+    organisation: str | None,
+    title: str,
+    text: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An outbox message's payload: what every message about an item carries, then `extra`.
+    Never conversation text."""
+    return {
+        "title": title,
+        "text": text,
+        "reference": kind.reference(item.id),
+        "subject_type": kind.name,
+        "subject_id": item.id,
+        "organisation": organisation,
+        "sender_verified": bool(item.sender_verified),
+        "status": item.status,
+        **extra,
+    }
+
+
+def tell_duty_desk_of_new(
+    session: Session,
+    *,
+    kind: ItemKind,
+    item: Any,
+    event: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> None:
+    """Queue the message `<kind>.<event>` to the duty desk about an item created in this
+    transaction."""
+    outbox.enqueue(
+        session,
+        key=f"{kind.name}:{item.id}:{event}:duty",
+        new_subject=True,
+        topic=f"{kind.name}.{event}",
+        audience="duty",
+        subject_type=kind.name,
+        subject_id=item.id,
+        now=now,
+        payload=payload,
+    )
+
+
+def tell_originator(
+    session: Session,
+    *,
+    kind: ItemKind,
+    item: Any,
+    event: str,
+    now: datetime,
+    payload: dict[str, Any],
+) -> None:
+    """Queue the message `<kind>.<event>` to whoever raised the item: the person if the
+    directory knows them, and the channel address they wrote from."""
+    originator = session.get(Person, item.originator_user_id) if item.originator_user_id else None
+    outbox.enqueue(
+        session,
+        key=f"{kind.name}:{item.id}:{event}:originator",
+        topic=f"{kind.name}.{event}",
+        audience="originator",
+        subject_type=kind.name,
+        subject_id=item.id,
+        now=now,
+        recipient=recipient_for(originator, (item.channel, item.sender)),
+        payload=payload,
+    )
+
+
+def mark_informed(
+    session: Session,
+    *,
+    kind: ItemKind,
+    item_id: int,
+    from_status: str,
+    actor: Actor,
+    how: str,
+    now: datetime,
+) -> bool:
+    """Close the loop: `from_status` -> originator_informed, audited with `how`. False (and
+    nothing changed) if the item was not in `from_status`."""
+    if not conditional_update(
+        session,
+        kind,
+        item_id,
+        [kind.model.status == from_status],
+        {"status": "originator_informed", "originator_informed_at": now},
+    ):
+        return False
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        action="originator_informed",
+        item_id=item_id,
+        now=now,
+        detail={"how": how},
+    )
+    return True

@@ -3,8 +3,11 @@
 How a level is reached (the rules are the safety rules of the design):
 - every indicator whose pattern matches (and is not negated: "no evidence of exploitation")
   counts at its level; a "past" cue or a resolved situation can lower an indicator that allows
-  it, and mitigating context ("family supportive") lowers an indicator marked "mitigated",
-  which a level-4 indicator never is;
+  it, a single episode ("once", "first time") in the same sentence lowers an indicator marked
+  "once", and mitigating context ("family supportive") lowers an indicator marked "mitigated"
+  and a sign that the child is doing well in spite of it ("separated amicably, doing fine")
+  lowers an indicator marked "doing_well" (a level-4 indicator is never lowered by any of
+  these);
 - the highest level among the matches wins (between two levels, the higher);
 - several level-2 needs across the domains with nothing mitigating are level 3 (multiple
   unmet needs);
@@ -33,10 +36,16 @@ MAX_SOURCES = 6
 _AGE = re.compile(r"\b(\d{1,2}) ?(?:yo|y/o|y\.o\.?|yrs? old|years? old)\b")
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _CLAUSE_BREAK = frozenset({".", ",", ";", ":", "!", "?", "but", "however", "although", "though"})
+_SENTENCE_BREAK = frozenset({".", ";", "!", "?"})
+_FREQUENCY_AFTER = frozenset({"a", "an", "per", "every", "each", "or", "again", "more", "weekly",
+                              "daily"})
+_FREQUENCY_BEFORE = frozenset({"than", "at", "least"})
 _WORDS = re.compile(r"\w+|[^\w\s]")
 _LEMMA_CACHE_LIMIT = 50_000  # words; bounds memory on arbitrary input
 _MITIGATING = "context:mitigating"
+_DOING_WELL = "context:doing_well"
 _RESOLVED = "context:resolved"
+_SINGLE = "context:single"
 
 
 class _RiskScreen(Protocol):
@@ -94,7 +103,9 @@ class Assessor:
             for pattern in ind.patterns:
                 self._index.add(ind.id, self._compile(pattern))
         for key, patterns in ((_MITIGATING, self.context.mitigating),
-                              (_RESOLVED, self.context.resolved)):
+                              (_DOING_WELL, self.context.doing_well),
+                              (_RESOLVED, self.context.resolved),
+                              (_SINGLE, self.context.single)):
             for pattern in patterns:
                 self._index.add(key, self._compile(pattern))
         self._sections = sections
@@ -194,8 +205,12 @@ class Assessor:
     def _hits(self, doc: _Tokens) -> tuple[list[_Hit], bool]:
         spans = self._index.find(doc)
         # Context cues count only when not negated ("not engaging" does not mitigate).
-        mitigating = any(not self._negated(doc, i) for i in spans.get(_MITIGATING, []))
+        doing_well = any(not self._negated(doc, i) for i in spans.get(_DOING_WELL, []))
+        mitigating = doing_well or any(
+            not self._negated(doc, i) for i in spans.get(_MITIGATING, []))
         resolved = any(not self._negated(doc, i) for i in spans.get(_RESOLVED, []))
+        singles = {_sentence_of(doc, i) for i in spans.get(_SINGLE, [])
+                   if not self._negated(doc, i) and not _frequency(doc, i)}
         hits = []
         for key, found in spans.items():
             indicator = self._by_id.get(key)
@@ -207,8 +222,13 @@ class Assessor:
             level, note = indicator.level, ""
             if indicator.past and (resolved or all(self._past(doc, start) for start in live)):
                 level, note = indicator.past, "described as in the past"
+            if (indicator.once and indicator.once < level and singles
+                    and all(_sentence_of(doc, start) in singles for start in live)):
+                level, note = indicator.once, "described as a single episode"
             if indicator.mitigated and mitigating and indicator.mitigated < level:
                 level, note = indicator.mitigated, "with support noted in the description"
+            if indicator.doing_well and doing_well and indicator.doing_well < level:
+                level, note = indicator.doing_well, "with the child described as doing well"
             hits.append(_Hit(indicator, level, note))
         return hits, mitigating
 
@@ -241,12 +261,24 @@ class Assessor:
     def _reason(hit: _Hit) -> str:
         ind = hit.indicator
         label = ind.domain_label[0].upper() + ind.domain_label[1:]
-        if hit.level == 1:
+        if ind.level == 1:
             return f"{label}: {ind.text} (a strength; level 1)."
         if hit.level == ind.level:
             return f"{label}: {ind.text} (a level {ind.level} indicator)."
         return (f"{label}: {ind.text} (a level {ind.level} indicator, counted at level "
                 f"{hit.level}, {hit.note}).")
+
+
+def _frequency(doc: _Tokens, index: int) -> bool:
+    """Whether a single-episode cue is really a frequency: "once a week", "more than once"."""
+    after = doc.lowers[index + 1] if index + 1 < len(doc.lowers) else ""
+    before = doc.lowers[index - 1] if index else ""
+    return after in _FREQUENCY_AFTER or before in _FREQUENCY_BEFORE
+
+
+def _sentence_of(doc: _Tokens, index: int) -> int:
+    """Which sentence of the description a token is in (counted from 0)."""
+    return sum(1 for word in doc.lowers[:index] if word in _SENTENCE_BREAK)
 
 
 def _title_of(sections: Any, section_id: str) -> str:

@@ -37,9 +37,10 @@ MIN_INDICATORS_PER_LEVEL = 12
 _LEVEL_FIELDS = {
     "level", "name", "description", "who_responds", "next_steps", "sections", "indicators",
 }
-_INDICATOR_FIELDS = {"text", "patterns", "mitigated", "past", "sections"}
+_INDICATOR_FIELDS = {"text", "patterns", "mitigated", "doing_well", "past", "once", "sections"}
 _CONTEXT_FIELDS = {
-    "mitigating", "resolved", "negation", "negation_fillers", "past", "nothing_found",
+    "mitigating", "doing_well", "resolved", "single", "negation", "negation_fillers", "past",
+    "nothing_found",
 }
 _WORD = re.compile(r"^[a-z0-9%]+\*?(\|[a-z0-9%]+\*?)*\??$")
 _GAP = re.compile(r"^\.\.([0-9]*)$")
@@ -77,6 +78,8 @@ class Indicator:
     mitigated: int | None  # the level it counts at when the context is mitigating
     past: int | None  # the level it counts at when described as past and over
     line: int
+    once: int | None = None  # the level it counts at when described as a single episode
+    doing_well: int | None = None  # the level it counts at when the child is doing well
     sections: tuple[str, ...] = ()  # guide sections about this indicator
     section_lines: tuple[int, ...] = ()
 
@@ -103,7 +106,11 @@ class Context:
     """Cues about the situation around an indicator (language data, so it lives in the pack)."""
 
     mitigating: tuple[Pattern, ...]
+    # the child is doing well in spite of it ("separated amicably, doing fine"): lowers an
+    # indicator marked "doing_well" (support alone does not); also counts as mitigating
+    doing_well: tuple[Pattern, ...]
     resolved: tuple[Pattern, ...]
+    single: tuple[Pattern, ...]  # a single, first or one-off episode ("once", "first time")
     negation: frozenset[str]
     negation_fillers: frozenset[str]
     past: frozenset[str]
@@ -282,7 +289,9 @@ class _Reader:
             words[key] = frozenset(item.lower() for item in items)
         return Context(
             mitigating=self.patterns(raw, "mitigating"),
+            doing_well=self.patterns(raw, "doing_well") if "doing_well" in raw else (),
             resolved=self.patterns(raw, "resolved"),
+            single=self.patterns(raw, "single") if "single" in raw else (),
             nothing_found=self.text(raw, "nothing_found") or "",
             **words,
         )
@@ -361,13 +370,14 @@ class _Reader:
         if "sections" in raw:
             sections, section_lines = self.strings(raw, "sections")
         lowered = {}
-        for key in ("mitigated", "past"):
+        for key in ("mitigated", "doing_well", "past", "once"):
             value = raw.get(key)
             if value is None:
                 continue
-            if number == 4 and key == "mitigated":
-                # Safety rule: supportive context never lowers a level-4 indicator.
-                self.problem(raw.line_of(key), "a level-4 indicator cannot be 'mitigated'")
+            if number == 4 and key in ("mitigated", "doing_well", "once"):
+                # Safety rule: supportive context, the child seeming fine, or harm happening
+                # only once, never lowers a level-4 indicator.
+                self.problem(raw.line_of(key), f"a level-4 indicator cannot be '{key}'")
             elif value not in (1, 2, 3) or value >= number:
                 self.problem(raw.line_of(key), f"'{key}' must be a level below {number}")
             else:
@@ -382,6 +392,8 @@ class _Reader:
             patterns=patterns,
             mitigated=lowered.get("mitigated"),
             past=lowered.get("past"),
+            once=lowered.get("once"),
+            doing_well=lowered.get("doing_well"),
             line=raw.line,
             sections=sections,
             section_lines=section_lines,

@@ -10,8 +10,9 @@ from guidance.assess import MASH_DECIDES, Assessor, prepare
 from guidance.contacts import load_manifest
 from guidance.levels import load_levels
 
-EXTRA = Path(__file__).parent / "data" / "vignettes_extra.jsonl"
-EXTRA2 = Path(__file__).parent / "data" / "vignettes_extra2.jsonl"
+DATA = Path(__file__).parent / "data"
+# Every labelled batch, including the held-out ones written before tuning (extra3, extra4).
+EXTRA_FILES = sorted(DATA.glob("vignettes_extra*.jsonl"))
 
 
 @dataclass
@@ -68,6 +69,26 @@ def assessor(levels, nlp):
         # a negated context cue does not mitigate
         ("Missed hospital appointments, mum not engaging", 3),
         ("Missed hospital appointments, mum now engaging", 2),
+        # a single episode lowers an indicator marked "once" (in the same sentence) ...
+        ("14yo cut herself once after an argument, first time, parents supportive", 2),
+        ("14yo has cut herself several times this term", 3),
+        # ... but "once a week" and "more than once" are frequencies
+        ("14yo cuts herself once a week", 3),
+        ("14yo has cut herself more than once", 3),
+        # a life event with the child doing well is universal; support alone is not enough
+        ("Parents separated amicably, shared care works well, child doing fine", 1),
+        ("Parents separated, 9yo tearful in class, mum supportive", 2),
+        ("Grandad died last year, the children are doing really well", 1),
+        # agreeing to help is consent, not a sign the need is met
+        ("Mum struggling to cope with the baby, agrees to family support", 3),
+        ("Mum struggling to cope, dad supportive and children well cared for", 2),
+        # a family agreeing to a TAF or early help assessment is a multi-agency response
+        ("Attendance 85%, often late, mum agrees to an early help assessment", 3),
+        # "well looked after" is not a looked-after child
+        ("Mum has depression, children well looked after, dad helps", 2),
+        ("Child is looked after by the local authority and settled in placement", 4),
+        # private fostering described without the words
+        ("14yo living with a woman who is not a relative while her parents are abroad", 4),
     ],
 )
 def test_rules(assessor, text, level):
@@ -130,18 +151,17 @@ def _score(engine, rows):
     return exact, under, wrong
 
 
-def test_extra_vignettes_meet_the_thresholds(engine):
-    rows = _rows(EXTRA)
+def test_every_extra_batch_is_found():
+    names = {path.name for path in EXTRA_FILES}
+    assert {"vignettes_extra.jsonl", "vignettes_extra2.jsonl", "vignettes_extra3.jsonl"} <= names
+
+
+@pytest.mark.parametrize("path", EXTRA_FILES, ids=lambda path: path.stem)
+def test_extra_vignettes_meet_the_thresholds(engine, path):
+    rows = _rows(path)
     assert len(rows) >= 40
-    exact, under, wrong = _score(engine, rows)
-    assert exact >= 0.85, wrong
-    assert under == []
-
-
-def test_second_extra_vignettes_meet_the_thresholds(engine):
-    rows = _rows(EXTRA2)
-    assert len(rows) >= 80
     assert {row["level"] for row in rows} == {1, 2, 3, 4}
+    assert len({row["id"] for row in rows}) == len(rows)
     exact, under, wrong = _score(engine, rows)
     assert exact >= 0.85, wrong
     assert under == []

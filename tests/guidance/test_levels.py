@@ -42,6 +42,25 @@ def test_contact_placeholders_are_filled(levels):
 
 def test_no_level_4_indicator_can_be_mitigated(levels):
     assert all(ind.mitigated is None for ind in levels[4].indicators)
+    assert all(ind.doing_well is None and ind.once is None for ind in levels[4].indicators)
+
+
+def test_context_has_single_episode_and_doing_well_cues(levels):
+    assert levels.context.single and levels.context.doing_well
+    assert any(ind.once for ind in levels[3].indicators)
+    assert any(ind.doing_well == 1 for ind in levels[2].indicators)
+
+
+@pytest.mark.parametrize("field", ["once: 3", "doing_well: 2"])
+def test_a_level_4_indicator_cannot_be_lowered(pack_dir, tmp_path, field):
+    target = _copy(pack_dir, tmp_path)
+    text = (target / "levels.yml").read_text(encoding="utf-8")
+    marker = "        - text: Living with, or in contact with, an adult who poses a risk"
+    text = text.replace(marker, marker.replace("- text:", f"- {field}\n          text:"))
+    (target / "levels.yml").write_text(text, encoding="utf-8")
+    levels, problems = load_levels(target)
+    assert levels is None
+    assert any("level-4" in p.message and field.split(":")[0] in p.message for p in problems)
 
 
 @pytest.mark.parametrize(

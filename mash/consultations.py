@@ -98,13 +98,6 @@ def _full(session: Session, c: Consultation) -> ConsultationView:
     return _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
 
 
-def _payload(
-    session: Session, c: Consultation, title: str, text: str, **extra: Any
-) -> dict[str, Any]:
-    org_name = lifecycle.organisation_name(session, c.organisation_id)
-    return lifecycle.payload(CONSULTATION, c, org_name, title, text, **extra)
-
-
 @unit_of_work
 def request_consultation(
     *,
@@ -161,14 +154,17 @@ def request_consultation(
     if theirs is not None:
         return _full(session, theirs)
     who = sender.organisation.name if sender.organisation else "an unverified sender"
-    lifecycle.tell_duty_desk_of_new(
+    lifecycle.notify(
         session,
         kind=CONSULTATION,
         item=c,
         event="requested",
+        audience="duty",
+        new_subject=True,
         now=now,
-        payload=_payload(
+        payload=lifecycle.payload(
             session,
+            CONSULTATION,
             c,
             f"Consultation request {reference(c.id)}",
             f"{who} asks for a social worker's advice"
@@ -309,8 +305,9 @@ def close_consultation(
         item=c,
         event="closed",
         now=now,
-        payload=_payload(
+        payload=lifecycle.payload(
             session,
+            CONSULTATION,
             c,
             f"Advice on your consultation {reference(c.id)}",
             "A MASH social worker has recorded advice on your consultation request.",

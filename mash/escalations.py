@@ -163,12 +163,12 @@ def _clean_strings(values: Sequence[str], *, name: str, limit: int, each: int) -
 
 
 def _payload(
-    e: Escalation, org_name: str | None, title: str, text: str, **extra: Any
+    session: Session, e: Escalation, title: str, text: str, **extra: Any
 ) -> dict[str, Any]:
     return lifecycle.payload(
+        session,
         ESCALATION,
         e,
-        org_name,
         title,
         text,
         urgency=e.urgency,
@@ -248,17 +248,18 @@ def raise_escalation(
     session.add_all(
         EscalationCategory(escalation_id=e.id, category=c, week_start=e.week_start) for c in cats
     )
-    org_name = sender.organisation.name if sender.organisation else None
-    who = org_name or "an unverified sender"
-    lifecycle.tell_duty_desk_of_new(
+    who = sender.organisation.name if sender.organisation else "an unverified sender"
+    lifecycle.notify(
         session,
         kind=ESCALATION,
         item=e,
         event="raised",
+        audience="duty",
+        new_subject=True,
         now=now,
         payload=_payload(
+            session,
             e,
-            org_name,
             f"{urgency.upper()} escalation {reference(e.id)}",
             f"New {urgency} escalation from {who}: {', '.join(cats) or 'no category'}.",
         ),
@@ -282,6 +283,19 @@ def _refresh(session: Session, e: Escalation) -> Escalation:
 
 def _seconds(start: datetime, end: datetime) -> int:
     return max(0, int((end - start).total_seconds()))
+
+
+def _taken_on(e: Escalation, actor: Actor, holder_id: int | None, now: datetime) -> dict[str, Any]:
+    """The columns for `holder_id` holding the escalation from `now`; if nobody has acknowledged
+    it yet, `actor` acknowledges it at the same time."""
+    values: dict[str, Any] = {"status": "picked_up", "picked_up_at": now, "picked_up_by": holder_id}
+    if e.acknowledged_at is None:
+        values.update(
+            acknowledged_at=now,
+            acknowledged_by=actor.user_id,
+            ack_seconds=_seconds(e.raised_at, now),
+        )
+    return values
 
 
 @unit_of_work
@@ -379,17 +393,7 @@ def pick_up(
     require_mash(actor, "pick up an escalation")
     e = load_visible(session, actor, ESCALATION, escalation_id)
     now = now or utcnow()
-    values: dict[str, Any] = {
-        "status": "picked_up",
-        "picked_up_at": now,
-        "picked_up_by": actor.user_id,
-    }
-    if e.acknowledged_at is None:
-        values.update(
-            acknowledged_at=now,
-            acknowledged_by=actor.user_id,
-            ack_seconds=_seconds(e.raised_at, now),
-        )
+    values = _taken_on(e, actor, actor.user_id, now)
     # The WHERE on status (and on acknowledged_at, which `values` depends on) settles the race.
     won = conditional_update(
         session,
@@ -443,17 +447,7 @@ def reassign(
     if e.picked_up_by == to_user_id:
         return _view(session, e)
     now = now or utcnow()
-    values: dict[str, Any] = {
-        "status": "picked_up",
-        "picked_up_by": to_user_id,
-        "picked_up_at": now,
-    }
-    if e.acknowledged_at is None:
-        values.update(
-            acknowledged_at=now,
-            acknowledged_by=actor.user_id,
-            ack_seconds=_seconds(e.raised_at, now),
-        )
+    values = _taken_on(e, actor, to_user_id, now)
     if not conditional_update(session, ESCALATION, e.id, [Escalation.version == e.version], values):
         raise lifecycle.changed_just_now(ESCALATION, e.id)
     e = _refresh(session, e)
@@ -467,8 +461,8 @@ def reassign(
         now=now,
         recipient={"people": people_by_ids(session, [to_user_id])},
         payload=_payload(
+            session,
             e,
-            lifecycle.organisation_name(session, e.organisation_id),
             f"Escalation {reference(e.id)} reassigned",
             f"Escalation {reference(e.id)} is now with {target.name}.",
             assignee_id=to_user_id,
@@ -549,8 +543,8 @@ def record_outcome(
         event="outcome",
         now=now,
         payload=_payload(
+            session,
             e,
-            lifecycle.organisation_name(session, e.organisation_id),
             f"Outcome of your concern {reference(e.id)}",
             f"The MASH has recorded an outcome for the concern you raised: {label}.",
             outcome_code=outcome_code,
@@ -652,19 +646,17 @@ def check_deadlines(
                 ):
                     continue
                 waited = int((now - e.raised_at).total_seconds() // 60)
-                org_name = lifecycle.organisation_name(session, e.organisation_id)
                 if column_name == "renotified_at":
-                    outbox.enqueue(
+                    lifecycle.notify(
                         session,
-                        key=f"escalation:{e.id}:renotify:duty",
-                        topic="escalation.renotify",
+                        kind=ESCALATION,
+                        item=e,
+                        event="renotify",
                         audience="duty",
-                        subject_type="escalation",
-                        subject_id=e.id,
                         now=now,
                         payload=_payload(
+                            session,
                             e,
-                            org_name,
                             f"Still waiting: {urgency} escalation {reference(e.id)}",
                             f"Not acknowledged after {waited} minutes (limit {minutes}).",
                             waited_minutes=waited,
@@ -673,18 +665,17 @@ def check_deadlines(
                 else:
                     if managers is None:
                         managers = people_by_role(session, "mash_manager")
-                    outbox.enqueue(
+                    lifecycle.notify(
                         session,
-                        key=f"escalation:{e.id}:overdue:duty_manager",
-                        topic="escalation.overdue",
+                        kind=ESCALATION,
+                        item=e,
+                        event="overdue",
                         audience="duty_manager",
-                        subject_type="escalation",
-                        subject_id=e.id,
                         now=now,
                         recipient={"people": managers},
                         payload=_payload(
+                            session,
                             e,
-                            org_name,
                             f"Overdue: {urgency} escalation {reference(e.id)}",
                             f"Not acknowledged after {waited} minutes; the duty desk was reminded.",
                             waited_minutes=waited,

@@ -165,12 +165,7 @@ def record(
 
 
 def payload(
-    kind: ItemKind,
-    item: Any,
-    organisation: str | None,
-    title: str,
-    text: str,
-    **extra: Any,
+    session: Session, kind: ItemKind, item: Any, title: str, text: str, **extra: Any
 ) -> dict[str, Any]:
     """An outbox message's payload: what every message about an item carries, then `extra`.
     Never conversation text."""
@@ -180,34 +175,39 @@ def payload(
         "reference": kind.reference(item.id),
         "subject_type": kind.name,
         "subject_id": item.id,
-        "organisation": organisation,
+        "organisation": organisation_name(session, item.organisation_id),
         "sender_verified": bool(item.sender_verified),
         "status": item.status,
         **extra,
     }
 
 
-def tell_duty_desk_of_new(
+def notify(
     session: Session,
     *,
     kind: ItemKind,
     item: Any,
     event: str,
+    audience: str,
     now: datetime,
     payload: dict[str, Any],
+    recipient: dict[str, Any] | None = None,
+    new_subject: bool = False,
 ) -> None:
-    """Queue the message `<kind>.<event>` to the duty desk about an item created in this
-    transaction."""
+    """Queue the message `<kind>.<event>` for `audience`, keyed `<kind>:<id>:<event>:<audience>`
+    so a repeated step queues nothing more (`new_subject`: the item was created in this
+    transaction, so there is nothing to look up)."""
     outbox.enqueue(
         session,
-        key=f"{kind.name}:{item.id}:{event}:duty",
-        new_subject=True,
+        key=f"{kind.name}:{item.id}:{event}:{audience}",
         topic=f"{kind.name}.{event}",
-        audience="duty",
+        audience=audience,
         subject_type=kind.name,
         subject_id=item.id,
         now=now,
+        recipient=recipient,
         payload=payload,
+        new_subject=new_subject,
     )
 
 
@@ -223,13 +223,12 @@ def tell_originator(
     """Queue the message `<kind>.<event>` to whoever raised the item: the person if the
     directory knows them, and the channel address they wrote from."""
     originator = session.get(Person, item.originator_user_id) if item.originator_user_id else None
-    outbox.enqueue(
+    notify(
         session,
-        key=f"{kind.name}:{item.id}:{event}:originator",
-        topic=f"{kind.name}.{event}",
+        kind=kind,
+        item=item,
+        event=event,
         audience="originator",
-        subject_type=kind.name,
-        subject_id=item.id,
         now=now,
         recipient=recipient_for(originator, (item.channel, item.sender)),
         payload=payload,

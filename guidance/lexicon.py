@@ -30,6 +30,7 @@ CUE_KINDS = (
     "not_harm",
     "current",
     "disclosure",
+    "firsthand",
     "specific",
     "clause_break",
 )

@@ -57,6 +57,15 @@ _TAG = re.compile(r"</?[a-z][^<>]{0,200}>")
 _HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+# infant ages written short ("4mo", "6 wks", "3/12 old") are spelled out so the lexicon's
+# "month old" / "week old" words and the age reader see them
+# (a bare "4mo" is an age, "for 3 mths" a time: other short forms need "old")
+_INFANT_SHORT = re.compile(
+    r"(?<!for )(?<!over )(?<!past )(?<!last )(?<!in )(?<!within )(?<!after )(?<!every )"
+    r"(?<!next )(?<!than )"
+    r"\b(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
+    r"|(wk|wks|w/o)\s?olds?|/(12|52)\s?olds?)\b"
+)
 _AGE_HINT = re.compile(
     r"\d|teen|twel|eleven|\bten\b|nine|eight|seven|\bsix|\bfive|\bfour|three|\btwo\b|\bone\b"
     r"|reception|nursery|twent|thirt|fort|fift"
@@ -157,6 +166,8 @@ class _Folder:
         folded, offsets = _rewrite(folded, offsets, _SPACE_RUN,
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
+        if any(c.isdigit() for c in folded):
+            folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
         if self.speak is not None and not self.speak_words.isdisjoint(
             re.findall(r"[\w']+", folded)
         ):
@@ -192,6 +203,12 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return (plain or char).lower().translate(_CONFUSABLES)
+
+
+def _infant_age(match: re.Match) -> str:
+    number = match.group(1)
+    weeks = match.group(4) or match.group(5) == "52"
+    return f"{number} {'week' if weeks else 'month'} old"
 
 
 def _squeeze(match: re.Match) -> str:
@@ -731,7 +748,7 @@ class _Context:
 
     def __init__(self, message: _Message, hits: list[_Hit], ages: list[tuple[int, int, int]]):
         self.hits = hits
-        texts = message.texts
+        texts = self.texts = message.texts
         self.n = len(texts)
         cues: dict[str, list[_Hit]] = {}
         for hit in hits:
@@ -739,10 +756,14 @@ class _Context:
                 cues.setdefault(hit.kind, []).append(hit)
         self.cues = cues
         self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
+        self.asking = {self.sentence[c.start] for c in cues.get("question", [])
+                       if self._asks(c.start)}
         self.zone = self._zones()
+        # a child's own account to the writer counts inside a question or "if" clause too,
+        # but not in a message framed as training or an example
         self.strong = self._signal(("disclosure",)) or any(
             not self.zone[self.token_at(message, age[0])] for age in ages
-        )
+        ) or bool(cues.get("firsthand") and not cues.get("hypothetical"))
         self.weak = self._signal(("specific",))
         self.risk_tokens = self._risk_tokens()
         pseudo = cues.get("pseudo_negation", [])
@@ -764,7 +785,6 @@ class _Context:
         }
         self.denials = [d.start for d in cues.get("denial", [])
                         if not self.zone[d.start]]
-        self.texts = texts
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
 
     def _segments(self, breaks: list[bool],
@@ -788,8 +808,13 @@ class _Context:
             return [True] * self.n
         questions = {self.sentence[c.start] for c in self.cues.get("question", [])}
         cond = list(self.cues.get("conditional", []))
+        # a generic child in a question ("what level is a child who...") only in a sentence
+        # that asks: it has a question mark or opens with a question word. A statement that
+        # merely uses a question cue ("mum can't explain it", "signs of a head injury") is
+        # an account of a real child, so its matches stand
+        asking = self.asking
         cond += [c for c in self.cues.get("generic_question", [])
-                 if self.sentence[c.start] in questions]
+                 if self.sentence[c.start] in questions and self.sentence[c.start] in asking]
         if not cond:
             return zone
         # from each cue to the end of its clause
@@ -804,6 +829,17 @@ class _Context:
             if start is not None and i >= start:
                 zone[i] = True
         return zone
+
+    def _asks(self, start: int) -> bool:
+        """The question cue at `start` is a question mark, opens its sentence or clause, or
+        ends a heading ("Bullying policy: pupils who hit ...")."""
+        if start == 0 or self.texts[start] == "?":
+            return True
+        if start + 1 < self.n and self.texts[start + 1] == ":":
+            return True
+        return (self.sentence[start - 1] != self.sentence[start]
+                or self.clause[start - 1] != self.clause[start]
+                or self.texts[start - 1] in (",", ":", ";", "-", "(", '"', "'"))
 
     def _signal(self, kinds: tuple[str, ...]) -> bool:
         return any(not self.zone[h.start] for k in kinds for h in self.cues.get(k, []))
@@ -831,8 +867,11 @@ class _Context:
             level = NONE if level == CONCERN else CONCERN if self._resolved_clause(hit) else level
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
-        if level > NONE and hit.topic and self.sentence[hit.start] in self.question_sentences:
-            # a question about a topic ("signs of FGM?"), not an account of an event
+        if level > NONE and hit.topic and self.sentence[hit.start] in self.question_sentences \
+                and (hit.head < 0 or self.sentence[hit.start] in self.asking):
+            # a question about a topic ("signs of FGM?"), not an account of an event; a
+            # co-occurrence shape only in a sentence that asks ("this meets the threshold,
+            # the boy has a broken arm and dad can't explain how" is an account)
             if not self.strong and not self.weak:
                 return NONE
         return level

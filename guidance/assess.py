@@ -165,6 +165,19 @@ class Assessor:
             reasons.insert(0, "Several needs across different areas of the child's life, with "
                               "nothing to show they are being met: together they suggest level 3.")
 
+        counted = {h.indicator.id: h.level for h in hits}
+        for combo in self.levels.combinations:
+            if combo.level <= level:
+                continue
+            named = {i for group in combo.all for i in group}
+            if not all(any(i in counted for i in group) for group in combo.all):
+                continue
+            others = [i for i, lv in counted.items()
+                      if lv >= 3 and i not in named and i not in combo.ignore]
+            if len(others) >= combo.others:
+                level = combo.level
+                reasons.insert(0, combo.text)
+
         urgency = getattr(risk, "urgency", "none") if risk is not None else "none"
         if urgency == "immediate":
             categories = ", ".join(getattr(risk, "categories", []) or []) or "immediate risk"

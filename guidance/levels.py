@@ -118,10 +118,28 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Combination:
+    """Indicators that together reach a higher level than any of them alone.
+
+    Every group in `all` must have one of its indicators found (at any level it counts at),
+    and at least `others` further indicators counting at level 3 or more (not those in `all`
+    or `ignore`) must be found too.
+    """
+
+    text: str  # the reason shown
+    level: int
+    all: tuple[tuple[str, ...], ...]  # groups of indicator ids
+    others: int
+    ignore: frozenset[str]  # indicator ids that do not count as others
+    line: int
+
+
+@dataclass(frozen=True)
 class Levels:
     file: Path
     levels: dict[int, Level]
     context: Context
+    combinations: tuple[Combination, ...] = ()
 
     def __getitem__(self, number: int) -> Level:
         return self.levels[number]
@@ -222,7 +240,7 @@ class _Reader:
             self.problem(1, "levels.yml must be a mapping with 'levels' and 'context'")
             return None
         for key in data:
-            if key not in {"levels", "context"}:
+            if key not in {"levels", "context", "combinations"}:
                 self.problem(data.line_of(key), f"unknown field '{key}'")
         context = self.context(data.get("context"), data.line_of("context"))
         raw_levels = data.get("levels")
@@ -243,7 +261,71 @@ class _Reader:
             self.problem(raw_levels.line, f"levels must be 1 to 4; missing {missing}")
         if self.problems or context is None:
             return None
-        return Levels(file=self.file, levels=levels, context=context)
+        combinations = self.combinations(data.get("combinations"), data.line_of("combinations"),
+                                         levels)
+        if self.problems:
+            return None
+        return Levels(file=self.file, levels=levels, context=context, combinations=combinations)
+
+    def combinations(self, raw: object, line: int,
+                     levels: dict[int, Level]) -> tuple[Combination, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, LineList):
+            self.problem(line, "'combinations' must be a list")
+            return ()
+        by_text: dict[str, Indicator] = {}
+        for level in levels.values():
+            for ind in level.indicators:
+                by_text.setdefault(ind.text, ind)
+        found = []
+        for index, item in enumerate(raw):
+            item_line = raw.line_of(index)
+            if not isinstance(item, LineDict):
+                self.problem(item_line, "a combination must be a mapping (text, level, all)")
+                continue
+            for key in item:
+                if key not in {"text", "level", "all", "others", "ignore"}:
+                    self.problem(item.line_of(key), f"unknown field '{key}'")
+            text = self.text(item, "text")
+            number = item.get("level")
+            if number not in (3, 4):
+                self.problem(item.line_of("level"), "a combination's 'level' must be 3 or 4")
+            others = item.get("others", 0)
+            if not isinstance(others, int) or others < 0:
+                self.problem(item.line_of("others"), "'others' must be a whole number")
+                others = 0
+
+            def ids(names: object, key: str | int, where: LineDict | LineList) -> tuple[str, ...]:
+                if not isinstance(names, LineList) or not names:
+                    self.problem(where.line_of(key), f"'{key}' must be a non-empty list of "
+                                                     "indicator texts")
+                    return ()
+                out = []
+                for i, name in enumerate(names):
+                    ind = by_text.get(" ".join(str(name).split()))
+                    if ind is None:
+                        self.problem(names.line_of(i), f"no indicator with the text '{name}'")
+                    else:
+                        out.append(ind.id)
+                return tuple(out)
+
+            groups = item.get("all")
+            all_ids: list[tuple[str, ...]] = []
+            if not isinstance(groups, LineList) or not groups:
+                self.problem(item.line_of("all"), "'all' must be a list of lists of indicator "
+                                                  "texts")
+            else:
+                for i, group in enumerate(groups):
+                    if isinstance(group, LineList):
+                        all_ids.append(ids(group, i, groups))
+                    else:
+                        self.problem(groups.line_of(i), "each 'all' entry must be a list")
+            ignore = ids(item["ignore"], "ignore", item) if "ignore" in item else ()
+            if text and number in (3, 4) and all_ids:
+                found.append(Combination(text, number, tuple(all_ids), others,
+                                         frozenset(ignore), item_line))
+        return tuple(found)
 
     def text(self, data: LineDict, key: str) -> str | None:
         value = data.get(key)

@@ -89,6 +89,11 @@ def assessor(levels, nlp):
         ("Child is looked after by the local authority and settled in placement", 4),
         # private fostering described without the words
         ("14yo living with a woman who is not a relative while her parents are abroad", 4),
+        # combinations: the "toxic trio" together, and several level-3 needs with help refused
+        ("Dad drinks heavily, police called to a domestic incident, mum has depression", 4),
+        ("Dad drinks heavily, police called to a domestic incident", 3),
+        ("15yo drinking, attendance 70%, excluded twice, parents refused early help", 4),
+        ("15yo drinking, attendance 70%, parents agreed to a TAF", 3),
     ],
 )
 def test_rules(assessor, text, level):

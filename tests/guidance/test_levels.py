@@ -140,3 +140,16 @@ def test_yaml_error_names_file_and_line(tmp_path):
     levels, problems = load_levels(tmp_path)
     assert levels is None
     assert problems[0].file.name == "levels.yml" and problems[0].line == 4
+
+
+def test_combinations_name_real_indicators(levels, pack_dir, tmp_path):
+    assert levels.combinations and all(c.level == 4 for c in levels.combinations)
+    target = _copy(pack_dir, tmp_path)
+    text = (target / "levels.yml").read_text(encoding="utf-8")
+    text = text.replace('- ["Parents not engaging with help offered"]',
+                        '- ["Parents not engaging with the help"]')
+    (target / "levels.yml").write_text(text, encoding="utf-8")
+    loaded, problems = load_levels(target)
+    assert loaded is None
+    line = _line_of(text, "Parents not engaging with the help")
+    assert any(p.line == line and "no indicator" in p.message for p in problems)

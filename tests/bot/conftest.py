@@ -1,5 +1,6 @@
 """Fixtures for the bot's action tests: tracker and dispatcher fixtures, the real guidance
-engine, and a migrated, demo-seeded SQLite MASH database. No trained Rasa model is needed."""
+engine and a copy of the migrated, demo-seeded SQLite MASH database (`guidance_engine` and
+`demo_db_url` from tests/conftest.py). No trained Rasa model is needed."""
 
 from __future__ import annotations
 
@@ -13,47 +14,21 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
 from guidance.engine import Engine
-from guidance.pack import load_pack
 from mash.db import make_engine, session_factory
 from mash.demo import DemoDirectory, seed_demo
-from mash.migrate import upgrade
 from settings import Settings
 
 
-@pytest.fixture(scope="session")
-def guidance_engine() -> Engine:
-    return Engine(load_pack(Settings().pack_path))
-
-
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("bot_db") / "template.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    db = make_engine(url=url)
-    seed_demo(session_factory(db), settings=Settings(environment="test", database_url=url,
-                                                     var_dir=path.parent))
-    db.dispose()
-    return path
-
-
 @pytest.fixture()
-def db_url(seeded_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "app.db"
-    path.write_bytes(seeded_template.read_bytes())
-    return f"sqlite:///{path}"
-
-
-@pytest.fixture()
-def sessions(db_url: str) -> Iterator[Any]:
-    db = make_engine(url=db_url)
+def sessions(demo_db_url: str) -> Iterator[Any]:
+    db = make_engine(url=demo_db_url)
     yield session_factory(db)
     db.dispose()
 
 
 @pytest.fixture()
-def demo(sessions: Any, db_url: str, tmp_path: Path) -> DemoDirectory:
-    return seed_demo(sessions, settings=Settings(environment="test", database_url=db_url,
+def demo(sessions: Any, demo_db_url: str, tmp_path: Path) -> DemoDirectory:
+    return seed_demo(sessions, settings=Settings(environment="test", database_url=demo_db_url,
                                                  var_dir=tmp_path))
 
 

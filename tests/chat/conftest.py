@@ -1,4 +1,5 @@
-"""Fixtures for the chat relay: the real guidance engine and a migrated, demo-seeded SQLite."""
+"""Fixtures for the chat relay: the real guidance engine and a copy of the migrated, demo-seeded
+SQLite (`guidance_engine` and `demo_db_url` from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,22 @@ from pathlib import Path
 import pytest
 
 from guidance.engine import Engine
-from guidance.pack import load_pack
 from mash.db import make_engine, session_factory
-from mash.demo import seed_demo
-from mash.migrate import upgrade
 from settings import Settings
 
 
 @pytest.fixture(scope="session")
-def engine() -> Engine:
-    return Engine(load_pack(Settings().pack_path))
+def engine(guidance_engine: Engine) -> Engine:
+    """The guidance engine, by the name the relay gives it."""
+    return guidance_engine
 
 
 @pytest.fixture()
-def settings(tmp_path: Path) -> Settings:
+def settings(demo_db_url: str, tmp_path: Path) -> Settings:
     # Port 9 (discard) on loopback: nothing listens, so Rasa is reliably "down" unless mocked.
     return Settings(
         environment="test",
-        database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        database_url=demo_db_url,
         var_dir=tmp_path,
         rasa_url="http://127.0.0.1:9",
     )
@@ -33,9 +32,6 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture()
 def factory(settings: Settings) -> Iterator:
-    upgrade(settings.database_url)
     db = make_engine(url=settings.database_url)
-    sessions = session_factory(db)
-    seed_demo(sessions, settings=settings)
-    yield sessions
+    yield session_factory(db)
     db.dispose()

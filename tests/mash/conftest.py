@@ -4,7 +4,8 @@ Every test using `db_url` (directly or through `factory`, `session`, ...) runs o
 when TEST_DATABASE_URL points at a PostgreSQL server (scripts/with_postgres.sh sets it), on
 PostgreSQL too (those runs are marked `postgres`). The schema is always built by the Alembic
 migrations. Each backend is migrated and seeded once per session into a template: SQLite tests
-get a copy of the file, PostgreSQL tests a fresh `CREATE DATABASE ... TEMPLATE`, dropped after.
+get a copy of the file (`demo_db_template` in tests/conftest.py), PostgreSQL tests a fresh
+`CREATE DATABASE ... TEMPLATE`, dropped after.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from sqlalchemy.pool import NullPool
 from mash.access import Actor
 from mash.db import make_engine, session_factory
 from mash.demo import DemoDirectory, seed_demo
-from mash.migrate import upgrade
 from settings import Settings
 
 # PostgreSQL joins the parameters only when a server is named, so plain runs show no skips.
@@ -35,15 +35,6 @@ if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"):
 
 def make_settings(url: str, var_dir: Path) -> Settings:
     return Settings(environment="test", database_url=url, var_dir=var_dir)
-
-
-def _migrate_and_seed(url: str, var_dir: Path) -> None:
-    upgrade(url)
-    engine = make_engine(url=url)
-    try:
-        seed_demo(session_factory(engine), settings=make_settings(url, var_dir))
-    finally:
-        engine.dispose()
 
 
 class PostgresServer:
@@ -133,27 +124,19 @@ class PostgresServer:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory) -> Iterator[PostgresServer]:
+def postgres_server(tmp_path_factory, seed_database) -> Iterator[PostgresServer]:
     url = os.environ.get("TEST_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         pytest.skip("PostgreSQL runs need TEST_DATABASE_URL (see scripts/with_postgres.sh)")
     server = PostgresServer(url)
     template = f"{server.prefix}_tmpl"
     server.create(template)
-    _migrate_and_seed(server.url_for(template), tmp_path_factory.mktemp("pgvar"))
+    url = server.url_for(template)
+    seed_database(url, make_settings(url, tmp_path_factory.mktemp("pgvar")))
     server.template = template
     server.snapshot()
     yield server
     server.close()
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite_template") / "template.db"
-    _migrate_and_seed(f"sqlite:///{path}", path.parent)
-    # All connections are closed, so the WAL has been checkpointed into the file.
-    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
-    return path
 
 
 @pytest.fixture(params=BACKENDS)
@@ -164,7 +147,7 @@ def backend(request) -> str:
 @pytest.fixture
 def db_url(backend, request, tmp_path) -> Iterator[str]:
     if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
+        template = request.getfixturevalue("demo_db_template")
         path = tmp_path / "mash.db"
         shutil.copyfile(template, path)
         yield f"sqlite:///{path}"
@@ -257,10 +240,3 @@ def raise_esc(factory, identity_of):
             return escalations.raise_escalation(session=session, **fields)
 
     return make
-
-
-def count_rows(factory, model) -> int:
-    from sqlalchemy import func, select
-
-    with factory() as session:
-        return session.execute(select(func.count()).select_from(model)).scalar_one()

@@ -4,7 +4,7 @@ import inspect
 import re
 
 import pytest
-from conftest import count_rows
+from mash_helpers import count_rows
 
 from mash import audit, consultations, escalations, figures
 from mash.access import ChannelIdentity

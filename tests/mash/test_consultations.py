@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from conftest import count_rows
+from mash_helpers import count_rows
 from sqlalchemy import select
 
 from mash import consultations

@@ -2,7 +2,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import count_rows
+from mash_helpers import count_rows
 from sqlalchemy import select
 
 from mash import escalations

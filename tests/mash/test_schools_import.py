@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import count_rows
+from mash_helpers import count_rows
 from sqlalchemy import select
 
 from mash.access import Actor

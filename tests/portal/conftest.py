@@ -1,12 +1,12 @@
 """Fixtures for the portal: a migrated, demo-seeded SQLite per test (copied from a template made
-once per session), the real guidance engine (loaded once), and an app built by the factory with
+once per session) and the real guidance engine (loaded once), both from tests/conftest.py, and
+an app built by the factory with
 its own AppContext. Rasa is pointed at a closed loopback port, so the chat relay's own
 guarantees (safety message, escalation) are what the chat tests see."""
 
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,10 +15,7 @@ from fastapi.testclient import TestClient
 
 from app_context import AppContext
 from guidance.engine import Engine
-from guidance.pack import load_pack
-from mash.db import make_engine, session_factory
 from mash.demo import DEMO_PASSWORD, PEOPLE, DemoDirectory, seed_demo
-from mash.migrate import upgrade
 from schools_portal import create_app
 from schools_portal.app import SESSION_COOKIE
 from settings import Settings
@@ -42,29 +39,9 @@ def make_settings() -> Callable[..., Settings]:
     return portal_settings
 
 
-@pytest.fixture(scope="session")
-def guidance_engine() -> Engine:
-    return Engine(load_pack(Settings().pack_path))
-
-
-@pytest.fixture(scope="session")
-def portal_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("portal_db") / "template.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    db = make_engine(url=url)
-    try:
-        seed_demo(session_factory(db), settings=portal_settings(url, path.parent))
-    finally:
-        db.dispose()
-    return path
-
-
 @pytest.fixture()
-def settings(portal_template: Path, tmp_path: Path) -> Settings:
-    path = tmp_path / "portal.db"
-    shutil.copyfile(portal_template, path)
-    return portal_settings(f"sqlite:///{path}", tmp_path)
+def settings(demo_db_url: str, tmp_path: Path) -> Settings:
+    return portal_settings(demo_db_url, tmp_path)
 
 
 @pytest.fixture()

@@ -14,6 +14,7 @@ which is the guarantee this journey relies on.
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import threading
 import time
@@ -24,9 +25,7 @@ import pytest
 import uvicorn
 
 from app_context import AppContext
-from mash.db import make_engine, session_factory
-from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
-from mash.migrate import upgrade
+from mash.demo import DEMO_PASSWORD, PEOPLE
 from schools_portal import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,15 +52,13 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_portal(tmp_path_factory, guidance_engine, make_settings) -> Iterator[str]:
+def live_portal(
+    tmp_path_factory, guidance_engine, make_settings, demo_db_template
+) -> Iterator[str]:
     """The portal served by uvicorn in a background thread on a free loopback port."""
     tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'portal.db'}"
-    settings = make_settings(url, tmp)
-    upgrade(url)
-    db = make_engine(url=url)
-    seed_demo(session_factory(db), settings=settings)
-    db.dispose()
+    shutil.copyfile(demo_db_template, tmp / "portal.db")
+    settings = make_settings(f"sqlite:///{tmp / 'portal.db'}", tmp)
     context = AppContext.build(settings, guidance=guidance_engine)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, context=context),

@@ -1,16 +1,12 @@
 """Slow: the portal's chat through the real Rasa server and action server.
 
-Reuses the bot's end-to-end stack (tests/bot/test_bot_e2e.py: Rasa and the action server on
+Reuses the bot's end-to-end stack (`rasa_stack` in tests/conftest.py: Rasa and the action server on
 free loopback ports with a seeded SQLite; BOT_MODEL names a trained model, else it trains a
 quick one). Shows that with Rasa up the portal still shows the safety message and the
 reference, and that the relay and the action server together raise exactly one escalation.
 """
 
 from __future__ import annotations
-
-import importlib.util
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,31 +16,9 @@ from schools_portal import create_app
 
 pytestmark = pytest.mark.slow
 
-BOT_E2E = Path(__file__).resolve().parents[1] / "bot" / "test_bot_e2e.py"
 DISCLOSURE = (
     "Year 5 girl has just told me her stepdad hit her with a belt and she is scared to go home"
 )
-
-
-def _bot_e2e():
-    spec = importlib.util.spec_from_file_location("portal_uses_bot_e2e", BOT_E2E)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def rasa_stack(tmp_path_factory) -> Iterator:
-    if not BOT_E2E.exists():
-        pytest.skip("the bot's end-to-end stack (tests/bot/test_bot_e2e.py) is not there")
-    bot = _bot_e2e()
-    stack = bot.Stack(tmp_path_factory.mktemp("portal_rasa"))
-    try:
-        stack.start(bot.model_path())
-        yield stack
-    finally:
-        for name in list(stack.procs):
-            stack.stop(name)
 
 
 def test_portal_chat_through_real_rasa(rasa_stack, guidance_engine, make_settings):

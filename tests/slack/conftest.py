@@ -1,11 +1,11 @@
-"""Fixtures for the Slack app: the local Slack API stub, a migrated demo SQLite per test, the
-real chat relay (with Rasa down: port 9 on loopback, so the relay's own safety path answers),
-the app mounted in a Starlette app behind a test client, signed requests, and the outbox
-dispatcher with the Slack target running in a background thread."""
+"""Fixtures for the Slack app: the local Slack API stub, a copy of the migrated demo SQLite per
+test (`demo_db_url` from tests/conftest.py), the real chat relay (with Rasa down: port 9 on
+loopback, so the relay's own safety path answers), the app mounted in a Starlette app behind a
+test client, signed requests, and the outbox dispatcher with the Slack target running in a
+background thread."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,32 +21,14 @@ from starlette.testclient import TestClient
 from app_context import AppContext
 from chat.relay import ChatRelay
 from guidance.engine import Engine
-from guidance.pack import load_pack
 from mash.db import make_engine, session_factory
 from mash.demo import DemoDirectory, seed_demo
 from mash.dispatcher import Dispatcher, Policy
-from mash.migrate import upgrade
 from mash.targets import FileTarget
 from settings import Settings
 from slack_app.asgi import mount
 from slack_app.deps import SlackDeps, make_client
 from slack_app.target import SlackTarget
-
-
-@pytest.fixture(scope="session")
-def engine() -> Engine:
-    return Engine(load_pack(Settings().pack_path))
-
-
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("slack_db") / "template.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    db = make_engine(url=url)
-    seed_demo(session_factory(db), settings=Settings(environment="test", database_url=url))
-    db.dispose()
-    return path
 
 
 @pytest.fixture()
@@ -57,12 +39,10 @@ def stub() -> Iterator[SlackStub]:
 
 
 @pytest.fixture()
-def settings(template_db: Path, tmp_path: Path, stub: SlackStub) -> Settings:
-    path = tmp_path / "app.db"
-    shutil.copyfile(template_db, path)
+def settings(demo_db_url: str, tmp_path: Path, stub: SlackStub) -> Settings:
     return Settings(
         environment="test",
-        database_url=f"sqlite:///{path}",
+        database_url=demo_db_url,
         var_dir=tmp_path,
         rasa_url="http://127.0.0.1:9",  # nothing listens: Rasa is reliably down
         slack_bot_token=BOT_TOKEN,
@@ -73,13 +53,18 @@ def settings(template_db: Path, tmp_path: Path, stub: SlackStub) -> Settings:
 
 
 @pytest.fixture()
-def context(settings: Settings, engine: Engine) -> Iterator[AppContext]:
+def context(settings: Settings, guidance_engine: Engine) -> Iterator[AppContext]:
     db = make_engine(settings)
     sessions = session_factory(db)
     relay = ChatRelay(
-        settings=settings, engine=engine, session_factory=sessions, http=httpx.Client(timeout=2)
+        settings=settings,
+        engine=guidance_engine,
+        session_factory=sessions,
+        http=httpx.Client(timeout=2),
     )
-    ctx = AppContext(settings=settings, db=db, sessions=sessions, guidance=engine, relay=relay)
+    ctx = AppContext(
+        settings=settings, db=db, sessions=sessions, guidance=guidance_engine, relay=relay
+    )
     yield ctx
     ctx.close()
 

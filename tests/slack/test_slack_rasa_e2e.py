@@ -1,5 +1,5 @@
 """Slow: the Slack app in front of the real Rasa and action server (the bot's end-to-end
-stack from tests/bot/test_bot_e2e.py), with the Slack API stub and the dispatcher.
+stack, `rasa_stack` in tests/conftest.py), with the Slack API stub and the dispatcher.
 
 A disclosure sent as a Slack DM gets Rasa's own safety message first in its thread, and the
 relay and the action server, both raising on the same message id, make exactly one escalation
@@ -7,10 +7,7 @@ and one duty channel post."""
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -28,32 +25,9 @@ from slack_app.deps import SlackDeps, make_client
 from slack_app.target import SlackTarget
 
 pytestmark = pytest.mark.slow
-BOT_E2E = Path(__file__).resolve().parents[1] / "bot" / "test_bot_e2e.py"
 
 
-def bot_e2e():  # type: ignore[no-untyped-def]
-    if not BOT_E2E.exists():
-        pytest.skip("the bot's end-to-end fixture (tests/bot/test_bot_e2e.py) is not there")
-    spec = importlib.util.spec_from_file_location("bot_e2e_for_slack", BOT_E2E)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def rasa_stack(tmp_path_factory) -> Iterator:
-    e2e = bot_e2e()
-    stack = e2e.Stack(tmp_path_factory.mktemp("slack_rasa"))
-    try:
-        stack.start(e2e.model_path())
-        yield stack
-    finally:
-        for name in list(stack.procs):
-            stack.stop(name)
-
-
-def test_a_slack_disclosure_through_the_real_rasa(rasa_stack, stub, engine, tmp_path):
+def test_a_slack_disclosure_through_the_real_rasa(rasa_stack, stub, guidance_engine, tmp_path):
     settings = Settings(
         environment="test",
         database_url=rasa_stack.db_url,
@@ -66,9 +40,9 @@ def test_a_slack_disclosure_through_the_real_rasa(rasa_stack, stub, engine, tmp_
     )
     db = make_engine(settings)
     sessions = session_factory(db)
-    relay = ChatRelay(settings=settings, engine=engine, session_factory=sessions,
+    relay = ChatRelay(settings=settings, engine=guidance_engine, session_factory=sessions,
                       http=httpx.Client(timeout=30))
-    context = AppContext(settings=settings, db=db, sessions=sessions, guidance=engine,
+    context = AppContext(settings=settings, db=db, sessions=sessions, guidance=guidance_engine,
                          relay=relay)
     deps = SlackDeps.from_context(context)
     target = SlackTarget(deps=deps, client=make_client(settings, timeout=2, retry_handlers=[]))

@@ -1,0 +1,92 @@
+"""Fixtures shared by the test folders: the real guidance engine, the demo database, and the
+end-to-end Rasa stack.
+
+- `guidance_engine`: the configured pack's Engine, loaded once per run.
+- `seed_database(url, settings)`: migrate a database and add the demo directory (any backend).
+- `demo_db_template` / `demo_db_url`: a SQLite database migrated and seeded once per run, and a
+  fresh copy of it for each test (same ids every time).
+- `rasa_stack`: Rasa and the action server on free loopback ports (tests/bot/test_bot_e2e.py's
+  Stack), for the slow end-to-end tests; skipped if that file is not there.
+
+Folder conftests build on these (tests/mash adds PostgreSQL; tests/guidance loads its own pack).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from guidance.engine import Engine
+from guidance.pack import load_pack
+from mash.db import make_engine, session_factory
+from mash.demo import seed_demo
+from mash.migrate import upgrade
+from settings import Settings
+
+BOT_E2E = Path(__file__).resolve().parent / "bot" / "test_bot_e2e.py"
+
+
+def migrate_and_seed(url: str, settings: Settings) -> None:
+    """Bring the database at `url` to the newest schema and add the demo directory."""
+    upgrade(url)
+    db = make_engine(url=url)
+    try:
+        seed_demo(session_factory(db), settings=settings)
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(scope="session")
+def seed_database() -> Callable[[str, Settings], None]:
+    return migrate_and_seed
+
+
+@pytest.fixture(scope="session")
+def guidance_engine() -> Engine:
+    return Engine(load_pack(Settings().pack_path))
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo_db") / "template.db"
+    url = f"sqlite:///{path}"
+    migrate_and_seed(url, Settings(environment="test", database_url=url, var_dir=path.parent))
+    # All connections are closed, so the WAL has been checkpointed into the file.
+    assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0
+    return path
+
+
+@pytest.fixture()
+def demo_db_url(demo_db_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "app.db"
+    shutil.copyfile(demo_db_template, path)
+    return f"sqlite:///{path}"
+
+
+def _bot_e2e() -> Any:
+    """tests/bot/test_bot_e2e.py as a module (test folders are not packages)."""
+    if not BOT_E2E.exists():
+        pytest.skip("the bot's end-to-end stack (tests/bot/test_bot_e2e.py) is not there")
+    spec = importlib.util.spec_from_file_location("shared_bot_e2e", BOT_E2E)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def rasa_stack(tmp_path_factory) -> Iterator[Any]:
+    """Rasa and the action server with a seeded SQLite, one per test module (slow tests)."""
+    bot = _bot_e2e()
+    stack = bot.Stack(tmp_path_factory.mktemp("rasa_stack"))
+    try:
+        stack.start(bot.model_path())
+        yield stack
+    finally:
+        for name in list(stack.procs):
+            stack.stop(name)

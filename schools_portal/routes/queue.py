@@ -47,6 +47,24 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _queue_entry(kind: str, item: Any, raised: datetime, now: datetime) -> dict[str, Any]:
+    """What the queue shows for any open item (escalation or consultation) raised at `raised`."""
+    return {
+        "kind": kind,
+        "id": item.id,
+        "reference": item.reference,
+        "organisation": item.organisation_name or "Unverified sender",
+        "verified": item.sender_verified,
+        "status": item.status,
+        "status_label": STATUS_LABELS.get(item.status, item.status),
+        "raised_at": raised.isoformat(),
+        "raised_label": when(raised),
+        "age_minutes": int((now - raised).total_seconds() // 60),
+        "holder": item.picked_up_by_name,
+        "url": f"/queue/{kind}s/{item.id}",
+    }
+
+
 def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any]:
     """The open items as the queue shows them, most urgent first, then oldest."""
     now = datetime.now(timezone.utc)
@@ -61,45 +79,20 @@ def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any
         )
         items.append(
             {
-                "kind": "escalation",
-                "id": e.id,
-                "reference": e.reference,
+                **_queue_entry("escalation", e, raised, now),
                 "urgency": e.urgency,
                 "categories": [c.replace("_", " ") for c in e.categories],
-                "organisation": e.organisation_name or "Unverified sender",
-                "verified": e.sender_verified,
-                "status": e.status,
-                "status_label": STATUS_LABELS.get(e.status, e.status),
-                "raised_at": raised.isoformat(),
-                "raised_label": when(raised),
-                "age_minutes": int((now - raised).total_seconds() // 60),
                 "deadline": deadline.isoformat() if deadline else None,
                 "seconds_left": int((deadline - now).total_seconds()) if deadline else None,
-                "holder": e.picked_up_by_name,
-                "url": f"/queue/escalations/{e.id}",
             }
         )
     items.sort(key=lambda i: (URGENCY_RANK.get(i["urgency"], 9), i["raised_at"]))
-    consults = []
-    for c in consultations.list_consultations(session=db, actor=actor, open_only=True, limit=200):
-        requested = _utc(c.requested_at)
-        consults.append(
-            {
-                "kind": "consultation",
-                "id": c.id,
-                "reference": c.reference,
-                "organisation": c.organisation_name or "Unverified sender",
-                "verified": c.sender_verified,
-                "status": c.status,
-                "status_label": STATUS_LABELS.get(c.status, c.status),
-                "raised_at": requested.isoformat(),
-                "raised_label": when(requested),
-                "age_minutes": int((now - requested).total_seconds() // 60),
-                "best_time": c.best_time,
-                "holder": c.picked_up_by_name,
-                "url": f"/queue/consultations/{c.id}",
-            }
+    consults = [
+        {**_queue_entry("consultation", c, _utc(c.requested_at), now), "best_time": c.best_time}
+        for c in consultations.list_consultations(
+            session=db, actor=actor, open_only=True, limit=200
         )
+    ]
     return {"now": now.isoformat(), "escalations": items, "consultations": consults}
 
 
@@ -114,6 +107,14 @@ def trail_or_none(db: Session, actor: Actor, kind: str, item_id: int) -> list[An
     if not actor.is_manager:
         return None
     return audit.trail(session=db, actor=actor, subject_type=kind, subject_id=item_id)
+
+
+def trail_dicts(db: Session, actor: Actor, kind: str, item_id: int) -> list[dict[str, Any]]:
+    """The audit trail as JSON (the service refuses anyone but MASH managers)."""
+    return [
+        a.to_dict()
+        for a in audit.trail(session=db, actor=actor, subject_type=kind, subject_id=item_id)
+    ]
 
 
 # ---- pages ----
@@ -379,12 +380,7 @@ def escalation_audit_api(
     db: Db,
 ) -> list[dict[str, Any]]:
     fetch_escalation(db, actor, escalation_id)
-    return [
-        a.to_dict()
-        for a in audit.trail(
-            session=db, actor=actor, subject_type="escalation", subject_id=escalation_id
-        )
-    ]
+    return trail_dicts(db, actor, "escalation", escalation_id)
 
 
 @api.get("/consultations", summary="Consultations visible to you (without their text)")
@@ -451,12 +447,7 @@ def consultation_audit_api(
     db: Db,
 ) -> list[dict[str, Any]]:
     fetch_consultation(db, actor, consultation_id)
-    return [
-        a.to_dict()
-        for a in audit.trail(
-            session=db, actor=actor, subject_type="consultation", subject_id=consultation_id
-        )
-    ]
+    return trail_dicts(db, actor, "consultation", consultation_id)
 
 
 @api.get("/mash-staff", summary="MASH workers and managers (to reassign to)")

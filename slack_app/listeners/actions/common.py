@@ -60,6 +60,14 @@ def tell(client: WebClient, press: Press, text: str) -> None:
         log.warning("could not post an ephemeral note: %s", error)
 
 
+def open_modal(client: WebClient, press: Press, view: dict[str, Any]) -> None:
+    """Open a modal for the button press; if Slack will not, tell the presser."""
+    try:
+        client.views_open(trigger_id=press.trigger_id, view=view)
+    except (SlackApiError, OSError) as error:
+        tell(client, press, f"Slack would not open the form ({error}); please try again.")
+
+
 def authorised(
     desk: DutyDesk, client: WebClient, body: dict[str, Any], *, action: str
 ) -> tuple[Press, Actor, Subject] | None:

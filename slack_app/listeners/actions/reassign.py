@@ -4,11 +4,10 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from mash.errors import MashError
 from slack_app.blocks import reassign_modal
-from slack_app.listeners.actions.common import authorised, tell
+from slack_app.listeners.actions.common import authorised, open_modal, tell
 
 
 def reassign_callback(
@@ -30,10 +29,4 @@ def reassign_callback(
     except MashError as error:
         tell(client, press, str(error))
         return
-    try:
-        client.views_open(
-            trigger_id=press.trigger_id,
-            view=reassign_modal(reference, people, press.metadata(subject)),
-        )
-    except (SlackApiError, OSError) as error:
-        tell(client, press, f"Slack would not open the form ({error}); please try again.")
+    open_modal(client, press, reassign_modal(reference, people, press.metadata(subject)))

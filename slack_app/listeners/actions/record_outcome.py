@@ -4,11 +4,10 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from mash.errors import MashError
 from slack_app.blocks import outcome_modal
-from slack_app.listeners.actions.common import authorised, tell
+from slack_app.listeners.actions.common import authorised, open_modal, tell
 
 
 def record_outcome_callback(
@@ -26,10 +25,4 @@ def record_outcome_callback(
     except MashError as error:
         tell(client, press, str(error))
         return
-    try:
-        client.views_open(
-            trigger_id=press.trigger_id,
-            view=outcome_modal(subject, reference, press.metadata(subject)),
-        )
-    except (SlackApiError, OSError) as error:
-        tell(client, press, f"Slack would not open the form ({error}); please try again.")
+    open_modal(client, press, outcome_modal(subject, reference, press.metadata(subject)))

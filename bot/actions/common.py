@@ -93,6 +93,27 @@ def sessions() -> Any:
     return get_sessions(get_settings())
 
 
+def raise_for_sender(service: Callable[..., T], identity: Any, **fields: Any) -> T:
+    """Call a MASH service that records an item from the sender (`service(session=, identity=,
+    **fields)`) in its own session. If the service refuses the organisation the channel named
+    (InvalidInput on organisation_id), call it again without one: an unknown organisation must
+    not stop the item being raised, it is recorded unverified instead."""
+    from dataclasses import replace
+
+    from mash.errors import InvalidInput
+
+    def attempt(who: Any) -> T:
+        with sessions()() as session:
+            return service(session=session, identity=who, **fields)
+
+    try:
+        return attempt(identity)
+    except InvalidInput as error:
+        if getattr(error, "field", None) != "organisation_id":
+            raise
+        return attempt(replace(identity, organisation_id=None))
+
+
 async def in_thread(func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     """Run blocking work (engine, database) off the action server's event loop."""
     return await asyncio.get_running_loop().run_in_executor(

@@ -17,24 +17,12 @@ FORM_SLOTS = ("callback_number", "callback_time", "consultation_topic")
 
 
 def request(*, identity: Any, message_id: str, topic: str, number: str, best_time: str) -> Any:
-    from dataclasses import replace
-
     from mash import consultations
-    from mash.errors import InvalidInput
 
-    def attempt(who: Any) -> Any:
-        with common.sessions()() as session:
-            return consultations.request_consultation(
-                session=session, identity=who, topic=topic, callback_number=number,
-                best_time=best_time, message_id=message_id,
-            )
-
-    try:
-        return attempt(identity)
-    except InvalidInput as error:
-        if getattr(error, "field", None) != "organisation_id":
-            raise
-        return attempt(replace(identity, organisation_id=None))
+    return common.raise_for_sender(
+        consultations.request_consultation, identity,
+        topic=topic, callback_number=number, best_time=best_time, message_id=message_id,
+    )
 
 
 class ActionRequestConsultation(Action):

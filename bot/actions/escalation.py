@@ -17,31 +17,19 @@ logger = logging.getLogger(__name__)
 def raise_immediate(
     *, identity: Any, message_id: str, text: str, categories: list[str], matched: list[str]
 ) -> Any:
-    """Raise (or find, for a repeated message id) the escalation for this message."""
-    from dataclasses import replace
-
+    """Raise (or find, for a repeated message id) the escalation for this message; from an
+    unknown organisation it is raised unverified."""
     from mash import escalations
-    from mash.errors import InvalidInput
 
-    def attempt(who: Any) -> Any:
-        with common.sessions()() as session:
-            return escalations.raise_escalation(
-                session=session,
-                identity=who,
-                message_id=message_id,
-                urgency="immediate",
-                categories=categories,
-                text=text,
-                matched_phrases=matched,
-            )
-
-    try:
-        return attempt(identity)
-    except InvalidInput as error:
-        if getattr(error, "field", None) != "organisation_id":
-            raise
-        # An unknown organisation must not stop the escalation: raise it unverified.
-        return attempt(replace(identity, organisation_id=None))
+    return common.raise_for_sender(
+        escalations.raise_escalation,
+        identity,
+        message_id=message_id,
+        urgency="immediate",
+        categories=categories,
+        text=text,
+        matched_phrases=matched,
+    )
 
 
 class ActionRaiseEscalation(Action):

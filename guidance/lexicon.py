@@ -27,6 +27,8 @@ CUE_KINDS = (
     "negation_stop",
     "pseudo_negation",
     "resolved",
+    "accident",
+    "account",
     "not_harm",
     "current",
     "disclosure",
@@ -166,6 +168,9 @@ class Category:
     label: str
     urgency: str
     patterns: tuple[Pattern, ...]
+    # an innocent cause (a fall, a game, an animal, an illness: the accident and not_harm
+    # cues) may lower this category's matches; false for harms no accident explains
+    innocent_causes: bool = True
 
 
 @dataclass(frozen=True)
@@ -382,7 +387,7 @@ class _Reader:
                 self.problem(where, f"category is missing {key!r}")
                 ok = False
         for key in item:
-            if key not in ("id", "label", "urgency", "patterns"):
+            if key not in ("id", "label", "urgency", "patterns", "innocent_causes"):
                 self.problem(_line_of(item, key), f"unknown category key {key!r}")
         if not ok:
             return None
@@ -399,7 +404,12 @@ class _Reader:
                                           _line_of(item, "patterns"), set_names, urgency)
         if not patterns:
             self.problem(_line_of(item, "patterns"), f"category {cat_id!r} has no patterns")
-        return Category(cat_id, str(item["label"]), urgency, tuple(patterns))
+        innocent = item.get("innocent_causes", True)
+        if not isinstance(innocent, bool):
+            self.problem(_line_of(item, "innocent_causes"),
+                         f"category {cat_id!r}: innocent_causes must be true or false")
+            innocent = True
+        return Category(cat_id, str(item["label"]), urgency, tuple(patterns), innocent)
 
     def read_pattern_list(self, raw: Any, owner: str, line: int, set_names: set[str],
                           urgency: str) -> list[Pattern]:

@@ -302,6 +302,8 @@ class RiskScreen:
         self.corules: list[tuple[str, int, int, tuple[frozenset[int], ...]]] = []
         self.break_cache: dict[str, bool] = {}
         self.lemma_table = self._lookup_lemmas()
+        self.no_innocent_causes = frozenset(
+            c.id for c in lexicon.categories if not c.innocent_causes)
         self.lemma_cache: dict[str, int] = {}
         self._compile_all()
         # first phrase -> (its patterns, or [] and [(key id or -1, pattern)]: a pattern with a
@@ -589,7 +591,7 @@ class RiskScreen:
             return RiskResult("none", [], [])
         hits = self._find_hits(message)
         ages = _find_ages(message.folded, self.lexicon.school_year_offset)
-        context = _Context(message, hits, ages)
+        context = _Context(message, hits, ages, self.no_innocent_causes)
         risks = [h for h in hits if h.kind == "category"]
         risks.extend(self._age_hits(message, context, ages))
         for hit in risks:
@@ -746,8 +748,10 @@ def _split_chunks(text: str) -> list[tuple[int, str]]:
 class _Context:
     """Sentences, clauses, cue zones and real-event signals of one message."""
 
-    def __init__(self, message: _Message, hits: list[_Hit], ages: list[tuple[int, int, int]]):
+    def __init__(self, message: _Message, hits: list[_Hit], ages: list[tuple[int, int, int]],
+                 no_innocent_causes: frozenset[str] = frozenset()):
         self.hits = hits
+        self.no_innocent_causes = no_innocent_causes
         texts = self.texts = message.texts
         self.n = len(texts)
         cues: dict[str, list[_Hit]] = {}
@@ -786,6 +790,8 @@ class _Context:
         self.denials = [d.start for d in cues.get("denial", [])
                         if not self.zone[d.start]]
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
+        # a carer's account ("mum says he fell") is a story, not an innocent cause
+        self.account_sentences = {self.sentence[c.start] for c in cues.get("account", [])}
 
     def _segments(self, breaks: list[bool],
                   clause_breaks: list[_Hit]) -> tuple[list[int], list[int]]:
@@ -861,10 +867,12 @@ class _Context:
         level = hit.level
         if self._negated(hit) or self._denied(hit):
             level -= 1
-        if level > NONE and self.clause[hit.start] in self.not_harm_clauses:
+        innocent = hit.label not in self.no_innocent_causes
+        if level > NONE and innocent and self.clause[hit.start] in self.not_harm_clauses:
             level -= 1
-        if level > NONE and self._resolved(hit):
-            level = NONE if level == CONCERN else CONCERN if self._resolved_clause(hit) else level
+        if level > NONE and self._resolved(hit, innocent):
+            level = (NONE if level == CONCERN
+                     else CONCERN if self._resolved_clause(hit, innocent) else level)
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
         if level > NONE and hit.topic and self.sentence[hit.start] in self.question_sentences \
@@ -895,23 +903,27 @@ class _Context:
             for d in self.denials
         )
 
-    def _resolving(self, hit: _Hit) -> list[_Hit]:
+    def _resolving(self, hit: _Hit, innocent: bool) -> list[_Hit]:
         sentence = self.sentence[hit.start]
         if sentence in self.current_sentences:
             return []
+        cues = self.cues.get("resolved", [])
+        if innocent and sentence not in self.account_sentences:
+            cues = cues + self.cues.get("accident", [])
         # a resolved cue inside the match is part of it ("hit his head"); a co-occurrence
         # match is only its head word for this
         start, end = (hit.head, hit.head + 1) if hit.head >= 0 else (hit.start, hit.end)
         return [
-            r for r in self.cues.get("resolved", [])
+            r for r in cues
             if self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
         ]
 
-    def _resolved(self, hit: _Hit) -> bool:
-        return bool(self._resolving(hit))
+    def _resolved(self, hit: _Hit, innocent: bool) -> bool:
+        return bool(self._resolving(hit, innocent))
 
-    def _resolved_clause(self, hit: _Hit) -> bool:
-        return any(self.clause[r.start] == self.clause[hit.start] for r in self._resolving(hit))
+    def _resolved_clause(self, hit: _Hit, innocent: bool) -> bool:
+        return any(self.clause[r.start] == self.clause[hit.start]
+                   for r in self._resolving(hit, innocent))
 
 
 def _dedupe(hits: list[_Hit]) -> list[_Hit]:

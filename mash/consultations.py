@@ -114,13 +114,12 @@ def request_consultation(
     repeating the request returns the one already queued. Unknown senders are recorded as
     unverified. InvalidInput (nothing stored) for an empty or oversize topic, a callback number
     that is not a phone number, or an unknown organisation."""
-    topic = (topic or "").strip()
-    if not topic:
-        raise InvalidInput("Say briefly what you would like advice about.", field="topic")
-    if len(topic) > TOPIC_MAX:
-        raise InvalidInput(
-            f"The topic is {len(topic)} characters; the limit is {TOPIC_MAX}.", field="topic"
-        )
+    topic = lifecycle.checked_text(
+        topic,
+        field="topic",
+        limit=TOPIC_MAX,
+        if_empty="Say briefly what you would like advice about.",
+    )
     callback_number = (callback_number or "").strip()
     if not _PHONE.match(callback_number) or sum(ch.isdigit() for ch in callback_number) < 6:
         raise InvalidInput(
@@ -273,13 +272,9 @@ def close_consultation(
     The worker holding it or a MASH manager may close it. Repeating with the same advice
     changes nothing; different advice on a closed consultation is a Conflict."""
     lifecycle.require_mash(actor, "close a consultation")
-    advice = (advice or "").strip()
-    if not advice:
-        raise InvalidInput("Record the advice given before closing.", field="advice")
-    if len(advice) > ADVICE_MAX:
-        raise InvalidInput(
-            f"The advice is {len(advice)} characters; the limit is {ADVICE_MAX}.", field="advice"
-        )
+    advice = lifecycle.checked_text(
+        advice, field="advice", limit=ADVICE_MAX, if_empty="Record the advice given before closing."
+    )
     c = load_visible(session, actor, CONSULTATION, consultation_id)
     if c.status in ("closed", "originator_informed"):
         if c.advice_note == advice:

@@ -500,11 +500,7 @@ def record_outcome(
             f"{outcome_code!r} is not an outcome code; use one of {', '.join(OUTCOME_CODES)}.",
             field="outcome_code",
         )
-    note = (note or "").strip()
-    if len(note) > NOTE_MAX:
-        raise InvalidInput(
-            f"The note is {len(note)} characters; the limit is {NOTE_MAX}.", field="note"
-        )
+    note = lifecycle.checked_text(note, field="note", limit=NOTE_MAX)
     e = load_visible(session, actor, ESCALATION, escalation_id)
     if e.status in ("outcome_recorded", "originator_informed"):
         if e.outcome_code == outcome_code and (e.outcome_note or "") == note:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from mash import audit, outbox
 from mash.access import Actor, ChannelIdentity, can_see
 from mash.directory import Sender, people_names, recipient_for
-from mash.errors import Conflict, Forbidden, NotFound
+from mash.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mash.models import Organisation, Person
 
 
@@ -44,6 +44,19 @@ def view_dict(view: Any) -> dict[str, Any]:
     return {
         k: v.isoformat() if isinstance(v, datetime | date) else v for k, v in view.__dict__.items()
     }
+
+
+def checked_text(value: str | None, *, field: str, limit: int, if_empty: str | None = None) -> str:
+    """`value` stripped, or InvalidInput on `field`: longer than `limit` characters, or empty
+    when `if_empty` (the message to show) is given."""
+    text = (value or "").strip()
+    if if_empty is not None and not text:
+        raise InvalidInput(if_empty, field=field)
+    if len(text) > limit:
+        raise InvalidInput(
+            f"The {field} is {len(text)} characters; the limit is {limit}.", field=field
+        )
+    return text
 
 
 def require_mash(actor: Actor, what: str) -> None:

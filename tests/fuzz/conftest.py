@@ -20,9 +20,7 @@ from fuzz_helpers import CLOSED_PORT_URL, COUNTS, FULL, FULL_TARGET, STATUSES
 from app_context import AppContext
 from guidance.engine import Engine
 from guidance.pack import load_pack
-from mash.db import make_engine, session_factory
-from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
-from mash.migrate import upgrade
+from mash.demo import DEMO_PASSWORD, PEOPLE
 from schools_portal import create_app
 from schools_portal.app import SESSION_COOKIE
 from settings import Settings
@@ -57,7 +55,7 @@ def no_tracebacks_logged(log_watch: LogWatch) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def fuzz_settings_obj(tmp_path_factory) -> Settings:
+def fuzz_settings_obj(tmp_path_factory, seed_database) -> Settings:
     var_dir: Path = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite:///{var_dir / 'portal.db'}"
     settings_ = Settings(
@@ -67,12 +65,7 @@ def fuzz_settings_obj(tmp_path_factory) -> Settings:
         rasa_url=CLOSED_PORT_URL,
         secret_key="fuzz-test-secret-key-not-for-production",
     )
-    upgrade(url)
-    db = make_engine(url=url)
-    try:
-        seed_demo(session_factory(db), settings=settings_)
-    finally:
-        db.dispose()
+    seed_database(url, settings_)
     return settings_
 
 

@@ -17,11 +17,7 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
 from app_context import AppContext
-from guidance.engine import Engine
-from guidance.pack import load_pack
-from mash.db import make_engine, session_factory
-from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
-from mash.migrate import upgrade
+from mash.demo import DEMO_PASSWORD, PEOPLE
 from ops.config import StackConfig
 from ops.portal_app import create_production_app, drain_forever
 from ops.stack import processes, rasa_env, render_nginx
@@ -126,17 +122,12 @@ def test_every_process_has_a_health_check() -> None:
 
 # -- the production portal ----------------------------------------------------------------------
 @pytest.fixture()
-def portal(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'app.db'}"
+def portal(demo_db_url: str, guidance_engine, tmp_path: Path):
     settings = Settings(
-        environment="test", database_url=url, var_dir=tmp_path, rasa_url="http://127.0.0.1:9",
-        secret_key="ops-test-secret-key-not-for-production",
+        environment="test", database_url=demo_db_url, var_dir=tmp_path,
+        rasa_url="http://127.0.0.1:9", secret_key="ops-test-secret-key-not-for-production",
     )  # fmt: skip
-    upgrade(url)
-    db = make_engine(url=url)
-    seed_demo(session_factory(db), settings=settings)
-    db.dispose()
-    context = AppContext.build(settings, guidance=Engine(load_pack(settings.pack_path)))
+    context = AppContext.build(settings, guidance=guidance_engine)
     app = create_production_app(settings)
     app.state.context = context  # as the lifespan would
     yield app, context, tmp_path / "app.db"

@@ -215,19 +215,10 @@ def list_consultations(
         )
     else:
         query = query.order_by(Consultation.requested_at.desc(), Consultation.id.desc())
-    rows = list(
-        session.execute(query.limit(max(1, min(limit, 500))).offset(max(0, offset))).scalars()
-    )
+    query = query.limit(max(1, min(limit, 500))).offset(max(0, offset))
+    rows = lifecycle.audited_listing(session, actor, CONSULTATION, query)
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
-    lifecycle.record(
-        session,
-        actor=actor,
-        kind=CONSULTATION,
-        action="list",
-        item_id=None,
-        detail={"ids": [r.id for r in rows]},
-    )
     return [_view(r, orgs.get(r.organisation_id), names, full=False) for r in rows]
 
 

@@ -340,17 +340,10 @@ def list_escalations(
         )
     else:
         query = query.order_by(Escalation.raised_at.desc(), Escalation.id.desc())
-    rows = list(session.execute(query.limit(limit).offset(max(0, offset))).scalars())
+    query = query.limit(limit).offset(max(0, offset))
+    rows = lifecycle.audited_listing(session, actor, ESCALATION, query)
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
-    lifecycle.record(
-        session,
-        actor=actor,
-        kind=ESCALATION,
-        action="list",
-        item_id=None,
-        detail={"ids": [r.id for r in rows]},
-    )
     return [
         EscalationSummary(**_summary_fields(r, orgs.get(r.organisation_id), names)) for r in rows
     ]

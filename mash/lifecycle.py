@@ -122,6 +122,20 @@ def organisation_names(session: Session, items: Iterable[Any]) -> dict[int, str]
     )
 
 
+def audited_listing(session: Session, actor: Actor, kind: ItemKind, query: Any) -> list[Any]:
+    """The rows of a listing query, with an audit entry naming the items shown."""
+    rows = list(session.execute(query).scalars())
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        action="list",
+        item_id=None,
+        detail={"ids": [r.id for r in rows]},
+    )
+    return rows
+
+
 def find_by_message_id(session: Session, kind: ItemKind, message_id: str) -> Any | None:
     model = kind.model
     return session.execute(select(model).where(model.message_id == message_id)).scalar_one_or_none()

@@ -27,14 +27,14 @@ if [ -n "$epochs" ]; then
 else
   cp config.yml "$cv_config"
 fi
-cv_hash=$(cat "$cv_config" bot/data/nlu.yml bot/components/*.py <(echo "$folds") \
+cv_hash=$(cat "$cv_config" bot/data/nlu.yml bot/components/*.py bot/checks.py <(echo "$folds") \
   | sha256sum | cut -c1-16)
 cv_dir="results/nlu_cv-$cv_hash"
 cross_validate() {
   if [ -f "$cv_dir/intent_report.json" ]; then
     echo "     NLU data unchanged: reusing $cv_dir"
   else
-    rasa test nlu --cross-validation --folds "$folds" --config "$cv_config" \
+    python -m bot.checks cross-validate -- --folds "$folds" --config "$cv_config" \
       --nlu bot/data/nlu.yml --out "$cv_dir.tmp" > results/nlu_cv.log 2>&1 \
       || { tail -30 results/nlu_cv.log; return 1; }
     rm -rf "$cv_dir" && mv "$cv_dir.tmp" "$cv_dir"

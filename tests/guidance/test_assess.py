@@ -94,6 +94,11 @@ def assessor(levels, nlp):
         ("Dad drinks heavily, police called to a domestic incident", 3),
         ("15yo drinking, attendance 70%, excluded twice, parents refused early help", 4),
         ("15yo drinking, attendance 70%, parents agreed to a TAF", 3),
+        # a permanent exclusion is level 4; the risk of one is level 3
+        ("Y10 boy at risk of permanent exclusion after several suspensions", 3),
+        ("Y9 boy was permanently excluded in January and has no school place", 4),
+        # a wedding abroad arranged for a 16 year old who does not want it
+        ("Girl aged 16 says her family have booked flights to Bangladesh for her wedding", 4),
     ],
 )
 def test_rules(assessor, text, level):

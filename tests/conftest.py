@@ -5,6 +5,8 @@ end-to-end Rasa stack.
 - `seed_database(url, settings)`: migrate a database and add the demo directory (any backend).
 - `demo_db_template` / `demo_db_url`: a SQLite database migrated and seeded once per run, and a
   fresh copy of it for each test (same ids every time).
+- `portal_sign_in(client, key)`: sign a portal test client in as a demo person; `csrf_of(client,
+  path)`: the CSRF token a page carries.
 - `rasa_stack`: Rasa and the action server on free loopback ports (tests/bot/test_bot_e2e.py's
   Stack), for the slow end-to-end tests; skipped if that file is not there.
 
@@ -14,6 +16,7 @@ Folder conftests build on these (tests/mash adds PostgreSQL; tests/guidance load
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +27,7 @@ import pytest
 from guidance.engine import Engine
 from guidance.pack import load_pack
 from mash.db import make_engine, session_factory
-from mash.demo import seed_demo
+from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
 from mash.migrate import upgrade
 from settings import Settings
 
@@ -66,6 +69,36 @@ def demo_db_url(demo_db_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "app.db"
     shutil.copyfile(demo_db_template, path)
     return f"sqlite:///{path}"
+
+
+def page_csrf(client: Any, path: str = "/signin") -> str:
+    """The CSRF token a portal page carries (in its <meta name="csrf-token">)."""
+    html = client.get(path).text
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def sign_in(client: Any, key: str) -> str:
+    """Sign a portal test client in as the demo person `key`; returns the session's CSRF token."""
+    token = page_csrf(client)
+    response = client.post(
+        "/signin",
+        data={"email": PEOPLE[key]["email"], "password": DEMO_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return client.get("/api/me").json()["csrf_token"]
+
+
+@pytest.fixture(scope="session")
+def portal_sign_in() -> Callable[[Any, str], str]:
+    return sign_in
+
+
+@pytest.fixture(scope="session")
+def csrf_of() -> Callable[..., str]:
+    return page_csrf
 
 
 def _bot_e2e() -> Any:

@@ -9,7 +9,6 @@ the end of the session); otherwise a quick run for make test.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from fuzz_helpers import CLOSED_PORT_URL, COUNTS, FULL, FULL_TARGET, STATUSES
 from app_context import AppContext
 from guidance.engine import Engine
 from guidance.pack import load_pack
-from mash.demo import DEMO_PASSWORD, PEOPLE
 from schools_portal import create_app
 from schools_portal.app import SESSION_COOKIE
 from settings import Settings
@@ -83,21 +81,13 @@ def app(fuzz_settings_obj: Settings, context: AppContext):
 
 
 @pytest.fixture(scope="session")
-def signed_in(app) -> Iterator[dict[str, tuple[TestClient, str]]]:
+def signed_in(app, portal_sign_in) -> Iterator[dict[str, tuple[TestClient, str]]]:
     """role key -> (a signed-in client, its CSRF token), one sign-in per person per run."""
     clients: dict[str, tuple[TestClient, str]] = {}
     for key in ("oakfield_dsl", "duty", "manager"):
         client = TestClient(app)
         client.__enter__()
-        page = client.get("/signin").text
-        token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-        response = client.post(
-            "/signin",
-            data={"email": PEOPLE[key]["email"], "password": DEMO_PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303, response.text
-        clients[key] = (client, client.get("/api/me").json()["csrf_token"])
+        clients[key] = (client, portal_sign_in(client, key))
     yield clients
     for client, _ in clients.values():
         client.__exit__(None, None, None)

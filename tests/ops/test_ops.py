@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 
 from app_context import AppContext
-from mash.demo import DEMO_PASSWORD, PEOPLE
 from ops.config import StackConfig
 from ops.portal_app import create_production_app, drain_forever
 from ops.stack import processes, rasa_env, render_nginx
@@ -134,18 +133,6 @@ def portal(demo_db_url: str, guidance_engine, tmp_path: Path):
     context.close()
 
 
-def sign_in(client: TestClient, key: str) -> str:
-    page = client.get("/signin").text
-    csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
-    response = client.post(
-        "/signin",
-        data={"email": PEOPLE[key]["email"], "password": DEMO_PASSWORD, "csrf_token": csrf},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    return client.get("/api/me").json()["csrf_token"]
-
-
 def take_database_away(context: AppContext, path: Path) -> None:
     """Make the SQLite file unopenable (a directory in its place): an outage, as the app sees
     it (OperationalError on connect)."""
@@ -180,10 +167,12 @@ def test_healthz_reports_the_database(portal) -> None:
     assert client.get("/healthz").status_code == 200
 
 
-def test_chat_during_a_database_outage_shows_safety_and_the_drainer_raises_it(portal) -> None:
+def test_chat_during_a_database_outage_shows_safety_and_the_drainer_raises_it(
+    portal, portal_sign_in
+) -> None:
     app, context, path = portal
     client = TestClient(app)
-    csrf = sign_in(client, "oakfield_dsl")
+    csrf = portal_sign_in(client, "oakfield_dsl")
     take_database_away(context, path)
     try:
         response = client.post(
@@ -218,12 +207,14 @@ def test_chat_during_a_database_outage_shows_safety_and_the_drainer_raises_it(po
         assert session.execute(select(func.count(Escalation.id))).scalar_one() == 1
 
 
-def test_an_outage_uses_the_signed_sessions_identity_or_fails_closed(portal) -> None:
+def test_an_outage_uses_the_signed_sessions_identity_or_fails_closed(
+    portal, portal_sign_in
+) -> None:
     """With the identity kept at sign-in, the signed session stands in for the directory while
     the database is down; a session without it (signed before this was kept) is not guessed."""
     app, context, path = portal
     client = TestClient(app, raise_server_exceptions=False)
-    sign_in(client, "oakfield_dsl")
+    portal_sign_in(client, "oakfield_dsl")
     me = client.get("/api/me").json()
     old_style = base64.b64encode(json.dumps({"uid": me["user_id"], "csrf": "x"}).encode())
     old_cookie = TimestampSigner("ops-test-secret-key-not-for-production").sign(old_style)

@@ -6,7 +6,6 @@ guarantees (safety message, escalation) are what the chat tests see."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from app_context import AppContext
 from guidance.engine import Engine
-from mash.demo import DEMO_PASSWORD, PEOPLE, DemoDirectory, seed_demo
+from mash.demo import DemoDirectory, seed_demo
 from schools_portal import create_app
 from schools_portal.app import SESSION_COOKIE
 from settings import Settings
@@ -67,26 +66,6 @@ def client(app) -> Iterator[TestClient]:
         yield client
 
 
-def page_csrf(client: TestClient, path: str = "/signin") -> str:
-    """The CSRF token a page carries (in its <meta name="csrf-token">)."""
-    html = client.get(path).text
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def sign_in(client: TestClient, key: str) -> str:
-    """Sign `client` in as the demo person `key`; returns the session's CSRF token."""
-    token = page_csrf(client)
-    response = client.post(
-        "/signin",
-        data={"email": PEOPLE[key]["email"], "password": DEMO_PASSWORD, "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client.get("/api/me").json()["csrf_token"]
-
-
 @pytest.fixture(scope="session")
 def session_cookies() -> dict[str, tuple[str, str]]:
     """Signed session cookies by demo person, reused across tests: every test database is a
@@ -96,7 +75,9 @@ def session_cookies() -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture()
-def as_user(app, session_cookies) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
+def as_user(
+    app, session_cookies, portal_sign_in
+) -> Iterator[Callable[[str], tuple[TestClient, str]]]:
     """`as_user("oakfield_dsl")` -> (a signed-in client, its CSRF token). Clients are separate
     browsers: each has its own cookies."""
     clients: list[TestClient] = []
@@ -109,15 +90,10 @@ def as_user(app, session_cookies) -> Iterator[Callable[[str], tuple[TestClient, 
             cookie, token = session_cookies[key]
             client.cookies.set(SESSION_COOKIE, cookie)
             return client, token
-        token = sign_in(client, key)
+        token = portal_sign_in(client, key)
         session_cookies[key] = (client.cookies[SESSION_COOKIE], token)
         return client, token
 
     yield make
     for client in clients:
         client.__exit__(None, None, None)
-
-
-@pytest.fixture()
-def csrf_of() -> Callable[..., str]:
-    return page_csrf

@@ -21,19 +21,13 @@ DISCLOSURE = (
 )
 
 
-def test_portal_chat_through_real_rasa(rasa_stack, guidance_engine, make_settings):
+def test_portal_chat_through_real_rasa(rasa_stack, guidance_engine, make_settings, portal_sign_in):
     settings = make_settings(rasa_stack.db_url, rasa_stack.logs,
                              rasa_url=f"http://127.0.0.1:{rasa_stack.rasa_port}")
     context = AppContext.build(settings, guidance=guidance_engine)
     try:
         with TestClient(create_app(settings, context=context)) as client:
-            from mash.demo import DEMO_PASSWORD, PEOPLE
-
-            html = client.get("/signin").text
-            token = html.split('name="csrf-token" content="')[1].split('"')[0]
-            client.post("/signin", data={"email": PEOPLE["oakfield_dsl"]["email"],
-                                         "password": DEMO_PASSWORD, "csrf_token": token})
-            token = client.get("/api/me").json()["csrf_token"]
+            token = portal_sign_in(client, "oakfield_dsl")
             reply = client.post("/api/chat", json={"text": DISCLOSURE},
                                 headers={"X-CSRF-Token": token}).json()
             assert reply["assistant_available"] is True

@@ -61,11 +61,10 @@ _REPEATS = re.compile(r"([a-z])\1{2,}")
 # "month old" / "week old" words and the age reader see them
 # (a bare "4mo" is an age, "for 3 mths" a time: other short forms need "old")
 _INFANT_SHORT = re.compile(
-    r"(?<!for )(?<!over )(?<!past )(?<!last )(?<!in )(?<!within )(?<!after )(?<!every )"
-    r"(?<!next )(?<!than )"
-    r"\b(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
+    r"(?<![\w/])(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
     r"|(wk|wks|w/o)\s?olds?|/(12|52)\s?olds?)\b"
 )
+_TIME_BEFORE = re.compile(r"\b(?:for|over|past|last|in|within|after|every|next|than)\s$")
 _AGE_HINT = re.compile(
     r"\d|teen|twel|eleven|\bten\b|nine|eight|seven|\bsix|\bfive|\bfour|three|\btwo\b|\bone\b"
     r"|reception|nursery|twent|thirt|fort|fift"
@@ -166,8 +165,7 @@ class _Folder:
         folded, offsets = _rewrite(folded, offsets, _SPACE_RUN,
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
-        if any(c.isdigit() for c in folded):
-            folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
+        folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
         if self.speak is not None and not self.speak_words.isdisjoint(
             re.findall(r"[\w']+", folded)
         ):
@@ -206,6 +204,8 @@ def _fold_char(char: str) -> str:
 
 
 def _infant_age(match: re.Match) -> str:
+    if _TIME_BEFORE.search(match.string, max(0, match.start() - 8), match.start()):
+        return match.group()  # "for 3mo" is a time, not an age
     number = match.group(1)
     weeks = match.group(4) or match.group(5) == "52"
     return f"{number} {'week' if weeks else 'month'} old"

@@ -47,6 +47,7 @@ MAX_ANSWER_CHARS = 900
 UNRELATED_KIND = 0.3
 DETAIL_IDF = 1.0  # a question word this rare is a detail the answer should speak to...
 DETAIL_SHARE = 0.3  # ...if a sentence with it scores at least this share of the best
+REWORDED_SHARE = 0.1  # the glossary's word for the asker's word: a sentence with it answers
 ACTOR_BONUS = 0.75  # per person or agency a sentence names, for "who" questions
 BEST_SHARE = 0.5  # a sentence scoring under half the best one is left out...
 ACTION_SHARE = 0.4  # ...but "what should I do" wants every core step
@@ -63,6 +64,32 @@ _KEEP = frozenset(
     "together against off serious move out front part take keep last next make".split()
 )
 _JOINERS = frozenset({"-", "/", "'"})
+# Text-speak and everyday short forms, respelled before a question is analysed, so that
+# "shud i share info" asks the same as "should I share information" (at full weight, unlike a
+# glossary widening). Whole words only; the guide's own abbreviations stay in the glossary.
+_RESPELL = {
+    "u": "you", "ur": "your", "r": "are", "wat": "what", "wot": "what",
+    "wht": "what", "whats": "what is", "wen": "when", "hw": "how", "shud": "should",
+    "shld": "should", "cud": "could", "wud": "would", "im": "i am", "ive": "i have",
+    "dont": "do not", "cant": "cannot", "wont": "will not", "isnt": "is not",
+    "doesnt": "does not", "didnt": "did not", "havent": "have not", "hasnt": "has not",
+    "shouldnt": "should not", "abt": "about", "b4": "before", "bc": "because",
+    "cos": "because", "coz": "because", "cuz": "because", "ppl": "people", "pls": "please",
+    "plz": "please", "info": "information", "rn": "right now", "asap": "straight away",
+    "tmrw": "tomorrow", "2moro": "tomorrow", "yrs": "years", "yr": "year", "w/o": "without",
+    "thru": "through", "tel": "telephone", "nos": "numbers",
+    "kid": "child", "kids": "children", "teen": "young person", "teens": "young people",
+    "sw": "social worker", "sws": "social workers", "hv": "health visitor",
+    "hvs": "health visitors", "elearning": "e-learning",
+    "safeguardin": "safeguarding", "referal": "referral", "referals": "referrals",
+}
+_RESPELL_WORD = re.compile(
+    r"(?<![\w/.-])(" + "|".join(sorted(map(re.escape, _RESPELL), key=len, reverse=True))
+    + r")(?![\w/-])",
+    re.IGNORECASE,
+)
+# "phone no", "contact no": a number, not a refusal.
+_NUMBER_NO = re.compile(r"\b(phone|telephone|tel|contact|emergency|duty|mash|door) no\b\.?")
 _MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|[`*_#>\[\]{}|\\~^]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _PHONE = re.compile(r"\b\d{3,5} ?\d{3} ?\d{3,4}\b|\b999\b|\b101\b")
@@ -102,7 +129,21 @@ _CLOCK = re.compile(r"\b(\d{1,2})([:.]\d\d)? ?(am|pm)\b")
 _DEFINITION = re.compile(
     r"^\s*(what\s*(is|are|'s|does|do)|whats|define|definition|meaning|explain|who\s*(is|are)|"
     r"tell me about|what counts as|what is meant by)\b|\bwhat does .{1,40} mean\b|"
-    r"\bwhat counts as\b|\bmeaning of\b"
+    r"\bwhat counts as\b|\bmeaning of\b|"
+    r"^[\w' -]{1,40}?\b(meaning|means?|definition|defined|stand for|stands for)\s*[?.!]*\s*$"
+)
+# "What times is it open?", "opening hours": the answer carries the hours.
+_ASKS_HOURS = re.compile(
+    r"\b(open|opening|opens|close|closes|closing|what times?)\b|(?<!of )\bhours\b"
+)
+_HOURS = re.compile(r"\b\d{1,2}(:\d\d)? ?(am|pm)\b|\bmonday to friday\b|\b\d{1,2}:\d\d\b", re.I)
+# "Can I share without consent?": a sentence saying what you can (or must) do answers it.
+_ASKS_PERMISSION = re.compile(r"^\s*(can|could|may|am i allowed to|is it ok to|do i need to|"
+                              r"do i have to|must) (i|we)?\b")
+_PERMITS = re.compile(
+    r"^(you|staff|practitioners|professionals|anyone) (can|may|must|should|need|do not need|"
+    r"cannot|can't|must not|should not)\b",
+    re.IGNORECASE,
 )
 # "Who is in the MASH?", "which agencies", "what are the signs/steps/rules": a list answers.
 _ASKS_LIST = re.compile(
@@ -137,7 +178,7 @@ _DEFINES = re.compile(
     r"^(?:[\w'()-]+[ ,]+){0,12}?(is|are|means|mean|includes?|refers to|is when)\b", re.IGNORECASE
 )
 _IMPERATIVE = re.compile(
-    r"^(what to do: )?(if [^,]{0,80}, )?(when [^,]{0,80}, )?"
+    r"^(what to do: |(stage|step) \d+: )?(if [^,]{0,80}, )?(when [^,]{0,80}, )?"
     r"(listen|tell|ring|call|refer|contact|report|record|write|never|do not|don't|make|keep|"
     r"seek|share|ask|take|get|give|follow|escalate|speak|"
     r"talk|explain|reassure|stop|act|send|check|consider|use|note|pass|treat|involve)\b",
@@ -154,7 +195,8 @@ _ASKS_ACTION = re.compile(
     r"\bwhat (should|do|must|can|would|shall) (i|we|staff|you|(a|an|the|my|our) \w+( \w+)?)"
     r" do\b|\bwhat (now|next|action|steps)\b|\bnext steps?\b|\bwhat to do\b|"
     r"\bhow (should|do|can|must|would) (i|we|you) (respond|act|handle|deal|report|refer|help|"
-    r"make|raise|escalate|record|contact|tell|support|react|manage)\b|"
+    r"make|raise|escalate|record|contact|tell|support|react|manage|challenge|disagree|appeal|"
+    r"complain|get|access|register|apply|book|request|arrange|share|pass on|follow up)\b|"
     r"\bwhat (do|should) (i|we) do\b"
 )
 # "What happens after a referral?": the answer is a process with its timescale.
@@ -206,6 +248,8 @@ class _Unit:
     escalates: bool = False
     records: bool = False  # "write down", "record"
     forbids: bool = False  # "Never ...", "Do not ...": a step in its own right
+    has_hours: bool = False  # "9am to 5pm", "Monday to Friday"
+    permits: bool = False  # "You can ...", "You must ..."
 
 
 @dataclass
@@ -222,7 +266,10 @@ class _Query:
     asks_who: bool = False
     asks_date: bool = False
     asks_should: bool = False  # "Should I tell the parents?": an instruction answers
+    asks_hours: bool = False  # "When is it open?": the opening hours answer
+    asks_permission: bool = False  # "Can I ...?": "You can ... when ..." answers
     expanded: set[str] = field(default_factory=set)  # terms the glossary added
+    expanded_from: dict[str, frozenset[str]] = field(default_factory=dict)  # ...for which words
     framed: set[str] = field(default_factory=set)  # "long" of "how long"
 
 
@@ -279,11 +326,13 @@ class AnswerFinder:
         # Glossary: single words by word, phrases by their word tuple; expansions pre-lemmatised.
         self._gloss_words: dict[str, list[str]] = {}
         self._gloss_phrases: list[tuple[str, list[str]]] = []
+        self._gloss_lemmas: dict[str, frozenset[str]] = {}  # the asker's words, as lemmas
         for key, phrases in glossary.items():
             expansion = [term for phrase in phrases for term in self._terms(phrase)]
             words = " ".join(self._words(key))
             if not words or not expansion:
                 continue
+            self._gloss_lemmas[words] = frozenset(self._lemmas(words))
             if " " in words:
                 self._gloss_phrases.append((f" {words} ", expansion))
             else:
@@ -311,6 +360,7 @@ class AnswerFinder:
         question = _MARKUP.sub(" ", str(text or "")[:MAX_QUESTION_CHARS])
         if not any(ch.isalnum() for ch in question):
             return Answer(self._no_question_text(), [])
+        question = _respell(question)
         query = self._query(question)
         if not query.weights:
             return Answer(self._not_found_text(), [])
@@ -383,6 +433,8 @@ class AnswerFinder:
         query.asks_who = bool(_ASKS_WHO.search(normalised))
         query.asks_date = bool(_ASKS_DATE.search(normalised))
         query.asks_should = bool(_ASKS_SHOULD.search(normalised))
+        query.asks_hours = bool(_ASKS_HOURS.search(normalised))
+        query.asks_permission = bool(_ASKS_PERMISSION.search(normalised))
         if query.asks_signs or query.asks_list:
             query.asks_definition = False
 
@@ -411,21 +463,25 @@ class AnswerFinder:
         # The glossary: abbreviations and everyday words widen the question.
         # An abbreviation the guide itself uses ("MASH") already finds its sections: its
         # spelled-out form counts for less, so it does not outweigh the rest of the question.
-        expansions: list[tuple[str, float]] = []
+        expansions: list[tuple[str, float, str]] = []
         words = self._words(content)
         word_set = set(words)
         for word in word_set:
             weight = KNOWN_EXPANSION_WEIGHT if word in self._idf else EXPANSION_WEIGHT
-            expansions.extend((term, weight) for term in self._gloss_words.get(word, ()))
+            expansions.extend((term, weight, word) for term in self._gloss_words.get(word, ()))
         joined = f" {' '.join(words)} "
         for phrase, expansion in self._gloss_phrases:
             if phrase in joined:
-                expansions.extend((term, EXPANSION_WEIGHT) for term in expansion)
-        for term, weight in expansions:
+                expansions.extend((term, EXPANSION_WEIGHT, phrase.strip()) for term in expansion)
+        for term, weight, key in expansions:
             if term in self._idf and weights.get(term, 0.0) < weight:
                 if term not in weights or term in query.expanded:
                     weights[term] = weight
                     query.expanded.add(term)
+            if term in query.expanded:
+                query.expanded_from[term] = (
+                    query.expanded_from.get(term, frozenset()) | self._gloss_lemmas[key]
+                )
         # The frame ("how long") still hints at the section on timescales, a little.
         for term in self._lemmas(frame) if frame else ():
             if term in self._idf and term not in weights:
@@ -650,6 +706,10 @@ class AnswerFinder:
             bonus += ACTOR_BONUS * min(unit.actors, 4)  # "who is in it": the sentence naming most
         if query.asks_should and (unit.is_action or unit.forbids):
             bonus += 1.0
+        if query.asks_hours and unit.has_hours:
+            bonus += 3.0
+        if query.asks_permission and unit.permits:
+            bonus += 1.5
         if (
             (query.asks_definition or query.asks_who)
             and unit.defines
@@ -749,8 +809,37 @@ class AnswerFinder:
             and self._idf.get(term, 0.0) >= DETAIL_IDF
             and term not in covered
         ]
-        for term in sorted(missing, key=lambda t: -self._idf[t])[:1]:
-            floor = DETAIL_SHARE * ranked[0][0] if ranked else 0.0
+        # And an asker's word the answer does not speak to, in the guide's word for it that the
+        # glossary gave ("willingly": "agree").
+        reworded = [
+            term
+            for term in query.expanded
+            if query.weights[term] >= EXPANSION_WEIGHT
+            and " " not in term
+            and self._idf.get(term, 0.0) >= DETAIL_IDF
+            and term not in covered
+            and not query.expanded_from.get(term, frozenset()) & covered
+        ]
+        best = ranked[0][0] if ranked else 0.0
+        for group, share in (
+            (sorted(missing, key=lambda t: -self._idf[t])[:1], DETAIL_SHARE),
+            (sorted(reworded, key=lambda t: (-self._idf[t], t)), REWORDED_SHARE),
+        ):
+            chosen = self._add_detail(group, chosen, ranked, share * best, limit)
+        return chosen
+
+    @staticmethod
+    def _add_detail(
+        terms: list[str],
+        chosen: list[tuple[float, _Unit]],
+        ranked: list[tuple[float, _Unit]],
+        floor: float,
+        limit: int,
+    ) -> list[tuple[float, _Unit]]:
+        """Swap in the best sentence with the first of `terms` the section has a sentence for."""
+        for term in terms:
+            if any(term in unit.terms for _, unit in chosen):
+                break
             extra = next(
                 (pair for pair in ranked if term in pair[1].terms and pair[0] >= floor), None
             )
@@ -761,6 +850,7 @@ class AnswerFinder:
                 if weakest is not None:
                     chosen = [pair for pair in chosen if pair is not weakest]
             chosen = [*chosen, extra]
+            break
         return chosen
 
     @staticmethod
@@ -794,6 +884,7 @@ class AnswerFinder:
                 if weakest is not None:
                     chosen = [pair for pair in chosen if pair is not weakest]
             chosen = [*chosen, extra]
+            break
         return chosen
 
     @staticmethod
@@ -898,6 +989,13 @@ def _within_slots(chosen: list[tuple[float, _Unit]], limit: int) -> list[tuple[f
     ]
 
 
+def _respell(question: str) -> str:
+    """Text-speak and short forms in the guide's words ("shud i share info" -> "should i
+    share information")."""
+    question = _NUMBER_NO.sub(lambda m: f"{m.group(1)} number", normalise(question))
+    return _RESPELL_WORD.sub(lambda m: _RESPELL[m.group(1).lower()], question)
+
+
 def _annotate(unit: _Unit) -> None:
     text = unit.text
     with_lead = f"{unit.lead} {text}" if unit.lead else text
@@ -911,11 +1009,13 @@ def _annotate(unit: _Unit) -> None:
     unit.actors = len(_ACTOR.findall(text))
     unit.defines = unit.list_id is None and bool(_DEFINES.match(text))
     unit.is_action = bool(_IMPERATIVE.match(text)) or bool(
-        unit.lead and re.search(r"\bwhat to do\b|\bdo\b.*:$|\bshould\b", unit.lead, re.I)
+        unit.lead and re.search(r"\bwhat to do\b|\bhow to\b|\bdo\b.*:$|\bshould\b", unit.lead, re.I)
     )
     unit.escalates = bool(_ESCALATE.search(text))
     unit.records = bool(re.search(r"\b(write down|record)\b", text, re.IGNORECASE))
     unit.forbids = bool(re.match(r"(never|do not|don't)\b", text, re.IGNORECASE))
+    unit.has_hours = bool(_HOURS.search(text))
+    unit.permits = bool(_PERMITS.match(text))
 
 
 def _clock_word(match: re.Match[str]) -> str:

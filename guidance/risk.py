@@ -64,6 +64,8 @@ _INFANT_SHORT = re.compile(
     r"(?<![\w/])(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
     r"|(wk|wks|w/o)\s?olds?|/(12|52)\s?olds?)\b"
 )
+# ages glued to their unit ("4yo", "14y/o", "9yr old") are split so the words match
+_AGE_GLUED = re.compile(r"(?<![\w/.])(\d{1,2})(yo|yos|y/o|y\.o\.|yrs|yr)(?![\w/])")
 _TIME_BEFORE = re.compile(r"\b(?:for|over|past|last|in|within|after|every|next|than)\s$")
 _AGE_HINT = re.compile(
     r"\d|teen|twel|eleven|\bten\b|nine|eight|seven|\bsix|\bfive|\bfour|three|\btwo\b|\bone\b"
@@ -85,6 +87,8 @@ _AGE_YEARS = re.compile(
     rf"\b{_NUM}\s?(?:yo|y\.o\.?|y/o|yrs? olds?|years? olds?|years of age|yr)\b"
 )
 _AGE_AGED = re.compile(rf"\b(?:aged?|age of)\s?{_NUM}\b{_NOT_AGE_UNIT}")
+_AGE_CLINICAL = re.compile(r"(?:^|(?<=\bpt )|(?<=\bpatient )|(?<=[:;,(] )|(?<=[:;,(]))"
+                           r"(1[0-7]|[2-9])\s?(?:f|m)\b")
 _AGE_INFANT = re.compile(rf"\b{_NUM}\s?(?:months?|mths?|weeks?|wks?|days?)\s?olds?\b")
 _AGE_SCHOOL = re.compile(r"\b(?:year|yr)\s?(\d{1,2})\b(?!\s?(?:%|olds?\b))")
 _AGE_RECEPTION = re.compile(r"\b(?:reception|nursery)\s(?:child|children|boy|girl|pupil|class)")
@@ -166,6 +170,7 @@ class _Folder:
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
         folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
+        folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
         if self.speak is not None and not self.speak_words.isdisjoint(
             re.findall(r"[\w']+", folded)
         ):
@@ -201,6 +206,11 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return (plain or char).lower().translate(_CONFUSABLES)
+
+
+def _unglue_age(match: re.Match) -> str:
+    unit = match.group(2)
+    return f"{match.group(1)} {unit if unit.startswith('yr') else 'yo'}"
 
 
 def _infant_age(match: re.Match) -> str:
@@ -942,7 +952,7 @@ def _find_ages(text: str, school_year_offset: int) -> list[tuple[int, int, int]]
     if not _AGE_HINT.search(text):
         return []
     ages = []
-    for regex in (_AGE_YEARS, _AGE_AGED, _AGE_BARE):
+    for regex in (_AGE_YEARS, _AGE_AGED, _AGE_BARE, _AGE_CLINICAL):
         for m in regex.finditer(text):
             ages.append((m.start(), m.end(), _number(m.group(1))))
     for m in _AGE_INFANT.finditer(text):

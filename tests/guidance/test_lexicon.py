@@ -27,7 +27,8 @@ def test_wirral_lexicon_loads_without_problems(lexicon):
     for category in lexicon.categories:
         assert category.label and category.urgency in ("immediate", "concern")
         assert category.patterns
-    for kind in ("question", "hypothetical", "negation", "resolved", "disclosure"):
+    for kind in ("question", "hypothetical", "negation", "resolved", "accident", "account",
+                 "disclosure", "firsthand"):
         assert lexicon.cues[kind], kind
     assert lexicon.normalise["sed"] == "said"
     assert lexicon.normalise["wiv"] == "with"
@@ -187,3 +188,40 @@ def test_bad_cooccurrence_rules_are_reported(tmp_path):
     lexicon, problems = load_lexicon(write(tmp_path, text))
     assert lexicon is None
     assert [p.line for p in problems] == [6, 7, 8, 9]
+
+
+def test_innocent_causes_lower_only_the_categories_that_allow_them(tmp_path, nlp):
+    from guidance.risk import RiskScreen
+
+    text = (
+        "categories:\n"
+        "  - {id: hurt, label: Hurt, urgency: immediate, patterns: [\"hurt him\"]}\n"
+        "  - id: touch\n"
+        "    label: Touch\n"
+        "    urgency: immediate\n"
+        "    innocent_causes: false\n"
+        "    patterns: [\"touched him\"]\n"
+        "cues:\n"
+        "  accident: [\"at football\"]\n"
+        "  account: [\"mum says\"]\n"
+    )
+    lexicon, problems = load_lexicon(write(tmp_path, text))
+    assert problems == []
+    assert [c.innocent_causes for c in lexicon.categories] == [True, False]
+    screen = RiskScreen(lexicon, nlp)
+    assert screen.screen("a lad hurt him at football").urgency == "concern"
+    assert screen.screen("mum says a lad hurt him at football").urgency == "immediate"
+    assert screen.screen("the coach touched him at football").urgency == "immediate"
+
+
+def test_bad_innocent_causes_is_reported(tmp_path):
+    text = (
+        "categories:\n"
+        "  - id: a\n"
+        "    label: A\n"
+        "    urgency: concern\n"
+        "    innocent_causes: sometimes\n"
+        "    patterns: [x]\n"
+    )
+    _, problems = load_lexicon(write(tmp_path, text))
+    assert [p.line for p in problems] == [5]

@@ -14,6 +14,10 @@ EXTRA2 = Path(__file__).parent / "data" / "risk_extra2.jsonl"
 # none items full of alarming words (questions, policy text, negations, resolved events).
 EXTRA3 = Path(__file__).parent / "data" / "risk_extra3.jsonl"
 EXTRA4 = Path(__file__).parent / "data" / "risk_extra4.jsonl"
+# Held-out batches written before the tuning that followed them (scored first, then fixed):
+# varied roles, shorthand, typos, quotes, and none items with alarming words.
+EXTRA5 = Path(__file__).parent / "data" / "risk_extra5.jsonl"
+EXTRA6 = Path(__file__).parent / "data" / "risk_extra6.jsonl"
 RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -53,7 +57,7 @@ def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
     assert concern_share >= 0.9
 
 
-@pytest.mark.parametrize("path", [EXTRA3, EXTRA4], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [EXTRA3, EXTRA4, EXTRA5, EXTRA6], ids=lambda p: p.stem)
 def test_fresh_style_sets_meet_the_acceptance_thresholds(risk_screen, path):
     rows = read_jsonl(path)
     assert {row["label"] for row in rows} == {"immediate", "concern", "none"}
@@ -188,3 +192,100 @@ def test_results_are_frozen(risk_screen):
     result = risk_screen.screen("Dad hit him")
     with pytest.raises(AttributeError):
         result.urgency = "none"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "urgency"),
+    [
+        # a statement that merely uses a question word is an account, not a question
+        ("the baby has a fractured skull and parents can't explain it", "immediate"),
+        ("this meets the threshold, the boy has a broken arm and dad can't explain how",
+         "immediate"),
+        ("the baby has signs of a head injury", "immediate"),
+        # ... while a real question about a generic child stays a question
+        ("Is a single bruise on a non-mobile baby always a referral?", "none"),
+        ("What level is a baby who has a broken arm with no explanation?", "none"),
+        ("threshold for a child who has been hit by a parent", "none"),
+        ("Bullying policy: pupils who hit, kick or punch others will be excluded.", "none"),
+        # a child's own account to the writer is real even inside a question
+        ("what do I do, a girl has told me her dad hits her?", "immediate"),
+        ("I've got a baby with a bruise on her cheek, what should I do?", "immediate"),
+        ("Should I refer a child who told me today her uncle touches her?", "immediate"),
+        ("Lunchtime supervisor asked what to do if a child says they've been hit - "
+         "I've told her to come to me", "none"),
+    ],
+)
+def test_questions_and_accounts(risk_screen, text, urgency):
+    assert risk_screen.screen(text).urgency == urgency
+
+
+@pytest.mark.parametrize(
+    ("text", "urgency"),
+    [
+        # grave injuries in the very young, whatever the story
+        ("Little one (2) admitted with a skull fracture, dad says she rolled off the changing mat",
+         "immediate"),
+        ("a 2 year old has a broken femur, mum says he fell over in the garden", "immediate"),
+        ("Health visitor: 4mo has rib fractures, no history of trauma", "immediate"),
+        # a carer's account of a fall is a story to check, not an innocent cause
+        ("mum says he fell down the stairs but he has bruises on his back and a black eye",
+         "immediate"),
+        # an accident or a game never explains sexual abuse
+        ("she says her coach touched her private parts at football training", "immediate"),
+        ('she told the TA that her stepdad "does sex on her" when mum is at bingo', "immediate"),
+        # ... but does explain an everyday injury
+        ("She fell off the climbing frame at playtime and grazed her knee, first aid given",
+         "none"),
+        ("The kids were hitting the pinata at the party and one got a bump on the head, all fine",
+         "none"),
+        ("The baby's mark was checked by the paediatrician and it's a birthmark, case closed",
+         "concern"),
+        # deliberate burns, cruel punishment, confinement
+        ("hes got a burn on his hand n says mum held it on the cooker cos he was naughty",
+         "immediate"),
+        ("her step mum poured boiling water over her legs", "immediate"),
+        ("girl says mum's boyfriend made her sleep in the garden all night as punishment",
+         "immediate"),
+        ("Y10 boy is kept in his room with a lock on the outside of the door", "immediate"),
+        ("Dad put the kettle on and made her a hot chocolate", "none"),
+        # trafficking, self-injury, a child out alone, FGM talked around
+        ("pupil says she was brought to the UK by a woman who isn't her mum, she works every "
+         "day in a nail bar and isn't allowed out", "immediate"),
+        ("Teen said he cut his arms really deep and it's bleeding through his sleeve",
+         "immediate"),
+        ("There's a 4yo wandering around the car park alone, no adult", "immediate"),
+        ("older cousin is 'taking her to be done' over the summer, mum says its tradition",
+         "immediate"),
+        # past or passive thoughts of suicide are a concern
+        ("Teenager scratches her arms with a compass when stressed, doesn't want to die",
+         "concern"),
+        ("The family are going to Pakistan for a wedding in the summer holidays", "concern"),
+    ],
+)
+def test_families_of_harm(risk_screen, text, urgency):
+    assert risk_screen.screen(text).urgency == urgency
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("4mo has bruising", 0),
+        ("3/12 old with a burn", 0),
+        ("a 9yr old boy", 9),
+        ("14y/o boy", 14),
+        ("Pt 15F attended with her partner", 15),
+    ],
+)
+def test_short_ages_are_read(risk_screen, text, years):
+    from guidance.risk import _find_ages
+
+    folded, _ = risk_screen.folder.fold(text)
+    assert years in [age for _, _, age in _find_ages(folded, 4)]
+
+
+def test_short_forms_keep_offsets_into_the_original_text(risk_screen):
+    text = "GP: 4mo, bruising to both ears. Pt 15F attended with her partner aged 26"
+    result = risk_screen.screen(text)
+    assert result.urgency == "immediate"
+    for match in result.matches:
+        assert text[match.start:match.end] == match.text

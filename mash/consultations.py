@@ -246,6 +246,9 @@ def pick_up_consultation(
     lifecycle.record(
         session, actor=actor, kind=CONSULTATION, action="pick_up", item_id=c.id, now=now
     )
+    lifecycle.announce_step(
+        session, kind=CONSULTATION, item=c, step="picked up", actor=actor, now=now
+    )
     return _full(session, c)
 
 

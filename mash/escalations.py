@@ -373,6 +373,11 @@ def acknowledge(
         lifecycle.record(
             session, actor=actor, kind=ESCALATION, action="acknowledge", item_id=e.id, now=now
         )
+        e = _refresh(session, e)
+        lifecycle.announce_step(
+            session, kind=ESCALATION, item=e, step="acknowledged", actor=actor, now=now
+        )
+        return _view(session, e)
     return _view(session, _refresh(session, e))
 
 
@@ -409,6 +414,9 @@ def pick_up(
         holder = lifecycle.holder_name(session, e.picked_up_by)
         raise Conflict(f"Escalation {reference(e.id)} has already been picked up by {holder}.")
     lifecycle.record(session, actor=actor, kind=ESCALATION, action="pick_up", item_id=e.id, now=now)
+    lifecycle.announce_step(
+        session, kind=ESCALATION, item=e, step="picked up", actor=actor, now=now
+    )
     return _view(session, e)
 
 

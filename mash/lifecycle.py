@@ -238,6 +238,27 @@ def notify(
     )
 
 
+def announce_step(
+    session: Session, *, kind: ItemKind, item: Any, step: str, actor: Actor, now: datetime
+) -> None:
+    """Queue a duty-desk note that `actor` took `step` ("acknowledged", "picked up"), so every
+    channel's view of the item catches up whichever channel the step was taken in (the Slack
+    card is redrawn, for one, when the step was taken in the portal)."""
+    who = holder_name(session, actor.user_id)
+    ref = kind.reference(item.id)
+    notify(
+        session,
+        kind=kind,
+        item=item,
+        event=step.replace(" ", "_"),
+        audience="duty",
+        now=now,
+        payload=payload(
+            session, kind, item, f"{kind.label} {ref} {step}", f"{ref} {step} by {who}."
+        ),
+    )
+
+
 def tell_originator(
     session: Session,
     *,

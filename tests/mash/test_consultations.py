@@ -55,7 +55,12 @@ def test_request_pick_up_close_and_inform(factory, identity_of, actors):
             .scalars()
             .all()
         )
-    assert keys == [f"consultation:{c.id}:requested:duty", f"consultation:{c.id}:closed:originator"]
+    # The duty desk hears of the pick-up (so a Slack card redraws whoever picked it up where).
+    assert keys == [
+        f"consultation:{c.id}:requested:duty",
+        f"consultation:{c.id}:picked_up:duty",
+        f"consultation:{c.id}:closed:originator",
+    ]
 
 
 @pytest.mark.parametrize(

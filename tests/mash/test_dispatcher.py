@@ -46,9 +46,10 @@ def test_delivers_and_closes_the_loop(factory, raise_esc, actors, settings):
         )
     recorder = Recorder()
     report = Dispatcher(factory=factory, targets={"*": recorder}, settings=settings).run_once()
-    assert report.delivered == 2 and report.failed == 0
+    assert report.delivered == 3 and report.failed == 0
     assert recorder.deliveries == [
         f"escalation:{esc.id}:raised:duty",
+        f"escalation:{esc.id}:picked_up:duty",
         f"escalation:{esc.id}:outcome:originator",
     ]
     outcome = recorder.shown[f"escalation:{esc.id}:outcome:originator"]

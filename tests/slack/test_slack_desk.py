@@ -130,14 +130,34 @@ def test_acknowledge_pick_up_and_record_outcome_by_a_mash_worker(
     shown = wait_edits(stub, card, 3)
     assert "Child in need assessment" in str(shown["blocks"]) and buttons(shown) == []
 
-    # The dispatcher closes the loop: the DSL hears in plain words, once.
-    assert dispatcher.run_once().delivered == 1
+    # The dispatcher notes the acknowledgement and the pick-up in the card's thread and closes
+    # the loop: the DSL hears in plain words, once.
+    assert dispatcher.run_once().delivered == 3
     assert dispatcher.run_once().delivered == 0
+    notes = [m["text"] for m in stub.replies(*where)]
+    assert any("acknowledged by Sam Okafor" in n for n in notes), notes
+    assert any("picked up by Sam Okafor" in n for n in notes), notes
     [dm] = stub.messages(f"D{DSL}")
     assert "Child in need assessment" in dm["text"] and "assess" in dm["text"]
     assert [c.params["users"] for c in stub.served("conversations.open")] == [DSL]
     assert row(context, escalation_id).status == "originator_informed"
     assert "originator told" in str(card_now(stub, card)["blocks"])
+
+
+def test_a_pick_up_in_the_portal_redraws_the_card_in_slack(stub, context, dispatcher, card):
+    """The portal calls the same service; the outbox brings the Slack card up to date."""
+    from mash import directory
+
+    escalation_id, where = card
+    with context.sessions() as session:
+        worker = directory.actor_for(session=session, slack_user_id=DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=escalation_id)
+    assert dispatcher.run_once().delivered == 1
+    shown = card_now(stub, card)
+    assert "Picked up by Sam Okafor" in str(shown["blocks"])
+    assert buttons(shown) == ["Record outcome", "Reassign"]
+    assert any("picked up by Sam Okafor" in m["text"] for m in stub.replies(*where))
 
 
 def test_reassign_by_the_holder_moves_it_and_tells_the_new_worker(

@@ -100,14 +100,14 @@ def test_the_outcome_reaches_the_originator_once_after_an_outage(stub, context, 
             outcome_code="strategy_discussion_s47", note="Strategy meeting today.",
         )
     stub.fail("http500", seconds=0.6)
-    assert dispatcher.run_once().failed == 1
+    assert dispatcher.run_once().failed == 2  # the pick-up note for the desk and the outcome
     with context.sessions() as session:
         assert session.get(Escalation, view.id).status == "outcome_recorded"  # not told yet
     time.sleep(0.7)
     with context.sessions() as session:  # due again after the backoff
         session.execute(OutboxMessage.__table__.update().values(next_attempt_at=utcnow()))
         session.commit()
-    assert dispatcher.run_once().delivered == 1
+    assert dispatcher.run_once().delivered == 2
     [dm] = stub.messages(f"D{DSL}")
     assert "Strategy discussion" in dm["text"] and "Do not tell the family" in dm["text"]
     assert "Strategy meeting today" not in dm["text"]  # the MASH's note stays in the record

@@ -32,6 +32,7 @@ EXPANSION_WEIGHT = 0.6  # glossary phrases count a little less than the user's o
 KNOWN_EXPANSION_WEIGHT = 0.3  # ...and less again for a word the guide itself uses
 FRAME_WEIGHT = 0.5  # "long" in "how long" says what kind of answer, not what about
 FUZZY_WEIGHT = 0.8  # a mended spelling slip counts a little less too
+FAMILY_WEIGHT = 0.5  # another form of the asker's word ("referral" for "refer")
 ROLE_BOOST = 1.25  # a section written for the asker's role wins a near tie
 MIN_SCORE = 1.5  # below this best BM25 score the guide has nothing on the question
 UNKNOWN_SHARE = 1.0  # a word the guide never uses weighs as much as its rarest word
@@ -134,7 +135,7 @@ _DEFINITION = re.compile(
 )
 # "What times is it open?", "opening hours": the answer carries the hours.
 _ASKS_HOURS = re.compile(
-    r"\b(open|opening|opens|close|closes|closing|what times?)\b|(?<!of )\bhours\b"
+    r"\b(open|opening|opens)\b|\bwhat times?\b|\bclos(e|es|ing) time\b|(?<!of )\bhours\b"
 )
 _HOURS = re.compile(r"\b\d{1,2}(:\d\d)? ?(am|pm)\b|\bmonday to friday\b|\b\d{1,2}:\d\d\b", re.I)
 # "Can I share without consent?": a sentence saying what you can (or must) do answers it.
@@ -352,6 +353,15 @@ class AnswerFinder:
         for word, _ in self._vocab_freq.most_common():
             if len(word) >= 5 and word.isalpha():
                 self._stems.setdefault(_stem(word), word)
+        # Words of one family the guide uses ("refer", "referral", "referrer"; "respond",
+        # "response"): a question in one form also finds the others, for a little less.
+        self._family: dict[str, set[str]] = defaultdict(set)
+        for word in self._vocab_freq:
+            if len(word) >= 4 and word.isalpha():
+                for form in _derived(word):
+                    if form != word and form in self._vocab_freq:
+                        self._family[word].add(form)
+                        self._family[form].add(word)
 
     # ---- public -------------------------------------------------------------------------
 
@@ -482,6 +492,14 @@ class AnswerFinder:
                 query.expanded_from[term] = (
                     query.expanded_from.get(term, frozenset()) | self._gloss_lemmas[key]
                 )
+        for term, weight in list(weights.items()):
+            if weight < FUZZY_WEIGHT or term in query.expanded:
+                continue
+            for relative in self._family.get(term, ()):
+                if relative not in weights:
+                    weights[relative] = FAMILY_WEIGHT * weight
+                    query.expanded.add(relative)
+                    query.expanded_from[relative] = frozenset({term})
         # The frame ("how long") still hints at the section on timescales, a little.
         for term in self._lemmas(frame) if frame else ():
             if term in self._idf and term not in weights:
@@ -564,7 +582,10 @@ class AnswerFinder:
         total = sum(asked.values())
         # "What are the signs of X?": "signs" is in the section but not its opening.
         topic, body = self._topic_terms[index], self._doc_tf[index]
-        if any(t in body and t not in topic and t not in terms for t in asked):
+        if any(
+            t in body and t not in topic and t not in terms and t not in query.expanded
+            for t in asked
+        ):
             return False
         return bool(total) and sum(v for t, v in asked.items() if t in terms) / total >= 0.5
 
@@ -772,8 +793,21 @@ class AnswerFinder:
             ):
                 chosen.append((score, units[before]))
                 positions.add(before)
-            # "X is an emergency." is followed by what to do about it.
+            # "The front door triages every request. It may ...": the sentence it goes on with.
             after = unit.position + 1
+            if (
+                unit.list_id is None
+                and after < len(units)
+                and after not in positions
+                and _ANAPHOR.match(units[after].text)
+                and not units[after].first_in_paragraph
+                and units[after].list_id is None
+                and not units[after].is_lead
+                and len(_slots(chosen)) < limit
+            ):
+                chosen.append((score * 0.9, units[after]))
+                positions.add(after)
+            # "X is an emergency." is followed by what to do about it.
             if (
                 query.asks_action
                 and not unit.is_action
@@ -1086,6 +1120,31 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
     return word
+
+
+# Derivational endings: "refer" -> "referral", "protect" -> "protection", "escalate" ->
+# "escalation", "respond" -> "response", "register" -> "registration".
+_DERIVED_ENDINGS = ("al", "ral", "rer", "ion", "ation", "ment", "ance", "ure", "ity")
+_E_ENDINGS = ("ion", "ation", "ure", "ance", "ence", "ity")  # escalate -> escalation
+# Look like another word's forms but mean something else ("relative", "reference").
+_NOT_FAMILY = frozenset(
+    "affection relative presentation appearance commitment central practical reference "
+    "secretive locality officer".split()
+)
+
+
+def _derived(word: str) -> set[str]:
+    """Forms a word may take in the guide; only those the guide uses are ever matched."""
+    forms = {word + ending for ending in _DERIVED_ENDINGS}
+    if word.endswith("e"):
+        forms |= {word[:-1] + ending for ending in _E_ENDINGS}
+    if word.endswith("d"):
+        forms.add(word[:-1] + "se")  # respond -> response
+    if word.endswith("ide"):
+        forms.add(word[:-2] + "sion")  # decide -> decision
+    if word.endswith("er"):
+        forms.add(word[:-2] + "ration")  # register -> registration
+    return forms - _NOT_FAMILY
 
 
 def _deletes(word: str) -> set[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -200,9 +200,7 @@ class ChatRelay:
                 if exc.field != "organisation_id":
                     raise
                 # An organisation the directory does not know: still raise it, unverified.
-                identity = ChannelIdentity(
-                    channel=identity.channel, sender=identity.sender, user_id=identity.user_id
-                )
+                identity = replace(identity, organisation_id=None)
                 view = escalations.raise_escalation(session=session, identity=identity, **kwargs)
         return view.reference
 

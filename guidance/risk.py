@@ -67,6 +67,7 @@ _INFANT_SHORT = re.compile(
 # ages glued to their unit ("4yo", "14y/o", "9yr old") are split so the words match
 _AGE_GLUED = re.compile(r"(?<![\w/.])(\d{1,2})(yo|yos|y/o|y\.o\.|yrs|yr)(?![\w/])")
 _TIME_BEFORE = re.compile(r"\b(?:for|over|past|last|in|within|after|every|next|than)\s$")
+_QUANTITY = frozenset({"a", "little", "tiny", "wee", "quite", "the", "every", "one"})
 _AGE_HINT = re.compile(
     r"\d|teen|twel|eleven|\bten\b|nine|eight|seven|\bsix|\bfive|\bfour|three|\btwo\b|\bone\b"
     r"|reception|nursery|twent|thirt|fort|fift"
@@ -494,6 +495,10 @@ class RiskScreen:
                         lemmas[text] = lemma
                 if token.lemma == 0:
                     token.lemma = lemma
+        if "bit" in texts:  # "a bit worried" is a quantity, not a bite
+            for i, text in enumerate(texts):
+                if text == "bit" and i and texts[i - 1] in _QUANTITY:
+                    doc[i].lemma_ = "bit"
         message.texts.extend(texts)
         cache = self.break_cache
         breaks = [cache.get(t) for t in texts]

@@ -110,7 +110,8 @@ _TIMESCALE = re.compile(
     r"\b(\d+|one|two|three|four|five|six|seven|eight|ten|twelve|fifteen|same|next)"
     r"( working| school)? (days?|hours?|weeks?|months?|years?)\b|\bbefore the (next|end)\b|"
     r"\bstraight away\b|\bat once\b|\bwhenever\b|\bat intervals\b|"
-    r"\b(held|happens?|starts?|needed|meets?) (when|whenever|if|within)\b",
+    r"\b(held|happens?|starts?|needed|meets?) (when|whenever|if|within)\b|"
+    r"\b(becomes?|applies|apply)\b[^.;]{0,40}?\b(when|whenever|if)\b",
     re.IGNORECASE,
 )
 _DATE = re.compile(r"\bsince \w+|\b(19|20)\d\d\b", re.IGNORECASE)
@@ -119,6 +120,10 @@ _ASKS_DATE = re.compile(r"\bwhen (did|was|were)\b|\bwhat year\b|\bsince when\b")
 _FRAME = re.compile(
     r"\bhow (long|often|soon|quickly|quick|fast|many|much)\b|\bby when\b|\bwhat time\b|"
     r"\bwhat (counts?|classes|qualifies) as\b|\bwhat is meant by\b|\bwhat does it mean\b"
+)
+# "Definition of X", "explain X", "X meaning?": say what kind of answer, not what about.
+_DEFINE_FRAME = re.compile(
+    r"\b(definition|meaning)( of)?\b|^\s*(define|explain)\b|\bmeans?\s*[?.!]*\s*$"
 )
 # Ages ("a 4 month old", "12yo", "15 year old") become the word the guide uses.
 _AGE = re.compile(
@@ -155,7 +160,7 @@ _ASKS_LIST = re.compile(
     r"members|examples|responsibilities|duties|options|outcomes|levels)\b|"
     r"\b(what|which) (agencies|types|kinds|categories|examples|responsibilities|"
     r"organisations|professionals|people)\b|"
-    r"\bwhat (should|do|must) (i|we|you) (include|put|write)\b"
+    r"\bwhat (should|do|must|does|to) (\w+ ){0,2}(include|put|write|contain|cover)\b"
 )
 _ASKS_SIGNS = re.compile(
     r"\b(signs?|symptoms?|indicators?|red flags?|warning|spot|recogni[sz]e|look(ing)? (out )?"
@@ -203,7 +208,7 @@ _ASKS_ACTION = re.compile(
 # "What happens after a referral?": the answer is a process with its timescale.
 _ASKS_PROCESS = re.compile(
     r"\bwhat (happens|will happen) (after|next|once|then|when|if)\b|\bwhat next\b|"
-    r"\bwhat happens to (my|a|the) (referral|request)"
+    r"\bwhat happens to (my|a|the) (referral|request)|\bhow (does|do|will) [\w' -]{1,40} work\b"
 )
 _QUESTION = re.compile(
     r"\?|^\s*(what|whats|who|when|where|why|how|which|is|are|do|does|can|could|should|must|"
@@ -357,7 +362,7 @@ class AnswerFinder:
         # "response"): a question in one form also finds the others, for a little less.
         self._family: dict[str, set[str]] = defaultdict(set)
         for word in self._vocab_freq:
-            if len(word) >= 4 and word.isalpha():
+            if len(word) >= 5 and word.isalpha():  # "like" is not "likely"
                 for form in _derived(word):
                     if form != word and form in self._vocab_freq:
                         self._family[word].add(form)
@@ -451,7 +456,7 @@ class AnswerFinder:
         # "How long", "how often": the frame is the question type, not its subject; an age
         # ("a 4 month old") is a baby or a child.
         frame = " ".join(m.group(0) for m in _FRAME.finditer(normalised))
-        content = _FRAME.sub(" ", normalised)
+        content = _DEFINE_FRAME.sub(" ", _FRAME.sub(" ", normalised))
         content = _AGE.sub(_age_word, content)
         content = _CLOCK.sub(_clock_word, content)
         lemmas = self._lemmas(content)[:MAX_QUERY_TERMS]
@@ -479,7 +484,8 @@ class AnswerFinder:
         for word in word_set:
             weight = KNOWN_EXPANSION_WEIGHT if word in self._idf else EXPANSION_WEIGHT
             expansions.extend((term, weight, word) for term in self._gloss_words.get(word, ()))
-        joined = f" {' '.join(words)} "
+        # Phrases may include the frame ("how much"): match them on the whole question.
+        joined = f" {' '.join(words)}  {' '.join(self._words(frame)) if frame else ''} "
         for phrase, expansion in self._gloss_phrases:
             if phrase in joined:
                 expansions.extend((term, EXPANSION_WEIGHT, phrase.strip()) for term in expansion)
@@ -500,6 +506,18 @@ class AnswerFinder:
                     weights[relative] = FAMILY_WEIGHT * weight
                     query.expanded.add(relative)
                     query.expanded_from[relative] = frozenset({term})
+        # ...and a phrase in other forms ("permanent exclusion": "permanently excluded").
+        for a, b in zip(known, known[1:], strict=False):
+            if f"{a} {b}" in self._idf:
+                continue  # the guide uses the asker's own phrase
+            for pair in (
+                f"{x} {y}"
+                for x in (a, *self._family.get(a, ()))
+                for y in (b, *self._family.get(b, ()))
+            ):
+                if pair not in weights and pair in self._idf:
+                    weights[pair] = FUZZY_WEIGHT
+                    query.expanded.add(pair)
         # The frame ("how long") still hints at the section on timescales, a little.
         for term in self._lemmas(frame) if frame else ():
             if term in self._idf and term not in weights:
@@ -800,13 +818,19 @@ class AnswerFinder:
                 and after < len(units)
                 and after not in positions
                 and _ANAPHOR.match(units[after].text)
-                and not units[after].first_in_paragraph
+                and (units[after].is_lead or not units[after].first_in_paragraph)
                 and units[after].list_id is None
-                and not units[after].is_lead
                 and len(_slots(chosen)) < limit
             ):
-                chosen.append((score * 0.9, units[after]))
-                positions.add(after)
+                if not units[after].is_lead:
+                    chosen.append((score * 0.9, units[after]))
+                    positions.add(after)
+                else:  # "It asks three questions:" and the list it introduces
+                    bullets = [u for u in units[after + 1 :] if u.lead == units[after].text]
+                    bullets = [u for u in bullets if u.list_id == bullets[0].list_id]
+                    if sum(len(u.text) for u in bullets) <= LIST_CHARS:
+                        chosen.extend((score * 0.9, u) for u in bullets)
+                        positions.update(u.position for u in bullets)
             # "X is an emergency." is followed by what to do about it.
             if (
                 query.asks_action
@@ -917,8 +941,9 @@ class AnswerFinder:
                 weakest = min(chosen[1:], key=lambda pair: pair[0], default=None)
                 if weakest is not None:
                     chosen = [pair for pair in chosen if pair is not weakest]
-            chosen = [*chosen, extra]
-            break
+            # Scored as the best, so that no sentence brought in later pushes it out.
+            top = max((score for score, _ in chosen), default=extra[0])
+            chosen = [*chosen, (max(top, extra[0]), extra[1])]
         return chosen
 
     @staticmethod
@@ -1124,12 +1149,12 @@ def _stem(word: str) -> str:
 
 # Derivational endings: "refer" -> "referral", "protect" -> "protection", "escalate" ->
 # "escalation", "respond" -> "response", "register" -> "registration".
-_DERIVED_ENDINGS = ("al", "ral", "rer", "ion", "ation", "ment", "ance", "ure", "ity")
+_DERIVED_ENDINGS = ("al", "ral", "rer", "ion", "ation", "ment", "ance", "ure", "ity", "ly")
 _E_ENDINGS = ("ion", "ation", "ure", "ance", "ence", "ity")  # escalate -> escalation
 # Look like another word's forms but mean something else ("relative", "reference").
 _NOT_FAMILY = frozenset(
     "affection relative presentation appearance commitment central practical reference "
-    "secretive locality officer".split()
+    "secretive locality officer closely".split()
 )
 
 
@@ -1140,8 +1165,8 @@ def _derived(word: str) -> set[str]:
         forms |= {word[:-1] + ending for ending in _E_ENDINGS}
     if word.endswith("d"):
         forms.add(word[:-1] + "se")  # respond -> response
-    if word.endswith("ide"):
-        forms.add(word[:-2] + "sion")  # decide -> decision
+    if word.endswith("de"):
+        forms.add(word[:-2] + "sion")  # decide -> decision, exclude -> exclusion
     if word.endswith("er"):
         forms.add(word[:-2] + "ration")  # register -> registration
     return forms - _NOT_FAMILY

@@ -97,6 +97,7 @@ FRESH = [
     Path(__file__).parent / "data" / "questions_extra3.jsonl",
     Path(__file__).parent / "data" / "questions_extra4.jsonl",
     Path(__file__).parent / "data" / "questions_extra5.jsonl",
+    Path(__file__).parent / "data" / "questions_extra6.jsonl",
 ]
 
 

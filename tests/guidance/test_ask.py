@@ -235,6 +235,44 @@ def test_typos_and_abbreviations(finder: AnswerFinder) -> None:
     assert "0151 606 2008" in finder.ask("phone numbr for the integrated front dor").answer
 
 
+def test_text_speak_is_respelled_before_analysis() -> None:
+    from guidance.ask import _respell
+
+    assert _respell("shud i share info w/o consent") == "should i share information without consent"
+    assert _respell("whats the EDT phone no pls") == "what is the edt phone number please"
+    assert _respell("level 2 for a 12 yr old") == "level 2 for a 12 year old"
+    # Only whole words: "ur" inside "urgent", "info" inside "information" stay as typed.
+    assert _respell("urgent information") == "urgent information"
+
+
+def test_text_speak_questions_find_the_same_answer(finder: AnswerFinder) -> None:
+    text = finder.ask("do i have to tell the parents im sharing info about them").answer.lower()
+    assert "open" in text and "unless" in text
+    assert "significant harm" in finder.ask("can i share info about a child w/o consent").answer
+
+
+def test_other_forms_of_a_word_find_the_guide(finder: AnswerFinder) -> None:
+    # "respond" finds "response", "permanent exclusion" finds "permanently excluded".
+    assert "one working day" in finder.ask("How long has social care got to respond?").answer
+    assert "Level 4" in finder.ask("permanent exclusion - what level of need?").answer
+    # ...but not words that only look alike.
+    weather = finder.ask("Whats the weather like in Liverpool tomorrow")
+    assert weather.sources == []
+
+
+def test_question_kinds_get_the_right_sentence(finder: AnswerFinder) -> None:
+    assert "9am to 5pm" in finder.ask("What times is the IFD open?").answer
+    assert "Team Around the Family" in finder.ask("level 3 meaning??").answer
+    assert "section 17" in finder.ask("when does a contact become a referral").answer
+    assert "register" in finder.ask("how do I get access to the online referral form?").answer
+    assert "even if" in finder.ask("he sells drugs willingly, is it still exploitation?").answer
+    assert "escalate" in finder.ask("how do i challenge a decision i think is wrong").answer.lower()
+    sos = finder.ask("what is the Signs of Safety model").answer
+    assert "What is working well" in sos  # the three questions the model asks
+    # "closing the case" is not a question about opening hours.
+    assert "9am" not in finder.ask("i dont agree with closing the case").answer
+
+
 def test_role_biases_towards_the_roles_sections(finder: AnswerFinder) -> None:
     question = "What do I send for a child protection conference?"
     assert finder.ask(question, role="gp").sources[0].id == "gp-conference-reports"

@@ -778,11 +778,12 @@ class _Context:
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
         self.zone = self._zones()
-        # a child's own account to the writer counts inside a question or "if" clause too,
-        # but not in a message framed as training or an example
+        # a child's own account to the writer counts inside a question too, but not inside an
+        # "if" clause ("if a pupil told me ...") or a message framed as training or an example
         self.strong = self._signal(("disclosure",)) or any(
             not self.zone[self.token_at(message, age[0])] for age in ages
-        ) or bool(cues.get("firsthand") and not cues.get("hypothetical"))
+        ) or (not cues.get("hypothetical") and any(
+            not self._in_condition(h.start) for h in cues.get("firsthand", [])))
         self.weak = self._signal(("specific",))
         self.risk_tokens = self._risk_tokens()
         pseudo = cues.get("pseudo_negation", [])
@@ -850,6 +851,11 @@ class _Context:
             if start is not None and i >= start:
                 zone[i] = True
         return zone
+
+    def _in_condition(self, start: int) -> bool:
+        """Token `start` follows an "if" cue in its clause ("if a pupil told me ...")."""
+        return any(c.start <= start and self.clause[c.start] == self.clause[start]
+                   for c in self.cues.get("conditional", []))
 
     def _asks(self, start: int) -> bool:
         """The question cue at `start` is a question mark, opens its sentence or clause, or

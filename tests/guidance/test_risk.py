@@ -211,6 +211,7 @@ def test_results_are_frozen(risk_screen):
         ("what do I do, a girl has told me her dad hits her?", "immediate"),
         ("I've got a baby with a bruise on her cheek, what should I do?", "immediate"),
         ("Should I refer a child who told me today her uncle touches her?", "immediate"),
+        ("If a pupil told me they were being abused, who would I call?", "none"),
         ("Lunchtime supervisor asked what to do if a child says they've been hit - "
          "I've told her to come to me", "none"),
     ],

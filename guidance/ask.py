@@ -103,8 +103,9 @@ _ASKS_NUMBER = frozenset("number numbers phone ring call telephone tel helpline 
 _ASKS_REACH = re.compile(r"\bhow (do|can|should|would) (i|we|you) (contact|reach|get hold of)\b")
 _ASKS_TIME = frozenset(
     "quickly quick long soon often when timescale timescales deadline frequency fast "
-    "deadlines within".split()
+    "deadlines within frequently timeframe timeframes".split()
 )
+_ASKS_TIME_PHRASE = re.compile(r"\btime ?(limits?|frames?|scales?)\b|\bhow many (working )?days\b")
 # A number with a unit of time: the sentence that answers "how long" or "when" carries one.
 _TIMESCALE = re.compile(
     r"\b(\d+|one|two|three|four|five|six|seven|eight|ten|twelve|fifteen|same|next)"
@@ -154,7 +155,8 @@ _PERMITS = re.compile(
 # "Who is in the MASH?", "which agencies", "what are the signs/steps/rules": a list answers.
 _ASKS_LIST = re.compile(
     r"\bwho('s| is| are)? (in|on|part of)\b|\bwho (attends?|sits?|goes|"
-    r"comes|takes? part|works?|is involved|are the|should (attend|be invited|be there))\b|"
+    r"comes|takes? part|works?|is involved|are the|should (attend|be invited|be there|be at)|"
+    r"(is|are|gets?) invited|(is|are) at)\b|"
     r"\blist\b|\bwhat (are|r) (the |some |all )?(\w+ ){0,3}(types|categories|kinds|stages|"
     r"steps|signs|rules|questions|domains|areas|indicators|principles|agencies|partners|"
     r"members|examples|responsibilities|duties|options|outcomes|levels)\b|"
@@ -433,7 +435,11 @@ class AnswerFinder:
         words = self._words(question)
         word_set = set(words)
         query.asks_number = bool(word_set & _ASKS_NUMBER) or bool(_ASKS_REACH.search(normalised))
-        query.asks_time = bool(word_set & _ASKS_TIME) or bool(_ASKS_PROCESS.search(normalised))
+        query.asks_time = (
+            bool(word_set & _ASKS_TIME)
+            or bool(_ASKS_PROCESS.search(normalised))
+            or bool(_ASKS_TIME_PHRASE.search(normalised))
+        )
         # A number or a time is a sharper question than "what is"; a bare situation
         # ("a pupil has told me...") is a question about what to do.
         query.asks_definition = bool(_DEFINITION.search(normalised)) and not (

@@ -30,6 +30,7 @@ TITLE_WEIGHT = 3
 TAG_WEIGHT = 2
 EXPANSION_WEIGHT = 0.6  # glossary phrases count a little less than the user's own words
 KNOWN_EXPANSION_WEIGHT = 0.3  # ...and less again for a word the guide itself uses
+KNOWN_EXPANSION_TERMS = 3  # ...shared out when its expansion has more terms than this
 FRAME_WEIGHT = 0.5  # "long" in "how long" says what kind of answer, not what about
 FUZZY_WEIGHT = 0.8  # a mended spelling slip counts a little less too
 FAMILY_WEIGHT = 0.5  # another form of the asker's word ("referral" for "refer")
@@ -488,8 +489,15 @@ class AnswerFinder:
         words = self._words(content)
         word_set = set(words)
         for word in word_set:
-            weight = KNOWN_EXPANSION_WEIGHT if word in self._idf else EXPANSION_WEIGHT
-            expansions.extend((term, weight, word) for term in self._gloss_words.get(word, ()))
+            expansion = self._gloss_words.get(word, ())
+            weight = EXPANSION_WEIGHT
+            if word in self._idf:
+                # The guide's own abbreviation finds its sections already: its spelled-out words
+                # together count for no more than a few of the asker's words.
+                words_added = {t for t in expansion if " " not in t and t != word}
+                share = min(1.0, KNOWN_EXPANSION_TERMS / max(len(words_added), 1))
+                weight = KNOWN_EXPANSION_WEIGHT * share
+            expansions.extend((term, weight, word) for term in expansion)
         # Phrases may include the frame ("how much"): match them on the whole question.
         joined = f" {' '.join(words)}  {' '.join(self._words(frame)) if frame else ''} "
         for phrase, expansion in self._gloss_phrases:
@@ -985,7 +993,7 @@ class AnswerFinder:
                 second_score >= 0.8 * top_score
                 and other
                 and other[0][0] >= 0.9 * best_unit
-                and other[0][1].text not in {unit.text for _, unit in picked}
+                and not any(_same_point(other[0][1], unit) for _, unit in picked)
             ):
                 parts.append((second, [other[0][1]]))
 
@@ -1034,6 +1042,14 @@ class AnswerFinder:
 
 
 _SEPARATOR = re.compile(r"[,;:]| and | or ")
+
+
+def _same_point(a: _Unit, b: _Unit) -> bool:
+    """Two sections saying the same thing in nearly the same words: quote it once."""
+    if a.text == b.text:
+        return True
+    union = len(a.terms | b.terms)
+    return bool(union) and len(a.terms & b.terms) / union >= 0.8
 
 
 def _slots(chosen: list[tuple[float, _Unit]]) -> set[object]:

@@ -896,6 +896,10 @@ class _Context:
                      else CONCERN if self._resolved_clause(hit, innocent) else level)
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
+        if level > NONE and hit.topic and hit.head < 0 and self._reported_question(hit):
+            # "my pupils asked me what FGM is": the topic is what was asked about, however
+            # real the pupils are
+            return NONE
         if level > NONE and hit.topic and self.sentence[hit.start] in self.question_sentences \
                 and (hit.head < 0 or self.sentence[hit.start] in self.asking):
             # a question about a topic ("signs of FGM?"), not an account of an event; a
@@ -904,6 +908,11 @@ class _Context:
             if not self.strong and not self.weak:
                 return NONE
         return level
+
+    def _reported_question(self, hit: _Hit) -> bool:
+        clause = self.clause[hit.start]
+        return any(q.end <= hit.start and self.clause[q.start] == clause
+                   for q in self.cues.get("reported_question", []))
 
     def _negated(self, hit: _Hit) -> bool:
         first = hit.head if hit.head >= 0 else hit.start

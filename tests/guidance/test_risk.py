@@ -18,6 +18,10 @@ EXTRA4 = Path(__file__).parent / "data" / "risk_extra4.jsonl"
 # varied roles, shorthand, typos, quotes, and none items with alarming words.
 EXTRA5 = Path(__file__).parent / "data" / "risk_extra5.jsonl"
 EXTRA6 = Path(__file__).parent / "data" / "risk_extra6.jsonl"
+EXTRA7 = Path(__file__).parent / "data" / "risk_extra7.jsonl"
+# Known misses fixed as families (forced marriage, secrecy, pregnancy by an adult, staying at an
+# adult's flat, reported questions, own injuries, sibling scraps) with variants of each.
+EXTRA8 = Path(__file__).parent / "data" / "risk_extra8.jsonl"
 RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -57,7 +61,8 @@ def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
     assert concern_share >= 0.9
 
 
-@pytest.mark.parametrize("path", [EXTRA3, EXTRA4, EXTRA5, EXTRA6], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [EXTRA3, EXTRA4, EXTRA5, EXTRA6, EXTRA7, EXTRA8],
+                         ids=lambda p: p.stem)
 def test_fresh_style_sets_meet_the_acceptance_thresholds(risk_screen, path):
     rows = read_jsonl(path)
     assert {row["label"] for row in rows} == {"immediate", "concern", "none"}
@@ -123,6 +128,11 @@ def test_cue_rules(risk_screen, text, urgency):
         ("13 year old girl seeing a lad who is 17", "immediate"),  # 4 years older
         ("Year 9 girl has been sexting her 14-year-old boyfriend.", "concern"),
         ("A 12-year-old in my clinic is pregnant.", "immediate"),
+        ("a pregnant 13-year-old", "immediate"),  # most likely conceived at 12
+        ("a 13 year old told me she's pregnant by a 25 year old", "immediate"),
+        ("15yo says she is pregnant and the father of the baby is 28", "immediate"),
+        ("14yo sleeping at a 19-year-old's flat", "immediate"),
+        ("14yo stays at her 19 year old sister's flat", "none"),
         ("Year 7 pupil is pregnant.", "immediate"),
         ("15yo is pregnant and attending antenatal appointments.", "concern"),
         ("Her mum's boyfriend is 30.", "none"),

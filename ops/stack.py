@@ -81,10 +81,30 @@ def ensure_tls(config: StackConfig) -> None:
 def write_nginx(config: StackConfig, path: Path | None = None) -> Path:
     path = path or config.run_dir / "nginx.conf"
     path.parent.mkdir(parents=True, exist_ok=True)
-    (config.run_dir / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+    open_nginx_temp(config.run_dir / "nginx-tmp")
     ensure_tls(config)
     path.write_text(render_nginx(config), encoding="utf-8")
     return path
+
+
+def open_nginx_temp(temp: Path) -> None:
+    """Make nginx's temp directory reachable by its workers.
+
+    Started as root, nginx runs its workers as an unprivileged user (`nobody`), which spools a
+    large request body (a long conversation's tracker on its way to an action server) under this
+    directory. Under a umask of 077 the directories above it would be closed to that user and
+    every such request would fail with 500. So the directories from here up to the project
+    (or up to the run directory's parent, outside it) get the traverse bits; never read bits.
+    """
+    temp.mkdir(parents=True, exist_ok=True)
+    temp = temp.resolve()
+    top = ROOT.resolve() if temp.is_relative_to(ROOT.resolve()) else temp.parent.parent
+    for directory in (temp, *temp.parents):
+        mode = directory.stat().st_mode
+        if mode & 0o111 != 0o111 and directory.stat().st_uid == os.getuid():
+            directory.chmod((mode | 0o111) & 0o7777)
+        if directory == top:
+            break
 
 
 @dataclass

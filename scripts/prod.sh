@@ -14,8 +14,9 @@ export TF_CPP_MIN_LOG_LEVEL=3
 env_file="${PROD_ENV_FILE:-deploy/production.env}"
 if [ ! -f "$env_file" ]; then
   echo "==> $env_file not found: writing a local one (random secrets, local PostgreSQL)"
-  umask 077
-  python - "$env_file" <<'PY'
+  # The secrets file alone is private: a umask left at 077 for the rest of the start-up closed
+  # var/ to nginx's unprivileged workers.
+  (umask 077; python - "$env_file") <<'PY'
 import re, secrets, sys
 text = open("deploy/production.env.example", encoding="utf-8").read()
 for name in ("SECRET_KEY", "ACTION_SERVER_TOKEN"):

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
@@ -110,6 +116,75 @@ def test_nginx_config_lists_every_replica_and_is_valid(tmp_path: Path) -> None:
         ["nginx", "-t", "-c", str(path), "-p", str(tmp_path)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+class _BodyLength(BaseHTTPRequestHandler):
+    """An upstream that answers a POST with the length of the body it received."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        received = str(len(self.rfile.read(int(self.headers["Content-Length"])))).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(received)))
+        self.end_headers()
+        self.wfile.write(received)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_nginx_passes_a_long_tracker_to_an_action_server_under_umask_077() -> None:
+    """Rasa posts a conversation's whole tracker to the action servers. Started by root under a
+    umask of 077 (as `make prod` once left it), nginx's workers could not spool such a body and
+    answered 500 for every action of a long conversation."""
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (make prod installs it)")
+    from ops.stack import write_nginx
+
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _BodyLength)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    run_dir = f"var/test-nginx-{uuid.uuid4().hex[:8]}"
+    target = f"127.0.0.1:{upstream.server_address[1]}"
+    listeners = ("LB_RASA_PORT", "LB_ACTIONS_PORT", "LB_PORTAL_PORT")
+    ports = {name: str(_free_port()) for name in listeners}
+    config = StackConfig.from_env(
+        {"PROD_RUN_DIR": run_dir, "ACTIONS_UPSTREAMS": target, "RASA_UPSTREAMS": target,
+         "PORTAL_UPSTREAMS": target, **ports}
+    )  # fmt: skip
+    old_umask = os.umask(0o077)
+    try:
+        path = write_nginx(config)
+    finally:
+        os.umask(old_umask)
+    for directory in (config.run_dir / "nginx-tmp", config.run_dir, config.run_dir.parent):
+        assert directory.stat().st_mode & 0o111 == 0o111, f"{directory} is closed to nginx"
+    nginx = subprocess.Popen(
+        ["nginx", "-c", str(path), "-p", str(config.run_dir), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{config.lb_actions_port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/nginx-health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert nginx.poll() is None, nginx.stderr.read().decode()
+                time.sleep(0.1)
+        tracker = b'{"events": [' + b'{"event": "user", "text": "a long conversation"},' * 6000
+        response = httpx.post(f"{base}/webhook", content=tracker, timeout=10)
+        assert response.status_code == 200, (config.run_dir / "nginx-error.log").read_text()
+        assert response.text == str(len(tracker))
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        upstream.shutdown()
+        shutil.rmtree(config.run_dir, ignore_errors=True)
 
 
 def test_every_process_has_a_health_check() -> None:

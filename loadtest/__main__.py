@@ -207,12 +207,16 @@ async def webhook_phase(
                         f"{url}/webhooks/rest/webhook",
                         json={"sender": sender, "message": turn.text, "metadata": metadata},
                     )
-                    ok = response.status_code == 200 and isinstance(response.json(), list)
+                    answer = response.json() if response.status_code == 200 else None
                 except (httpx.HTTPError, ValueError) as exc:
                     run.errors.append(f"{type(exc).__name__}: {exc}")
                     continue
-                if ok:
+                # Every turn of these conversations gets a reply; an empty one means an action
+                # failed inside Rasa (which still answers 200), as the portal's soak counts it.
+                if isinstance(answer, list) and answer:
                     run.latencies.append(time.perf_counter() - start)
+                elif isinstance(answer, list):
+                    run.errors.append("the assistant did not answer")
                 else:
                     run.errors.append(f"HTTP {response.status_code}")
 

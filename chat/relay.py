@@ -27,7 +27,7 @@ from chat.spool import EscalationSpool
 from guidance.engine import MAX_TEXT_CHARS, Engine
 from mash import escalations
 from mash.access import ChannelIdentity
-from mash.errors import InvalidInput
+from mash.errors import InvalidInput, KeyInUse
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -195,14 +195,27 @@ class ChatRelay:
         )
         with self.session_factory() as session:
             try:
-                view = escalations.raise_escalation(session=session, identity=identity, **kwargs)
-            except InvalidInput as exc:
-                if exc.field != "organisation_id":
-                    raise
-                # An organisation the directory does not know: still raise it, unverified.
-                identity = replace(identity, organisation_id=None)
-                view = escalations.raise_escalation(session=session, identity=identity, **kwargs)
+                view = self._raise_once(session, identity, kwargs)
+            except KeyInUse:
+                # Another sender holds this message id (a replayed or forged id): nothing of
+                # theirs is shown, and this message is still escalated, under a fresh id.
+                log.warning("message id already used by another sender; raising under a new id")
+                kwargs["message_id"] = f"relay:{uuid.uuid4()}"
+                view = self._raise_once(session, identity, kwargs)
         return view.reference
+
+    @staticmethod
+    def _raise_once(
+        session: Any, identity: ChannelIdentity, kwargs: dict[str, Any]
+    ) -> escalations.EscalationView:
+        try:
+            return escalations.raise_escalation(session=session, identity=identity, **kwargs)
+        except InvalidInput as exc:
+            if exc.field != "organisation_id":
+                raise
+            # An organisation the directory does not know: still raise it, unverified.
+            identity = replace(identity, organisation_id=None)
+            return escalations.raise_escalation(session=session, identity=identity, **kwargs)
 
     def drain_spool(self) -> int:
         """Raise escalations spooled while the database was down. Safe to call any time."""

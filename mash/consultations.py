@@ -19,7 +19,7 @@ from mash import lifecycle
 from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
-from mash.directory import people_names, resolve_sender
+from mash.directory import Sender, people_names, resolve_sender
 from mash.errors import Conflict, Forbidden, InvalidInput
 from mash.lifecycle import ItemKind, conditional_update, load_visible
 from mash.models import CONSULTATION_STATUSES, Consultation
@@ -98,6 +98,14 @@ def _full(session: Session, c: Consultation) -> ConsultationView:
     return _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
 
 
+def _replay(
+    session: Session, c: Consultation, identity: ChannelIdentity, sender: Sender, now: datetime
+) -> Consultation:
+    return lifecycle.replay(
+        session, kind=CONSULTATION, item=c, identity=identity, sender=sender, now=now
+    )
+
+
 @unit_of_work
 def request_consultation(
     *,
@@ -111,9 +119,10 @@ def request_consultation(
 ) -> ConsultationView:
     """Queue a request for a social worker's advice and tell the duty desk. `topic` is redacted
     before it is stored (the callback number is kept in its own field). With `message_id`,
-    repeating the request returns the one already queued. Unknown senders are recorded as
-    unverified. InvalidInput (nothing stored) for an empty or oversize topic, a callback number
-    that is not a phone number, or an unknown organisation."""
+    the same sender repeating the request gets the one already queued (an audited replay); a
+    message id another sender used is KeyInUse (a Conflict) and reveals nothing. Unknown
+    senders are recorded as unverified. InvalidInput (nothing stored) for an empty or oversize
+    topic, a callback number that is not a phone number, or an unknown organisation."""
     topic = lifecycle.checked_text(
         topic,
         field="topic",
@@ -130,14 +139,14 @@ def request_consultation(
         raise InvalidInput(
             f"The best time to call is limited to {BEST_TIME_MAX} characters.", field="best_time"
         )
+    sender = resolve_sender(session, identity)
+    now = now or utcnow()
     if message_id is not None:
         message_id = message_id.strip()[:200] or None
         if message_id:
             existing = lifecycle.find_by_message_id(session, CONSULTATION, message_id)
             if existing is not None:
-                return _full(session, existing)
-    sender = resolve_sender(session, identity)
-    now = now or utcnow()
+                return _full(session, _replay(session, existing, identity, sender, now))
     c = Consultation(
         message_id=message_id,
         **lifecycle.sender_columns(identity, sender),
@@ -151,7 +160,7 @@ def request_consultation(
     )
     theirs = lifecycle.add_unless_raced(session, CONSULTATION, c, message_id)
     if theirs is not None:
-        return _full(session, theirs)
+        return _full(session, _replay(session, theirs, identity, sender, now))
     who = sender.organisation.name if sender.organisation else "an unverified sender"
     lifecycle.notify(
         session,

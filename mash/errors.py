@@ -23,6 +23,11 @@ class Conflict(MashError):
     """The item changed state under us, e.g. someone else picked it up first."""
 
 
+class KeyInUse(Conflict):
+    """The idempotency key (message id) is already another sender's: nothing of theirs is shown
+    and nothing is stored. The caller should send the request again with a fresh key."""
+
+
 class InvalidInput(MashError):
     """The input is wrong; nothing was changed. `field` names the offending input if known."""
 

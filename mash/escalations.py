@@ -21,7 +21,13 @@ from mash import lifecycle, outbox
 from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
-from mash.directory import people_by_ids, people_by_role, people_names, resolve_sender
+from mash.directory import (
+    Sender,
+    people_by_ids,
+    people_by_role,
+    people_names,
+    resolve_sender,
+)
 from mash.errors import Conflict, Forbidden, InvalidInput
 from mash.lifecycle import ItemKind, conditional_update, load_visible, require_mash
 from mash.models import (
@@ -191,7 +197,9 @@ def raise_escalation(
     level_reasons: Sequence[str] = (),
     now: datetime | None = None,
 ) -> EscalationView:
-    """Raise an escalation for the message `message_id`, or return the one already raised for it.
+    """Raise an escalation for the message `message_id`, or return the one this sender already
+    raised for it (an audited replay). The key belongs to its sender: one another sender used is
+    KeyInUse (a Conflict) and reveals nothing.
 
     `identity` is the channel's word for the sender (ChannelIdentity.from_metadata). A sender the
     directory does not know is still escalated, recorded as unverified (visible to the MASH and
@@ -221,12 +229,12 @@ def raise_escalation(
     if not isinstance(text, str):
         raise InvalidInput("The excerpt must be text.", field="text")
 
-    existing = lifecycle.find_by_message_id(session, ESCALATION, message_id)
-    if existing is not None:
-        return _view(session, existing)
-
     sender = resolve_sender(session, identity)
     now = now or utcnow()
+    existing = lifecycle.find_by_message_id(session, ESCALATION, message_id)
+    if existing is not None:
+        return _view(session, _replay(session, existing, identity, sender, now))
+
     e = Escalation(
         message_id=message_id,
         **lifecycle.sender_columns(identity, sender),
@@ -244,7 +252,7 @@ def raise_escalation(
     # Raised concurrently for the same message by another transaction: theirs stands.
     theirs = lifecycle.add_unless_raced(session, ESCALATION, e, message_id)
     if theirs is not None:
-        return _view(session, theirs)
+        return _view(session, _replay(session, theirs, identity, sender, now))
     session.add_all(
         EscalationCategory(escalation_id=e.id, category=c, week_start=e.week_start) for c in cats
     )
@@ -274,6 +282,14 @@ def raise_escalation(
         detail={"urgency": urgency, "verified": sender.verified},
     )
     return _view(session, e)
+
+
+def _replay(
+    session: Session, e: Escalation, identity: ChannelIdentity, sender: Sender, now: datetime
+) -> Escalation:
+    return lifecycle.replay(
+        session, kind=ESCALATION, item=e, identity=identity, sender=sender, now=now
+    )
 
 
 def _refresh(session: Session, e: Escalation) -> Escalation:

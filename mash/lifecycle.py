@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from mash import audit, outbox
 from mash.access import Actor, ChannelIdentity, can_see
 from mash.directory import Sender, people_names, recipient_for
-from mash.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mash.errors import Conflict, Forbidden, InvalidInput, KeyInUse, NotFound
 from mash.models import Organisation, Person
 
 
@@ -139,6 +139,47 @@ def audited_listing(session: Session, actor: Actor, kind: ItemKind, query: Any) 
 def find_by_message_id(session: Session, kind: ItemKind, message_id: str) -> Any | None:
     model = kind.model
     return session.execute(select(model).where(model.message_id == message_id)).scalar_one_or_none()
+
+
+def owned_by(item: Any, identity: ChannelIdentity, sender: Sender) -> bool:
+    """Whether `item` was raised by this sender: the same channel address and the same resolved
+    person (or, for an unverified sender, no person). An idempotency key belongs to its owner."""
+    person_id = sender.person.id if sender.person else None
+    return (
+        item.channel == identity.channel[:40]
+        and item.sender == identity.sender[:200]
+        and item.originator_user_id == person_id
+    )
+
+
+def replay(
+    session: Session,
+    *,
+    kind: ItemKind,
+    item: Any,
+    identity: ChannelIdentity,
+    sender: Sender,
+    now: datetime,
+) -> Any:
+    """An item found under the caller's idempotency key, returned only to its owner: the access
+    check (the owner, and for a verified sender the visibility rule as well) and an audit entry
+    `<kind>.replay`. A key used by anyone else is KeyInUse, which reveals nothing of the item."""
+    actor = sender.actor
+    if not owned_by(item, identity, sender) or (sender.verified and not can_see(actor, item)):
+        raise KeyInUse(
+            "That message id has already been used for another request, so nothing was "
+            "recorded. Please send it again with a new id."
+        )
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        action="replay",
+        item_id=item.id,
+        now=now,
+        detail={"verified": sender.verified},
+    )
+    return item
 
 
 def sender_columns(identity: ChannelIdentity, sender: Sender) -> dict[str, Any]:

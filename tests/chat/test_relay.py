@@ -131,3 +131,15 @@ def test_only_mash_staff_see_the_relayed_escalation(settings, engine, factory):
             session=session, actor=Actor(user_id=None, role="mash_worker", organisation_id=None)
         )
     assert len(staff) == 1
+
+
+def test_message_id_of_another_sender_still_escalates_under_a_new_id(settings, engine, factory):
+    """A disclosure arriving with a message id another sender already used (a replayed or
+    forged id) is escalated all the same, as its own escalation: never lost, never merged."""
+    relay = relay_for(settings, engine, factory)
+    theirs = relay.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "k"})
+    other = {"user_id": "2", "role": "mash_worker", "organisation_id": None, "channel": "portal"}
+    mine = relay.send(sender_id="portal-2", text=DISCLOSURE, metadata={**other, "message_id": "k"})
+    assert "999" in mine.messages[0]["text"]
+    assert mine.escalation_reference and mine.escalation_reference != theirs.escalation_reference
+    assert count_escalations(factory) == 2

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from mash import escalations
 from mash.access import Actor
 
@@ -82,3 +84,46 @@ def test_outcome_reaches_the_school(as_user, context, demo):
     assert reference in page and "Strategy discussion / section 47 enquiry" in page
     detail = client.get(f"/school/escalations/{escalation_id}").text
     assert "Police informed." in detail
+
+
+def post_consultation(client, token, message_id: str, topic: str):
+    return client.post(
+        "/api/consultations",
+        json={"topic": topic, "callback_number": "0151 000 4444", "message_id": message_id},
+        headers={"X-CSRF-Token": token},
+    )
+
+
+def count_audit(context, action: str) -> int:
+    from sqlalchemy import func, select
+
+    from mash.models import AuditEntry
+
+    with context.sessions() as session:
+        return session.execute(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == action)
+        ).scalar_one()
+
+
+@pytest.mark.parametrize("other", ["riverside_dsl", "oakfield_deputy"])
+def test_consultation_key_reused_by_someone_else_is_409_and_reveals_nothing(as_user, other):
+    """Another organisation's DSL, or a colleague in the same school, sending a message id
+    already used gets 409 with none of the first request, and nothing is queued."""
+    owner, owner_token = as_user("oakfield_dsl")
+    first = post_consultation(owner, owner_token, "shared-key", "Child X at 14 Elm Road")
+    assert first.status_code == 201
+    client, token = as_user(other)
+    response = post_consultation(client, token, "shared-key", "My own question")
+    assert response.status_code == 409
+    assert "Elm Road" not in response.text and "0151 000 4444" not in response.text
+    assert first.json()["reference"] not in response.text
+    assert len(owner.get("/api/consultations").json()) == 1
+
+
+def test_consultation_replay_by_its_owner_returns_it_with_an_audit_row(as_user, context):
+    client, token = as_user("oakfield_dsl")
+    first = post_consultation(client, token, "my-key", "Worried about J.")
+    assert count_audit(context, "consultation.replay") == 0
+    again = post_consultation(client, token, "my-key", "Worried about J.")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert count_audit(context, "consultation.replay") == 1

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from private_files import open_private, private_dir
+
 
 class EscalationSpool:
     def __init__(self, directory: Path):
@@ -24,11 +26,13 @@ class EscalationSpool:
         return self.directory / f"{digest}.json"
 
     def put(self, record: dict[str, Any]) -> Path:
-        """Write atomically (temp file + rename) so a half-written record is never drained."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        """Write atomically (temp file + rename) so a half-written record is never drained.
+        The record holds the message text: the file is 0600 in a 0700 directory."""
+        private_dir(self.directory)
         path = self._path(record["message_id"])
         temp = path.with_suffix(".tmp")
-        temp.write_text(json.dumps(record, default=str), encoding="utf-8")
+        with open_private(temp) as handle:
+            handle.write(json.dumps(record, default=str))
         os.replace(temp, path)
         return path
 

@@ -15,6 +15,7 @@ from mash import directory
 from mash.access import Actor
 from mash.db import make_engine, session_factory
 from mash.models import Organisation, Person
+from private_files import private_dir
 from settings import Settings
 
 SCHOOL = "Load-test Primary School (fictional)"
@@ -39,7 +40,7 @@ def password(settings: Settings) -> str:
     path = Path(settings.var_dir) / "loadtest-password"
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     value = secrets.token_urlsafe(18)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

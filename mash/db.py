@@ -21,6 +21,7 @@ from sqlalchemy.future import create_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from private_files import private_dir, private_file, tighten
 from settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -39,7 +40,7 @@ def make_engine(
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         connect_args = kwargs.setdefault("connect_args", {})
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         if parsed.database and parsed.database != ":memory:":
@@ -52,6 +53,16 @@ def make_engine(
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, future=True, **kwargs)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database file exists, 0600, in a 0700 directory before SQLite opens it: SQLite gives
+    the -wal and -shm files it creates the database file's mode, so all three hold case text
+    readable by this account only (private_files.py)."""
+    private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten(path.with_name(path.name + suffix))
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from mash.migrate import upgrade
 from ops.config import StackConfig
 from ops.stack import Supervisor, health, processes, rasa_argv, rasa_env, write_nginx
+from private_files import private_dir
 from settings import Settings, SettingsError
 
 STARTUP_TIMEOUT_SECONDS = 420  # two Rasa replicas load their models on two busy cores
@@ -70,7 +71,7 @@ def cmd_up(config: StackConfig, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    config.run_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(config.run_dir)
     cmd_prepare(config, settings)
     supervisor = Supervisor(config, settings)
 

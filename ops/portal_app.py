@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
+from private_files import private_dir
 from schools_portal.app import create_app
 from settings import Settings
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per message to Rasa
     settings = Settings.from_env()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
     app = create_production_app(settings)
     stop = threading.Event()
     threading.Thread(target=drain_forever, args=(app, stop), daemon=True).start()

@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from ops.config import StackConfig
+from private_files import open_private, private_dir, private_file, tighten
 from settings import ROOT, Settings
 
 log = logging.getLogger("ops.stack")
@@ -68,22 +69,28 @@ def ensure_tls(config: StackConfig) -> None:
         return
     if config.tls_cert:
         raise FileNotFoundError(f"TLS_CERT/TLS_KEY name missing files: {cert}, {key}")
-    cert.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(cert.parent)
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
          "-keyout", str(key), "-out", str(cert)],
         check=True, capture_output=True,
     )  # fmt: skip
-    key.chmod(0o600)
+    tighten(key)
+    tighten(cert)
 
 
 def write_nginx(config: StackConfig, path: Path | None = None) -> Path:
     path = path or config.run_dir / "nginx.conf"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(config.run_dir)
+    private_dir(path.parent)
+    # nginx's own logs (its master opens them, as root or as us) are private like ours.
+    for name in ("nginx-error.log", "nginx-access.log"):
+        private_file(config.run_dir / name)
     open_nginx_temp(config.run_dir / "nginx-tmp")
     ensure_tls(config)
-    path.write_text(render_nginx(config), encoding="utf-8")
+    with open_private(path) as handle:
+        handle.write(render_nginx(config))
     return path
 
 
@@ -92,11 +99,12 @@ def open_nginx_temp(temp: Path) -> None:
 
     Started as root, nginx runs its workers as an unprivileged user (`nobody`), which spools a
     large request body (a long conversation's tracker on its way to an action server) under this
-    directory. Under a umask of 077 the directories above it would be closed to that user and
-    every such request would fail with 500. So the directories from here up to the project
-    (or up to the run directory's parent, outside it) get the traverse bits; never read bits.
+    directory. Under a umask of 077 (or private_files.private_dir's 0700) the directories above
+    it would be closed to that user and every such request would fail with 500. So the
+    directories from here up to the project (or up to the run directory's parent, outside it)
+    get the traverse bits (0711 for a private one); never read bits.
     """
-    temp.mkdir(parents=True, exist_ok=True)
+    private_dir(temp)
     temp = temp.resolve()
     top = ROOT.resolve() if temp.is_relative_to(ROOT.resolve()) else temp.parent.parent
     for directory in (temp, *temp.parents):
@@ -228,8 +236,8 @@ class Supervisor:
         self.logs = config.run_dir / "logs"
 
     def _start(self, proc: Process) -> None:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        out = open(self.logs / f"{proc.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        private_dir(self.logs)
+        out = open_private(self.logs / f"{proc.name}.log", "ab")
         env = {**os.environ, **proc.env, "PYTHONPATH": str(ROOT)}
         proc.popen = subprocess.Popen(
             proc.argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -242,7 +250,8 @@ class Supervisor:
         pids = {p.name: p.pid for p in self.procs if p.popen and p.popen.poll() is None}
         path = self.config.run_dir / "pids.json"
         temp = path.with_suffix(".tmp")
-        temp.write_text(json.dumps({"supervisor": os.getpid(), **pids}), encoding="utf-8")
+        with open_private(temp) as handle:
+            handle.write(json.dumps({"supervisor": os.getpid(), **pids}))
         os.replace(temp, path)
 
     def start_all(self) -> None:

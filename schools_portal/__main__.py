@@ -13,6 +13,7 @@ from mash.db import make_engine, session_factory
 from mash.demo import PEOPLE, credentials_text, seed_demo
 from mash.migrate import upgrade
 from mash.models import Person
+from private_files import private_dir
 from schools_portal.app import create_app
 from settings import Settings
 
@@ -20,7 +21,7 @@ from settings import Settings
 def prepare_database(settings: Settings) -> str | None:
     """Migrate; in development seed the demo directory if nobody is in it. Returns the demo
     accounts' description when they exist (development only), else None."""
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
     upgrade(settings.database_url)
     if settings.environment != "development":
         return None

@@ -9,7 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 export TF_CPP_MIN_LOG_LEVEL=3
+# Everything this run writes under var/ (logs holding what practitioners typed, the SQLite
+# database, the escalation spool, secrets) is for this account only: files 0600, directories
+# 0700. No nginx here (unlike scripts/prod.sh, whose nginx workers must traverse var/), so the
+# whole run can keep a umask of 077. An existing var/ loses group and other read/write.
+umask 077
 mkdir -p var
+chmod go-rw var
 
 # Without a configured token, this run gets its own random one: nothing else on the machine
 # can call the action server (Rasa and the action server share it through the environment).

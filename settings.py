@@ -40,6 +40,9 @@ class Settings:
     packs_dir: Path = ROOT / "guidance" / "packs"
     var_dir: Path = ROOT / "var"
     database_url: str = ""
+    # The role that runs migrations and owns the schema (production: not the runtime role in
+    # database_url, which gets no DDL rights: mash/roles.py). Empty: database_url.
+    database_owner_url: str = ""
     redis_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
     action_server_url: str = "http://127.0.0.1:5055/webhook"
@@ -59,6 +62,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def migration_url(self) -> str:
+        """The URL migrations and grants connect with: the owner's, else DATABASE_URL."""
+        return self.database_owner_url or self.database_url
 
     @property
     def slack_enabled(self) -> bool:
@@ -82,6 +90,7 @@ class Settings:
             packs_dir=Path(env.get("GUIDANCE_PACKS_DIR") or ROOT / "guidance" / "packs"),
             var_dir=var_dir,
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'app.db'}",
+            database_owner_url=env.get("DATABASE_OWNER_URL", ""),
             redis_url=env.get("REDIS_URL", ""),
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005"),
             action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),

@@ -1,6 +1,7 @@
 """`python -m mash VERB`: the MASH service's admin command line.
 
-Reads Settings.from_env() (DATABASE_URL etc.). Commands that read escalations act as a named
+Reads Settings.from_env() (DATABASE_URL etc.; `migrate` and `grant-runtime` connect as
+DATABASE_OWNER_URL when it is set, see mash/roles.py). Commands that read escalations act as a named
 person (`--as EMAIL`), with that person's access rules, and are audited like any other read.
 """
 
@@ -41,11 +42,40 @@ def _actor(factory, email: str) -> Actor:  # type: ignore[no-untyped-def]
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate as the owner (DATABASE_OWNER_URL, else DATABASE_URL); when the services connect
+    as another PostgreSQL role, give it the runtime grants again (new tables need them)."""
     from mash.migrate import current, upgrade
+    from mash.roles import runtime_role
 
-    upgrade(settings.database_url)
-    print(f"database at revision {current(settings.database_url)}")
+    owner_url = settings.migration_url
+    upgrade(owner_url)
+    print(f"database at revision {current(owner_url)}")
+    role = runtime_role(settings.database_url, owner_url)
+    if role is not None:
+        _grant(owner_url, role)
     return 0
+
+
+def cmd_grant_runtime(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.engine import make_url
+
+    if make_url(settings.migration_url).get_backend_name() != "postgresql":
+        print("error: runtime grants are for PostgreSQL only", file=sys.stderr)
+        return 2
+    _grant(settings.migration_url, args.role)
+    return 0
+
+
+def _grant(owner_url: str, role: str) -> None:
+    from mash.db import make_engine
+    from mash.roles import grant_runtime
+
+    engine = make_engine(url=owner_url)
+    try:
+        grant_runtime(engine, role)
+    finally:
+        engine.dispose()
+    print(f"runtime role {role}: DML on the tables, SELECT/INSERT only on audit_log, no DDL")
 
 
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -253,7 +283,16 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mash", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    sub.add_parser(
+        "migrate",
+        help="upgrade the database to the newest schema (as DATABASE_OWNER_URL if set) and "
+        "re-grant DATABASE_URL's role",
+    )
+    s = sub.add_parser(
+        "grant-runtime",
+        help="PostgreSQL: give ROLE the runtime privileges (no DDL; audit rows insert-only)",
+    )
+    s.add_argument("role")
     sub.add_parser("seed-demo", help="create the fictional demo directory (development only)")
     for name, helptext in (
         ("list", "list escalations (or --consultations) as JSON"),
@@ -316,6 +355,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS = {
     "migrate": cmd_migrate,
+    "grant-runtime": cmd_grant_runtime,
     "seed-demo": cmd_seed_demo,
     "list": cmd_list,
     "show": cmd_show,

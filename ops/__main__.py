@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from mash.migrate import upgrade
+from mash.roles import grant_runtime, quote_role, runtime_role
 from ops.config import StackConfig
 from ops.stack import Supervisor, health, processes, rasa_argv, rasa_env, write_nginx
 from private_files import private_dir
@@ -45,16 +46,63 @@ def ensure_database(url: str) -> bool:
         admin.dispose()
 
 
+def ensure_login_role(owner_url: str, runtime_url: str) -> bool:
+    """Create the runtime role DATABASE_URL names, with its password, if it does not exist and
+    the owner may create roles (a local `make prod`; on a server the DBA creates it,
+    docs/operations.md). True if created."""
+    role, password = make_url(runtime_url).username, make_url(runtime_url).password or ""
+    admin = create_engine(make_url(owner_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            if connection.execute(
+                text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+            ).first():
+                return False
+            may_create = connection.execute(
+                text("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
+            ).scalar_one()
+            if not may_create:
+                raise SystemExit(f"prepare: role {role} does not exist; create it (operations.md)")
+            # Identifiers cannot be bound; quote_role admits plain names only.
+            connection.execute(
+                text(f"CREATE ROLE {quote_role(role)} LOGIN PASSWORD :password"),
+                {"password": password},
+            )
+            return True
+    finally:
+        admin.dispose()
+
+
 def cmd_prepare(config: StackConfig, settings: Settings) -> int:
+    """Create missing databases, migrate as the owner, give the runtime role its grants."""
     for label, url in (
-        ("application", settings.database_url),
+        ("application", settings.migration_url),
         ("tracker store", config.tracker_database_url),
     ):
         created = ensure_database(url)
         print(f"  {label} database {make_url(url).database}: {'created' if created else 'exists'}")
-    upgrade(settings.database_url)
+    upgrade(settings.migration_url)
     print("  application database migrated")
+    role = runtime_role(settings.database_url, settings.migration_url)
+    if role is None:
+        print(
+            "  WARNING: the services connect as the schema's owner; set DATABASE_OWNER_URL so "
+            "the runtime role cannot alter tables or the audit triggers (docs/operations.md)"
+        )
+        return 0
+    if ensure_login_role(settings.migration_url, settings.database_url):
+        print(f"  runtime role {role}: created")
+    grant_runtime_url(settings.migration_url, role)
+    print(f"  runtime role {role}: DML only; audit_log SELECT/INSERT; no DDL")
     return 0
+
+
+def grant_runtime_url(owner_url: str, role: str) -> None:
+    engine = create_engine(make_url(owner_url))
+    try:
+        grant_runtime(engine, role)
+    finally:
+        engine.dispose()
 
 
 def cmd_check(config: StackConfig, settings: Settings) -> int:

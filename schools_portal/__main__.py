@@ -22,7 +22,7 @@ def prepare_database(settings: Settings) -> str | None:
     """Migrate; in development seed the demo directory if nobody is in it. Returns the demo
     accounts' description when they exist (development only), else None."""
     private_dir(settings.var_dir)
-    upgrade(settings.database_url)
+    upgrade(settings.migration_url)
     if settings.environment != "development":
         return None
     db = make_engine(settings)

@@ -21,7 +21,10 @@ import re, secrets, sys
 text = open("deploy/production.env.example", encoding="utf-8").read()
 for name in ("SECRET_KEY", "ACTION_SERVER_TOKEN"):
     text = re.sub(rf"^{name}=.*$", f"{name}={secrets.token_urlsafe(32)}", text, flags=re.M)
-text = re.sub(r"^DATABASE_URL=.*$", "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod", text, flags=re.M)
+# The local superuser owns the schema and migrates; the services run as guidance_app, which
+# `python -m ops prepare` creates and grants (no DDL, audit rows insert-only: mash/roles.py).
+text = re.sub(r"^DATABASE_OWNER_URL=.*$", "DATABASE_OWNER_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod", text, flags=re.M)
+text = re.sub(r"^DATABASE_URL=.*$", f"DATABASE_URL=postgresql://guidance_app:{secrets.token_hex(24)}@127.0.0.1:5432/guidance_prod", text, flags=re.M)
 text = re.sub(r"^TRACKER_DATABASE_URL=.*$", "TRACKER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod_rasa", text, flags=re.M)
 open(sys.argv[1], "w", encoding="utf-8").write(text)
 PY

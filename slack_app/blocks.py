@@ -19,7 +19,11 @@ ACKNOWLEDGE = "mash_acknowledge"
 PICK_UP = "mash_pick_up"
 RECORD_OUTCOME = "mash_record_outcome"
 REASSIGN = "mash_reassign"
-DESK_ACTIONS = (ACKNOWLEDGE, PICK_UP, RECORD_OUTCOME, REASSIGN)
+# Opens a modal with the case text (an escalation's redacted excerpt, a consultation's topic),
+# fetched at the press through the MASH service: the access check and an audited read. The
+# cards themselves carry no case text: Slack is a third party and a channel's history lasts.
+VIEW_CASE_TEXT = "mash_view_excerpt"
+DESK_ACTIONS = (ACKNOWLEDGE, PICK_UP, RECORD_OUTCOME, REASSIGN, VIEW_CASE_TEXT)
 OUTCOME_VIEW = "mash_outcome_view"
 REASSIGN_VIEW = "mash_reassign_view"
 SUBJECT_TYPES = ("escalation", "consultation")
@@ -136,11 +140,6 @@ def escalation_card(
         status += f": {view.outcome_label}"
     categories = ", ".join(c.replace("_", " ") for c in view.categories) or "none given"
     level = f"Level {view.suggested_level}" if view.suggested_level else "not suggested"
-    if view.excerpt is None:
-        excerpt = "_The excerpt was removed after the retention period._"
-    else:
-        quoted = "\n".join("> " + line for line in esc(view.excerpt).splitlines() or [""])
-        excerpt = cut(quoted, SECTION_MAX - 50)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": cut(
             f"{'IMMEDIATE' if view.urgency == 'immediate' else 'Concern'}: "
@@ -156,7 +155,6 @@ def escalation_card(
                 {"type": "mrkdwn", "text": f"*Raised*\n{_slack_date(view.raised_at)}"},
             ],
         },
-        {"type": "section", "text": {"type": "mrkdwn", "text": excerpt}},
     ]
     if view.level_reasons:
         reasons = "; ".join(view.level_reasons[:5])
@@ -189,8 +187,46 @@ def escalation_card(
         buttons.append(_button("Reassign", REASSIGN, subject))
     if buttons:
         blocks.append({"type": "actions", "block_id": "desk", "elements": buttons})
+    blocks.extend(_case_text_row(subject, "View excerpt", purged=view.excerpt is None))
     text = f"{title} from {raised_by}: {categories}. {status}."
     return text, blocks
+
+
+def _case_text_row(subject: Subject, label: str, *, purged: bool) -> list[dict[str, Any]]:
+    """The button that opens the case text, or a note that retention removed it."""
+    if purged:
+        note = "The case text was removed after the retention period."
+        return [{"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{note}_"}]}]
+    return [
+        {
+            "type": "actions",
+            "block_id": "case_text",
+            "elements": [_button(label, VIEW_CASE_TEXT, subject)],
+        }
+    ]
+
+
+def case_text_modal(reference: str, label: str, text: str) -> dict[str, Any]:
+    """A read-only modal with an item's case text (escaped; cut to Slack's section limit)."""
+    quoted = "\n".join("> " + line for line in esc(text).splitlines() or [""])
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": cut(f"{label} {reference}", 24)},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": cut(quoted, SECTION_MAX - 50)}},
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "Redacted as stored. Your reading it is recorded in the audit "
+                        "trail. Please do not copy it into Slack.",
+                    }
+                ],
+            },
+        ],
+    }
 
 
 def consultation_card(
@@ -202,11 +238,6 @@ def consultation_card(
         status = f"Picked up by {view.picked_up_by_name}"
     if originator_told and view.status == "closed":
         status = "Advice recorded; practitioner told"
-    topic = (
-        "> " + cut(esc(view.topic), SECTION_MAX - 50)
-        if view.topic
-        else "_The topic was removed after the retention period._"
-    )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text",
                                     "text": f"Consultation request {view.reference}"}},
@@ -219,7 +250,6 @@ def consultation_card(
                 {"type": "mrkdwn", "text": f"*Best time*\n{esc(view.best_time or 'any time')}"},
             ],
         },
-        {"type": "section", "text": {"type": "mrkdwn", "text": topic}},
     ]
     buttons = []
     if view.status == "queued":
@@ -228,6 +258,7 @@ def consultation_card(
         buttons.append(_button("Record outcome", RECORD_OUTCOME, subject, "primary"))
     if buttons:
         blocks.append({"type": "actions", "block_id": "desk", "elements": buttons})
+    blocks.extend(_case_text_row(subject, "View request", purged=view.topic is None))
     return f"Consultation request {view.reference} from {raised_by}. {status}.", blocks
 
 

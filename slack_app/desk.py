@@ -151,6 +151,13 @@ class DutyDesk:
                 session=session, actor=actor, consultation_id=subject.subject_id
             )
 
+    def case_text(self, actor: Actor, subject: Subject) -> tuple[str, str | None]:
+        """(reference, case text) for a MASH worker who pressed "View excerpt": read through the
+        service as that worker (the access check and an audited read). None once purged."""
+        view = self.load(actor, subject)
+        text = view.excerpt if isinstance(view, EscalationView) else view.topic
+        return view.reference, text
+
     def mash_people(self, actor: Actor) -> list[tuple[int, str]]:
         with self.deps.sessions() as session:
             people = directory.list_people(session=session, actor=actor)

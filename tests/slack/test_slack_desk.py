@@ -70,7 +70,10 @@ def card_now(stub, card) -> dict:
 
 
 def buttons(message: dict) -> list[str]:
-    rows = [b for b in message["blocks"] or [] if b["type"] == "actions"]
+    """The desk's step buttons (the "View excerpt" row is separate: test_slack_case_text.py)."""
+    rows = [
+        b for b in message["blocks"] or [] if b["type"] == "actions" and b["block_id"] == "desk"
+    ]
     return [e["text"]["text"] for e in rows[0]["elements"]] if rows else []
 
 

@@ -1,0 +1,98 @@
+"""The duty card carries no case text (Slack is a third party): the reference, urgency,
+categories, source, timers and buttons only. "View excerpt" opens the redacted excerpt in a
+modal, read through the MASH service as the presser (access check, audited), for MASH staff
+only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from slack_helpers import DISCLOSURE, DSL, DUTY, DUTY_CHANNEL, STRANGER
+from slack_stub import TEAM_ID
+from sqlalchemy import select
+
+from mash import consultations, escalations
+from mash.access import ChannelIdentity
+from mash.models import AuditEntry
+
+SECRET_WORDS = ("belt", "scared")
+
+
+@pytest.fixture()
+def posted(context, dispatcher, stub):
+    with context.sessions() as session:
+        view = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
+            message_id="slack:case-text-1", urgency="immediate", categories=["physical_abuse"],
+            text=DISCLOSURE, suggested_level=4, level_reasons=["a disclosure of physical harm"],
+        )  # fmt: skip
+    assert dispatcher.run_once().delivered == 1
+    [message] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
+    return view.id, message
+
+
+def audit(context, action: str) -> list[AuditEntry]:
+    with context.sessions() as session:
+        query = select(AuditEntry).where(AuditEntry.action == action)
+        return list(session.execute(query).scalars())
+
+
+def press_view(slack, user: str, escalation_id: int, message: dict):
+    value = {"subject_type": "escalation", "subject_id": escalation_id}
+    return slack.press(user, "mash_view_excerpt", value, card=(DUTY_CHANNEL, message["ts"]))
+
+
+def test_duty_card_shows_no_case_text(posted):
+    _, message = posted
+    shown = json.dumps(message["blocks"]) + message["text"]
+    assert not any(word in shown for word in SECRET_WORDS)
+    assert "E-" in shown and "IMMEDIATE" in shown and "physical abuse" in shown
+    assert "Dana Price (DSL)" in shown and "Oakfield" in shown and "min left" in shown
+    assert "View excerpt" in shown
+
+
+def test_view_excerpt_opens_the_redacted_excerpt_for_mash_staff_with_an_audit_row(
+    slack, stub, context, posted, demo
+):
+    escalation_id, message = posted
+    reads_before = len(audit(context, "escalation.read"))
+    assert press_view(slack, DUTY, escalation_id, message).status_code == 200
+    [opened] = stub.wait_for(lambda: stub.served("views.open"))
+    modal = opened.params["view"]
+    modal = json.loads(modal) if isinstance(modal, str) else modal
+    assert "belt" in json.dumps(modal["blocks"])
+    reads = audit(context, "escalation.read")
+    assert len(reads) == reads_before + 1
+    assert reads[-1].actor_user_id == demo.people["duty"] and reads[-1].subject_id == escalation_id
+
+
+@pytest.mark.parametrize("presser", [DSL, STRANGER])
+def test_view_excerpt_is_refused_to_anyone_else_and_audited(
+    slack, stub, context, posted, presser
+):
+    escalation_id, message = posted
+    reads_before = len(audit(context, "escalation.read"))
+    assert press_view(slack, presser, escalation_id, message).status_code == 200
+    notes = stub.wait_for(lambda: [c for c in stub.served("chat.postEphemeral")])
+    assert all("Only MASH staff" in c.params["text"] for c in notes)
+    assert stub.served("views.open") == []
+    assert len(audit(context, "escalation.read")) == reads_before
+    refused = audit(context, "slack.refused.view_excerpt")
+    assert [r.subject_id for r in refused] == [escalation_id]
+
+
+def test_consultation_card_shows_no_topic(context, dispatcher, stub, demo):
+    with context.sessions() as session:
+        consultations.request_consultation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
+            topic="Worried the boy with the belt marks is scared to go home",
+            callback_number="0151 000 1234", message_id="slack:case-text-2",
+        )  # fmt: skip
+    assert dispatcher.run_once().delivered == 1
+    [message] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
+    shown = json.dumps(message["blocks"]) + message["text"]
+    assert not any(word in shown for word in SECRET_WORDS)
+    assert "View request" in shown and "C-" in shown

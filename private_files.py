@@ -23,23 +23,27 @@ DIR_MODE = 0o700
 _GROUP_OTHER_RW = 0o066
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) as 0700; an existing directory loses group and other
-    read/write (its traverse bits stay, see the module note). Returns `path`."""
+def private_dir(path: Path, *, tighten_existing: bool = True) -> Path:
+    """Create `path` (and missing parents) as 0700. With `tighten_existing`, an existing
+    directory of ours loses group and other read/write (its traverse bits stay, see the module
+    note); a shared sticky directory such as /tmp is never touched. Returns `path`."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     for created in missing:
         os.chmod(created, DIR_MODE)  # mkdir's parents=True ignores `mode` for the parents
-    mode = path.stat().st_mode & 0o7777
-    if mode & _GROUP_OTHER_RW and path.stat().st_uid == os.getuid():
+    if not tighten_existing or path in missing:
+        return path
+    info = path.stat()
+    mode = info.st_mode & 0o7777
+    if mode & _GROUP_OTHER_RW and not mode & 0o1000 and info.st_uid == os.getuid():
         os.chmod(path, mode & ~_GROUP_OTHER_RW)
     return path
 
 
 def private_file(path: Path) -> Path:
-    """Make sure `path` exists with mode 0600 (created empty if missing; its directory is made
-    private first). Returns `path`."""
-    private_dir(path.parent)
+    """Make sure `path` exists with mode 0600 (created empty if missing, in a directory created
+    0700 if missing). Returns `path`."""
+    private_dir(path.parent, tighten_existing=False)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE))
     tighten(path)
     return path

@@ -59,7 +59,7 @@ def _private_sqlite_file(path: Path) -> None:
     """The database file exists, 0600, in a 0700 directory before SQLite opens it: SQLite gives
     the -wal and -shm files it creates the database file's mode, so all three hold case text
     readable by this account only (private_files.py)."""
-    private_dir(path.parent)
+    private_dir(path.parent, tighten_existing=False)  # var/ itself: private_dir at start-up
     private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
         tighten(path.with_name(path.name + suffix))

@@ -83,7 +83,7 @@ def ensure_tls(config: StackConfig) -> None:
 def write_nginx(config: StackConfig, path: Path | None = None) -> Path:
     path = path or config.run_dir / "nginx.conf"
     private_dir(config.run_dir)
-    private_dir(path.parent)
+    private_dir(path.parent, tighten_existing=False)  # may be /etc/nginx/conf.d (--out)
     # nginx's own logs (its master opens them, as root or as us) are private like ours.
     for name in ("nginx-error.log", "nginx-access.log"):
         private_file(config.run_dir / name)

@@ -125,3 +125,12 @@ def test_make_run_keeps_a_private_umask_before_writing_anything_under_var() -> N
     writes_var = re.compile(r"(mkdir -p|>) var")
     first_write = next(i for i, line in enumerate(script) if writes_var.search(line))
     assert umask_line < first_write
+
+
+def test_a_shared_sticky_directory_is_never_tightened(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)  # noqa: S103 - like /tmp
+    make_engine(url=f"sqlite:///{shared / 'app.db'}").dispose()
+    private_dir(shared)
+    assert mode(shared) == 0o1777 and mode(shared / "app.db") == 0o600

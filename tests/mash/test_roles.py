@@ -124,3 +124,42 @@ def test_runtime_role_is_the_database_url_user_unless_it_owns_the_schema() -> No
 def test_role_names_are_checked() -> None:
     with pytest.raises(ValueError):
         quote_role('app"; DROP TABLE audit_log; --')
+
+
+@pytest.mark.postgres
+@ON_POSTGRES
+def test_migrate_as_owner_creates_and_grants_the_runtime_role(
+    backend, postgres_server, monkeypatch, capsys
+):
+    """`ops prepare`'s steps on an empty database: the runtime role DATABASE_URL names is
+    created (the owner may create roles here), `python -m mash migrate` runs as
+    DATABASE_OWNER_URL and re-grants it; the runtime role then reads but cannot drop a trigger."""
+    from mash.cli import main
+    from ops.__main__ import ensure_login_role
+
+    name = f"{postgres_server.prefix}_roles_{uuid.uuid4().hex[:6]}"
+    owner_url = postgres_server.create(name)
+    role = f"mash_rt_{uuid.uuid4().hex[:10]}"
+    runtime_url = make_url(owner_url).set(username=role, password="pw-" + role)
+    runtime_str = runtime_url.render_as_string(hide_password=False)
+    admin = make_engine(url=owner_url)
+    try:
+        assert ensure_login_role(owner_url, runtime_str) is True
+        assert ensure_login_role(owner_url, runtime_str) is False
+        monkeypatch.setenv("DATABASE_OWNER_URL", owner_url)
+        monkeypatch.setenv("DATABASE_URL", runtime_str)
+        assert main(["migrate"]) == 0
+        assert f"runtime role {role}" in capsys.readouterr().out
+        runtime = make_engine(url=runtime_str)
+        try:
+            with runtime.connect() as conn:
+                assert conn.execute(text("SELECT count(*) FROM people")).scalar_one() == 0
+            with runtime.connect() as conn, pytest.raises(DBAPIError, match="must be owner"):
+                conn.execute(text("DROP TRIGGER audit_log_no_change ON audit_log"))
+        finally:
+            runtime.dispose()
+    finally:
+        admin.dispose()
+        postgres_server.drop(name)
+        with postgres_server.admin.connect() as conn:
+            conn.execute(text(f"DROP ROLE IF EXISTS {quote_role(role)}"))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from mash.access import Actor
 from mash.models import PortalSession
 from settings import Settings
 
@@ -162,3 +163,16 @@ def purge(session: Session, *, lifetimes: Lifetimes, now: datetime) -> int:
         )
     )
     return int(result.rowcount or 0)
+
+
+def end_everywhere(session: Session, *, actor: Actor, now: datetime) -> int:
+    """"Sign out everywhere": every session of the actor ends. Audited. Commits."""
+    from mash import audit
+
+    if actor.user_id is None:
+        return 0
+    ended = revoke_all(session, user_id=actor.user_id, now=now)
+    audit.record(session, actor=actor, action="signed_out_everywhere", subject_type="person",
+                 subject_id=actor.user_id, detail={"sessions_ended": ended}, now=now)
+    session.commit()
+    return ended

@@ -261,7 +261,7 @@ def cmd_reset_two_factor(args: argparse.Namespace, settings: Settings) -> int:
     admin = _actor(factory, args.as_email)
     with factory() as session:
         person = directory.actor_for(session=session, email=args.email)
-        twofactor.reset(session, actor=admin, person_id=person.user_id)
+        twofactor.reset(session=session, actor=admin, person_id=person.user_id)
     print(f"second factor reset for {args.email}: they set it up again at their next sign-in")
     return 0
 

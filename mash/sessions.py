@@ -165,7 +165,7 @@ def purge(session: Session, *, lifetimes: Lifetimes, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def end_everywhere(session: Session, *, actor: Actor, now: datetime) -> int:
+def end_everywhere(*, session: Session, actor: Actor, now: datetime) -> int:
     """"Sign out everywhere": every session of the actor ends. Audited. Commits."""
     from mash import audit
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from mash import audit, sessions
 from mash.access import Actor
 from mash.clock import utcnow
+from mash.db import unit_of_work
 from mash.errors import Forbidden, InvalidInput, NotFound
 from mash.models import Person, RecoveryCode
 
@@ -84,6 +85,13 @@ def enrolled(person: Person) -> bool:
     return bool(person.totp_secret and person.totp_enrolled_at)
 
 
+@unit_of_work
+def status(*, session: Session, person_id: int) -> tuple[str, bool]:
+    """(the person's e-mail, whether they have enrolled) for the account pages."""
+    person = _person(session, person_id)
+    return person.email, enrolled(person)
+
+
 def _person(session: Session, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None or not person.active:
@@ -96,9 +104,10 @@ def _refuse_demo_in_production(secret: str | None, production: bool) -> None:
         raise Forbidden("The development TOTP secret is refused in production.")
 
 
+@unit_of_work
 def enrol(
-    session: Session,
     *,
+    session: Session,
     person_id: int,
     secret: str,
     code: str,
@@ -125,7 +134,6 @@ def enrol(
     audit.record(session, actor=_actor(person), action="two_factor_enrolled",
                  subject_type="person", subject_id=person.id,
                  detail={"address": address, "recovery_codes": len(codes)}, now=now)
-    session.commit()
     return Enrolment(recovery_codes=codes)
 
 
@@ -143,9 +151,10 @@ def _replace_recovery_codes(session: Session, person: Person, now: datetime) -> 
     return codes
 
 
+@unit_of_work
 def verify(
-    session: Session,
     *,
+    session: Session,
     person_id: int,
     code: str,
     address: str,
@@ -153,7 +162,7 @@ def verify(
     now: datetime | None = None,
 ) -> bool:
     """Check a second factor: a current TOTP code (once only) or an unused recovery code.
-    A failure is audited with its reason; a recovery code's use is audited. Commits."""
+    A failure is audited with its reason; a recovery code's use is audited."""
     now = now or utcnow()
     person = _person(session, person_id)
     _refuse_demo_in_production(person.totp_secret, production)
@@ -174,7 +183,6 @@ def verify(
                            reason="wrong_recovery_code", now=now)
     else:
         record_failure(session, person=person, address=address, reason="wrong_code", now=now)
-    session.commit()
     return ok
 
 
@@ -206,7 +214,10 @@ def _use_recovery_code(
     return False
 
 
-def reset(session: Session, *, actor: Actor, person_id: int, now: datetime | None = None) -> None:
+@unit_of_work
+def reset(
+    *, session: Session, actor: Actor, person_id: int, now: datetime | None = None
+) -> None:
     """An admin clears a person's second factor (a lost phone): they enrol again at their next
     sign-in, and all their sessions end. Audited. Commits."""
     if actor.role not in {"admin", "system"}:
@@ -224,7 +235,6 @@ def reset(session: Session, *, actor: Actor, person_id: int, now: datetime | Non
     ended = sessions.revoke_all(session, user_id=person.id, now=now)
     audit.record(session, actor=actor, action="two_factor_reset", subject_type="person",
                  subject_id=person.id, detail={"sessions_ended": ended}, now=now)
-    session.commit()
 
 
 def record_failure(

@@ -8,7 +8,6 @@ from starlette.responses import RedirectResponse, Response
 from mash import directory, twofactor
 from mash import sessions as store
 from mash.errors import InvalidInput
-from mash.models import Person
 from schools_portal import sessions
 from schools_portal.deps import CurrentActor, Db
 from schools_portal.rendering import flash, render
@@ -21,10 +20,10 @@ api = APIRouter(tags=["account"])
 
 def _account_page(request: Request, actor, db, *, error: str | None = None,  # type: ignore[no-untyped-def]
                   status_code: int = 200) -> Response:
-    person = db.get(Person, actor.user_id)
+    _, enrolled = twofactor.status(session=db, person_id=actor.user_id)
     return render(
         request, "account.html", actor=actor, status_code=status_code, error=error,
-        enrolled=bool(person is not None and twofactor.enrolled(person)),
+        enrolled=enrolled,
         required=twofactor.required_for(actor.role),
         min_password=directory.MIN_PASSWORD,
     )
@@ -64,7 +63,7 @@ def change_password(
 @pages.post("/account/signout-everywhere", include_in_schema=False,
             dependencies=[Depends(require_csrf)])
 def signout_everywhere(request: Request, actor: CurrentActor, db: Db) -> Response:
-    store.end_everywhere(db, actor=actor, now=sessions.now(request))
+    store.end_everywhere(session=db, actor=actor, now=sessions.now(request))
     sessions.end(request, keep={"flash": [["info", "You have signed out everywhere."]]})
     return RedirectResponse("/signin", status_code=303)
 
@@ -75,9 +74,9 @@ def two_factor_page(request: Request, actor: CurrentActor, db: Db) -> Response:
     if not isinstance(secret, str):
         secret = twofactor.new_secret()
         request.session["enrol_secret"] = secret  # server-side with the session
-    person = db.get(Person, actor.user_id)
-    return enrolment_page(request, secret=secret, email=person.email if person else "",
-                          action="/account/two-factor", actor=actor)
+    email, _ = twofactor.status(session=db, person_id=actor.user_id)
+    return enrolment_page(request, secret=secret, email=email, action="/account/two-factor",
+                          actor=actor)
 
 
 @pages.post("/account/two-factor", include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -87,8 +86,7 @@ def two_factor_submit(
     secret = request.session.get("enrol_secret")
     if not isinstance(secret, str):
         return RedirectResponse("/account/two-factor", status_code=303)
-    person = db.get(Person, actor.user_id)
-    email = person.email if person else ""
+    email, _ = twofactor.status(session=db, person_id=actor.user_id)
     try:
         enrolment = twofactor.enrol(session=db, person_id=actor.user_id, secret=secret, code=code,
                                     address=client_address(request),

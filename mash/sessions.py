@@ -166,13 +166,20 @@ def purge(session: Session, *, lifetimes: Lifetimes, now: datetime) -> int:
 
 
 def end_everywhere(*, session: Session, actor: Actor, now: datetime) -> int:
-    """"Sign out everywhere": every session of the actor ends. Audited. Commits."""
+    """ "Sign out everywhere": every session of the actor ends. Audited. Commits."""
     from mash import audit
 
     if actor.user_id is None:
         return 0
     ended = revoke_all(session, user_id=actor.user_id, now=now)
-    audit.record(session, actor=actor, action="signed_out_everywhere", subject_type="person",
-                 subject_id=actor.user_id, detail={"sessions_ended": ended}, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="signed_out_everywhere",
+        subject_type="person",
+        subject_id=actor.user_id,
+        detail={"sessions_ended": ended},
+        now=now,
+    )
     session.commit()
     return ended

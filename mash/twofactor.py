@@ -122,18 +122,26 @@ def enrol(
     _refuse_demo_in_production(secret, production)
     step = _matching_step(secret, _normalise(code), now)
     if step is None:
-        record_failure(session, person=person, address=address, reason="wrong_code_at_enrolment",
-                       now=now)
+        record_failure(
+            session, person=person, address=address, reason="wrong_code_at_enrolment", now=now
+        )
         session.commit()
-        raise InvalidInput("That code does not match. Check the time on your phone and try again.",
-                           field="code")
+        raise InvalidInput(
+            "That code does not match. Check the time on your phone and try again.", field="code"
+        )
     person.totp_secret = secret
     person.totp_enrolled_at = now
     person.totp_last_step = step
     codes = _replace_recovery_codes(session, person, now)
-    audit.record(session, actor=_actor(person), action="two_factor_enrolled",
-                 subject_type="person", subject_id=person.id,
-                 detail={"address": address, "recovery_codes": len(codes)}, now=now)
+    audit.record(
+        session,
+        actor=_actor(person),
+        action="two_factor_enrolled",
+        subject_type="person",
+        subject_id=person.id,
+        detail={"address": address, "recovery_codes": len(codes)},
+        now=now,
+    )
     return Enrolment(recovery_codes=codes)
 
 
@@ -146,8 +154,11 @@ def _replace_recovery_codes(session: Session, person: Person, now: datetime) -> 
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     hasher = _code_hasher()
     for code in codes:
-        session.add(RecoveryCode(person_id=person.id, code_hash=hasher.hash(_normalise(code)),
-                                 created_at=now))
+        session.add(
+            RecoveryCode(
+                person_id=person.id, code_hash=hasher.hash(_normalise(code)), created_at=now
+            )
+        )
     return codes
 
 
@@ -179,8 +190,9 @@ def verify(
     elif len(clean) == 10:
         ok = _use_recovery_code(session, person, clean, address, now)
         if not ok:
-            record_failure(session, person=person, address=address,
-                           reason="wrong_recovery_code", now=now)
+            record_failure(
+                session, person=person, address=address, reason="wrong_recovery_code", now=now
+            )
     else:
         record_failure(session, person=person, address=address, reason="wrong_code", now=now)
     return ok
@@ -203,21 +215,26 @@ def _use_recovery_code(
         row.used_at = now
         left = session.execute(
             select(RecoveryCode.id).where(
-                RecoveryCode.person_id == person.id, RecoveryCode.used_at.is_(None),
+                RecoveryCode.person_id == person.id,
+                RecoveryCode.used_at.is_(None),
                 RecoveryCode.id != row.id,
             )
         ).all()
-        audit.record(session, actor=_actor(person), action="recovery_code_used",
-                     subject_type="person", subject_id=person.id,
-                     detail={"address": address, "codes_left": len(left)}, now=now)
+        audit.record(
+            session,
+            actor=_actor(person),
+            action="recovery_code_used",
+            subject_type="person",
+            subject_id=person.id,
+            detail={"address": address, "codes_left": len(left)},
+            now=now,
+        )
         return True
     return False
 
 
 @unit_of_work
-def reset(
-    *, session: Session, actor: Actor, person_id: int, now: datetime | None = None
-) -> None:
+def reset(*, session: Session, actor: Actor, person_id: int, now: datetime | None = None) -> None:
     """An admin clears a person's second factor (a lost phone): they enrol again at their next
     sign-in, and all their sessions end. Audited. Commits."""
     if actor.role not in {"admin", "system"}:
@@ -233,8 +250,15 @@ def reset(
         .values(used_at=now)
     )
     ended = sessions.revoke_all(session, user_id=person.id, now=now)
-    audit.record(session, actor=actor, action="two_factor_reset", subject_type="person",
-                 subject_id=person.id, detail={"sessions_ended": ended}, now=now)
+    audit.record(
+        session,
+        actor=actor,
+        action="two_factor_reset",
+        subject_type="person",
+        subject_id=person.id,
+        detail={"sessions_ended": ended},
+        now=now,
+    )
 
 
 def record_failure(
@@ -251,12 +275,27 @@ def record_failure(
     detail = {"address": address[:100], "reason": reason}
     if person is not None:
         detail["account"] = person.email
-    actor = Actor(user_id=None, role="anonymous", organisation_id=None,
-                  name=f"sign-in attempt from {address[:100]}")
-    audit.record(session, actor=actor, action="signin_failed", subject_type="person",
-                 subject_id=person.id if person is not None else None, detail=detail, now=now)
+    actor = Actor(
+        user_id=None,
+        role="anonymous",
+        organisation_id=None,
+        name=f"sign-in attempt from {address[:100]}",
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="signin_failed",
+        subject_type="person",
+        subject_id=person.id if person is not None else None,
+        detail=detail,
+        now=now,
+    )
 
 
 def _actor(person: Person) -> Actor:
-    return Actor(user_id=person.id, role=person.role, organisation_id=person.organisation_id,
-                 name=person.name)
+    return Actor(
+        user_id=person.id,
+        role=person.role,
+        organisation_id=person.organisation_id,
+        name=person.name,
+    )

@@ -87,8 +87,9 @@ class ServerSessions:
         portal = scope["app"].state
         token = HTTPConnection(scope).cookies.get(SESSION_COOKIE, "")
         record = await run_in_threadpool(self._load, portal, token) if token else None
-        handle = Handle(record=record, loaded=dict(record.data) if record else {},
-                        presented=bool(token))
+        handle = Handle(
+            record=record, loaded=dict(record.data) if record else {}, presented=bool(token)
+        )
         scope["session"] = dict(handle.loaded)
         scope[STATE_KEY] = handle
 
@@ -137,8 +138,14 @@ class ServerSessions:
                         portal.recent_sessions.drop(record.token_hash)
                     user_id = handle.user_id if handle.action == "begin" else None
                     if handle.action == "begin" or data:
-                        token, new = store.create(db, key=settings.secret_key, data=data,
-                                                  user_id=user_id, lifetimes=lifetimes, now=now)
+                        token, new = store.create(
+                            db,
+                            key=settings.secret_key,
+                            data=data,
+                            user_id=user_id,
+                            lifetimes=lifetimes,
+                            now=now,
+                        )
                         db.commit()
                         portal.recent_sessions.put(new)
                         return self._cookie(token, lifetimes)
@@ -147,15 +154,20 @@ class ServerSessions:
                 if record is not None:
                     changed = data != handle.loaded
                     if changed or now - record.last_seen_at >= store.TOUCH_EVERY:
-                        store.save(db, record_id=record.id, data=data if changed else None,
-                                   now=now)
+                        store.save(db, record_id=record.id, data=data if changed else None, now=now)
                         db.commit()
                         record.last_seen_at = now
                         record.data = data
                     return None
                 if data:  # a first visit that needs a session (the sign-in form's CSRF token)
-                    token, new = store.create(db, key=settings.secret_key, data=data,
-                                              user_id=None, lifetimes=lifetimes, now=now)
+                    token, new = store.create(
+                        db,
+                        key=settings.secret_key,
+                        data=data,
+                        user_id=None,
+                        lifetimes=lifetimes,
+                        now=now,
+                    )
                     db.commit()
                     return self._cookie(token, lifetimes)
         except OperationalError:
@@ -166,8 +178,13 @@ class ServerSessions:
 
     def _cookie(self, token: str, lifetimes: store.Lifetimes) -> str:
         max_age = int(lifetimes.absolute.total_seconds()) if token else 0
-        parts = [f"{SESSION_COOKIE}={token}", "path=/", f"Max-Age={max_age}", "httponly",
-                 "samesite=lax"]  # strict would drop the cookie when following an e-mailed link
+        parts = [
+            f"{SESSION_COOKIE}={token}",
+            "path=/",
+            f"Max-Age={max_age}",
+            "httponly",
+            "samesite=lax",
+        ]  # strict would drop the cookie when following an e-mailed link
         if self.https_only:
             parts.append("secure")
         return "; ".join(parts)

@@ -57,8 +57,9 @@ def qr_svg(uri: str) -> Markup:
 def _finish(request: Request, actor: Actor, target: str) -> Response:
     request.app.state.login_limiter.succeeded(account=_account_key(request, actor.user_id))
     # Who signed in, for deps.current_actor to fall back on while the database is down.
-    sessions.begin(request, actor.user_id, keep={"who": [actor.role, actor.organisation_id,
-                                                          actor.name]})
+    sessions.begin(
+        request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
+    )
     rotate_csrf(request)
     return RedirectResponse(safe_next(target), status_code=303)
 
@@ -106,24 +107,41 @@ def signin(
     account = email.strip().lower()
     wait = _limited(request, account)
     if wait:
-        return render(request, "signin.html", status_code=429, next=safe_next(next), email=email,
-                      error=wait_message(wait), headers={"Retry-After": str(wait)})
+        return render(
+            request,
+            "signin.html",
+            status_code=429,
+            next=safe_next(next),
+            email=email,
+            error=wait_message(wait),
+            headers={"Retry-After": str(wait)},
+        )
     check = directory.check_password(
         session=db, email=email, password=password, address=client_address(request)
     )
     if check.actor is None:
         wait = _failed(request, account)
-        error = GENERIC_FAILURE + (f" Please wait {wait} seconds before the next try." if wait
-                                   else "")
-        return render(request, "signin.html", status_code=400, next=safe_next(next),
-                      email=email, error=error)
+        error = GENERIC_FAILURE + (
+            f" Please wait {wait} seconds before the next try." if wait else ""
+        )
+        return render(
+            request, "signin.html", status_code=400, next=safe_next(next), email=email, error=error
+        )
     if check.next_step == "none":
         return _finish(request, check.actor, next)
     # The password is right; the session gets a user only after the second factor.
-    sessions.restart(request, keep={"pending": {
-        "uid": check.actor.user_id, "account": account, "step": check.next_step,
-        "next": safe_next(next), "at": sessions.now(request).timestamp(),
-    }})
+    sessions.restart(
+        request,
+        keep={
+            "pending": {
+                "uid": check.actor.user_id,
+                "account": account,
+                "step": check.next_step,
+                "next": safe_next(next),
+                "at": sessions.now(request).timestamp(),
+            }
+        },
+    )
     return RedirectResponse(f"/signin/{check.next_step}", status_code=303)
 
 
@@ -142,13 +160,22 @@ def code_submit(*, request: Request, code: str = Form("", max_length=40), db: Db
         return RedirectResponse("/signin", status_code=303)
     wait = _limited(request, pending["account"])
     if wait:
-        return render(request, "signin_code.html", status_code=429, error=wait_message(wait),
-                      headers={"Retry-After": str(wait)})
+        return render(
+            request,
+            "signin_code.html",
+            status_code=429,
+            error=wait_message(wait),
+            headers={"Retry-After": str(wait)},
+        )
     try:
-        ok = twofactor.verify(session=db, person_id=pending["uid"], code=code,
-                              address=client_address(request),
-                              production=request.app.state.settings.is_production,
-                              now=sessions.now(request))
+        ok = twofactor.verify(
+            session=db,
+            person_id=pending["uid"],
+            code=code,
+            address=client_address(request),
+            production=request.app.state.settings.is_production,
+            now=sessions.now(request),
+        )
     except Forbidden as refused:
         return render(request, "signin_code.html", status_code=403, error=str(refused))
     if not ok:
@@ -160,12 +187,26 @@ def code_submit(*, request: Request, code: str = Form("", max_length=40), db: Db
 
 
 def enrolment_page(
-    request: Request, *, secret: str, email: str, action: str, actor: Actor | None = None,
-    error: str | None = None, status_code: int = 200,
+    request: Request,
+    *,
+    secret: str,
+    email: str,
+    action: str,
+    actor: Actor | None = None,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     uri = twofactor.provisioning_uri(secret, email)
-    return render(request, "two_factor_enrol.html", actor=actor, status_code=status_code,
-                  qr=qr_svg(uri), secret=secret, action=action, error=error)
+    return render(
+        request,
+        "two_factor_enrol.html",
+        actor=actor,
+        status_code=status_code,
+        qr=qr_svg(uri),
+        secret=secret,
+        action=action,
+        error=error,
+    )
 
 
 @pages.get("/signin/enrol", include_in_schema=False)
@@ -176,8 +217,9 @@ def enrol_page(request: Request, db: Db) -> Response:
     if not pending.get("secret"):  # kept server-side with the session, never in a cookie
         pending = {**pending, "secret": twofactor.new_secret()}
         request.session["pending"] = pending
-    return enrolment_page(request, secret=pending["secret"], email=pending["account"],
-                          action="/signin/enrol")
+    return enrolment_page(
+        request, secret=pending["secret"], email=pending["account"], action="/signin/enrol"
+    )
 
 
 @pages.post("/signin/enrol", include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -187,21 +229,43 @@ def enrol_submit(*, request: Request, code: str = Form("", max_length=40), db: D
         return RedirectResponse("/signin", status_code=303)
     wait = _limited(request, pending["account"])
     if wait:
-        return enrolment_page(request, secret=pending["secret"], email=pending["account"],
-                              action="/signin/enrol", error=wait_message(wait), status_code=429)
+        return enrolment_page(
+            request,
+            secret=pending["secret"],
+            email=pending["account"],
+            action="/signin/enrol",
+            error=wait_message(wait),
+            status_code=429,
+        )
     try:
-        enrolment = twofactor.enrol(session=db, person_id=pending["uid"], secret=pending["secret"],
-                                    code=code, address=client_address(request),
-                                    production=request.app.state.settings.is_production,
-                                    now=sessions.now(request))
+        enrolment = twofactor.enrol(
+            session=db,
+            person_id=pending["uid"],
+            secret=pending["secret"],
+            code=code,
+            address=client_address(request),
+            production=request.app.state.settings.is_production,
+            now=sessions.now(request),
+        )
     except InvalidInput as wrong:
         _failed(request, pending["account"])
-        return enrolment_page(request, secret=pending["secret"], email=pending["account"],
-                              action="/signin/enrol", error=str(wrong), status_code=400)
+        return enrolment_page(
+            request,
+            secret=pending["secret"],
+            email=pending["account"],
+            action="/signin/enrol",
+            error=str(wrong),
+            status_code=400,
+        )
     actor = directory.actor_for(session=db, user_id=pending["uid"])
     _finish(request, actor, pending["next"])
-    return render(request, "recovery_codes.html", actor=actor, codes=enrolment.recovery_codes,
-                  next=pending["next"])
+    return render(
+        request,
+        "recovery_codes.html",
+        actor=actor,
+        codes=enrolment.recovery_codes,
+        next=pending["next"],
+    )
 
 
 @pages.post("/signout", include_in_schema=False, dependencies=[Depends(require_csrf)])

@@ -70,8 +70,9 @@ def test_sign_out_everywhere(app, as_user, portal_sign_in, context, demo):
     laptop, token = as_user("oakfield_dsl")
     phone = TestClient(app)
     portal_sign_in(phone, "oakfield_dsl")
-    out = laptop.post("/account/signout-everywhere", data={"csrf_token": token},
-                      follow_redirects=False)
+    out = laptop.post(
+        "/account/signout-everywhere", data={"csrf_token": token}, follow_redirects=False
+    )
     assert out.status_code == 303 and out.headers["location"] == "/signin"
     assert laptop.get("/api/me").status_code == 401
     assert phone.get("/api/me").status_code == 401
@@ -87,8 +88,12 @@ def test_sign_out_everywhere(app, as_user, portal_sign_in, context, demo):
 def change(client, token, current=DEMO_PASSWORD, new=NEW_PASSWORD, again=None):
     return client.post(
         "/account/password",
-        data={"current_password": current, "new_password": new,
-              "new_password_again": new if again is None else again, "csrf_token": token},
+        data={
+            "current_password": current,
+            "new_password": new,
+            "new_password_again": new if again is None else again,
+            "csrf_token": token,
+        },
         follow_redirects=False,
     )
 
@@ -105,9 +110,15 @@ def test_a_password_change_ends_every_other_session(app, as_user, portal_sign_in
     assert client.get("/api/me").status_code == 200  # this browser got a new session
     assert "signed out everywhere else" in client.get("/account").text
     fresh = TestClient(app)
-    signin = fresh.post("/signin", data={"email": "dana.price@oakfield.example",
-                                         "password": NEW_PASSWORD, "csrf_token": csrf_of(fresh)},
-                        follow_redirects=False)
+    signin = fresh.post(
+        "/signin",
+        data={
+            "email": "dana.price@oakfield.example",
+            "password": NEW_PASSWORD,
+            "csrf_token": csrf_of(fresh),
+        },
+        follow_redirects=False,
+    )
     assert signin.status_code == 303
 
 

@@ -30,16 +30,21 @@ def password_step(client, csrf_of, email=SAM):
 
 def code_step(client, csrf_of, code):
     return client.post(
-        "/signin/code", data={"code": code, "csrf_token": csrf_of(client, "/signin/code")},
+        "/signin/code",
+        data={"code": code, "csrf_token": csrf_of(client, "/signin/code")},
         follow_redirects=False,
     )
 
 
 def audit_rows(context, action):
     with context.sessions() as session:
-        return session.execute(
-            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
-        ).scalars().all()
+        return (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def demo_code(offset_steps=0):
@@ -111,8 +116,9 @@ def enrol(client, token, context, person_email):
     page = client.get("/account/two-factor")
     assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
-    response = client.post("/account/two-factor",
-                           data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
+    response = client.post(
+        "/account/two-factor", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}
+    )
     assert response.status_code == 200, response.text
     codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", response.text)
     return secret, codes
@@ -133,8 +139,10 @@ def test_optional_enrolment_recovery_codes_work_once_and_are_audited(
     assert not any(code.replace("-", "") in h for code in codes for h in hashes)
 
     first = TestClient(app)
-    assert password_step(first, csrf_of, PEOPLE["oakfield_dsl"]["email"]).headers[
-        "location"] == "/signin/code"  # enrolled: the code is now needed
+    assert (
+        password_step(first, csrf_of, PEOPLE["oakfield_dsl"]["email"]).headers["location"]
+        == "/signin/code"
+    )  # enrolled: the code is now needed
     assert code_step(first, csrf_of, codes[0].upper()).status_code == 303
     assert first.get("/api/me").status_code == 200
     used = audit_rows(context, "recovery_code_used")
@@ -150,9 +158,11 @@ def test_optional_enrolment_recovery_codes_work_once_and_are_audited(
 def person_codes(session, person_id):
     from mash.models import RecoveryCode
 
-    return session.execute(
-        select(RecoveryCode).where(RecoveryCode.person_id == person_id)
-    ).scalars().all()
+    return (
+        session.execute(select(RecoveryCode).where(RecoveryCode.person_id == person_id))
+        .scalars()
+        .all()
+    )
 
 
 def test_a_wrong_code_at_enrolment_changes_nothing(as_user, context, demo):
@@ -168,8 +178,11 @@ def test_an_admin_reset_is_audited_and_staff_must_enrol_again(app, client, csrf_
     admin = Actor(user_id=demo.people["admin"], role="admin", organisation_id=None, name="Pat")
     with context.sessions() as session:
         with pytest.raises(Forbidden):
-            twofactor.reset(session=session, actor=Actor(user_id=1, role="mash_manager",
-                                                 organisation_id=None), person_id=1)
+            twofactor.reset(
+                session=session,
+                actor=Actor(user_id=1, role="mash_manager", organisation_id=None),
+                person_id=1,
+            )
         twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
     (row,) = audit_rows(context, "two_factor_reset")
     assert row.actor_user_id == demo.people["admin"] and row.subject_id == demo.people["duty"]
@@ -178,8 +191,10 @@ def test_an_admin_reset_is_audited_and_staff_must_enrol_again(app, client, csrf_
     assert client.get("/queue", follow_redirects=False).status_code == 303  # not before enrolling
     page = client.get("/signin/enrol")
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
-    done = client.post("/signin/enrol", data={"code": pyotp.TOTP(secret).now(),
-                                              "csrf_token": csrf_of(client, "/signin/enrol")})
+    done = client.post(
+        "/signin/enrol",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(client, "/signin/enrol")},
+    )
     assert done.status_code == 200 and "recovery codes" in done.text
     assert client.get("/queue").status_code == 200
     assert len(audit_rows(context, "two_factor_enrolled")) == 1
@@ -188,5 +203,10 @@ def test_an_admin_reset_is_audited_and_staff_must_enrol_again(app, client, csrf_
 def test_the_demo_secret_is_refused_in_production(context, demo):
     with context.sessions() as session:
         with pytest.raises(Forbidden):
-            twofactor.verify(session=session, person_id=demo.people["duty"], code=demo_code(),
-                             address="x", production=True)
+            twofactor.verify(
+                session=session,
+                person_id=demo.people["duty"],
+                code=demo_code(),
+                address="x",
+                production=True,
+            )

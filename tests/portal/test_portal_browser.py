@@ -128,8 +128,8 @@ class Visitor:
                 self.tab_to("#code")
                 when = datetime.now(timezone.utc) + timedelta(seconds=ahead)
                 self.page.keyboard.type(twofactor.current_code(twofactor.DEMO_TOTP_SECRET, when))
-                self.page.keyboard.press("Enter")
-                self.page.wait_for_load_state()
+                with self.page.expect_navigation():
+                    self.page.keyboard.press("Enter")
                 if not self.page.url.endswith("/signin/code"):
                     break
         self.page.wait_for_url(re.compile(r"/(chat|queue|dashboard)$"))

@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parent
 # Values that must never reach production; the development defaults use them on purpose.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
 DEV_SECRET = "development"  # noqa: S105 - refused outside development by check()
+# Production secrets must carry at least 32 random bytes: secrets.token_urlsafe(32) is 43
+# characters. A long run of a few repeated characters is not random either.
+MIN_SECRET_CHARS = 43
+MIN_SECRET_DISTINCT = 12
 
 
 class SettingsError(ValueError):
@@ -58,6 +62,9 @@ class Settings:
         default_factory=lambda: {"immediate": 15, "concern": 240}
     )
     transcript_retention_days: int = 90
+    # Portal sessions (server-side): signed out after this long idle, and after this long at all.
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
 
     @property
     def is_production(self) -> bool:
@@ -106,6 +113,8 @@ class Settings:
                 "concern": _int(env, "ACK_LIMIT_MINUTES_CONCERN", 240),
             },
             transcript_retention_days=_int(env, "TRANSCRIPT_RETENTION_DAYS", 90),
+            session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30),
+            session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12),
         )
         settings.check()
         return settings
@@ -121,8 +130,21 @@ class Settings:
                     raise SettingsError(
                         f"{name.upper()} is unset or a placeholder; production needs a real secret"
                     )
+                _check_random_enough(name.upper(), getattr(self, name))
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+        if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
+            raise SettingsError("SESSION_IDLE_MINUTES and SESSION_ABSOLUTE_HOURS must be positive")
         for urgency, minutes in self.ack_limit_minutes.items():
             if minutes <= 0:
                 raise SettingsError(f"the {urgency} acknowledgement limit must be positive")
+
+
+def _check_random_enough(name: str, value: str) -> None:
+    """Refuse a secret that cannot hold 32 random bytes (generate one with
+    `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)."""
+    if len(value) < MIN_SECRET_CHARS or len(set(value)) < MIN_SECRET_DISTINCT:
+        raise SettingsError(
+            f"{name} is too short or not random: production needs at least 32 random bytes "
+            f"({MIN_SECRET_CHARS} url-safe characters, e.g. secrets.token_urlsafe(32))"
+        )

@@ -250,6 +250,52 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_purge_sessions(args: argparse.Namespace, settings: Settings) -> int:
+    from mash import sessions
+    from mash.clock import utcnow
+
+    with _factory(settings)() as session:
+        removed = sessions.purge(
+            session, lifetimes=sessions.Lifetimes.from_settings(settings), now=utcnow()
+        )
+        session.commit()
+    print(f"removed {removed} ended portal sessions")
+    return 0
+
+
+def cmd_totp(args: argparse.Namespace, settings: Settings) -> int:
+    """The current code of a demo account (development only: the shared demo secret)."""
+    from sqlalchemy import select
+
+    from mash import twofactor
+    from mash.models import Person
+
+    if settings.is_production:
+        print("error: demo codes are for development only", file=sys.stderr)
+        return 1
+    with _factory(settings)() as session:
+        person = session.execute(
+            select(Person).where(Person.email == args.email.strip().lower())
+        ).scalar_one_or_none()
+    if person is None or person.totp_secret != twofactor.DEMO_TOTP_SECRET:
+        print("error: not a demo account with the development TOTP secret", file=sys.stderr)
+        return 1
+    print(twofactor.current_code(twofactor.DEMO_TOTP_SECRET))
+    return 0
+
+
+def cmd_reset_two_factor(args: argparse.Namespace, settings: Settings) -> int:
+    from mash import directory, twofactor
+
+    factory = _factory(settings)
+    admin = _actor(factory, args.as_email)
+    with factory() as session:
+        person = directory.actor_for(session=session, email=args.email)
+        twofactor.reset(session=session, actor=admin, person_id=person.user_id)
+    print(f"second factor reset for {args.email}: they set it up again at their next sign-in")
+    return 0
+
+
 def cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
     from mash.figures import to_csv, weekly_figures
 
@@ -339,6 +385,12 @@ def parser() -> argparse.ArgumentParser:
         "--pause", type=float, default=0.0, help="file target: pause after each delivery"
     )
     sub.add_parser("purge", help="remove conversation text past the retention period")
+    sub.add_parser("purge-sessions", help="delete ended portal sessions")
+    s = sub.add_parser("totp", help="print a demo account's current sign-in code (development)")
+    s.add_argument("email")
+    s = sub.add_parser("reset-two-factor", help="clear a person's second factor (admins)")
+    s.add_argument("email")
+    s.add_argument("--as", dest="as_email", required=True, help="the administrator (e-mail)")
     s = sub.add_parser("figures", help="weekly dashboard figures (JSON, or --csv)")
     s.add_argument("--csv", action="store_true")
     s.add_argument("--as", dest="as_email")
@@ -363,6 +415,9 @@ COMMANDS = {
     "create-user": cmd_create_user,
     "dispatch": cmd_dispatch,
     "purge": cmd_purge,
+    "purge-sessions": cmd_purge_sessions,
+    "totp": cmd_totp,
+    "reset-two-factor": cmd_reset_two_factor,
     "figures": cmd_figures,
     "bench": cmd_bench,
 }

@@ -2,8 +2,9 @@
 
 Two schools, a GP practice and the MASH, with a DSL for each school, a deputy, a GP, two duty
 social workers, a manager and an admin, and the MASH's named contacts. Every name, URN and
-address is invented. All demo users share one fixed development password, printed by
-`python -m mash seed-demo`; seeding refuses to run in production.
+address is invented. All demo users share one fixed development password, and the staff who
+need a second factor one fixed DEVELOPMENT TOTP secret, both printed by `python -m mash
+seed-demo`; seeding refuses to run in production, and so does the TOTP check for that secret.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from mash import directory
+from mash import directory, twofactor
 from mash.access import Actor
+from mash.clock import utcnow
 from mash.models import Person
 from settings import Settings
 
@@ -128,6 +130,7 @@ def seed_demo(
             is not None
         )
     if already:
+        _give_staff_the_demo_totp(factory)  # a database seeded before two-factor sign-in
         return _describe(factory, created=False)
     orgs: dict[str, int] = {}
     with factory() as session:
@@ -168,7 +171,20 @@ def seed_demo(
             area="Birkenhead",
             note="Named contact for Birkenhead",
         )
+    _give_staff_the_demo_totp(factory)
     return _describe(factory, created=True)
+
+
+def _give_staff_the_demo_totp(factory: sessionmaker) -> None:
+    """Demo staff (two-factor required) share DEMO_TOTP_SECRET, so `make run` stays one command:
+    `python -m mash totp EMAIL` prints the current code. Never replaces a real enrolment."""
+    emails = [p["email"] for p in PEOPLE.values() if twofactor.required_for(p["role"])]
+    with factory() as session:
+        for person in session.execute(select(Person).where(Person.email.in_(emails))).scalars():
+            if person.totp_secret is None:
+                person.totp_secret = twofactor.DEMO_TOTP_SECRET
+                person.totp_enrolled_at = utcnow()
+        session.commit()
 
 
 def _describe(factory: sessionmaker, *, created: bool) -> DemoDirectory:
@@ -198,5 +214,12 @@ def _describe(factory: sessionmaker, *, created: bool) -> DemoDirectory:
 def credentials_text(demo: DemoDirectory) -> str:
     lines = ["Demo users (development only), all with password: " + DEMO_PASSWORD]
     for p in PEOPLE.values():
-        lines.append(f"  {p['role']:<13} {p['email']:<34} {p['name']}")
+        code = "  + code" if twofactor.required_for(p["role"]) else ""
+        lines.append(f"  {p['role']:<13} {p['email']:<34} {p['name']}{code}")
+    lines += [
+        "Staff (+ code) also give a one-time code: DEVELOPMENT TOTP secret "
+        + twofactor.DEMO_TOTP_SECRET,
+        "  (add it to an authenticator app, or print the current code with",
+        "   .venv/bin/python -m mash totp EMAIL)",
+    ]
     return "\n".join(lines)

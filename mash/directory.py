@@ -279,9 +279,19 @@ def _dummy_hash() -> str:
     return _hasher().hash("not a password of anyone")
 
 
-@unit_of_work
-def authenticate(*, session: Session, email: str, password: str) -> Actor | None:
-    """The Actor for a correct e-mail and password of an active person, else None."""
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The first sign-in step's answer. `actor` is set only for a right password; `next_step`
+    says what the second factor needs: "none", "code" (enrolled) or "enrol" (required, not yet
+    enrolled)."""
+
+    actor: Actor | None
+    person_id: int | None
+    next_step: str = "none"
+
+
+def _check_password(session: Session, email: str, password: str) -> tuple[Person | None, bool]:
+    """(the account if it exists, whether the password is right for an active account)."""
     person = session.execute(
         select(Person).where(Person.email == (email or "").strip().lower())
     ).scalar_one_or_none()
@@ -291,14 +301,78 @@ def authenticate(*, session: Session, email: str, password: str) -> Actor | None
             hasher.verify(_dummy_hash(), password or "")
         except (VerificationError, InvalidHashError):
             pass
-        return None
+        return person, False
     try:
         hasher.verify(person.password_hash, password or "")
     except (VerificationError, InvalidHashError):
-        return None
+        return person, False
     if hasher.check_needs_rehash(person.password_hash):
         person.password_hash = hasher.hash(password)
-    return person_view(person).actor()
+    return person, True
+
+
+@unit_of_work
+def authenticate(*, session: Session, email: str, password: str) -> Actor | None:
+    """The Actor for a correct e-mail and password of an active person, else None."""
+    person, ok = _check_password(session, email, password)
+    return person_view(person).actor() if ok and person is not None else None
+
+
+@unit_of_work
+def check_password(*, session: Session, email: str, password: str, address: str) -> PasswordCheck:
+    """The portal's first sign-in step. A failure is audited (account if known, address,
+    reason; never the password)."""
+    from mash import twofactor
+
+    person, ok = _check_password(session, email, password)
+    if not ok or person is None:
+        if person is None:
+            reason = "unknown_account"
+        elif not person.active or not person.password_hash:
+            reason = "inactive_account"
+        else:
+            reason = "wrong_password"
+        twofactor.record_failure(session, person=person, address=address, reason=reason)
+        return PasswordCheck(actor=None, person_id=person.id if person else None)
+    if twofactor.enrolled(person):
+        step = "code"
+    elif twofactor.required_for(person.role):
+        step = "enrol"
+    else:
+        step = "none"
+    return PasswordCheck(actor=person_view(person).actor(), person_id=person.id, next_step=step)
+
+
+@unit_of_work
+def change_password(
+    *, session: Session, actor: Actor, current: str, new: str, now: datetime | None = None
+) -> int:
+    """Change the actor's own password (the current one is checked first). Every session of
+    theirs ends; returns how many. Audited."""
+    from mash import audit, sessions
+
+    person = session.get(Person, actor.user_id) if actor.user_id is not None else None
+    if person is None or not person.active:
+        raise NotFound("No active person matches that identity.")
+    _, ok = _check_password(session, person.email, current)
+    if not ok:
+        raise InvalidInput("Your current password is not right.", field="current_password")
+    if len(new or "") < MIN_PASSWORD:
+        raise InvalidInput(
+            f"A password needs at least {MIN_PASSWORD} characters.", field="new_password"
+        )
+    if len(new) > 1000:
+        raise InvalidInput("A password may have at most 1,000 characters.", field="new_password")
+    if new == current:
+        raise InvalidInput("The new password must differ from the current one.",
+                           field="new_password")
+    now = now or utcnow()
+    person.password_hash = _hasher().hash(new)
+    person.password_changed_at = now
+    ended = sessions.revoke_all(session, user_id=person.id, now=now)
+    audit.record(session, actor=actor, action="password_changed", subject_type="person",
+                 subject_id=person.id, detail={"sessions_ended": ended}, now=now)
+    return ended
 
 
 @unit_of_work

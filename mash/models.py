@@ -129,6 +129,42 @@ class Person(Base):
     password_hash = Column(String(200))
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(UTCDateTime, nullable=False)
+    # Two-factor sign-in (mash/twofactor.py): the TOTP secret (base32), set when enrolment is
+    # confirmed; the last accepted time step, so a code is accepted once only.
+    totp_secret = Column(String(64))
+    totp_enrolled_at = Column(UTCDateTime)
+    totp_last_step = Column(Integer)
+    password_changed_at = Column(UTCDateTime)
+
+
+class RecoveryCode(Base):
+    """A one-time second factor for a person who lost their authenticator (argon2id hash)."""
+
+    __tablename__ = "recovery_codes"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("people.id"), nullable=False, index=True)
+    code_hash = Column(String(200), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime)
+
+
+class PortalSession(Base):
+    """A portal session (mash/sessions.py). The browser's cookie holds a random token; only its
+    keyed hash is stored. `user_id` is set once both factors are checked; `data` holds the CSRF
+    token, one-time messages and the sign-in step in progress."""
+
+    __tablename__ = "portal_sessions"
+    __table_args__ = (Index("ix_portal_sessions_user_id_revoked_at", "user_id", "revoked_at"),)
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    user_id = Column(Integer, ForeignKey("people.id"))
+    data = Column(JSON, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    last_seen_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)
+    revoked_at = Column(UTCDateTime)
 
 
 class MashContact(Base):

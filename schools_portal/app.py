@@ -8,19 +8,18 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from app_context import AppContext
 from schools_portal import errors
 from schools_portal.ratelimit import LoginLimiter
 from schools_portal.rendering import make_templates
-from schools_portal.routes import chat, dashboard, guidance, home, queue, school, signin
+from schools_portal.routes import account, chat, dashboard, guidance, home, queue, school, signin
 from schools_portal.security import BodySizeLimit, SecurityHeaders
+from schools_portal.sessions import SESSION_COOKIE, RecentSessions, ServerSessions
 from settings import Settings
 
 HERE = Path(__file__).resolve().parent
-SESSION_COOKIE = "portal_session"
-SESSION_MAX_AGE = 8 * 60 * 60  # one working day; then sign in again
+__all__ = ["SESSION_COOKIE", "create_app"]
 # Larger than the biggest legitimate form (a 20,000-character chat message, encoded), small
 # enough that a huge upload is refused before it is read.
 MAX_BODY_BYTES = 256 * 1024
@@ -45,9 +44,9 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         title="Schools safeguarding portal",
         version="1.0",
         description=(
-            "Pages and JSON API of the schools portal. Sign in through /signin (session "
-            "cookie); every state-changing API call needs the session's CSRF token in the "
-            "X-CSRF-Token header (GET /api/me returns it)."
+            "Pages and JSON API of the schools portal. Sign in through /signin (a server-side "
+            "session; staff also give a one-time code); every state-changing API call needs "
+            "the session's CSRF token in the X-CSRF-Token header (GET /api/me returns it)."
         ),
         lifespan=lifespan,
         # Swagger UI and ReDoc need inline and third-party script, which the CSP forbids; the
@@ -59,11 +58,16 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     if context is not None:
         app.state.context = context
     app.state.templates = make_templates(HERE / "templates", settings)
-    app.state.login_limiter = LoginLimiter()
+    # Shared by every replica through Redis in production; this process's memory otherwise.
+    app.state.login_limiter = LoginLimiter.from_redis_url(
+        settings.redis_url if settings.is_production else ""
+    )
+    app.state.recent_sessions = RecentSessions()  # for a database outage (schools_portal/sessions)
+    app.state.clock = None  # tests set a function returning the time (sessions' lifetimes)
 
     errors.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for feature in (signin, home, chat, school, guidance, queue, dashboard):
+    for feature in (signin, account, home, chat, school, guidance, queue, dashboard):
         app.include_router(feature.pages)
         app.include_router(feature.api, prefix="/api")
 
@@ -78,12 +82,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
 
     # Middleware: the last added runs first. Headers wrap everything, even errors.
     app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_key,
-        session_cookie=SESSION_COOKIE,
-        max_age=SESSION_MAX_AGE,
-        same_site="lax",  # strict would drop the cookie when following a link from e-mail
-        https_only=settings.environment not in {"development", "test"},
+        ServerSessions, https_only=settings.environment not in {"development", "test"}
     )
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")

@@ -14,6 +14,7 @@ from app_context import AppContext
 from mash import directory
 from mash.access import Actor
 from mash.errors import NotFound
+from schools_portal import sessions
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +58,18 @@ Db = Annotated[Session, Depends(get_db)]
 def current_actor(request: Request, db: Db) -> Actor:
     """The signed-in person, re-read from the directory on every request so a deactivated
     account or a changed role takes effect at once."""
-    user_id = request.session.get("uid")
-    if not isinstance(user_id, int):
+    user_id = sessions.signed_in_user(request)
+    if user_id is None:
         raise NotSignedIn()
     try:
         actor = directory.actor_for(session=db, user_id=user_id)
     except NotFound:
-        request.session.clear()
+        sessions.end(request)
         raise NotSignedIn() from None
     except OperationalError:
-        # The database is unreachable: act as who signed in (from the signed session) so the
-        # chat still screens the message, shows the safety message and spools the escalation.
+        # The database is unreachable: act as who signed in (kept in the session this process
+        # checked, schools_portal/sessions.py) so the chat still screens the message, shows the
+        # safety message and spools the escalation.
         who = request.session.get("who")
         if not (isinstance(who, list) and len(who) == 3):
             raise

@@ -23,6 +23,12 @@ if [ -z "${ACTION_SERVER_TOKEN:-}" ]; then
   ACTION_SERVER_TOKEN=$(python -c 'import secrets; print(secrets.token_urlsafe(24))')
 fi
 export ACTION_SERVER_TOKEN
+# The portal's SECRET_KEY (it keys the stored hashes of session tokens): random, made once per
+# install in var/secret_key (0600) and reused, so sessions survive a restart.
+if [ -z "${SECRET_KEY:-}" ]; then
+  SECRET_KEY=$(scripts/dev_secret.sh var)
+fi
+export SECRET_KEY
 # Everything else comes from the one settings object.
 eval "$(python - <<'PY'
 import shlex
@@ -110,6 +116,9 @@ cat <<EOT
 
 ==> Ready. Open the portal: http://127.0.0.1:${PORTAL_PORT:-8000}/
 $(sed -n '/^Demo users/,/^$/p' var/portal.log)
+  Staff sign in with a second factor: after the password, type the code from
+    .venv/bin/python -m mash totp EMAIL
+  (development only), or add the DEVELOPMENT TOTP secret above to an authenticator app.
 
   Logs: var/rasa.log, var/action_server.log, var/portal.log, var/dispatch.log
 

@@ -5,8 +5,8 @@ end-to-end Rasa stack.
 - `seed_database(url, settings)`: migrate a database and add the demo directory (any backend).
 - `demo_db_template` / `demo_db_url`: a SQLite database migrated and seeded once per run, and a
   fresh copy of it for each test (same ids every time).
-- `portal_sign_in(client, key)`: sign a portal test client in as a demo person; `csrf_of(client,
-  path)`: the CSRF token a page carries.
+- `portal_sign_in(client, key)`: sign a portal test client in as a demo person (staff give the
+  demo account's one-time code too); `csrf_of(client, path)`: the CSRF token a page carries.
 - `rasa_stack`: Rasa and the action server on free loopback ports (tests/bot/test_bot_e2e.py's
   Stack), for the slow end-to-end tests; skipped if that file is not there.
 
@@ -19,6 +19,7 @@ import importlib.util
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ import pytest
 
 from guidance.engine import Engine
 from guidance.pack import load_pack
+from mash import twofactor
+from mash.clock import utcnow
 from mash.db import make_engine, session_factory
 from mash.demo import DEMO_PASSWORD, PEOPLE, seed_demo
 from mash.migrate import upgrade
@@ -79,8 +82,26 @@ def page_csrf(client: Any, path: str = "/signin") -> str:
     return match.group(1)
 
 
+def give_demo_code(client: Any) -> Any:
+    """The second sign-in step for a demo staff account (the shared development secret). A code
+    is accepted once only, so a second sign-in within the same 30 s uses the next step's code
+    (the portal accepts one step of clock drift)."""
+    token = page_csrf(client, "/signin/code")
+    for ahead in (0, twofactor.STEP_SECONDS):
+        code = twofactor.current_code(
+            twofactor.DEMO_TOTP_SECRET, utcnow() + timedelta(seconds=ahead)
+        )
+        response = client.post(
+            "/signin/code", data={"code": code, "csrf_token": token}, follow_redirects=False
+        )
+        if response.status_code == 303:
+            return response
+    raise AssertionError(f"the demo code was refused: {response.status_code}")
+
+
 def sign_in(client: Any, key: str) -> str:
-    """Sign a portal test client in as the demo person `key`; returns the session's CSRF token."""
+    """Sign a portal test client in as the demo person `key` (staff give their one-time code
+    too); returns the session's CSRF token."""
     token = page_csrf(client)
     response = client.post(
         "/signin",
@@ -88,6 +109,9 @@ def sign_in(client: Any, key: str) -> str:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+    if response.headers["location"] == "/signin/code":
+        response = give_demo_code(client)
+    assert not response.headers["location"].startswith("/signin"), response.headers["location"]
     return client.get("/api/me").json()["csrf_token"]
 
 

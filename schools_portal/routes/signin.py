@@ -1,22 +1,33 @@
-"""Sign-in and sign-out. Passwords are checked by the directory (argon2id); sessions are
-signed cookies holding only the user id and the CSRF token."""
+"""Sign-in (password, then a one-time code for staff), sign-out, and /api/me.
+
+Passwords are checked by the directory (argon2id), codes by mash/twofactor.py. Sessions are
+server-side (schools_portal/sessions.py): a session has a user only once every factor the
+person needs is checked, so a worker with the right password but no code reaches nothing.
+Every failure is audited and slows the next attempt down (schools_portal/ratelimit.py).
+"""
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from markupsafe import Markup
 from starlette.responses import RedirectResponse, Response
 
-from mash import directory
+from mash import directory, twofactor
+from mash.access import Actor
+from mash.errors import Forbidden, InvalidInput
+from schools_portal import sessions
 from schools_portal.deps import CurrentActor, Db
 from schools_portal.rendering import flash, render
-from schools_portal.security import require_csrf, rotate_csrf
+from schools_portal.security import csrf_token, require_csrf, rotate_csrf
 
 pages = APIRouter(tags=["sign-in"])
 api = APIRouter(tags=["sign-in"])
 
 GENERIC_FAILURE = "That e-mail address and password do not match an account. Please try again."
+WRONG_CODE = "That code is not right, or was used already. Please try again with a new code."
+PENDING_SECONDS = 5 * 60  # the second step must follow the password within five minutes
 
 
 def safe_next(target: str | None) -> str:
@@ -26,9 +37,60 @@ def safe_next(target: str | None) -> str:
     return target[:300]
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def wait_message(seconds: int) -> str:
+    unit = "second" if seconds == 1 else "seconds"
+    return f"Too many attempts. Please wait {seconds} {unit}, then try again."
+
+
+def qr_svg(uri: str) -> Markup:
+    """The enrolment QR code as inline SVG (no script, no style: the CSP stays strict)."""
+    import segno
+
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code to scan" ', 1))
+
+
+def _finish(request: Request, actor: Actor, target: str) -> Response:
+    request.app.state.login_limiter.succeeded(account=_account_key(request, actor.user_id))
+    # Who signed in, for deps.current_actor to fall back on while the database is down.
+    sessions.begin(
+        request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
+    )
+    rotate_csrf(request)
+    return RedirectResponse(safe_next(target), status_code=303)
+
+
+def _account_key(request: Request, user_id: int | None) -> str:
+    pending = request.session.get("pending") or {}
+    return str(pending.get("account") or f"user:{user_id}")
+
+
+def _pending(request: Request, step: str) -> dict[str, Any] | None:
+    """The sign-in in progress (password already right), if it is still fresh."""
+    pending = request.session.get("pending")
+    if not isinstance(pending, dict) or pending.get("step") != step:
+        return None
+    age = sessions.now(request).timestamp() - float(pending.get("at", 0))
+    return pending if 0 <= age <= PENDING_SECONDS else None
+
+
+def _limited(request: Request, account: str) -> int:
+    return request.app.state.login_limiter.retry_after(
+        account=account, address=client_address(request)
+    )
+
+
+def _failed(request: Request, account: str) -> int:
+    return request.app.state.login_limiter.failed(account=account, address=client_address(request))
+
+
 @pages.get("/signin", include_in_schema=False)
 def signin_page(request: Request, next: str = "/") -> Response:  # noqa: A002 - query name
-    if isinstance(request.session.get("uid"), int):
+    if sessions.signed_in_user(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return render(request, "signin.html", next=safe_next(next), email="")
 
@@ -42,55 +104,179 @@ def signin(
     next: str = Form("/", max_length=300),  # noqa: A002 - form field name
     db: Db,
 ) -> Response:
-    limiter = request.app.state.login_limiter
     account = email.strip().lower()
-    address = request.client.host if request.client else "unknown"
-    wait = limiter.retry_after(account=account, address=address)
+    wait = _limited(request, account)
     if wait:
-        minutes = max(1, round(wait / 60))
         return render(
             request,
             "signin.html",
             status_code=429,
             next=safe_next(next),
             email=email,
-            error=f"Too many attempts. Please wait about {minutes} minute"
-            f"{'s' if minutes != 1 else ''} and try again, or ask your administrator.",
+            error=wait_message(wait),
             headers={"Retry-After": str(wait)},
         )
-    actor = directory.authenticate(session=db, email=email, password=password)
-    if actor is None:
-        limiter.failed(account=account, address=address)
+    check = directory.check_password(
+        session=db, email=email, password=password, address=client_address(request)
+    )
+    if check.actor is None:
+        wait = _failed(request, account)
+        error = GENERIC_FAILURE + (
+            f" Please wait {wait} seconds before the next try." if wait else ""
+        )
+        return render(
+            request, "signin.html", status_code=400, next=safe_next(next), email=email, error=error
+        )
+    if check.next_step == "none":
+        return _finish(request, check.actor, next)
+    # The password is right; the session gets a user only after the second factor.
+    sessions.restart(
+        request,
+        keep={
+            "pending": {
+                "uid": check.actor.user_id,
+                "account": account,
+                "step": check.next_step,
+                "next": safe_next(next),
+                "at": sessions.now(request).timestamp(),
+            }
+        },
+    )
+    return RedirectResponse(f"/signin/{check.next_step}", status_code=303)
+
+
+@pages.get("/signin/code", include_in_schema=False)
+def code_page(request: Request) -> Response:
+    if _pending(request, "code") is None:
+        return RedirectResponse("/signin", status_code=303)
+    return render(request, "signin_code.html")
+
+
+@pages.post("/signin/code", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def code_submit(*, request: Request, code: str = Form("", max_length=40), db: Db) -> Response:
+    pending = _pending(request, "code")
+    if pending is None:
+        flash(request, "Please sign in again.", "error")
+        return RedirectResponse("/signin", status_code=303)
+    wait = _limited(request, pending["account"])
+    if wait:
         return render(
             request,
-            "signin.html",
-            status_code=400,
-            next=safe_next(next),
-            email=email,
-            error=GENERIC_FAILURE,
+            "signin_code.html",
+            status_code=429,
+            error=wait_message(wait),
+            headers={"Retry-After": str(wait)},
         )
-    limiter.succeeded(account=account)
-    request.session.clear()  # nothing from before sign-in survives it
-    request.session["uid"] = actor.user_id
-    request.session["at"] = int(time.time())
-    # Who signed in, for deps.current_actor to fall back on while the database is down (the
-    # cookie is signed): the chat must still show the safety message then.
-    request.session["who"] = [actor.role, actor.organisation_id, actor.name]
-    rotate_csrf(request)
-    return RedirectResponse(safe_next(next), status_code=303)
+    try:
+        ok = twofactor.verify(
+            session=db,
+            person_id=pending["uid"],
+            code=code,
+            address=client_address(request),
+            production=request.app.state.settings.is_production,
+            now=sessions.now(request),
+        )
+    except Forbidden as refused:
+        return render(request, "signin_code.html", status_code=403, error=str(refused))
+    if not ok:
+        wait = _failed(request, pending["account"])
+        error = WRONG_CODE + (f" Please wait {wait} seconds before the next try." if wait else "")
+        return render(request, "signin_code.html", status_code=400, error=error)
+    actor = directory.actor_for(session=db, user_id=pending["uid"])
+    return _finish(request, actor, pending["next"])
+
+
+def enrolment_page(
+    request: Request,
+    *,
+    secret: str,
+    email: str,
+    action: str,
+    actor: Actor | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    uri = twofactor.provisioning_uri(secret, email)
+    return render(
+        request,
+        "two_factor_enrol.html",
+        actor=actor,
+        status_code=status_code,
+        qr=qr_svg(uri),
+        secret=secret,
+        action=action,
+        error=error,
+    )
+
+
+@pages.get("/signin/enrol", include_in_schema=False)
+def enrol_page(request: Request, db: Db) -> Response:
+    pending = _pending(request, "enrol")
+    if pending is None:
+        return RedirectResponse("/signin", status_code=303)
+    if not pending.get("secret"):  # kept server-side with the session, never in a cookie
+        pending = {**pending, "secret": twofactor.new_secret()}
+        request.session["pending"] = pending
+    return enrolment_page(
+        request, secret=pending["secret"], email=pending["account"], action="/signin/enrol"
+    )
+
+
+@pages.post("/signin/enrol", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def enrol_submit(*, request: Request, code: str = Form("", max_length=40), db: Db) -> Response:
+    pending = _pending(request, "enrol")
+    if pending is None or not pending.get("secret"):
+        return RedirectResponse("/signin", status_code=303)
+    wait = _limited(request, pending["account"])
+    if wait:
+        return enrolment_page(
+            request,
+            secret=pending["secret"],
+            email=pending["account"],
+            action="/signin/enrol",
+            error=wait_message(wait),
+            status_code=429,
+        )
+    try:
+        enrolment = twofactor.enrol(
+            session=db,
+            person_id=pending["uid"],
+            secret=pending["secret"],
+            code=code,
+            address=client_address(request),
+            production=request.app.state.settings.is_production,
+            now=sessions.now(request),
+        )
+    except InvalidInput as wrong:
+        _failed(request, pending["account"])
+        return enrolment_page(
+            request,
+            secret=pending["secret"],
+            email=pending["account"],
+            action="/signin/enrol",
+            error=str(wrong),
+            status_code=400,
+        )
+    actor = directory.actor_for(session=db, user_id=pending["uid"])
+    _finish(request, actor, pending["next"])
+    return render(
+        request,
+        "recovery_codes.html",
+        actor=actor,
+        codes=enrolment.recovery_codes,
+        next=pending["next"],
+    )
 
 
 @pages.post("/signout", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def signout(request: Request) -> Response:
-    request.session.clear()
-    flash(request, "You have signed out.")
+    # The session row is revoked: a copy of the cookie is dead from now on.
+    sessions.end(request, keep={"flash": [["info", "You have signed out."]]})
     return RedirectResponse("/signin", status_code=303)
 
 
 @api.get("/me", summary="The signed-in user and the session's CSRF token")
 def me(*, request: Request, actor: CurrentActor) -> dict:
-    from schools_portal.security import csrf_token
-
     return {
         "user_id": actor.user_id,
         "name": actor.name,

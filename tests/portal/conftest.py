@@ -66,11 +66,10 @@ def client(app) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def session_cookies() -> dict[str, tuple[str, str]]:
-    """Signed session cookies by demo person, reused across tests: every test database is a
-    copy of one template (same ids) and the secret key is the same, so one argon2 sign-in per
-    person per run is enough (sign-in itself is tested in test_portal_signin.py)."""
+    """Session cookies by demo person, for one test: sessions live in the test's own database,
+    so a cookie from another test's database means nothing here."""
     return {}
 
 

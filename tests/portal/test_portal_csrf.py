@@ -13,6 +13,13 @@ from mash.access import ChannelIdentity
 FORMS = {
     "/signin": {"email": "dana.price@oakfield.example", "password": "demo-password-2026"},
     "/signout": {},
+    "/signin/code": {"code": "123456"},
+    "/signin/enrol": {"code": "123456"},
+    "/account/password": {"current_password": "demo-password-2026",
+                          "new_password": "another-password-1",
+                          "new_password_again": "another-password-1"},
+    "/account/signout-everywhere": {},
+    "/account/two-factor": {"code": "123456"},
     "/chat": {"text": "What is level 2?"},
     "/school/consultations": {"topic": "A worry", "callback_number": "0151 000 1111"},
     "/queue/escalations/{escalation_id}/pick-up": {},

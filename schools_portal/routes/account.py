@@ -1,0 +1,132 @@
+"""The account area: change the password, sign out everywhere, set up two-factor sign-in."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from mash import directory, twofactor
+from mash import sessions as store
+from mash.errors import InvalidInput
+from schools_portal import sessions
+from schools_portal.deps import CurrentActor, Db
+from schools_portal.rendering import flash, render
+from schools_portal.routes.signin import client_address, enrolment_page
+from schools_portal.security import require_csrf, rotate_csrf
+
+pages = APIRouter(tags=["account"])
+api = APIRouter(tags=["account"])
+
+
+def _account_page(
+    request: Request,
+    actor,
+    db,
+    *,
+    error: str | None = None,  # type: ignore[no-untyped-def]
+    status_code: int = 200,
+) -> Response:
+    _, enrolled = twofactor.status(session=db, person_id=actor.user_id)
+    return render(
+        request,
+        "account.html",
+        actor=actor,
+        status_code=status_code,
+        error=error,
+        enrolled=enrolled,
+        required=twofactor.required_for(actor.role),
+        min_password=directory.MIN_PASSWORD,
+    )
+
+
+@pages.get("/account", include_in_schema=False)
+def account(request: Request, actor: CurrentActor, db: Db) -> Response:
+    return _account_page(request, actor, db)
+
+
+@pages.post("/account/password", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def change_password(
+    *,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+    current_password: str = Form("", max_length=1000),
+    new_password: str = Form("", max_length=1000),
+    new_password_again: str = Form("", max_length=1000),
+) -> Response:
+    if new_password != new_password_again:
+        return _account_page(
+            request, actor, db, status_code=400, error="The two new passwords are not the same."
+        )
+    try:
+        directory.change_password(
+            session=db,
+            actor=actor,
+            current=current_password,
+            new=new_password,
+            now=sessions.now(request),
+        )
+    except InvalidInput as wrong:
+        return _account_page(request, actor, db, status_code=400, error=str(wrong))
+    # Every session of theirs has ended, this one included; this browser gets a new one.
+    sessions.begin(
+        request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
+    )
+    rotate_csrf(request)
+    flash(request, "Your password is changed. You have been signed out everywhere else.")
+    return RedirectResponse("/account", status_code=303)
+
+
+@pages.post(
+    "/account/signout-everywhere", include_in_schema=False, dependencies=[Depends(require_csrf)]
+)
+def signout_everywhere(request: Request, actor: CurrentActor, db: Db) -> Response:
+    store.end_everywhere(session=db, actor=actor, now=sessions.now(request))
+    sessions.end(request, keep={"flash": [["info", "You have signed out everywhere."]]})
+    return RedirectResponse("/signin", status_code=303)
+
+
+@pages.get("/account/two-factor", include_in_schema=False)
+def two_factor_page(request: Request, actor: CurrentActor, db: Db) -> Response:
+    secret = request.session.get("enrol_secret")
+    if not isinstance(secret, str):
+        secret = twofactor.new_secret()
+        request.session["enrol_secret"] = secret  # server-side with the session
+    email, _ = twofactor.status(session=db, person_id=actor.user_id)
+    return enrolment_page(
+        request, secret=secret, email=email, action="/account/two-factor", actor=actor
+    )
+
+
+@pages.post("/account/two-factor", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def two_factor_submit(
+    *, request: Request, actor: CurrentActor, db: Db, code: str = Form("", max_length=40)
+) -> Response:
+    secret = request.session.get("enrol_secret")
+    if not isinstance(secret, str):
+        return RedirectResponse("/account/two-factor", status_code=303)
+    email, _ = twofactor.status(session=db, person_id=actor.user_id)
+    try:
+        enrolment = twofactor.enrol(
+            session=db,
+            person_id=actor.user_id,
+            secret=secret,
+            code=code,
+            address=client_address(request),
+            production=request.app.state.settings.is_production,
+            now=sessions.now(request),
+        )
+    except InvalidInput as wrong:
+        return enrolment_page(
+            request,
+            secret=secret,
+            email=email,
+            action="/account/two-factor",
+            actor=actor,
+            error=str(wrong),
+            status_code=400,
+        )
+    request.session.pop("enrol_secret", None)
+    return render(
+        request, "recovery_codes.html", actor=actor, codes=enrolment.recovery_codes, next="/account"
+    )

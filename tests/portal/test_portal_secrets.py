@@ -1,0 +1,75 @@
+"""Secrets: production refuses short or placeholder ones; `make run` makes its own once."""
+
+from __future__ import annotations
+
+import secrets
+import stat
+import subprocess
+
+import pytest
+
+from settings import ROOT, Settings, SettingsError
+
+DEV_SECRET_SCRIPT = ROOT / "scripts" / "dev_secret.sh"
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    return {
+        "APP_ENV": "production",
+        "DATABASE_URL": "postgresql+psycopg2://app@db/app",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+        **overrides,
+    }
+
+
+def test_production_accepts_32_random_bytes() -> None:
+    assert Settings.from_env(production_env()).is_production
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "ACTION_SERVER_TOKEN"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x",
+        secrets.token_urlsafe(31)[:42],
+        "k" * 60,
+        "development",
+        "abababababababababababababababababababababab",
+    ],
+)
+def test_production_refuses_a_short_or_non_random_secret(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env(production_env(**{name: value}))
+
+
+def test_development_and_tests_keep_their_convenient_defaults() -> None:
+    assert Settings.from_env({"APP_ENV": "test", "SECRET_KEY": "short"}).secret_key == "short"
+    assert Settings.from_env({}).environment == "development"
+
+
+def test_make_run_creates_its_secret_once_with_mode_0600(tmp_path) -> None:
+    var = tmp_path / "var"
+    first = subprocess.run(
+        [str(DEV_SECRET_SCRIPT), str(var)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    path = var / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 43 and first != "development"
+    Settings.from_env(production_env(SECRET_KEY=first))  # strong enough for production too
+    again = subprocess.run(
+        [str(DEV_SECRET_SCRIPT), str(var)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert again == first  # reused: sessions survive a restart of `make run`
+    other = subprocess.run(
+        [str(DEV_SECRET_SCRIPT), str(tmp_path / "other")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert other != first  # random per install
+
+
+def test_make_run_uses_the_secret_file() -> None:
+    script = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert "SECRET_KEY=$(scripts/dev_secret.sh var)" in script

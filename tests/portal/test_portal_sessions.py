@@ -1,0 +1,145 @@
+"""Server-side sessions: sign-out, lifetimes, sign out everywhere, password change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from mash.demo import DEMO_PASSWORD
+from mash.models import AuditEntry, PortalSession
+from schools_portal.app import SESSION_COOKIE
+
+NEW_PASSWORD = "a-brand-new-password-42"
+
+
+def copy_of(app, client: TestClient) -> TestClient:
+    """Another browser holding a copy of `client`'s session cookie (a stolen cookie)."""
+    thief = TestClient(app)
+    thief.cookies.set(SESSION_COOKIE, client.cookies[SESSION_COOKIE])
+    return thief
+
+
+def test_the_cookie_is_only_a_random_token_whose_hash_is_stored(as_user, context):
+    client, _ = as_user("oakfield_dsl")
+    token = client.cookies[SESSION_COOKIE]
+    assert len(token) >= 43 and "." not in token  # not a signed payload
+    with context.sessions() as session:
+        hashes = session.execute(select(PortalSession.token_hash)).scalars().all()
+    assert token not in hashes and len(hashes[-1]) == 64
+
+
+def test_a_copied_cookie_is_dead_after_sign_out(app, as_user):
+    client, token = as_user("oakfield_dsl")
+    thief = copy_of(app, client)
+    assert thief.get("/api/me").status_code == 200  # the copy works while the session lives
+    client.post("/signout", data={"csrf_token": token})
+    assert thief.get("/api/me").status_code == 401
+    page = thief.get("/school", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/signin")
+
+
+def test_idle_timeout_ends_a_session(app, as_user, settings):
+    now = [datetime.now(timezone.utc)]
+    app.state.clock = lambda: now[0]
+    client, _ = as_user("oakfield_dsl")
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    now[0] += idle - timedelta(minutes=1)
+    assert client.get("/api/me").status_code == 200  # in use: the idle clock restarts
+    now[0] += idle - timedelta(minutes=1)
+    assert client.get("/api/me").status_code == 200
+    now[0] += idle + timedelta(seconds=1)
+    assert client.get("/api/me").status_code == 401
+
+
+def test_absolute_lifetime_ends_a_busy_session(app, as_user, settings):
+    now = [datetime.now(timezone.utc)]
+    app.state.clock = lambda: now[0]
+    client, _ = as_user("oakfield_dsl")
+    end = now[0] + timedelta(hours=settings.session_absolute_hours)
+    while now[0] + timedelta(minutes=10) < end:
+        now[0] += timedelta(minutes=10)  # busy all day: never idle
+        assert client.get("/api/me").status_code == 200
+    now[0] = end
+    assert client.get("/api/me").status_code == 401
+    assert client.get("/queue", follow_redirects=False).status_code == 303
+
+
+def test_sign_out_everywhere(app, as_user, portal_sign_in, context, demo):
+    laptop, token = as_user("oakfield_dsl")
+    phone = TestClient(app)
+    portal_sign_in(phone, "oakfield_dsl")
+    out = laptop.post(
+        "/account/signout-everywhere", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert out.status_code == 303 and out.headers["location"] == "/signin"
+    assert laptop.get("/api/me").status_code == 401
+    assert phone.get("/api/me").status_code == 401
+    assert "You have signed out everywhere." in laptop.get("/signin").text
+    with context.sessions() as session:
+        entry = session.execute(
+            select(AuditEntry).where(AuditEntry.action == "signed_out_everywhere")
+        ).scalar_one()
+    assert entry.actor_user_id == demo.people["oakfield_dsl"]
+    assert entry.detail["sessions_ended"] == 2
+
+
+def change(client, token, current=DEMO_PASSWORD, new=NEW_PASSWORD, again=None):
+    return client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "new_password": new,
+            "new_password_again": new if again is None else again,
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+
+
+def test_a_password_change_ends_every_other_session(app, as_user, portal_sign_in, csrf_of):
+    client, token = as_user("oakfield_dsl")
+    other = TestClient(app)
+    portal_sign_in(other, "oakfield_dsl")
+    thief = copy_of(app, client)
+    response = change(client, token)
+    assert response.status_code == 303 and response.headers["location"] == "/account"
+    assert other.get("/api/me").status_code == 401
+    assert thief.get("/api/me").status_code == 401  # the old cookie of this browser too
+    assert client.get("/api/me").status_code == 200  # this browser got a new session
+    assert "signed out everywhere else" in client.get("/account").text
+    fresh = TestClient(app)
+    signin = fresh.post(
+        "/signin",
+        data={
+            "email": "dana.price@oakfield.example",
+            "password": NEW_PASSWORD,
+            "csrf_token": csrf_of(fresh),
+        },
+        follow_redirects=False,
+    )
+    assert signin.status_code == 303
+
+
+def test_a_password_change_checks_the_current_password_and_the_rules(as_user):
+    client, token = as_user("oakfield_dsl")
+    assert "not right" in change(client, token, current="wrong-password-1").text
+    assert "not the same" in change(client, token, again="something-else-99").text
+    assert "at least 10 characters" in change(client, token, new="short").text
+    assert change(client, token, current="wrong-password-1").status_code == 400
+    assert client.get("/api/me").status_code == 200  # nothing changed, still signed in
+
+
+def test_the_password_form_needs_the_csrf_token(as_user):
+    client, _ = as_user("oakfield_dsl")
+    assert change(client, "not-the-token").status_code == 403
+
+
+def test_anonymous_visits_do_not_pile_up_sessions_without_need(client, context):
+    with context.sessions() as session:
+        before = session.execute(select(func.count(PortalSession.id))).scalar_one()
+    client.get("/guidance", follow_redirects=False)  # a redirect needs no session
+    with context.sessions() as session:
+        after = session.execute(select(func.count(PortalSession.id))).scalar_one()
+    assert after == before

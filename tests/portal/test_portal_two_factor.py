@@ -1,0 +1,212 @@
+"""Two-factor sign-in: required for MASH staff and admins, recovery codes, enrolment, reset."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from mash import twofactor
+from mash.access import Actor
+from mash.demo import DEMO_PASSWORD, PEOPLE
+from mash.errors import Forbidden
+from mash.models import AuditEntry, Person
+from schools_portal.app import SESSION_COOKIE
+
+SAM = PEOPLE["duty"]["email"]
+
+
+def password_step(client, csrf_of, email=SAM):
+    return client.post(
+        "/signin",
+        data={"email": email, "password": DEMO_PASSWORD, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
+
+
+def code_step(client, csrf_of, code):
+    return client.post(
+        "/signin/code",
+        data={"code": code, "csrf_token": csrf_of(client, "/signin/code")},
+        follow_redirects=False,
+    )
+
+
+def audit_rows(context, action):
+    with context.sessions() as session:
+        return (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
+
+
+def demo_code(offset_steps=0):
+    when = datetime.now(timezone.utc) + timedelta(seconds=30 * offset_steps)
+    return twofactor.current_code(twofactor.DEMO_TOTP_SECRET, when)
+
+
+@pytest.mark.parametrize("key", ["duty", "manager", "admin"])
+def test_staff_with_the_right_password_but_no_code_reach_nothing(app, client, csrf_of, key):
+    response = password_step(client, csrf_of, PEOPLE[key]["email"])
+    assert response.status_code == 303 and response.headers["location"] == "/signin/code"
+    assert client.get("/api/me").status_code == 401
+    for path in ("/queue", "/dashboard", "/account"):
+        page = client.get(path, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/signin")
+    assert client.get("/api/queue").status_code == 401
+    assert client.get("/api/escalations").status_code in (401, 404)
+    # A stolen half-signed-in cookie is no better.
+    thief = TestClient(app)
+    thief.cookies.set(SESSION_COOKIE, client.cookies[SESSION_COOKIE])
+    assert thief.get("/api/me").status_code == 401
+
+
+def test_practitioners_without_two_factor_sign_in_with_the_password(client, csrf_of):
+    response = password_step(client, csrf_of, PEOPLE["oakfield_dsl"]["email"])
+    assert response.status_code == 303 and response.headers["location"] == "/"
+
+
+def test_the_right_code_completes_staff_sign_in(client, csrf_of):
+    password_step(client, csrf_of)
+    response = code_step(client, csrf_of, demo_code())
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert client.get("/api/me").json()["role"] == "mash_worker"
+    assert client.get("/queue").status_code == 200
+
+
+def test_a_wrong_code_fails_and_is_audited(client, csrf_of, context, demo):
+    password_step(client, csrf_of)
+    wrong = str((int(demo_code()) + 1) % 1_000_000).zfill(6)
+    response = code_step(client, csrf_of, wrong)
+    assert response.status_code == 400 and "code is not right" in response.text
+    assert client.get("/api/me").status_code == 401
+    (row,) = audit_rows(context, "signin_failed")
+    assert row.detail == {"account": SAM, "address": "testclient", "reason": "wrong_code"}
+    assert row.subject_id == demo.people["duty"] and wrong not in str(row.detail)
+
+
+def test_a_replayed_code_fails_and_is_audited(app, csrf_of, context):
+    first, second = TestClient(app), TestClient(app)
+    code = demo_code()
+    password_step(first, csrf_of)
+    assert code_step(first, csrf_of, code).status_code == 303
+    password_step(second, csrf_of)
+    assert code_step(second, csrf_of, code).status_code == 400  # seen over a shoulder: refused
+    assert second.get("/api/me").status_code == 401
+    assert [r.detail["reason"] for r in audit_rows(context, "signin_failed")] == ["replayed_code"]
+
+
+def test_the_code_step_expires(app, client, csrf_of):
+    now = [datetime.now(timezone.utc)]
+    app.state.clock = lambda: now[0]
+    password_step(client, csrf_of)
+    now[0] += timedelta(minutes=6)
+    response = client.get("/signin/code", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/signin"
+
+
+def enrol(client, token, context, person_email):
+    page = client.get("/account/two-factor")
+    assert page.status_code == 200 and "<svg" in page.text and "<script" not in page.text
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    response = client.post(
+        "/account/two-factor", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}
+    )
+    assert response.status_code == 200, response.text
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", response.text)
+    return secret, codes
+
+
+def test_optional_enrolment_recovery_codes_work_once_and_are_audited(
+    app, as_user, csrf_of, context, demo
+):
+    dsl, token = as_user("oakfield_dsl")
+    secret, codes = enrol(dsl, token, context, PEOPLE["oakfield_dsl"]["email"])
+    assert len(codes) == 10 and len(set(codes)) == 10
+    (enrolled,) = audit_rows(context, "two_factor_enrolled")
+    assert enrolled.subject_id == demo.people["oakfield_dsl"]
+    with context.sessions() as session:
+        person = session.get(Person, demo.people["oakfield_dsl"])
+        hashes = [c.code_hash for c in person_codes(session, person.id)]
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert not any(code.replace("-", "") in h for code in codes for h in hashes)
+
+    first = TestClient(app)
+    assert (
+        password_step(first, csrf_of, PEOPLE["oakfield_dsl"]["email"]).headers["location"]
+        == "/signin/code"
+    )  # enrolled: the code is now needed
+    assert code_step(first, csrf_of, codes[0].upper()).status_code == 303
+    assert first.get("/api/me").status_code == 200
+    used = audit_rows(context, "recovery_code_used")
+    assert len(used) == 1 and used[0].detail["codes_left"] == 9
+
+    again = TestClient(app)
+    password_step(again, csrf_of, PEOPLE["oakfield_dsl"]["email"])
+    assert code_step(again, csrf_of, codes[0]).status_code == 400  # once only
+    assert audit_rows(context, "signin_failed")[-1].detail["reason"] == "wrong_recovery_code"
+    assert code_step(again, csrf_of, codes[1]).status_code == 303
+
+
+def person_codes(session, person_id):
+    from mash.models import RecoveryCode
+
+    return (
+        session.execute(select(RecoveryCode).where(RecoveryCode.person_id == person_id))
+        .scalars()
+        .all()
+    )
+
+
+def test_a_wrong_code_at_enrolment_changes_nothing(as_user, context, demo):
+    dsl, token = as_user("oakfield_dsl")
+    dsl.get("/account/two-factor")
+    response = dsl.post("/account/two-factor", data={"code": "000000", "csrf_token": token})
+    assert response.status_code == 400 and "does not match" in response.text
+    with context.sessions() as session:
+        assert session.get(Person, demo.people["oakfield_dsl"]).totp_secret is None
+
+
+def test_an_admin_reset_is_audited_and_staff_must_enrol_again(app, client, csrf_of, context, demo):
+    admin = Actor(user_id=demo.people["admin"], role="admin", organisation_id=None, name="Pat")
+    with context.sessions() as session:
+        with pytest.raises(Forbidden):
+            twofactor.reset(
+                session=session,
+                actor=Actor(user_id=1, role="mash_manager", organisation_id=None),
+                person_id=1,
+            )
+        twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
+    (row,) = audit_rows(context, "two_factor_reset")
+    assert row.actor_user_id == demo.people["admin"] and row.subject_id == demo.people["duty"]
+    response = password_step(client, csrf_of)
+    assert response.headers["location"] == "/signin/enrol"
+    assert client.get("/queue", follow_redirects=False).status_code == 303  # not before enrolling
+    page = client.get("/signin/enrol")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    done = client.post(
+        "/signin/enrol",
+        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(client, "/signin/enrol")},
+    )
+    assert done.status_code == 200 and "recovery codes" in done.text
+    assert client.get("/queue").status_code == 200
+    assert len(audit_rows(context, "two_factor_enrolled")) == 1
+
+
+def test_the_demo_secret_is_refused_in_production(context, demo):
+    with context.sessions() as session:
+        with pytest.raises(Forbidden):
+            twofactor.verify(
+                session=session,
+                person_id=demo.people["duty"],
+                code=demo_code(),
+                address="x",
+                production=True,
+            )

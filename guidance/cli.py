@@ -318,9 +318,11 @@ def _run_shell(args: argparse.Namespace) -> int:
                                          if risk.categories else ""))
         if risk.urgency == "immediate":
             print("  " + pack.contacts.safety_message(dt.datetime.now(pack.contacts.timezone)))
-        print(f"level: {level.level}")
+        print(f"level: {level.level}" if level.placed else "level: unplaced")
         for reason in level.reasons:
             print(f"  - {reason}")
+        for question in level.questions:
+            print(f"  ? {question}")
         print("answer: " + answer.answer)
         if answer.sources:
             print("sources: " + "; ".join(f"{s.title} ({s.id})" for s in answer.sources))

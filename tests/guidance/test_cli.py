@@ -31,7 +31,7 @@ def test_risk_assess_ask_fields_match_the_contract():
     stdin = "".join(json.dumps(line) + "\n" for line in lines).encode()
     expected = {
         "risk": ["id", "urgency", "categories", "matches"],
-        "assess": ["id", "level", "reasons", "next_steps", "sources"],
+        "assess": ["id", "level", "status", "reasons", "next_steps", "sources", "questions"],
         "ask": ["id", "answer", "sources"],
     }
     for verb, fields in expected.items():
@@ -46,7 +46,10 @@ def test_risk_assess_ask_fields_match_the_contract():
             match = records[0]["matches"][0]
             assert list(match) == ["text", "category", "start", "end"]
         if verb == "assess":
-            assert records[0]["level"] == 4
+            assert records[0]["level"] == 4 and records[0]["status"] == "placed"
+            # a question about procedure places nothing: no level is guessed
+            assert records[1]["level"] is None and records[1]["status"] == "unplaced"
+            assert 2 <= len(records[1]["questions"]) <= 3
             assert all(list(s) == ["id", "title"] for s in records[0]["sources"])
 
 

@@ -200,9 +200,10 @@ class Assessor:
             reasons.insert(0, f"The risk screen found signs that a child may be at risk of "
                               f"significant harm now ({categories}).")
             level = 4
-        elif urgency == "concern" and not hits and not mitigating:
+        elif urgency == "concern" and level <= 1 and not mitigating:
             # The screen is tuned for recall, so a concern only lifts a description in which
-            # no indicator (not even a strength) was found.
+            # no indicator of need was found and nothing mitigates; level-1 strengths alone
+            # ("no concerns from school") do not outweigh a worrying sign.
             categories = ", ".join(getattr(risk, "categories", []) or []) or "a concern"
             reasons.insert(0, f"The risk screen found worrying signs ({categories}) that need "
                               "a closer look.")

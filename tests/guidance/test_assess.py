@@ -152,6 +152,21 @@ def test_immediate_risk_means_level_4(levels, nlp):
     assert "sexual abuse" in result.reasons[0]
 
 
+def test_a_concern_outweighs_level_1_strengths_alone(levels, nlp):
+    # Strengths are not a reason to ignore a worrying sign the screen found.
+    assessor = Assessor(levels, FixedScreen("concern", ["domestic_abuse"]), nlp)
+    result = assessor.assess("Attends every day and has a best friend in class")
+    assert result.level == 2 and "domestic_abuse" in result.reasons[0]
+    quiet = Assessor(levels, FixedScreen("none"), nlp)
+    assert quiet.assess("Attends every day and has a best friend in class").level == 1
+
+
+def test_a_concern_with_nothing_found_but_support_is_unplaced_not_level_1(levels, nlp):
+    assessor = Assessor(levels, FixedScreen("concern", ["neglect"]), nlp)
+    result = assessor.assess("Something is not right, though mum is engaging with support")
+    assert result.status == "unplaced" and result.level is None
+
+
 def test_reasons_name_the_indicator_and_domain(assessor):
     result = assessor.assess("Regularly misses school to care for her mum")
     assert result.level == 3

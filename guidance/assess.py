@@ -11,7 +11,11 @@ How a level is reached (the rules are the safety rules of the design):
 - the highest level among the matches wins (between two levels, the higher);
 - several level-2 needs across the domains with nothing mitigating are level 3 (multiple
   unmet needs);
-- an immediate result from the risk screen is level 4, whatever else was found.
+- an immediate result from the risk screen is level 4, whatever else was found;
+- when nothing places the description (no indicator, not even a level-1 sign that needs are
+  met, and no concern or immediate risk from the screen), no level is suggested: the result
+  is "unplaced", with the pack's clarifying questions and the consultation route. Level 1 is
+  never a default.
 """
 
 from __future__ import annotations
@@ -52,20 +56,32 @@ class _RiskScreen(Protocol):
     def screen(self, text: str) -> Any: ...
 
 
+PLACED = "placed"
+UNPLACED = "unplaced"
+
+
 @dataclass(frozen=True)
 class Assessment:
-    level: int
+    level: int | None  # None when unplaced
     reasons: list[str]
     next_steps: list[str]
     sources: list[SourceRef]
     indicators: list[str] = field(default_factory=list, compare=False)  # matched ids, for tests
+    status: str = PLACED  # PLACED or UNPLACED
+    questions: list[str] = field(default_factory=list)  # what would place it, when unplaced
+
+    @property
+    def placed(self) -> bool:
+        return self.status == PLACED
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "level": self.level,
+            "status": self.status,
             "reasons": list(self.reasons),
             "next_steps": list(self.next_steps),
             "sources": [{"id": s.id, "title": s.title} for s in self.sources],
+            "questions": list(self.questions),
         }
 
 
@@ -154,7 +170,7 @@ class Assessor:
 
     def _assess_tokens(self, doc: _Tokens, risk: Any) -> Assessment:
         hits, mitigating = self._hits(doc)
-        level = max((h.level for h in hits), default=1)
+        level = max((h.level for h in hits), default=0)  # 0: nothing places it (yet)
         reasons = [self._reason(h) for h in sorted(hits, key=lambda h: (-h.level, h.indicator.id))]
 
         needs = {h.indicator.id: h.indicator.domain for h in hits if h.level == 2}
@@ -184,16 +200,17 @@ class Assessor:
             reasons.insert(0, f"The risk screen found signs that a child may be at risk of "
                               f"significant harm now ({categories}).")
             level = 4
-        elif urgency == "concern" and not hits and not mitigating:
+        elif urgency == "concern" and level <= 1 and not mitigating:
             # The screen is tuned for recall, so a concern only lifts a description in which
-            # no indicator (not even a strength) was found.
+            # no indicator of need was found and nothing mitigates; level-1 strengths alone
+            # ("no concerns from school") do not outweigh a worrying sign.
             categories = ", ".join(getattr(risk, "categories", []) or []) or "a concern"
             reasons.insert(0, f"The risk screen found worrying signs ({categories}) that need "
                               "a closer look.")
             level = 2
 
-        if not reasons:
-            reasons = [self.context.nothing_found]
+        if level == 0:
+            return self._unplaced()
         chosen = self.levels[level]
         next_steps = [*chosen.next_steps, MASH_DECIDES]
         reasons.append(f"Suggested level {level}: {chosen.name}. {chosen.description}")
@@ -203,6 +220,17 @@ class Assessor:
             next_steps=next_steps,
             sources=self._sources(level, hits),
             indicators=sorted(h.indicator.id for h in hits),
+        )
+
+    def _unplaced(self) -> Assessment:
+        unplaced = self.context.unplaced
+        return Assessment(
+            level=None,
+            status=UNPLACED,
+            reasons=[unplaced.reason],
+            next_steps=[*unplaced.next_steps, MASH_DECIDES],
+            sources=[SourceRef(sid, _title_of(self._sections, sid)) for sid in unplaced.sections],
+            questions=list(unplaced.questions),
         )
 
     def _sources(self, level: int, hits: list[_Hit]) -> list[SourceRef]:

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 VERBS = ("risk", "assess", "ask")
+# Resolved by guidance.evaluate when used; a marker keeps argparse from importing it.
+_FROZEN_DEFAULT = Path("<frozen>")
 EXIT_INPUT = 1
 EXIT_PACK = 2
 
@@ -54,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--risk", type=Path)
     sub.add_argument("--vignettes", type=Path)
     sub.add_argument("--questions", type=Path)
+    sub.add_argument("--frozen", type=Path, nargs="?", metavar="DIR", const=_FROZEN_DEFAULT,
+                     help="report figures (asserting nothing) for every frozen batch in DIR "
+                          "(default tests/guidance/data/frozen) and any --risk/--vignettes")
+    sub.add_argument("--details", action="store_true",
+                     help="with --frozen, also list each item scored differently")
     sub.set_defaults(handler=_run_eval)
     sub = commands.add_parser("validate", help="check a pack; list every problem")
     sub.add_argument("pack", nargs="?", help="pack folder or name (default: GUIDANCE_PACK)")
@@ -193,6 +200,8 @@ def run_jsonl(call: Callable[[str], dict[str, Any]], stream: BinaryIO, out: Text
 def _run_eval(args: argparse.Namespace) -> int:
     from guidance.evaluate import EvalFileError, evaluate
 
+    if args.frozen is not None:
+        return _run_frozen(args)
     if not (args.risk or args.vignettes or args.questions):
         print("error: give at least one of --risk, --vignettes, --questions", file=sys.stderr)
         return EXIT_INPUT
@@ -212,6 +221,28 @@ def _run_eval(args: argparse.Namespace) -> int:
         return 0
     print(f"thresholds not met: {', '.join(report.failures)}")
     return EXIT_INPUT
+
+
+def _run_frozen(args: argparse.Namespace) -> int:
+    """Frozen batches are reported, never asserted: exit 0 unless a file is unreadable."""
+    from guidance.evaluate import FROZEN_DIR, EvalFileError, evaluate_frozen
+
+    if args.questions:
+        print("error: --frozen scores risk and vignettes files only", file=sys.stderr)
+        return EXIT_INPUT
+    directory = FROZEN_DIR if args.frozen == _FROZEN_DEFAULT else args.frozen
+    engine = _load_engine(sys.stderr)
+    if engine is None:
+        return EXIT_PACK
+    try:
+        lines = evaluate_frozen(engine, directory, risk=args.risk, vignettes=args.vignettes,
+                                details=args.details)
+    except EvalFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    print(f"pack {engine.pack.name} {engine.pack.version} (frozen batches: figures only)")
+    print("\n".join(lines))
+    return 0
 
 
 def _run_validate(args: argparse.Namespace) -> int:
@@ -287,9 +318,11 @@ def _run_shell(args: argparse.Namespace) -> int:
                                          if risk.categories else ""))
         if risk.urgency == "immediate":
             print("  " + pack.contacts.safety_message(dt.datetime.now(pack.contacts.timezone)))
-        print(f"level: {level.level}")
+        print(f"level: {level.level}" if level.placed else "level: unplaced")
         for reason in level.reasons:
             print(f"  - {reason}")
+        for question in level.questions:
+            print(f"  ? {question}")
         print("answer: " + answer.answer)
         if answer.sources:
             print("sources: " + "; ".join(f"{s.title} ({s.id})" for s in answer.sources))

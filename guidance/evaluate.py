@@ -7,17 +7,26 @@
 Thresholds (the issue's acceptance list): every immediate item immediate, no none item
 immediate, at least 90% of concern items concern or higher; vignettes at least 85% exact and
 no level-4 case below 4; at least 90% of answers contain the expected facts and cite a source.
+
+Frozen batches (`evaluate_frozen`) are different: files written and committed before anything
+was tuned on them, named `YYYY-MM-DD-risk.jsonl` / `YYYY-MM-DD-vignettes.jsonl`. They are
+scored and reported, never asserted, so that the figures stay an honest measure of how the
+engine does on wording it was not fitted to.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 URGENCIES = ("immediate", "concern", "none")
+LEVELS = (1, 2, 3, 4)
+FROZEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "guidance" / "data" / "frozen"
+_FROZEN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(risk|vignettes)\.jsonl$")
 MIN_CONCERN_RATE = 0.90
 MIN_VIGNETTE_EXACT = 0.85
 MIN_QUESTION_RATE = 0.90
@@ -69,8 +78,9 @@ def read_labelled(path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]
     return rows
 
 
-def score_risk(engine: Any, path: Path, report: Report) -> None:
-    rows = read_labelled(path, ("text", "label"))
+def screen_rows(engine: Any, rows: list[dict[str, Any]]
+                ) -> tuple[Counter[tuple[str, str]], list[str]]:
+    """(label, screened urgency) counts and a line for each difference."""
     confusion: Counter[tuple[str, str]] = Counter()
     misses = []
     for row in rows:
@@ -78,6 +88,35 @@ def score_risk(engine: Any, path: Path, report: Report) -> None:
         confusion[(row["label"], got)] += 1
         if got != row["label"]:
             misses.append(f"    {row.get('id', '?')}: {row['label']} -> {got}: {row['text'][:70]}")
+    return confusion, misses
+
+
+def place_rows(engine: Any, rows: list[dict[str, Any]]
+               ) -> tuple[Counter[tuple[int, int | None]], list[str]]:
+    """(labelled level, suggested level or None when unplaced) counts and the differences."""
+    confusion: Counter[tuple[int, int | None]] = Counter()
+    misses = []
+    for row in rows:
+        got = engine.assess(row["text"]).level
+        want = int(row["level"])
+        confusion[(want, got)] += 1
+        if got != want:
+            shown = "unplaced" if got is None else got
+            misses.append(f"    {row.get('id', '?')}: {want} -> {shown}: {row['text'][:70]}")
+    return confusion, misses
+
+
+def _level_table(confusion: Counter[tuple[int, int | None]]) -> list[str]:
+    lines = ["  confusion (label -> suggested: 1 2 3 4 unplaced)"]
+    for want in LEVELS:
+        counts = "  ".join(f"{confusion[(want, got)]:3d}" for got in (*LEVELS, None))
+        lines.append(f"    level {want}  {counts}")
+    return lines
+
+
+def score_risk(engine: Any, path: Path, report: Report) -> None:
+    rows = read_labelled(path, ("text", "label"))
+    confusion, misses = screen_rows(engine, rows)
     totals = Counter(row["label"] for row in rows)
     report.lines.append(f"risk ({path}, {len(rows)} items)")
     immediate = totals["immediate"]
@@ -102,27 +141,19 @@ def score_risk(engine: Any, path: Path, report: Report) -> None:
 
 def score_vignettes(engine: Any, path: Path, report: Report) -> None:
     rows = read_labelled(path, ("text", "level"))
-    exact = 0
-    under_four = 0
-    confusion: Counter[tuple[int, int]] = Counter()
-    misses = []
-    for row in rows:
-        got = engine.assess(row["text"]).level
-        want = int(row["level"])
-        confusion[(want, got)] += 1
-        exact += got == want
-        under_four += want == 4 and got < 4
-        if got != want:
-            misses.append(f"    {row.get('id', '?')}: {want} -> {got}: {row['text'][:70]}")
+    confusion, misses = place_rows(engine, rows)
+    exact = sum(confusion[(level, level)] for level in LEVELS)
+    # An unplaced level-4 case was not placed at 4: it counts against that check too.
+    under_four = sum(n for (want, got), n in confusion.items()
+                     if want == 4 and (got is None or got < 4))
+    unplaced = sum(n for (_, got), n in confusion.items() if got is None)
     rate = exact / len(rows)
     report.lines.append(f"vignettes ({path}, {len(rows)} items)")
     report.check("exact level", rate >= MIN_VIGNETTE_EXACT,
                  f"{rate:.0%} ({exact}/{len(rows)})", f">= {MIN_VIGNETTE_EXACT:.0%}")
     report.check("level 4 called below 4", under_four == 0, str(under_four), "0")
-    report.lines.append("  confusion (label -> suggested: 1 2 3 4)")
-    for want in (1, 2, 3, 4):
-        counts = "  ".join(f"{confusion[(want, got)]:3d}" for got in (1, 2, 3, 4))
-        report.lines.append(f"    level {want}  {counts}")
+    report.lines.append(f"  unplaced (counted as disagreements): {unplaced}")
+    report.lines.extend(_level_table(confusion))
     if misses:
         report.lines.append("  differences:")
         report.lines.extend(misses)
@@ -170,3 +201,86 @@ def evaluate(engine: Any, *, risk: Path | None = None, vignettes: Path | None = 
     if questions:
         score_questions(engine, questions, report)
     return report
+
+
+# -- frozen batches ---------------------------------------------------------------------------
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count}/{total} ({count / total:.0%})" if total else "0/0"
+
+
+def frozen_risk_lines(engine: Any, path: Path, details: bool = False) -> list[str]:
+    """The figures for one frozen risk file; nothing is asserted."""
+    rows = read_labelled(path, ("text", "label"))
+    confusion, misses = screen_rows(engine, rows)
+    totals = Counter(row["label"] for row in rows)
+    lines = [
+        f"  risk ({Path(path).name}, {len(rows)} items)",
+        "    immediate recall: "
+        + _share(confusion[("immediate", "immediate")], totals["immediate"]),
+        "    none items called immediate: "
+        + _share(confusion[("none", "immediate")], totals["none"]),
+        "    concern items called none: "
+        + _share(confusion[("concern", "none")], totals["concern"]),
+    ]
+    return lines + (misses if details else [])
+
+
+def frozen_vignette_lines(engine: Any, path: Path, details: bool = False) -> list[str]:
+    """The figures for one frozen vignettes file; nothing is asserted."""
+    rows = read_labelled(path, ("text", "level"))
+    confusion, misses = place_rows(engine, rows)
+    exact = sum(confusion[(level, level)] for level in LEVELS)
+    below = sum(n for (want, got), n in confusion.items() if got is not None and got < want)
+    fours = sum(n for (want, _), n in confusion.items() if want == 4)
+    four_below_three = sum(n for (want, got), n in confusion.items()
+                           if want == 4 and got is not None and got < 3)
+    unplaced = sum(n for (_, got), n in confusion.items() if got is None)
+    lines = [
+        f"  vignettes ({Path(path).name}, {len(rows)} items)",
+        f"    level exact agreement: {_share(exact, len(rows))}",
+        f"    levels below the label (under-calls): {_share(below, len(rows))}",
+        f"    level-4 situations suggested below 3: {four_below_three}/{fours}",
+        f"    situations left unplaced: {_share(unplaced, len(rows))}",
+    ]
+    lines.extend("  " + line for line in _level_table(confusion))
+    return lines + (misses if details else [])
+
+
+def frozen_batches(directory: Path) -> dict[str, dict[str, Path]]:
+    """date -> {"risk"|"vignettes": path} for the dated files in a frozen folder."""
+    if not Path(directory).is_dir():
+        raise EvalFileError(f"{directory}: not a folder of frozen batches")
+    batches: dict[str, dict[str, Path]] = {}
+    for path in sorted(Path(directory).iterdir()):
+        match = _FROZEN_NAME.match(path.name)
+        if match:
+            batches.setdefault(match.group(1), {})[match.group(2)] = path
+    return batches
+
+
+def evaluate_frozen(engine: Any, directory: Path | None = None, *, risk: Path | None = None,
+                    vignettes: Path | None = None, details: bool = False) -> list[str]:
+    """Figures for every frozen batch in `directory` (and any extra files), newest first.
+
+    Raises EvalFileError for an unreadable file; never fails on the figures themselves.
+    """
+    lines: list[str] = []
+    if directory is not None:
+        batches = frozen_batches(directory)
+        if not batches and not (risk or vignettes):
+            raise EvalFileError(f"{directory}: no YYYY-MM-DD-risk/vignettes.jsonl files")
+        for date in sorted(batches, reverse=True):
+            lines.append(f"frozen batch {date}")
+            files = batches[date]
+            if "risk" in files:
+                lines.extend(frozen_risk_lines(engine, files["risk"], details))
+            if "vignettes" in files:
+                lines.extend(frozen_vignette_lines(engine, files["vignettes"], details))
+    for path, scorer in ((risk, frozen_risk_lines), (vignettes, frozen_vignette_lines)):
+        if path:
+            match = _FROZEN_NAME.match(Path(path).name)
+            lines.append(f"file {path} (dated {match.group(1) if match else 'unknown'})")
+            lines.extend(scorer(engine, Path(path), details))
+    return lines

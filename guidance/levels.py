@@ -40,8 +40,11 @@ _LEVEL_FIELDS = {
 _INDICATOR_FIELDS = {"text", "patterns", "mitigated", "doing_well", "past", "once", "sections"}
 _CONTEXT_FIELDS = {
     "mitigating", "doing_well", "resolved", "single", "negation", "negation_fillers", "past",
-    "nothing_found",
+    "unplaced",
 }
+_UNPLACED_FIELDS = {"reason", "questions", "next_steps", "sections"}
+# Enough to place a description, few enough that a busy practitioner answers them.
+MIN_QUESTIONS, MAX_QUESTIONS = 2, 3
 _WORD = re.compile(r"^[a-z0-9%]+\*?(\|[a-z0-9%]+\*?)*\??$")
 _GAP = re.compile(r"^\.\.([0-9]*)$")
 _RANGE = re.compile(r"^\{([0-9]{1,3})-([0-9]{1,3})\}(\?)?$")
@@ -114,7 +117,18 @@ class Context:
     negation: frozenset[str]
     negation_fillers: frozenset[str]
     past: frozenset[str]
-    nothing_found: str  # the level-1 reason when no indicator matched
+    unplaced: Unplaced
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """What assess says when nothing in a description places it (never a default level)."""
+
+    reason: str
+    questions: tuple[str, ...]  # 2-3 clarifying questions that would place it
+    next_steps: tuple[str, ...]  # the consultation route
+    sections: tuple[str, ...] = ()
+    section_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,8 @@ class Levels:
         ]
         for ind in self.indicators:
             refs.extend(zip(ind.sections, ind.section_lines, strict=True))
+        unplaced = self.context.unplaced
+        refs.extend(zip(unplaced.sections, unplaced.section_lines, strict=True))
         return refs
 
 
@@ -374,9 +390,28 @@ class _Reader:
             doing_well=self.patterns(raw, "doing_well") if "doing_well" in raw else (),
             resolved=self.patterns(raw, "resolved"),
             single=self.patterns(raw, "single") if "single" in raw else (),
-            nothing_found=self.text(raw, "nothing_found") or "",
+            unplaced=self.unplaced(raw.get("unplaced"), raw.line_of("unplaced")),
             **words,
         )
+
+    def unplaced(self, raw: object, line: int) -> Unplaced:
+        if not isinstance(raw, LineDict):
+            self.problem(line, "'context.unplaced' must be a mapping (reason, questions, "
+                               "next_steps)")
+            return Unplaced("", (), ())
+        for key in raw:
+            if key not in _UNPLACED_FIELDS:
+                self.problem(raw.line_of(key), f"unknown field 'context.unplaced.{key}'")
+        questions, _ = self.strings(raw, "questions")
+        if questions and not MIN_QUESTIONS <= len(questions) <= MAX_QUESTIONS:
+            self.problem(raw.line_of("questions"),
+                         f"'questions' must have {MIN_QUESTIONS} to {MAX_QUESTIONS} items")
+        steps, _ = self.strings(raw, "next_steps")
+        sections, section_lines = (), ()
+        if "sections" in raw:
+            sections, section_lines = self.strings(raw, "sections")
+        return Unplaced(self.text(raw, "reason") or "", questions, steps, sections,
+                        section_lines)
 
     def level(self, raw: object, line: int) -> Level | None:
         if not isinstance(raw, LineDict):

@@ -47,10 +47,20 @@ class ActionAssessThreshold(Action):
         try:
             engine = common.engine()
             result = await common.in_thread(engine.assess, case_text(tracker))
-            level_name = engine.pack.levels[result.level].name
+            level_name = engine.pack.levels[result.level].name if result.placed else ""
         except Exception:  # noqa: BLE001
             logger.exception("the guidance engine could not assess the case")
             dispatcher.utter_message(response="utter_guidance_unavailable")
+            return reset
+        if not result.placed:
+            # No level is guessed: the questions that would place it and the consultation
+            # route (the rules offer the consultation form after this action).
+            dispatcher.utter_message(
+                response="utter_threshold_unplaced",
+                questions=_bullets(result.questions),
+                next_steps=_bullets(result.next_steps),
+                sources=common.join_sources(result.sources) or "the thresholds document",
+            )
             return reset
         dispatcher.utter_message(
             response="utter_threshold_result",

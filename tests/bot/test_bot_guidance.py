@@ -91,3 +91,22 @@ async def test_assessment_gives_a_level_and_says_the_mash_decides(
     assert result["reasons"] and result["next_steps"]
     # The form's slots are cleared so the next check starts afresh.
     assert SlotSet("child_age", None) in events and len(events) == 4
+
+
+async def test_an_unplaced_check_asks_questions_and_gives_the_consultation_route(
+    services, dispatcher, said, make_tracker
+):
+    slots = {
+        "concern_description": "Something about the family doesn't sit right with me",
+        "child_age": "8",
+        "people_involved": "his mum",
+        "support_tried": "nothing yet",
+    }
+    events = await ActionAssessThreshold().run(dispatcher, make_tracker(slots=slots), {})
+    # No level is guessed; the rule that follows offers the consultation form.
+    assert said() == ["utter_threshold_unplaced"]
+    message = dispatcher.messages[0]
+    assert "level" not in message
+    assert message["questions"].startswith("(1) ") and "(2) " in message["questions"]
+    assert "0151 606 2008" in message["next_steps"]
+    assert SlotSet("child_age", None) in events

@@ -105,11 +105,44 @@ def test_rules(assessor, text, level):
     assert assessor.assess(text).level == level, assessor.assess(text).reasons
 
 
-def test_nothing_found_is_level_1_with_advice(assessor):
+def test_nothing_found_is_unplaced_with_questions_and_the_consultation_route(assessor):
+    # Never level 1 by default (issue 12): no level, the pack's clarifying questions, and
+    # the front door number for a consultation.
     result = assessor.assess("Question about the school trip forms")
-    assert result.level == 1
-    assert "Nothing in the description matched" in result.reasons[0]
-    assert "0151 606 2008" in result.reasons[0]
+    assert result.level is None and result.status == "unplaced" and not result.placed
+    assert "Nothing in the description shows which level" in result.reasons[0]
+    assert 2 <= len(result.questions) <= 3
+    assert any("0151 606 2008" in step and "consultation" in step for step in result.next_steps)
+    data = result.to_dict()
+    assert data["level"] is None and data["status"] == "unplaced"
+    assert data["questions"] == result.questions
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Toddler with a bruise on his leg",  # an injury with no account: not a strength
+        "Mum is worried about her son",
+        "Something about the family does not sit right with me",
+    ],
+)
+def test_a_description_with_no_positive_sign_is_never_level_1(assessor, text):
+    assert assessor.assess(text).level != 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2yr review: walking, talking, growing well, no concerns",
+        "Year 3 pupil attends every day and has a best friend in class",
+        "Her asthma is under control with a preventer inhaler",
+        "Dad would like some tips on potty training",
+        "Registered with a GP and dentist, jabs all done",
+    ],
+)
+def test_positive_signs_that_needs_are_met_are_level_1(assessor, text):
+    result = assessor.assess(text)
+    assert (result.level, result.status) == (1, "placed"), result.reasons
 
 
 def test_immediate_risk_means_level_4(levels, nlp):
@@ -117,6 +150,21 @@ def test_immediate_risk_means_level_4(levels, nlp):
     result = assessor.assess("He told me something at break and I am worried")
     assert result.level == 4
     assert "sexual abuse" in result.reasons[0]
+
+
+def test_a_concern_outweighs_level_1_strengths_alone(levels, nlp):
+    # Strengths are not a reason to ignore a worrying sign the screen found.
+    assessor = Assessor(levels, FixedScreen("concern", ["domestic_abuse"]), nlp)
+    result = assessor.assess("Attends every day and has a best friend in class")
+    assert result.level == 2 and "domestic_abuse" in result.reasons[0]
+    quiet = Assessor(levels, FixedScreen("none"), nlp)
+    assert quiet.assess("Attends every day and has a best friend in class").level == 1
+
+
+def test_a_concern_with_nothing_found_but_support_is_unplaced_not_level_1(levels, nlp):
+    assessor = Assessor(levels, FixedScreen("concern", ["neglect"]), nlp)
+    result = assessor.assess("Something is not right, though mum is engaging with support")
+    assert result.status == "unplaced" and result.level is None
 
 
 def test_reasons_name_the_indicator_and_domain(assessor):
@@ -129,7 +177,8 @@ def test_reasons_name_the_indicator_and_domain(assessor):
 
 def test_to_dict_has_exactly_the_contract_fields(assessor):
     data = assessor.assess("Rent arrears and food bank use").to_dict()
-    assert list(data) == ["level", "reasons", "next_steps", "sources"]
+    assert list(data) == ["level", "status", "reasons", "next_steps", "sources", "questions"]
+    assert data["status"] == "placed" and data["questions"] == []
     assert data["level"] == 2
     assert data["next_steps"][-1] == MASH_DECIDES
     assert all(set(s) == {"id", "title"} for s in data["sources"])
@@ -156,7 +205,8 @@ def _rows(path: Path) -> list[dict]:
 def _score(engine, rows):
     got = [(row, engine.assess(row["text"]).level) for row in rows]
     exact = sum(level == row["level"] for row, level in got) / len(rows)
-    under = [row["id"] for row, level in got if row["level"] == 4 and level < 4]
+    # an unplaced level-4 case was not placed at 4: it counts as under-called
+    under = [row["id"] for row, level in got if row["level"] == 4 and (level or 0) < 4]
     wrong = [(row["id"], row["level"], level) for row, level in got if level != row["level"]]
     return exact, under, wrong
 

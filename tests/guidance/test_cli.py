@@ -31,7 +31,7 @@ def test_risk_assess_ask_fields_match_the_contract():
     stdin = "".join(json.dumps(line) + "\n" for line in lines).encode()
     expected = {
         "risk": ["id", "urgency", "categories", "matches"],
-        "assess": ["id", "level", "reasons", "next_steps", "sources"],
+        "assess": ["id", "level", "status", "reasons", "next_steps", "sources", "questions"],
         "ask": ["id", "answer", "sources"],
     }
     for verb, fields in expected.items():
@@ -46,7 +46,10 @@ def test_risk_assess_ask_fields_match_the_contract():
             match = records[0]["matches"][0]
             assert list(match) == ["text", "category", "start", "end"]
         if verb == "assess":
-            assert records[0]["level"] == 4
+            assert records[0]["level"] == 4 and records[0]["status"] == "placed"
+            # a question about procedure places nothing: no level is guessed
+            assert records[1]["level"] is None and records[1]["status"] == "unplaced"
+            assert 2 <= len(records[1]["questions"]) <= 3
             assert all(list(s) == ["id", "title"] for s in records[0]["sources"])
 
 
@@ -104,3 +107,22 @@ def test_broken_pack_names_file_and_line_without_a_traceback(broken_pack):
     checked = run("validate", str(broken_pack))
     assert checked.returncode == 1
     assert "levels.yml:" in checked.stdout.decode()
+
+
+def test_eval_frozen_reports_figures_and_asserts_nothing(tmp_path):
+    (tmp_path / "2026-01-02-risk.jsonl").write_text(
+        json.dumps({"id": "r1", "label": "immediate",
+                    "text": "6yo says dad hits him with a belt"}) + "\n"
+        + json.dumps({"id": "r2", "label": "immediate", "text": "What is LADO?"}) + "\n")
+    (tmp_path / "2026-01-02-vignettes.jsonl").write_text(
+        json.dumps({"id": "v1", "level": 4, "text": "Bruise on a non-mobile baby"}) + "\n")
+    done = run("eval", "--frozen", str(tmp_path))
+    assert done.returncode == 0, done.stderr.decode()
+    out = done.stdout.decode()
+    assert "frozen batch 2026-01-02" in out
+    assert "immediate recall: 1/2 (50%)" in out  # a miss is reported, not a failure
+    assert "level exact agreement: 1/1 (100%)" in out
+    (tmp_path / "2026-01-03-vignettes.jsonl").write_text("{broken\n")
+    broken = run("eval", "--frozen", str(tmp_path))
+    assert broken.returncode == 2
+    assert "2026-01-03-vignettes.jsonl:1: not valid JSON" in broken.stderr.decode()

@@ -37,7 +37,7 @@ def test_level_names_follow_wirral(levels):
 def test_contact_placeholders_are_filled(levels):
     steps = " ".join(levels[4].next_steps)
     assert "0151 606 2008" in steps and "999" in steps and "{{" not in steps
-    assert "0151 606 2008" in levels.context.nothing_found
+    assert "0151 606 2008" in " ".join(levels.context.unplaced.next_steps)
 
 
 def test_no_level_4_indicator_can_be_mitigated(levels):
@@ -133,6 +133,19 @@ def test_unknown_placeholder_is_a_problem(pack_dir, tmp_path):
     levels, problems = load_levels(target, manifest.contacts)
     assert levels is None
     assert any("front_dor" in p.message and p.line for p in problems)
+
+
+def test_unplaced_needs_two_or_three_questions(pack_dir, tmp_path):
+    target = _copy(pack_dir, tmp_path)
+    text = (target / "levels.yml").read_text(encoding="utf-8")
+    marker = "    questions:\n"
+    text = text.replace(marker, marker + "      - One question too many?\n", 1)
+    (target / "levels.yml").write_text(text, encoding="utf-8")
+    levels, problems = load_levels(target)
+    assert levels is None
+    line = _line_of(text, marker)
+    # the key or its first item (the loader names where the list starts)
+    assert any(p.line in (line, line + 1) and "2 to 3" in p.message for p in problems)
 
 
 def test_yaml_error_names_file_and_line(tmp_path):

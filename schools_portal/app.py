@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from app_context import AppContext
@@ -16,6 +15,7 @@ from schools_portal.ratelimit import LoginLimiter
 from schools_portal.rendering import make_templates
 from schools_portal.routes import chat, dashboard, guidance, home, queue, school, signin
 from schools_portal.security import BodySizeLimit, SecurityHeaders
+from schools_portal.staticfiles import PortalStaticFiles
 from settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -62,7 +62,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app.state.login_limiter = LoginLimiter()
 
     errors.install(app)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", PortalStaticFiles(directory=HERE / "static"), name="static")
     for feature in (signin, home, chat, school, guidance, queue, dashboard):
         app.include_router(feature.pages)
         app.include_router(feature.api, prefix="/api")

@@ -10,11 +10,12 @@ from starlette.responses import RedirectResponse, Response
 
 from mash import directory
 from schools_portal.deps import CurrentActor, Db
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import flash, render
 from schools_portal.security import require_csrf, rotate_csrf
 
-pages = APIRouter(tags=["sign-in"])
-api = APIRouter(tags=["sign-in"])
+pages = APIRouter(tags=["sign-in"], route_class=CleanInputRoute)
+api = APIRouter(tags=["sign-in"], route_class=CleanInputRoute)
 
 GENERIC_FAILURE = "That e-mail address and password do not match an account. Please try again."
 

@@ -131,3 +131,19 @@ def test_only_mash_staff_see_the_relayed_escalation(settings, engine, factory):
             session=session, actor=Actor(user_id=None, role="mash_worker", organisation_id=None)
         )
     assert len(staff) == 1
+
+
+def test_a_disclosure_with_lone_surrogates_and_nul_still_gets_safety_and_escalation(
+    settings, engine, factory
+):
+    # The channels clean their input first; the relay is the backstop for any that did not.
+    relay = relay_for(settings, engine, factory)
+    odd = DISCLOSURE.replace(" ", " \ud800\x00", 3) + " \udfff\x07\x1b"
+    reply = relay.send(sender_id="portal-1", text=odd, metadata={**META, "message_id": "odd"})
+    assert reply.urgency == "immediate" and "999" in reply.messages[0]["text"]
+    assert reply.escalation_reference
+    assert relay.send(sender_id="portal-1", text=odd, metadata={**META, "message_id": "odd"})
+    assert count_escalations(factory) == 1
+    with factory() as session:
+        excerpt = session.execute(select(Escalation.excerpt)).scalar_one()
+    assert "\ufffd" in excerpt and "\x00" not in excerpt and "\ud800" not in excerpt

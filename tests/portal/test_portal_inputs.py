@@ -168,3 +168,17 @@ def test_no_log_line_holds_the_words_of_a_disclosure(as_user, context, caplog):
     for record in caplog.records:
         line = record.getMessage() + (str(record.exc_info[1]) if record.exc_info else "")
         assert "Zorvath" not in line and "Quillaby" not in line, (record.name, line[:300])
+
+
+def test_the_access_log_keeps_the_path_but_not_the_query_string():
+    from schools_portal.access_log import log_config
+
+    config = log_config()
+    assert "path_without_query" in config["handlers"]["access"]["filters"]
+    keep = config["filters"]["path_without_query"]["()"]()
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/guidance/search?q=Zorvath+hit+Quillaby", "1.1", 200), None,
+    )  # fmt: skip
+    assert keep.filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /guidance/search HTTP/1.1" 200'

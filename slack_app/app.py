@@ -73,4 +73,8 @@ def handle_error(error: Exception, body: dict[str, Any], logger: logging.Logger)
     """Global error handler: log what failed, never the message text."""
     kind = body.get("type") if isinstance(body, dict) else None
     event = (body.get("event") or {}).get("type") if isinstance(body, dict) else None
-    logger.error("Slack listener failed (%s %s): %r", kind, event or "", error, exc_info=error)
+    # The error's type, not its repr: a UnicodeError's repr carries the whole text it choked on.
+    logger.error(
+        "Slack listener failed (%s %s): %s", kind, event or "", type(error).__name__,
+        exc_info=error,
+    )

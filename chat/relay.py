@@ -23,6 +23,7 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from chat.inputs import clean_text
 from chat.spool import EscalationSpool
 from guidance.engine import MAX_TEXT_CHARS, Engine
 from mash import escalations
@@ -104,6 +105,8 @@ class ChatRelay:
         self.spool = EscalationSpool(settings.var_dir / "escalation-spool")
 
     def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any]) -> ChatReply:
+        if isinstance(text, str):  # channels clean at their boundary; this is the backstop
+            text = clean_text(text)
         if not isinstance(text, str) or not text.strip():
             return ChatReply(messages=[{"text": "Please type a message: I received nothing."}])
         metadata = dict(metadata)

@@ -38,6 +38,9 @@ def make_engine(
             raise ValueError("make_engine needs settings or url")
         url = settings.database_url
     parsed = make_url(url)
+    # A database error's message would otherwise carry the statement's parameters (case text,
+    # excerpts, notes) into the logs; ids and SQL are enough to diagnose it.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _private_sqlite_file(Path(parsed.database))

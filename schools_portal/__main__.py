@@ -14,6 +14,7 @@ from mash.demo import PEOPLE, credentials_text, seed_demo
 from mash.migrate import upgrade
 from mash.models import Person
 from private_files import private_dir
+from schools_portal.access_log import log_config
 from schools_portal.app import create_app
 from settings import Settings
 
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         proxy_headers=False,  # client addresses feed the sign-in rate limit: do not trust headers
         log_level="info",
+        log_config=log_config(),  # the access log without query strings (search text)
     )
 
 

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from app_context import AppContext
 from schools_portal import errors
@@ -16,6 +15,7 @@ from schools_portal.rendering import make_templates
 from schools_portal.routes import account, chat, dashboard, guidance, home, queue, school, signin
 from schools_portal.security import BodySizeLimit, SecurityHeaders
 from schools_portal.sessions import SESSION_COOKIE, RecentSessions, ServerSessions
+from schools_portal.staticfiles import PortalStaticFiles
 from settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -66,7 +66,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     app.state.clock = None  # tests set a function returning the time (sessions' lifetimes)
 
     errors.install(app)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", PortalStaticFiles(directory=HERE / "static"), name="static")
     for feature in (signin, account, home, chat, school, guidance, queue, dashboard):
         app.include_router(feature.pages)
         app.include_router(feature.api, prefix="/api")

@@ -55,7 +55,7 @@ def endpoint(bolt: LazyBolt) -> Callable[[Request], Any]:
             bolt_response = await run_in_threadpool(lambda: bolt.get().dispatch(bolt_request))
         except MALFORMED as error:
             # A payload of the wrong shape trips Bolt's own parsing: refuse it, plainly.
-            log.warning("malformed Slack request refused: %r", error)
+            log.warning("malformed Slack request refused (%s)", type(error).__name__)
             return Response("Malformed Slack request.", status_code=400)
         return to_starlette_response(bolt_response)
 

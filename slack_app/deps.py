@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,8 +46,17 @@ def make_client(settings: Settings, *, timeout: float = CLIENT_TIMEOUT_SECONDS, 
         token=settings.slack_bot_token or None,
         base_url=api_base(settings),
         timeout=int(timeout) if timeout >= 1 else timeout,  # type: ignore[arg-type]
+        logger=web_api_logger(),
         **kwargs,
     )
+
+
+def web_api_logger() -> logging.Logger:
+    """The WebClient's logger, held at INFO even under LOG_LEVEL=DEBUG: its debug lines carry
+    whole request and response bodies (duty cards with their excerpts, replies)."""
+    logger = logging.getLogger("slack_app.web_api")
+    logger.setLevel(logging.INFO)
+    return logger
 
 
 @dataclass

@@ -10,12 +10,13 @@ from mash import sessions as store
 from mash.errors import InvalidInput
 from schools_portal import sessions
 from schools_portal.deps import CurrentActor, Db
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import flash, render
 from schools_portal.routes.signin import client_address, enrolment_page
 from schools_portal.security import require_csrf, rotate_csrf
 
-pages = APIRouter(tags=["account"])
-api = APIRouter(tags=["account"])
+pages = APIRouter(tags=["account"], route_class=CleanInputRoute)
+api = APIRouter(tags=["account"], route_class=CleanInputRoute)
 
 
 def _account_page(

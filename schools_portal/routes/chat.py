@@ -16,11 +16,12 @@ from chat.relay import ChatReply
 from guidance.engine import MAX_TEXT_CHARS
 from mash.access import Actor
 from schools_portal.deps import Ctx, Practitioner, sender_id
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 from schools_portal.security import require_csrf
 
-pages = APIRouter(tags=["chat"])
-api = APIRouter(tags=["chat"])
+pages = APIRouter(tags=["chat"], route_class=CleanInputRoute)
+api = APIRouter(tags=["chat"], route_class=CleanInputRoute)
 
 
 class ChatIn(BaseModel):

@@ -16,10 +16,11 @@ from mash.access import Actor
 from mash.figures import WeekFigures
 from schools_portal.charts import Series, bar_chart, column_chart
 from schools_portal.deps import Db, FiguresReader
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 
-pages = APIRouter(tags=["dashboard"])
-api = APIRouter(tags=["dashboard"])
+pages = APIRouter(tags=["dashboard"], route_class=CleanInputRoute)
+api = APIRouter(tags=["dashboard"], route_class=CleanInputRoute)
 
 WEEKS = Query(12, ge=1, le=104, description="How many weeks back, this week included")
 COLOURS = {

@@ -12,11 +12,12 @@ from app_context import AppContext
 from guidance.engine import InputError
 from guidance.levels import DOMAINS
 from schools_portal.deps import Ctx, CurrentActor
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 from schools_portal.topics import by_topic
 
-pages = APIRouter(tags=["guidance"])
-api = APIRouter(tags=["guidance"])
+pages = APIRouter(tags=["guidance"], route_class=CleanInputRoute)
+api = APIRouter(tags=["guidance"], route_class=CleanInputRoute)
 
 QUERY_MAX = 500
 ROLE_AUDIENCE = {"dsl": "dsl", "deputy_dsl": "dsl", "gp": "gp", "mash_worker": "mash",

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from starlette.responses import RedirectResponse, Response
 
 from schools_portal.deps import MASH_STAFF, PRACTITIONERS, CurrentActor
+from schools_portal.inputs import CleanInputRoute
 
-pages = APIRouter(tags=["home"])
-api = APIRouter(tags=["home"])
+pages = APIRouter(tags=["home"], route_class=CleanInputRoute)
+api = APIRouter(tags=["home"], route_class=CleanInputRoute)
 
 
 @pages.get("/", include_in_schema=False)

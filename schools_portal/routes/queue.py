@@ -19,12 +19,13 @@ from mash.consultations import ADVICE_MAX
 from mash.errors import MashError
 from mash.escalations import NOTE_MAX, OPEN_STATUSES, OUTCOME_LABELS
 from schools_portal.deps import Ctx, CurrentActor, Db, MashStaff
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import STATUS_LABELS, flash, render, when
 from schools_portal.resources import MAX_ID, fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
 
-pages = APIRouter(tags=["MASH queue"])
-api = APIRouter(tags=["MASH queue"])
+pages = APIRouter(tags=["MASH queue"], route_class=CleanInputRoute)
+api = APIRouter(tags=["MASH queue"], route_class=CleanInputRoute)
 
 POLL_SECONDS = 5
 URGENCY_RANK = {"immediate": 0, "concern": 1}

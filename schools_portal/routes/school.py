@@ -18,12 +18,13 @@ from mash.access import Actor, ChannelIdentity
 from mash.consultations import BEST_TIME_MAX, TOPIC_MAX
 from mash.errors import InvalidInput
 from schools_portal.deps import Ctx, Db, Practitioner, sender_id
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import flash, render
 from schools_portal.resources import fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
 
-pages = APIRouter(tags=["my school"])
-api = APIRouter(tags=["my school"])
+pages = APIRouter(tags=["my school"], route_class=CleanInputRoute)
+api = APIRouter(tags=["my school"], route_class=CleanInputRoute)
 
 
 class ConsultationIn(BaseModel):

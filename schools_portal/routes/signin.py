@@ -19,11 +19,12 @@ from mash.access import Actor
 from mash.errors import Forbidden, InvalidInput
 from schools_portal import sessions
 from schools_portal.deps import CurrentActor, Db
+from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import flash, render
 from schools_portal.security import csrf_token, require_csrf, rotate_csrf
 
-pages = APIRouter(tags=["sign-in"])
-api = APIRouter(tags=["sign-in"])
+pages = APIRouter(tags=["sign-in"], route_class=CleanInputRoute)
+api = APIRouter(tags=["sign-in"], route_class=CleanInputRoute)
 
 GENERIC_FAILURE = "That e-mail address and password do not match an account. Please try again."
 WRONG_CODE = "That code is not right, or was used already. Please try again with a new code."

@@ -143,3 +143,19 @@ def test_message_id_of_another_sender_still_escalates_under_a_new_id(settings, e
     assert "999" in mine.messages[0]["text"]
     assert mine.escalation_reference and mine.escalation_reference != theirs.escalation_reference
     assert count_escalations(factory) == 2
+
+
+def test_a_disclosure_with_lone_surrogates_and_nul_still_gets_safety_and_escalation(
+    settings, engine, factory
+):
+    # The channels clean their input first; the relay is the backstop for any that did not.
+    relay = relay_for(settings, engine, factory)
+    odd = DISCLOSURE.replace(" ", " \ud800\x00", 3) + " \udfff\x07\x1b"
+    reply = relay.send(sender_id="portal-1", text=odd, metadata={**META, "message_id": "odd"})
+    assert reply.urgency == "immediate" and "999" in reply.messages[0]["text"]
+    assert reply.escalation_reference
+    assert relay.send(sender_id="portal-1", text=odd, metadata={**META, "message_id": "odd"})
+    assert count_escalations(factory) == 1
+    with factory() as session:
+        excerpt = session.execute(select(Escalation.excerpt)).scalar_one()
+    assert "\ufffd" in excerpt and "\x00" not in excerpt and "\ud800" not in excerpt

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
+from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 FULL = os.environ.get("FUZZ_EXAMPLES") == "full"
 FULL_TARGET = 10_000
@@ -58,3 +61,28 @@ def assert_not_server_error(response) -> None:  # noqa: ANN001
         f"{response.request.method} {response.request.url} -> {response.status_code}: "
         f"{response.text[:300]}"
     )
+
+
+# Input that broke the portal before it was cleaned at the boundary: lone surrogates, NUL,
+# C0 and C1 control characters, a byte-order mark, next to ordinary text.
+ODD_CHARACTERS = ["\ud800", "\udfff", "\udc80", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\ufeff"]
+odd_text = st.one_of(
+    st.text(alphabet=st.characters(exclude_categories=()), max_size=80),  # surrogates included
+    st.lists(
+        st.one_of(st.text(max_size=20), st.sampled_from(ODD_CHARACTERS)), min_size=1, max_size=12
+    ).map("".join),
+)
+
+
+def post_json(client, path: str, body, token: str):  # noqa: ANN001, ANN201
+    """POST `body` as JSON the way any client may: a lone surrogate as a `\\ud800` escape
+    (httpx's own encoder would refuse to send it)."""
+    return client.post(path, content=json.dumps(body).encode(),
+                       headers={"X-CSRF-Token": token, "Content-Type": "application/json"})
+
+
+def post_form(client, path: str, data: dict[str, str], **kwargs):  # noqa: ANN001, ANN201
+    """POST a form, a lone surrogate percent-encoded as the invalid UTF-8 it would be."""
+    body = urlencode(data, encoding="utf-8", errors="surrogatepass")
+    return client.post(path, content=body.encode("ascii"),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"}, **kwargs)

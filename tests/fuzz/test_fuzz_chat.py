@@ -15,10 +15,14 @@ import uuid
 import pytest
 from fuzz_helpers import (
     COUNTS,
+    ODD_CHARACTERS,
     PROBES,
     assert_escaped,
     assert_not_server_error,
     fuzz_settings,
+    odd_text,
+    post_form,
+    post_json,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,16 +38,19 @@ RISKY = [
     "he said he wants to kill himself tonight",
 ]
 # Text as practitioners type it (any Unicode, emoji, control characters, long runs) with risky
-# phrases and markup mixed in, up to just over the relay's window size.
+# phrases, markup, lone surrogates and NUL mixed in, up to just over the relay's window size.
 chat_text = st.one_of(
     st.text(min_size=0, max_size=300),
     st.lists(
-        st.one_of(st.text(max_size=80), st.sampled_from(RISKY), st.sampled_from(PROBES)),
+        st.one_of(
+            st.text(max_size=80), st.sampled_from(RISKY), st.sampled_from(PROBES), odd_text
+        ),
         min_size=1,
         max_size=12,
     ).map(" ".join),
     st.builds(lambda n, s: s * n, st.integers(1, 50), st.text(min_size=1, max_size=5)),
     st.just("x" * (MAX_TEXT_CHARS + 10)),
+    st.just(("she said her dad hit her \ud800\x00 " * 1000)[: MAX_TEXT_CHARS + 10]),
 )
 
 
@@ -67,7 +74,8 @@ json_values = st.recursive(
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=50),
+    | st.text(max_size=50)
+    | odd_text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner),
     max_leaves=10,
 )
@@ -83,7 +91,7 @@ chat_bodies = st.one_of(
 def test_chat_api_never_fails(signed_in, body) -> None:  # noqa: ANN001 - any JSON value
     COUNTS["chat API (JSON bodies)"] += 1
     client, token = signed_in["oakfield_dsl"]
-    response = client.post("/api/chat", json=body, headers={"X-CSRF-Token": token})
+    response = post_json(client, "/api/chat", body, token)
     assert_not_server_error(response)
     if response.status_code == 200:
         reply = response.json()
@@ -97,7 +105,25 @@ def test_chat_api_never_fails(signed_in, body) -> None:  # noqa: ANN001 - any JS
 def test_chat_page_escapes_what_was_sent(signed_in, text: str, probe: str) -> None:
     COUNTS["chat page (form)"] += 1
     client, token = signed_in["oakfield_dsl"]
-    response = client.post("/chat", data={"text": f"{text}{probe}"[:MAX_TEXT_CHARS],
-                                          "csrf_token": token})  # fmt: skip
+    response = post_form(client, "/chat", {"text": f"{text}{probe}"[:MAX_TEXT_CHARS],
+                                           "csrf_token": token})  # fmt: skip
     assert_not_server_error(response)
     assert_escaped(response)
+
+
+odd_run = st.lists(st.sampled_from(ODD_CHARACTERS), max_size=6).map("".join)
+
+
+@fuzz_settings(600)
+@given(phrase=st.sampled_from(RISKY), before=odd_run, after=odd_run)
+def test_a_disclosure_among_odd_characters_is_escalated_through_the_api(
+    signed_in, context, phrase: str, before: str, after: str
+) -> None:
+    """Odd characters around a disclosure never cost the safety message or the escalation."""
+    COUNTS["chat API (odd-character disclosures)"] += 1
+    client, token = signed_in["oakfield_dsl"]
+    response = post_json(client, "/api/chat", {"text": f"{before} {phrase} {after}"}, token)
+    assert response.status_code == 200, response.text[:300]
+    reply = response.json()
+    assert reply["urgency"] == "immediate" and "999" in reply["safety_message"]
+    assert reply["escalation_reference"], "the escalation was not raised"

@@ -4,6 +4,8 @@ listing what was stored, search results, the sign-in page) shows the markup unes
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from fuzz_helpers import (
     COUNTS,
@@ -11,6 +13,9 @@ from fuzz_helpers import (
     assert_escaped,
     assert_not_server_error,
     fuzz_settings,
+    odd_text,
+    post_form,
+    post_json,
 )
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +34,8 @@ field_text = st.one_of(
         st.text(max_size=40),
     ),  # fmt: skip
     st.text(min_size=3000, max_size=5000),
+    odd_text,  # lone surrogates, NUL, control characters
+    st.builds(lambda a, b: f"{a}\ud800\x00{b}" * 400, st.text(max_size=3), st.text(max_size=3)),
 )
 
 
@@ -37,9 +44,9 @@ field_text = st.one_of(
 def test_consultation_form(signed_in, topic: str, number: str, best: str) -> None:
     COUNTS["consultation form"] += 1
     client, token = signed_in["oakfield_dsl"]
-    response = client.post(
-        "/school/consultations",
-        data={"topic": topic, "callback_number": number, "best_time": best, "csrf_token": token},
+    response = post_form(
+        client, "/school/consultations",
+        {"topic": topic, "callback_number": number, "best_time": best, "csrf_token": token},
     )  # follows the redirect to /school when it was accepted
     assert_not_server_error(response)
     assert_escaped(response)
@@ -74,7 +81,9 @@ def test_pages_showing_stored_consultations_escape_them(context, signed_in) -> N
 def test_guidance_search_reflects_escaped(signed_in, query: str) -> None:
     COUNTS["guidance search"] += 1
     client, _ = signed_in["oakfield_dsl"]
-    response = client.get("/guidance/search", params={"q": query})
+    response = client.get(
+        "/guidance/search?" + urlencode({"q": query}, encoding="utf-8", errors="surrogatepass")
+    )
     assert_not_server_error(response)
     assert_escaped(response)
 
@@ -100,9 +109,9 @@ def test_outcome_form(escalation_ids, signed_in, code: str, note: str) -> None:
     client, token = signed_in["duty"]
     assert escalation_ids, "the fixture should have raised escalations"
     for escalation_id in escalation_ids:
-        response = client.post(
-            f"/queue/escalations/{escalation_id}/outcome",
-            data={"outcome_code": code, "note": note, "csrf_token": token},
+        response = post_form(
+            client, f"/queue/escalations/{escalation_id}/outcome",
+            {"outcome_code": code, "note": note, "csrf_token": token},
         )
         assert_not_server_error(response)
         assert_escaped(response)
@@ -115,13 +124,15 @@ def test_signin_form(app, email: str, password: str, target: str) -> None:
 
     COUNTS["sign-in form"] += 1
     with TestClient(app) as client:
-        page = client.get("/signin", params={"next": target})
+        page = client.get(
+            "/signin?" + urlencode({"next": target}, encoding="utf-8", errors="surrogatepass")
+        )
         assert_not_server_error(page)
         assert_escaped(page)
         token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-        response = client.post(
-            "/signin",
-            data={"email": email, "password": password, "next": target, "csrf_token": token},
+        response = post_form(
+            client, "/signin",
+            {"email": email, "password": password, "next": target, "csrf_token": token},
             follow_redirects=False,
         )
         assert_not_server_error(response)
@@ -129,3 +140,44 @@ def test_signin_form(app, email: str, password: str, target: str) -> None:
         if response.status_code == 303:  # never an open redirect
             assert response.headers["location"].startswith("/")
             assert not response.headers["location"].startswith("//")
+
+
+@fuzz_settings(600)
+@given(topic=field_text, number=field_text, best=field_text, message_id=field_text)
+def test_consultation_api(signed_in, topic: str, number: str, best: str, message_id: str) -> None:
+    COUNTS["consultation API (JSON)"] += 1
+    client, token = signed_in["oakfield_dsl"]
+    body = {"topic": topic, "callback_number": number, "best_time": best,
+            "message_id": message_id}  # fmt: skip
+    assert_not_server_error(post_json(client, "/api/consultations", body, token))
+
+
+@pytest.fixture(scope="module")
+def consultation_ids(context, signed_in) -> list[int]:
+    """Two consultations picked up by the duty worker, to close with advice."""
+    client, token = signed_in["oakfield_dsl"]
+    duty, duty_token = signed_in["duty"]
+    ids = []
+    for n in range(2):
+        made = post_json(client, "/api/consultations", {
+            "topic": f"fuzz advice {n}", "callback_number": "0151 000 0000"}, token)  # fmt: skip
+        assert made.status_code in (200, 201), made.text[:300]
+        ids.append(made.json()["id"])
+        picked = duty.post(f"/api/consultations/{ids[-1]}/pick-up",
+                           headers={"X-CSRF-Token": duty_token})  # fmt: skip
+        assert picked.status_code == 200, picked.text[:300]
+    return ids
+
+
+@fuzz_settings(400)
+@given(advice=field_text)
+def test_close_consultation_form_and_api(consultation_ids, signed_in, advice: str) -> None:
+    COUNTS["close consultation (form, API)"] += 1
+    client, token = signed_in["duty"]
+    page = post_form(client, f"/queue/consultations/{consultation_ids[0]}/close",
+                     {"advice": advice, "csrf_token": token})  # fmt: skip
+    assert_not_server_error(page)
+    assert_escaped(page)
+    api = post_json(client, f"/api/consultations/{consultation_ids[1]}/close",
+                    {"advice": advice}, token)  # fmt: skip
+    assert_not_server_error(api)

@@ -52,7 +52,7 @@ def read_press(body: dict[str, Any]) -> Press:
 def tell(client: WebClient, press: Press, text: str) -> None:
     """An ephemeral note to the presser only; never fails the listener."""
     if not press.channel or not press.user:
-        log.warning("cannot tell the presser (no channel or user): %s", text)
+        log.warning("cannot tell the presser (no channel or user); note of %d chars", len(text))
         return
     try:
         client.chat_postEphemeral(channel=press.channel, user=press.user, text=text)

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent
 # Values that must never reach production; the development defaults use them on purpose.
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev", "development", "secret"})
 DEV_SECRET = "development"  # noqa: S105 - refused outside development by check()
+# 32 random bytes as secrets.token_urlsafe(32) writes them.
+CHANNEL_SECRET_MIN_CHARS = 43
 
 
 class SettingsError(ValueError):
@@ -42,6 +44,13 @@ class Settings:
     database_url: str = ""
     redis_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
+    # The relay signs every post to Rasa's channel with this (chat/signing.py); empty: no
+    # signing, so Rasa answers nothing. scripts/run.sh makes one per run; production needs 32
+    # random bytes or more.
+    channel_secret: str = ""
+    # Rasa (DIET and the rest) reads at most this many characters of a message; the risk screen
+    # reads all of it.
+    rasa_max_chars: int = 2_000
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     action_server_token: str = DEV_SECRET
     secret_key: str = DEV_SECRET
@@ -84,6 +93,8 @@ class Settings:
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'app.db'}",
             redis_url=env.get("REDIS_URL", ""),
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005"),
+            channel_secret=env.get("CHANNEL_SECRET", ""),
+            rasa_max_chars=_int(env, "RASA_MAX_CHARS", 2_000),
             action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
             action_server_token=env.get("ACTION_SERVER_TOKEN", DEV_SECRET),
             secret_key=env.get("SECRET_KEY", DEV_SECRET),
@@ -112,8 +123,21 @@ class Settings:
                     raise SettingsError(
                         f"{name.upper()} is unset or a placeholder; production needs a real secret"
                     )
+            if len(self.channel_secret) < CHANNEL_SECRET_MIN_CHARS or len(
+                set(self.channel_secret)
+            ) < 16:
+                raise SettingsError(
+                    "CHANNEL_SECRET must be at least 32 random bytes (43 characters of "
+                    "secrets.token_urlsafe(32)); production refuses a shorter one"
+                )
+            if not self.redis_url:
+                raise SettingsError(
+                    "production needs REDIS_URL: every Rasa replica shares the channel's nonces"
+                )
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+        if self.rasa_max_chars < 100:
+            raise SettingsError("RASA_MAX_CHARS must be at least 100")
         for urgency, minutes in self.ack_limit_minutes.items():
             if minutes <= 0:
                 raise SettingsError(f"the {urgency} acknowledgement limit must be positive")

@@ -131,3 +131,34 @@ def test_only_mash_staff_see_the_relayed_escalation(settings, engine, factory):
             session=session, actor=Actor(user_id=None, role="mash_worker", organisation_id=None)
         )
     assert len(staff) == 1
+
+
+def test_the_relay_signs_every_post_to_the_signed_channel(settings, engine, factory):
+    from chat.signing import MemoryNonceStore, verify_request
+
+    seen = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=[{"text": "Level 2 means..."}])
+
+    relay = relay_for(settings, engine, factory, rasa)
+    relay.send(sender_id="portal-1", text=QUESTION, metadata={**META, "message_id": "sig"})
+    (request,) = seen
+    assert request.url.path == "/webhooks/signed/webhook"
+    assert request.headers["content-type"] == "application/json"
+    signed = verify_request(settings.channel_secret, headers=request.headers,
+                            body=request.content, nonces=MemoryNonceStore())
+    assert signed.conversation == "portal-1" and signed.text == QUESTION
+    assert signed.metadata == {**META, "message_id": "sig"}
+
+
+def test_without_a_channel_secret_nothing_is_posted_but_safety_holds(settings, engine, factory):
+    from dataclasses import replace
+
+    posted = []
+    relay = relay_for(replace(settings, channel_secret=""), engine, factory,
+                      lambda request: posted.append(request) or httpx.Response(200, json=[]))
+    reply = relay.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "n"})
+    assert not posted and not reply.assistant_available
+    assert "999" in reply.messages[0]["text"] and reply.escalation_reference

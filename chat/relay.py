@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
-from chat.signing import SignatureError, sign_request
+from chat.signing import WEBHOOK_PATH, SignatureError, sign_request
 from chat.spool import EscalationSpool
 from guidance.engine import MAX_TEXT_CHARS, Engine
 from mash import escalations
@@ -39,7 +39,6 @@ URGENCY_ORDER = {"none": 0, "concern": 1, "immediate": 2}
 # Windows overlap so a phrase cut by a window edge is still seen whole in the next window.
 WINDOW_OVERLAP = 500
 RASA_TIMEOUT_SECONDS = 15.0
-WEBHOOK_PATH = "/webhooks/signed/webhook"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 VERSION = "v1"
+# Where Rasa serves the channel (bot/credentials.yml; the channel's name is "signed").
+WEBHOOK_PATH = "/webhooks/signed/webhook"
 TIMESTAMP_HEADER = "X-Guidance-Timestamp"
 NONCE_HEADER = "X-Guidance-Nonce"
 SIGNATURE_HEADER = "X-Guidance-Signature"

@@ -37,6 +37,9 @@ def make_engine(
             raise ValueError("make_engine needs settings or url")
         url = settings.database_url
     parsed = make_url(url)
+    # A database error's message would otherwise carry the statement's parameters (an
+    # escalation's excerpt, a callback number) into every log and traceback.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

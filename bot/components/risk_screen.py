@@ -6,6 +6,10 @@ immediate it forces the intent to `report_immediate_risk` so a rule utters the s
 before any custom action. With that intent it also adds the pack's safety numbers *for now*
 as entities; Rasa fills the safety slots from them itself, so the message needs neither the
 action server nor the database, and a second council's numbers come from its own pack.
+
+Rasa reads at most RASA_MAX_CHARS characters of a message (bot/channels/signed.py cuts it); the
+channel screens the whole text first and passes the result as `metadata.channel_screen`. The
+component acts on the higher of that and its own screen, so nothing past the cut is lost.
 """
 
 from __future__ import annotations

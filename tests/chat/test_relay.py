@@ -162,3 +162,22 @@ def test_without_a_channel_secret_nothing_is_posted_but_safety_holds(settings, e
     reply = relay.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "n"})
     assert not posted and not reply.assistant_available
     assert "999" in reply.messages[0]["text"] and reply.escalation_reference
+
+
+def test_the_signed_client_signs_and_fails_closed_without_a_secret(monkeypatch):
+    from chat import say
+    from chat.signing import MemoryNonceStore, verify_request
+
+    seen = []
+    client = httpx.Client(transport=httpx.MockTransport(
+        lambda request: seen.append(request) or httpx.Response(200, json=[{"text": "hi"}])))
+    response = say.post_signed("http://rasa", "s3cret-for-say", text="hello",
+                               conversation="cli", metadata={"channel": "portal"},
+                               client=client)
+    assert response.status_code == 200
+    signed = verify_request("s3cret-for-say", headers=seen[0].headers, body=seen[0].content,
+                            nonces=MemoryNonceStore())
+    assert signed.text == "hello" and seen[0].url.path == "/webhooks/signed/webhook"
+
+    monkeypatch.setenv("CHANNEL_SECRET", "")
+    assert say.main(["--quiet", "--url", "http://127.0.0.1:9", "hi"]) == 1

@@ -49,6 +49,13 @@ class Settings:
     database_owner_url: str = ""
     redis_url: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
+    # The relay signs every post to Rasa's channel with this (chat/signing.py); empty: no
+    # signing, so Rasa answers nothing. scripts/run.sh makes one per run; production needs 32
+    # random bytes or more.
+    channel_secret: str = ""
+    # Rasa (DIET and the rest) reads at most this many characters of a message; the risk screen
+    # reads all of it.
+    rasa_max_chars: int = 2_000
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     action_server_token: str = DEV_SECRET
     secret_key: str = DEV_SECRET
@@ -100,6 +107,8 @@ class Settings:
             database_owner_url=env.get("DATABASE_OWNER_URL", ""),
             redis_url=env.get("REDIS_URL", ""),
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005"),
+            channel_secret=env.get("CHANNEL_SECRET", ""),
+            rasa_max_chars=_int(env, "RASA_MAX_CHARS", 2_000),
             action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"),
             action_server_token=env.get("ACTION_SERVER_TOKEN", DEV_SECRET),
             secret_key=env.get("SECRET_KEY", DEV_SECRET),
@@ -125,14 +134,20 @@ class Settings:
                 f"APP_ENV must be development, test or production, got {self.environment!r}"
             )
         if self.is_production:
-            for name in ("secret_key", "action_server_token"):
+            for name in ("secret_key", "action_server_token", "channel_secret"):
                 if getattr(self, name).strip().lower() in PLACEHOLDER_SECRETS:
                     raise SettingsError(
                         f"{name.upper()} is unset or a placeholder; production needs a real secret"
                     )
                 _check_random_enough(name.upper(), getattr(self, name))
+            if not self.redis_url:
+                raise SettingsError(
+                    "production needs REDIS_URL: every Rasa replica shares the channel's nonces"
+                )
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+        if self.rasa_max_chars < 100:
+            raise SettingsError("RASA_MAX_CHARS must be at least 100")
         if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
             raise SettingsError("SESSION_IDLE_MINUTES and SESSION_ABSOLUTE_HOURS must be positive")
         for urgency, minutes in self.ack_limit_minutes.items():

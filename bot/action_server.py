@@ -1,7 +1,8 @@
 """The action server: rasa-sdk's Sanic app, on loopback, refusing calls without the shared token.
 
-Rasa sends `action_endpoint.token` from bot/endpoints.yml as the `token` query parameter on
-every call; here it must equal settings.action_server_token. `/health` stays open for probes.
+Rasa sends `Authorization: Bearer <token>` (the `headers:` of bot/endpoints.yml) on every call;
+the token must equal settings.action_server_token. A `?token=` query parameter is refused even
+when it is right: a token in a URL lands in access logs. `/health` stays open for probes.
 The stock error handler echoes the request body (the whole tracker, conversation text included)
 back to the caller and into the log, so it is replaced with one that does not.
 
@@ -26,10 +27,11 @@ OPEN_PATHS = frozenset({"/health"})
 
 
 def token_ok(request: Request, expected: str) -> bool:
-    supplied = request.args.get("token") or ""
+    """The bearer token in the Authorization header, and no token in the query string."""
+    if "token" in request.args:
+        return False
     auth = request.headers.get("authorization", "")
-    if not supplied and auth.lower().startswith("bearer "):
-        supplied = auth[7:].strip()
+    supplied = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
     return bool(expected) and hmac.compare_digest(supplied.encode(), expected.encode())
 
 
@@ -41,6 +43,11 @@ def build_app(settings: Settings) -> Sanic:
     async def require_token(request: Request) -> response.HTTPResponse | None:
         if request.path in OPEN_PATHS or token_ok(request, expected):
             return None
+        if "token" in request.args:
+            logger.warning("refused an action call with ?token= from %s (use the header)",
+                           request.ip)
+            return response.json({"error": "send the token in the Authorization header"},
+                                 status=401)
         logger.warning("refused an action call without a valid token from %s", request.ip)
         return response.json({"error": "a valid token is required"}, status=401)
 

@@ -2,7 +2,9 @@
 
 For every message the relay
 1. screens the whole text with the guidance engine's risk screen (in this process);
-2. posts it to Rasa's REST webhook with the channel's identity in the metadata;
+2. posts it to Rasa's signed channel with the channel's identity in the metadata, signed with
+   settings.channel_secret (chat/signing.py): the relay is the only signer, so Rasa believes
+   an identity only when it came through here;
 3. if the screen says immediate: makes sure the safety message is in the reply (Rasa utters it
    from the domain; if Rasa is down or did not, the relay adds the pack's own), and raises the
    escalation through the MASH service. Raising is idempotent on the message id, so when the
@@ -24,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from chat.inputs import clean_text
+from chat.signing import WEBHOOK_PATH, SignatureError, sign_request
 from chat.spool import EscalationSpool
 from guidance.engine import MAX_TEXT_CHARS, Engine
 from mash import escalations
@@ -127,24 +130,28 @@ class ChatRelay:
         return reply
 
     def _ask_rasa(self, sender_id: str, text: str, metadata: dict[str, Any]) -> ChatReply:
-        url = self.settings.rasa_url.rstrip("/") + "/webhooks/rest/webhook"
+        url = self.settings.rasa_url.rstrip("/") + WEBHOOK_PATH
         notes: list[dict[str, Any]] = []
-        if len(text) > MAX_TEXT_CHARS:
-            text = text[:MAX_TEXT_CHARS]
+        # The whole text goes to Rasa's channel, which screens all of it for risk and hands
+        # DIET and the rest only the first rasa_max_chars.
+        limit = self.settings.rasa_max_chars
+        if len(text) > limit:
             notes.append(
                 {
                     "text": f"Your message was very long: the assistant read the first "
-                    f"{MAX_TEXT_CHARS:,} characters. All of it was checked for risk."
+                    f"{limit:,} characters. All of it was checked for risk."
                 }
             )
         try:
-            response = self.http.post(
-                url, json={"sender": sender_id, "message": text, "metadata": metadata}
+            body, headers = sign_request(
+                self.settings.channel_secret, conversation=sender_id, text=text,
+                metadata=metadata,
             )
+            response = self.http.post(url, content=body, headers=headers)
             response.raise_for_status()
             messages = [m for m in response.json() if isinstance(m, dict)]
-        except (httpx.HTTPError, ValueError) as exc:
-            log.error("the assistant (Rasa) did not answer: %s", exc)
+        except (httpx.HTTPError, ValueError, SignatureError) as exc:
+            log.error("the assistant (Rasa) did not answer: %s: %s", type(exc).__name__, exc)
             front_door = self.engine.pack.contacts.front_door
             return ChatReply(
                 messages=notes

@@ -2,7 +2,7 @@
 
   portal    realistic conversations through the portal's chat JSON API (nginx in front),
             signed in as load-test DSLs with the session's CSRF header
-  replicas  the same mix straight into Rasa's REST webhook: one replica alone, then all of
+  replicas  the same mix straight into Rasa's signed channel: one replica alone, then all of
             them behind nginx; prints both and the ratio (goal: 2 replicas >= 1.7x one)
   soak      N concurrent conversations through the portal for a fixed time, then checks every
             conversation in the PostgreSQL tracker store (nothing lost or out of order)
@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from chat.signing import WEBHOOK_PATH, derive_sender_id, sign_request
 from loadtest.conversations import Turn, conversation
 from loadtest.stats import Run
 from loadtest.tracker import check_conversations
@@ -189,6 +190,9 @@ async def webhook_phase(
     run = Run(name)
     limit = asyncio.Semaphore(args.concurrency)
     tag = uuid.uuid4().hex[:8]
+    # Signed as the relay signs (the replicas refuse anything else); CHANNEL_SECRET from the
+    # same environment as the stack (deploy/production.env).
+    secret = Settings.from_env().channel_secret
 
     async def one(i: int, turns: list[Turn], client: httpx.AsyncClient) -> None:
         sender = f"loadtest-{tag}-{i}"
@@ -203,10 +207,10 @@ async def webhook_phase(
                 }
                 start = time.perf_counter()
                 try:
-                    response = await client.post(
-                        f"{url}/webhooks/rest/webhook",
-                        json={"sender": sender, "message": turn.text, "metadata": metadata},
-                    )
+                    body, headers = sign_request(secret, conversation=sender, text=turn.text,
+                                                 metadata=metadata)
+                    response = await client.post(f"{url}{WEBHOOK_PATH}", content=body,
+                                                 headers=headers)
                     answer = response.json() if response.status_code == 200 else None
                 except (httpx.HTTPError, ValueError) as exc:
                     run.errors.append(f"{type(exc).__name__}: {exc}")
@@ -317,7 +321,13 @@ async def soak_mode(args: argparse.Namespace, settings: Settings, config: StackC
         if session is None:
             return
         client, csrf = session
-        sender = f"portal-{user.person_id}"  # the portal's conversation id for this user
+        # The Rasa conversation id the signed channel derives from the portal's identity.
+        sender = derive_sender_id(
+            settings.channel_secret,
+            metadata={"channel": "portal", "user_id": user.person_id,
+                      "organisation_id": user.organisation_id},
+            conversation=f"portal-{user.person_id}",
+        )
         while time.monotonic() < stop_at:
             for turn in conversation(rng, args.turns, args.disclosure_rate):
                 if time.monotonic() >= stop_at:

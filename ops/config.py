@@ -10,10 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from settings import ROOT, SettingsError
+
+# Rasa and the action servers answer only on these (with each message's signature checked by
+# every Rasa replica, bot/channels/signed.py): never on a public address.
+PRIVATE_NETWORKS = ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128",
+                    "fc00::/7")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -26,7 +32,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class StackConfig:
-    bind_host: str = "127.0.0.1"
+    bind_host: str = "127.0.0.1"  # loopback or a private address: Rasa, actions, replicas
+    public_host: str = ""  # the portal's HTTPS listener only; empty: bind_host
     rasa_replicas: int = 2
     action_replicas: int = 2
     portal_replicas: int = 1
@@ -59,6 +66,7 @@ class StackConfig:
         env = os.environ if env is None else env
         config = cls(
             bind_host=env.get("BIND_HOST") or "127.0.0.1",
+            public_host=env.get("PUBLIC_HOST", ""),
             rasa_replicas=_int(env, "RASA_REPLICAS", 2),
             action_replicas=_int(env, "ACTION_REPLICAS", 2),
             portal_replicas=_int(env, "PORTAL_REPLICAS", 1),
@@ -97,6 +105,16 @@ class StackConfig:
             )
         if urlsplit(self.redis_url).scheme not in ("redis", "rediss"):
             raise SettingsError("REDIS_URL must be redis://[:PASSWORD@]HOST:PORT/DB")
+        if not is_private(self.bind_host):
+            raise SettingsError(
+                f"BIND_HOST must be loopback or a private address (got {self.bind_host!r}): "
+                "Rasa and the action servers listen there; put the portal on PUBLIC_HOST"
+            )
+
+    @property
+    def portal_host(self) -> str:
+        """Where nginx's HTTPS listener for the portal binds (the only public face)."""
+        return self.public_host or self.bind_host
 
     # -- addresses ------------------------------------------------------------------------
     def rasa_ports(self) -> list[int]:
@@ -118,7 +136,7 @@ class StackConfig:
 
     @property
     def portal_lb_url(self) -> str:
-        return f"https://{self.bind_host}:{self.lb_portal_port}"
+        return f"https://{self.portal_host}:{self.lb_portal_port}"
 
     def tls_paths(self) -> tuple[Path, Path]:
         if self.tls_cert and self.tls_key:
@@ -140,3 +158,15 @@ class StackConfig:
             "RASA_REDIS_PASSWORD": unquote(redis.password or ""),
             "RASA_LOCK_PREFIX": "guidance",
         }
+
+
+def is_private(host: str) -> bool:
+    """True for "localhost" and addresses in PRIVATE_NETWORKS; False for names and public IPs
+    (a name could resolve anywhere)."""
+    if host == "localhost":
+        return True
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return False
+    return any(address in ip_network(net) for net in PRIVATE_NETWORKS)

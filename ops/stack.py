@@ -21,7 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from ops.config import StackConfig
+from chat.signing import WEBHOOK_PATH
+from ops.config import PRIVATE_NETWORKS, StackConfig
 from private_files import open_private, private_dir, private_file, tighten
 from settings import ROOT, Settings
 
@@ -47,6 +48,8 @@ def render_nginx(config: StackConfig, template: Path = TEMPLATE) -> str:
         "TLS_CERT": str(cert),
         "TLS_KEY": str(key),
         "BIND_HOST": config.bind_host,
+        "PUBLIC_HOST": config.portal_host,
+        "PRIVATE_ALLOW": "\n".join(f"        allow {net};" for net in PRIVATE_NETWORKS),
         "LB_RASA_PORT": str(config.lb_rasa_port),
         "LB_ACTIONS_PORT": str(config.lb_actions_port),
         "LB_PORTAL_PORT": str(config.lb_portal_port),
@@ -136,6 +139,9 @@ def rasa_env(config: StackConfig, settings: Settings) -> dict[str, str]:
         **config.rasa_store_env(),
         "ACTION_SERVER_URL": config.actions_lb_url,
         "ACTION_SERVER_TOKEN": settings.action_server_token,
+        # The signed channel's nonces, shared by every replica (a replay to another replica
+        # is refused too).
+        "REDIS_URL": config.redis_url,
         "TF_INTRA_OP_PARALLELISM_THREADS": threads,
         "TF_INTER_OP_PARALLELISM_THREADS": threads,
         "OMP_NUM_THREADS": threads,
@@ -201,7 +207,7 @@ def processes(config: StackConfig, settings: Settings) -> list[Process]:
         Process(
             "nginx",
             ["nginx", "-c", str(nginx_conf), "-p", str(config.run_dir), "-g", "daemon off;"],
-            f"https://{host}:{config.lb_portal_port}/nginx-health",
+            f"https://{config.portal_host}:{config.lb_portal_port}/nginx-health",
         )
     )
     return procs
@@ -222,6 +228,16 @@ def health(procs: list[Process], config: StackConfig, timeout: float = 3.0) -> d
                 results[name] = "ok" if code == 200 else f"HTTP {code}"
             except httpx.HTTPError as exc:
                 results[name] = type(exc).__name__
+        # The signed channel is what Rasa serves: an unsigned message must be refused.
+        try:
+            code = client.post(config.rasa_lb_url + WEBHOOK_PATH,
+                               json={"sender": "ops-check", "message": "hi", "metadata": {}},
+                               ).status_code
+            results["rasa-signed-channel"] = (
+                "ok" if code == 401 else f"HTTP {code} to an unsigned message (expected 401)"
+            )
+        except httpx.HTTPError as exc:
+            results["rasa-signed-channel"] = type(exc).__name__
     return results
 
 

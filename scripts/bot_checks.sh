@@ -3,7 +3,7 @@
 #   1. rasa data validate, failing on any warning (bot/checks.py explains the one exception);
 #   2. NLU cross-validation, intent macro F1 >= 0.93, report kept in artefacts/bot/;
 #   3. the test stories (bot/tests) with rasa test core --fail-on-prediction-errors;
-#   4. the end-to-end test through the REST webhook with the action server running.
+#   4. the end-to-end tests through the signed channel with the action server running.
 # Models and the cross-validation report are cached by a hash of their inputs, so a second
 # run with unchanged data trains nothing, and the model checked is the one `make run` serves.
 # BOT_CHECK_EPOCHS=N trains quicker models instead (DIET epochs); BOT_CV_FOLDS (default 5).
@@ -60,6 +60,6 @@ test_stories() {
 }
 step "test stories (rasa test core --fail-on-prediction-errors)" test_stories
 
-step "end to end through the REST webhook (action server up, then down; portal and Slack)" \
+step "end to end through the signed channel (action server up, then down; portal and Slack)" \
   env BOT_MODEL="$model" python -m pytest -q -p no:cacheprovider -m "slow and not reliability" \
   tests/bot tests/portal tests/slack

@@ -19,7 +19,7 @@ if [ ! -f "$env_file" ]; then
   (umask 077; python - "$env_file") <<'PY'
 import re, secrets, sys
 text = open("deploy/production.env.example", encoding="utf-8").read()
-for name in ("SECRET_KEY", "ACTION_SERVER_TOKEN"):
+for name in ("SECRET_KEY", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET"):
     text = re.sub(rf"^{name}=.*$", f"{name}={secrets.token_urlsafe(32)}", text, flags=re.M)
 # The local superuser owns the schema and migrates; the services run as guidance_app, which
 # `python -m ops prepare` creates and grants (no DDL, audit rows insert-only: mash/roles.py).
@@ -28,6 +28,13 @@ text = re.sub(r"^DATABASE_URL=.*$", f"DATABASE_URL=postgresql://guidance_app:{se
 text = re.sub(r"^TRACKER_DATABASE_URL=.*$", "TRACKER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod_rasa", text, flags=re.M)
 open(sys.argv[1], "w", encoding="utf-8").write(text)
 PY
+fi
+if ! grep -q '^CHANNEL_SECRET=' "$env_file"; then
+  # A file written before the signed channel existed: add its secret (Rasa refuses to start
+  # without one, and the relay signs with it).
+  echo "==> $env_file has no CHANNEL_SECRET: adding a random one"
+  printf 'CHANNEL_SECRET=%s\n' "$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+    >> "$env_file"
 fi
 # The file's values, except where the environment already sets one (the environment wins).
 while IFS= read -r line; do

@@ -2,7 +2,7 @@
 # make run: the assistant on embedded defaults (SQLite under var/, no external service).
 #   1. train the Rasa model if its data changed (cached by hash: scripts/train.sh);
 #   2. migrate and seed the demo MASH database;
-#   3. start the action server (127.0.0.1:5055) and Rasa with the REST channel (127.0.0.1:5005);
+#   3. start the action server (127.0.0.1:5055) and Rasa with the signed channel (127.0.0.1:5005);
 #   4. start the outbox dispatcher, Slack if configured, and the schools portal (127.0.0.1:8000);
 #   5. print the address and demo accounts; Ctrl-C stops everything.
 set -euo pipefail
@@ -29,6 +29,12 @@ if [ -z "${SECRET_KEY:-}" ]; then
   SECRET_KEY=$(scripts/dev_secret.sh var)
 fi
 export SECRET_KEY
+# Likewise the secret the chat relay signs every message to Rasa with (chat/signing.py): only
+# the portal and the Slack app of this run can speak to Rasa, as the users they signed in.
+if [ -z "${CHANNEL_SECRET:-}" ]; then
+  CHANNEL_SECRET=$(python -c 'import secrets; print(secrets.token_urlsafe(32))')
+fi
+export CHANNEL_SECRET
 # Everything else comes from the one settings object.
 eval "$(python - <<'PY'
 import shlex
@@ -68,20 +74,20 @@ python -m bot.action_server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
   > var/action_server.log 2>&1 &
 pids+=($!)
 
-echo "==> Rasa on http://$RASA_HOST:$RASA_PORT (REST channel; loading the model takes ~30 s)"
-# No --enable-api: the portal and the Slack app need only the REST webhook, and the HTTP API
-# would let anything on this machine read or rewrite conversations.
+echo "==> Rasa on http://$RASA_HOST:$RASA_PORT (signed channel; loading the model takes ~30 s)"
+# No --enable-api: the portal and the Slack app need only the signed channel, and the HTTP API
+# would let anything on this machine read or rewrite conversations. The default log level
+# (INFO) keeps message text out of var/rasa.log; --debug would write it there.
 rasa run -m "$model" --endpoints bot/endpoints.yml --credentials bot/credentials.yml \
   -i "$RASA_HOST" -p "$RASA_PORT" > var/rasa.log 2>&1 &
 pids+=($!)
 
-webhook="http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook"
+export RASA_URL="http://$RASA_HOST:$RASA_PORT"
 for _ in $(seq 1 180); do
   for pid in "${pids[@]}"; do
     kill -0 "$pid" 2>/dev/null || { echo "a server exited; see var/rasa.log and var/action_server.log" >&2; exit 1; }
   done
-  if curl -sf -m 5 -H 'Content-Type: application/json' -d '{"sender":"make-run","message":"hi"}' \
-      "$webhook" | grep -q text; then
+  if python -m chat.say --quiet --timeout 5 --conversation make-run hi; then
     break
   fi
   sleep 1
@@ -122,11 +128,10 @@ $(sed -n '/^Demo users/,/^$/p' var/portal.log)
 
   Logs: var/rasa.log, var/action_server.log, var/portal.log, var/dispatch.log
 
-  Talk to Rasa directly (the portal and Slack set the metadata from the signed-in user):
-  curl -s $webhook -H 'Content-Type: application/json' -d '{
-    "sender": "demo-dsl", "message": "who is our MASH contact?",
-    "metadata": {"user_id": "5", "role": "dsl", "organisation_id": 2,
-                 "channel": "portal", "message_id": "demo-1"}}'
+  Talk to Rasa directly (every message must be signed with this run's CHANNEL_SECRET; the
+  portal and Slack sign theirs with the signed-in user's identity):
+    CHANNEL_SECRET=$CHANNEL_SECRET RASA_URL=$RASA_URL \\
+      .venv/bin/python -m chat.say --user 5 --role dsl --organisation 2 "who is our MASH contact?"
 
   Or a terminal chat (a second Rasa on port 5006 using this action server):
     ACTION_SERVER_URL=$ACTION_SERVER_URL ACTION_SERVER_TOKEN=$ACTION_SERVER_TOKEN \\

@@ -52,10 +52,14 @@ def organisation_id(tracker: Tracker) -> int | None:
 
 
 def identity(tracker: Tracker) -> Any:
-    """The MASH service's ChannelIdentity for the sender of the latest message."""
+    """The MASH service's ChannelIdentity for the sender of the latest message. Its sender is
+    the relay's signed conversation key (`portal-5`, `slack:T1:U1`: what the chat relay records
+    too, and what Slack replies use), not Rasa's derived conversation id."""
     from mash.access import ChannelIdentity
 
-    return ChannelIdentity.from_metadata(metadata(tracker), sender=tracker.sender_id)
+    meta = metadata(tracker)
+    sender = str(meta.get("conversation") or tracker.sender_id)
+    return ChannelIdentity.from_metadata(meta, sender=sender)
 
 
 def message_id(tracker: Tracker) -> str:

@@ -6,6 +6,10 @@ immediate it forces the intent to `report_immediate_risk` so a rule utters the s
 before any custom action. With that intent it also adds the pack's safety numbers *for now*
 as entities; Rasa fills the safety slots from them itself, so the message needs neither the
 action server nor the database, and a second council's numbers come from its own pack.
+
+Rasa reads at most RASA_MAX_CHARS characters of a message (bot/channels/signed.py cuts it); the
+channel screens the whole text first and passes the result as `metadata.channel_screen`. The
+component acts on the higher of that and its own screen, so nothing past the cut is lost.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
+    METADATA,
     PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
@@ -41,6 +46,8 @@ URGENCY_ORDER = {"unknown": -1, "none": 0, "concern": 1, "immediate": 2}
 # overlapping windows (so a phrase cut by a window edge is seen whole) and the highest wins.
 WINDOW_CHARS = 20_000
 WINDOW_OVERLAP = 500
+# Where the signed channel (bot/channels/signed.py) puts its screen of the whole text.
+CHANNEL_SCREEN_KEY = "channel_screen"
 
 
 def screen_text(engine: Any, text: str) -> dict[str, Any]:
@@ -60,6 +67,26 @@ def screen_text(engine: Any, text: str) -> dict[str, Any]:
         if start + WINDOW_CHARS >= len(text):
             break
     return result
+
+
+def higher_screen(own: dict[str, Any], metadata: Any) -> dict[str, Any]:
+    """`own` raised to the signed channel's screen of the whole text (bot/channels/signed.py
+    puts it in the metadata; Rasa itself reads only the first RASA_MAX_CHARS characters), so a
+    disclosure far into a long message still forces the immediate intent. Never lowers."""
+    channel = metadata.get(CHANNEL_SCREEN_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(channel, dict) or channel.get("urgency") not in URGENCY_ORDER:
+        return own
+    merged = dict(own)
+    if URGENCY_ORDER[channel["urgency"]] > URGENCY_ORDER.get(own.get("urgency"), -1):
+        merged["urgency"] = channel["urgency"]
+        merged["matches"] = list(own.get("matches") or []) + [
+            m for m in channel.get("matches") or [] if m not in (own.get("matches") or [])
+        ]
+    categories = list(own.get("categories") or [])
+    merged["categories"] = categories + [
+        c for c in channel.get("categories") or [] if isinstance(c, str) and c not in categories
+    ]
+    return merged
 
 
 def safety_entities(contacts: Any, now: dt.datetime) -> list[dict[str, Any]]:
@@ -135,6 +162,7 @@ class RiskScreen(GraphComponent):
         except Exception:  # noqa: BLE001 - a screen failure must not lose the message
             logger.exception("risk screen failed; keeping the classifier's intent")
             risk = {"urgency": "unknown", "categories": [], "matches": []}
+        risk = higher_screen(risk, message.get(METADATA))
 
         intent = message.get(INTENT) or {}
         risk["classified_intent"] = intent.get(INTENT_NAME_KEY)

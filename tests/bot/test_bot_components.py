@@ -128,12 +128,32 @@ def request(path: str = "/webhook", token: str | None = None, bearer: str | None
     return SimpleNamespace(path=path, args=args, headers=headers)
 
 
-def test_action_server_token():
-    assert token_ok(request(token="s3cret"), "s3cret")
+def test_action_server_token_travels_in_the_header_only():
     assert token_ok(request(bearer="s3cret"), "s3cret")
-    assert not token_ok(request(token="wrong"), "s3cret")
+    assert not token_ok(request(bearer="wrong"), "s3cret")
     assert not token_ok(request(), "s3cret")
-    assert not token_ok(request(token=""), "")
+    assert not token_ok(request(bearer="x"), "")
+    # A token in the URL lands in access logs: refused even when it is the right one.
+    assert not token_ok(request(token="s3cret"), "s3cret")
+    assert not token_ok(request(token="s3cret", bearer="s3cret"), "s3cret")
+
+
+def test_rasa_sends_the_action_token_in_a_header_not_the_url(monkeypatch):
+    from rasa.core.utils import read_endpoints_from_path
+
+    from settings import ROOT
+
+    monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "t0ken")
+    for variable in ("RASA_TRACKER_DB_HOST", "RASA_TRACKER_DB_NAME", "RASA_TRACKER_DB_USER",
+                     "RASA_TRACKER_DB_PASSWORD", "RASA_REDIS_HOST", "RASA_REDIS_PORT",
+                     "RASA_REDIS_DB", "RASA_REDIS_PASSWORD", "RASA_LOCK_PREFIX"):
+        monkeypatch.setenv(variable, "1")
+    for name in ("endpoints.yml", "endpoints.production.yml"):
+        action = read_endpoints_from_path(ROOT / "bot" / name).action
+        assert action.token is None, name
+        assert action.headers == {"Authorization": "Bearer t0ken"}, name
+        assert "t0ken" not in action.url
 
 
 def test_a_disclosure_deep_in_a_long_message_is_found(screen):
@@ -143,3 +163,36 @@ def test_a_disclosure_deep_in_a_long_message_is_found(screen):
     assert msg.get("risk")["urgency"] == "immediate"
     assert msg.get("intent")["name"] == "report_immediate_risk"
     assert all(m["start"] >= len(filler) - 1 for m in msg.get("risk")["matches"])
+
+
+def with_channel_screen(msg: Message, urgency: str, categories: list[str]) -> Message:
+    msg.set("metadata", {"channel_screen": {"urgency": urgency, "categories": categories,
+                                            "matches": [], "chars": 50_000}})
+    return msg
+
+
+def test_the_channels_full_text_screen_raises_the_components_own(screen):
+    # Rasa reads only the first RASA_MAX_CHARS characters; the signed channel screened all
+    # 50,000 and found the disclosure at the end. The component must act on that.
+    msg = with_channel_screen(message("We talked about the school trip."), "immediate",
+                              ["physical_abuse"])
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("risk")["urgency"] == "immediate"
+    assert "physical_abuse" in msg.get("risk")["categories"]
+    assert msg.get("intent")["name"] == "report_immediate_risk"
+    assert entities(msg)["emergency_phone"] == "999"
+
+
+def test_the_channels_screen_never_lowers_the_components_own(screen):
+    msg = with_channel_screen(message(DISCLOSURE), "none", [])
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("risk")["urgency"] == "immediate"
+    assert msg.get("intent")["name"] == "report_immediate_risk"
+
+
+def test_a_malformed_channel_screen_is_ignored(screen):
+    msg = message("What does level 2 mean?", intent="ask_guide", confidence=0.9)
+    msg.set("metadata", {"channel_screen": {"urgency": "catastrophic"}})
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert msg.get("risk")["urgency"] == "none"
+    assert msg.get("intent")["name"] == "ask_guide"

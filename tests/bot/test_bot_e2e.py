@@ -1,4 +1,4 @@
-"""End to end through Rasa's REST webhook, with the action server and a temporary SQLite MASH.
+"""End to end through Rasa's signed channel, with the action server and a temporary SQLite MASH.
 
 Slow: needs a trained model. scripts/bot_checks.sh sets BOT_MODEL to the one it trained;
 otherwise scripts/train.sh trains (or reuses) the make-run model. Both servers listen on free
@@ -24,6 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from chat.say import post_signed
+from chat.signing import WEBHOOK_PATH, derive_sender_id
 from guidance.pack import load_pack
 from mash.db import make_engine, session_factory
 from mash.demo import seed_demo
@@ -57,12 +59,14 @@ class Stack:
     def __init__(self, tmp: Path) -> None:
         self.db_url = f"sqlite:///{tmp / 'app.db'}"
         self.token = secrets.token_hex(16)
+        self.channel_secret = secrets.token_urlsafe(32)
         self.action_port, self.rasa_port = free_port(), free_port()
         self.env = os.environ | {
             "APP_ENV": "test",
             "DATABASE_URL": self.db_url,
             "VAR_DIR": str(tmp),
             "ACTION_SERVER_TOKEN": self.token,
+            "CHANNEL_SECRET": self.channel_secret,
             "ACTION_SERVER_URL": f"http://127.0.0.1:{self.action_port}/webhook",
             "TF_CPP_MIN_LOG_LEVEL": "3",
         }
@@ -70,8 +74,12 @@ class Stack:
         self.procs: dict[str, subprocess.Popen] = {}
 
     @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
     def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+        return self.rasa_url + WEBHOOK_PATH
 
     def start(self, model: str) -> None:
         upgrade(self.db_url)
@@ -118,10 +126,8 @@ class Stack:
 
     def send(self, text: str, *, sender: str, metadata: dict[str, Any] | None = None,
              timeout: float = 30) -> list[dict[str, Any]]:
-        body: dict[str, Any] = {"sender": sender, "message": text}
-        if metadata is not None:
-            body["metadata"] = metadata
-        response = httpx.post(self.webhook, json=body, timeout=timeout)
+        response = post_signed(self.rasa_url, self.channel_secret, text=text,
+                               conversation=sender, metadata=metadata or {}, timeout=timeout)
         response.raise_for_status()
         return response.json()
 
@@ -235,6 +241,68 @@ def test_action_server_refuses_calls_without_the_token(stack):
             "domain": {}, "version": "3.6.2"}
     assert httpx.post(url, json=call, timeout=10).status_code == 401
     assert httpx.post(url, params={"token": "wrong"}, json=call, timeout=10).status_code == 401
+    # The right token in the URL is refused too (it would land in access logs) ...
+    assert httpx.post(url, params={"token": stack.token}, json=call,
+                      timeout=10).status_code == 401
+    # ... and Rasa's own calls (every test above) carried it in the header.
+    bearer = {"Authorization": f"Bearer {stack.token}"}
+    assert httpx.post(url, headers=bearer, json=call, timeout=10).status_code != 401
+
+
+def test_a_signed_call_is_answered_under_a_derived_sender_id(stack):
+    meta = metadata(stack)
+    replies = stack.send("who is our MASH contact?", sender="portal-chosen", metadata=meta)
+    assert replies and all(r.get("text") for r in replies)
+    derived = derive_sender_id(stack.channel_secret, metadata=meta, conversation="portal-chosen")
+    assert {r["recipient_id"] for r in replies} == {derived}
+
+
+def test_unsigned_forged_replayed_and_text_plain_calls_are_refused(stack):
+    meta = metadata(stack)
+    body = {"sender": "dsl-1", "message": DISCLOSURE, "metadata": meta}
+    assert httpx.post(stack.webhook, json=body, timeout=10).status_code == 401
+    # The stock REST channel is not there at all.
+    rest = f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook"
+    assert httpx.post(rest, json=body, timeout=10).status_code == 404
+
+    from chat.signing import sign_request
+
+    raw, headers = sign_request(stack.channel_secret, conversation="dsl-1", text="hello",
+                                metadata=meta)
+    claimed = f'"user_id":"{meta["user_id"]}"'.encode()
+    assert claimed in raw
+    forged = raw.replace(claimed, b'"user_id":"999"')
+    assert httpx.post(stack.webhook, content=forged, headers=headers,
+                      timeout=10).status_code == 401
+    plain = headers | {"Content-Type": "text/plain"}
+    assert httpx.post(stack.webhook, content=raw, headers=plain, timeout=10).status_code in (
+        401, 415)
+    assert httpx.post(stack.webhook, content=raw, headers=headers, timeout=30).status_code == 200
+    assert httpx.post(stack.webhook, content=raw, headers=headers, timeout=10).status_code == 401
+    stale, stale_headers = sign_request(stack.channel_secret, conversation="dsl-1", text="hi",
+                                        metadata=meta, now=time.time() - 600)
+    assert httpx.post(stack.webhook, content=stale, headers=stale_headers,
+                      timeout=10).status_code == 401
+
+
+def test_a_100kb_disclosure_gets_the_safety_message_within_2_seconds(stack):
+    stack.send("hello", sender="big-warm", metadata=metadata(stack))  # this sender's tracker
+    filler = "We went over the timetable, the trip and the lunch rota again. " * 800
+    text = (filler[:50_000] + " " + DISCLOSURE + " " + filler)[:100_000]
+    meta = metadata(stack)
+    started = time.monotonic()
+    replies = stack.send(text, sender="big", metadata=meta, timeout=30)
+    elapsed = time.monotonic() - started
+    assert_safety_first(replies)
+    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    assert len([e for e in stack.escalations() if e.message_id == meta["message_id"]]) == 1
+
+
+def test_the_logs_hold_no_message_text(stack):
+    stack.send(DISCLOSURE + " zanzibar", sender="log-check", metadata=metadata(stack))
+    for name in ("rasa", "actions"):
+        log = stack.log(name)
+        assert "zanzibar" not in log and "stepdad hit her" not in log, name
 
 
 def test_safety_message_still_delivered_with_the_action_server_down(stack):

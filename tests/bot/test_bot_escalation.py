@@ -84,3 +84,18 @@ async def test_database_down_tells_the_user_to_phone(
     assert said() == ["utter_escalation_failed"]
     assert dispatcher.messages[0]["phone"] == "0151 677 6557"
     assert events == []
+
+
+async def test_the_escalation_records_the_relays_conversation_not_rasas_derived_id(
+    services, sessions, dispatcher, make_tracker, metadata_for
+):
+    # The signed channel gives Rasa a derived id (c-...) and passes the relay's signed key on,
+    # so the escalation names the same sender the relay would (Slack replies use it).
+    metadata = metadata_for("oakfield_dsl", message_id="m-c", channel="slack") | {
+        "conversation": "slack:T1:U1"}
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk", metadata=metadata,
+                           risk=RISK, sender_id="c-0123456789abcdef")
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert row.sender == "slack:T1:U1"

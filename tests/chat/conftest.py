@@ -12,6 +12,8 @@ from guidance.engine import Engine
 from mash.db import make_engine, session_factory
 from settings import Settings
 
+CHANNEL_SECRET = "chat-test-channel-secret"
+
 
 @pytest.fixture(scope="session")
 def engine(guidance_engine: Engine) -> Engine:
@@ -27,6 +29,7 @@ def settings(demo_db_url: str, tmp_path: Path) -> Settings:
         database_url=demo_db_url,
         var_dir=tmp_path,
         rasa_url="http://127.0.0.1:9",
+        channel_secret=CHANNEL_SECRET,
     )
 
 

@@ -159,3 +159,53 @@ def test_a_disclosure_with_lone_surrogates_and_nul_still_gets_safety_and_escalat
     with factory() as session:
         excerpt = session.execute(select(Escalation.excerpt)).scalar_one()
     assert "\ufffd" in excerpt and "\x00" not in excerpt and "\ud800" not in excerpt
+
+
+def test_the_relay_signs_every_post_to_the_signed_channel(settings, engine, factory):
+    from chat.signing import MemoryNonceStore, verify_request
+
+    seen = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=[{"text": "Level 2 means..."}])
+
+    relay = relay_for(settings, engine, factory, rasa)
+    relay.send(sender_id="portal-1", text=QUESTION, metadata={**META, "message_id": "sig"})
+    (request,) = seen
+    assert request.url.path == "/webhooks/signed/webhook"
+    assert request.headers["content-type"] == "application/json"
+    signed = verify_request(settings.channel_secret, headers=request.headers,
+                            body=request.content, nonces=MemoryNonceStore())
+    assert signed.conversation == "portal-1" and signed.text == QUESTION
+    assert signed.metadata == {**META, "message_id": "sig"}
+
+
+def test_without_a_channel_secret_nothing_is_posted_but_safety_holds(settings, engine, factory):
+    from dataclasses import replace
+
+    posted = []
+    relay = relay_for(replace(settings, channel_secret=""), engine, factory,
+                      lambda request: posted.append(request) or httpx.Response(200, json=[]))
+    reply = relay.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "n"})
+    assert not posted and not reply.assistant_available
+    assert "999" in reply.messages[0]["text"] and reply.escalation_reference
+
+
+def test_the_signed_client_signs_and_fails_closed_without_a_secret(monkeypatch):
+    from chat import say
+    from chat.signing import MemoryNonceStore, verify_request
+
+    seen = []
+    client = httpx.Client(transport=httpx.MockTransport(
+        lambda request: seen.append(request) or httpx.Response(200, json=[{"text": "hi"}])))
+    response = say.post_signed("http://rasa", "s3cret-for-say", text="hello",
+                               conversation="cli", metadata={"channel": "portal"},
+                               client=client)
+    assert response.status_code == 200
+    signed = verify_request("s3cret-for-say", headers=seen[0].headers, body=seen[0].content,
+                            nonces=MemoryNonceStore())
+    assert signed.text == "hello" and seen[0].url.path == "/webhooks/signed/webhook"
+
+    monkeypatch.setenv("CHANNEL_SECRET", "")
+    assert say.main(["--quiet", "--url", "http://127.0.0.1:9", "hi"]) == 1

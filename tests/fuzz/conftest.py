@@ -62,6 +62,7 @@ def fuzz_settings_obj(tmp_path_factory, seed_database) -> Settings:
         var_dir=var_dir,
         rasa_url=CLOSED_PORT_URL,
         secret_key="fuzz-test-secret-key-not-for-production",
+        channel_secret="fuzz-test-channel-secret",
     )
     seed_database(url, settings_)
     return settings_

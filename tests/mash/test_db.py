@@ -37,3 +37,20 @@ def test_no_engine_at_import():
 
     module = importlib.reload(mash.db)
     assert not any(type(v).__name__ == "Engine" for v in vars(module).values())
+
+
+def test_database_errors_never_carry_the_statements_values(tmp_path) -> None:
+    # A traceback in a log must not hold an escalation's excerpt or a callback number.
+    import pytest
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from mash.db import make_engine
+
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE t (v TEXT NOT NULL UNIQUE)"))
+        connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": "stepdad hit her"})
+        with pytest.raises(SQLAlchemyError) as error:
+            connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": "stepdad hit her"})
+    assert "stepdad" not in str(error.value)
+    engine.dispose()

@@ -49,6 +49,7 @@ def test_the_example_with_real_secrets_is_a_valid_layout() -> None:
         **example_env(),
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+        "CHANNEL_SECRET": secrets.token_urlsafe(32),
     }
     settings = Settings.from_env(env)
     config = StackConfig.from_env(env)
@@ -70,6 +71,49 @@ def test_the_example_with_real_secrets_is_a_valid_layout() -> None:
 def test_bad_layouts_are_refused(name: str, value: str) -> None:
     with pytest.raises(SettingsError):
         StackConfig.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    "change, refused",
+    [
+        ({"CHANNEL_SECRET": "change-me"}, True),
+        ({"CHANNEL_SECRET": "s" * 64}, True),  # long, but not random
+        ({"CHANNEL_SECRET": secrets.token_urlsafe(24)}, True),  # 24 bytes: too few
+        ({"REDIS_URL": ""}, True),  # replicas could not share the channel's nonces
+        ({}, False),
+    ],
+)
+def test_production_needs_a_strong_channel_secret_and_shared_nonces(change, refused) -> None:
+    env = {**example_env(), "SECRET_KEY": "k" * 40, "ACTION_SERVER_TOKEN": "t" * 40,
+           "CHANNEL_SECRET": secrets.token_urlsafe(32)} | change
+    if refused:
+        with pytest.raises(SettingsError, match="CHANNEL_SECRET|REDIS_URL"):
+            Settings.from_env(env)
+    else:
+        assert Settings.from_env(env).channel_secret == env["CHANNEL_SECRET"]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "203.0.113.7", "app-1.example.org"])  # noqa: S104
+def test_rasa_and_the_action_servers_never_listen_on_a_public_address(host: str) -> None:
+    with pytest.raises(SettingsError, match="BIND_HOST"):
+        StackConfig.from_env({"BIND_HOST": host})
+
+
+def test_nginx_exposes_only_the_portal_beyond_the_private_network(tmp_path: Path) -> None:
+    config = StackConfig.from_env({"BIND_HOST": "10.0.0.4", "PUBLIC_HOST": "203.0.113.7",
+                                   "PROD_RUN_DIR": str(tmp_path)})
+    servers = render_nginx(config).split("    server {")[1:]
+    by_port = {re.search(r"listen ([^;\s]+)", s).group(1): s for s in servers}
+    assert set(by_port) == {"10.0.0.4:5080", "10.0.0.4:5081", "203.0.113.7:8080"}
+    for internal in ("10.0.0.4:5080", "10.0.0.4:5081"):
+        assert "allow 10.0.0.0/8;" in by_port[internal] and "deny all;" in by_port[internal]
+    assert "deny all;" not in by_port["203.0.113.7:8080"]
+
+
+def test_every_rasa_replica_shares_the_nonce_store() -> None:
+    config = StackConfig.from_env({"REDIS_URL": "redis://cache.internal:6380/5"})
+    env = rasa_env(config, Settings(action_server_token="x" * 20))
+    assert env["REDIS_URL"] == "redis://cache.internal:6380/5"
 
 
 def test_store_variables_are_split_from_the_urls() -> None:

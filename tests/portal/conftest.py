@@ -29,6 +29,7 @@ def portal_settings(db_url: str, var_dir: Path, **overrides) -> Settings:
         var_dir=var_dir,
         rasa_url=overrides.pop("rasa_url", CLOSED_PORT_URL),
         secret_key="portal-test-secret-key-not-for-production",
+        channel_secret=overrides.pop("channel_secret", "portal-test-channel-secret"),
         **overrides,
     )
 

@@ -23,7 +23,8 @@ DISCLOSURE = (
 
 def test_portal_chat_through_real_rasa(rasa_stack, guidance_engine, make_settings, portal_sign_in):
     settings = make_settings(rasa_stack.db_url, rasa_stack.logs,
-                             rasa_url=f"http://127.0.0.1:{rasa_stack.rasa_port}")
+                             rasa_url=f"http://127.0.0.1:{rasa_stack.rasa_port}",
+                             channel_secret=rasa_stack.channel_secret)
     context = AppContext.build(settings, guidance=guidance_engine)
     try:
         with TestClient(create_app(settings, context=context)) as client:

@@ -258,6 +258,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "APP_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+        "CHANNEL_SECRET": secrets.token_urlsafe(32),
         "DATABASE_URL": f"{PG}/{app_db}",
         "TRACKER_DATABASE_URL": f"{PG}/{rasa_db}",
         "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",

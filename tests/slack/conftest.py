@@ -45,6 +45,7 @@ def settings(demo_db_url: str, tmp_path: Path, stub: SlackStub) -> Settings:
         database_url=demo_db_url,
         var_dir=tmp_path,
         rasa_url="http://127.0.0.1:9",  # nothing listens: Rasa is reliably down
+        channel_secret="slack-test-channel-secret",
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=stub.api_url,

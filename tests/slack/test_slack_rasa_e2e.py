@@ -33,6 +33,7 @@ def test_a_slack_disclosure_through_the_real_rasa(rasa_stack, stub, guidance_eng
         database_url=rasa_stack.db_url,
         var_dir=tmp_path,
         rasa_url=f"http://127.0.0.1:{rasa_stack.rasa_port}",
+        channel_secret=rasa_stack.channel_secret,
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=stub.api_url,

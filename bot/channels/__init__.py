@@ -1,0 +1,1 @@
+"""Rasa input channels: only the relay's signed channel (signed.py)."""

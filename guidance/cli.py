@@ -1,4 +1,4 @@
-"""python -m guidance risk|assess|ask|eval|validate|coverage|bench|shell (the contract is in DESIGN.md).
+"""python -m guidance risk|assess|ask|eval|validate|coverage|bench|shell (contract: DESIGN.md).
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.

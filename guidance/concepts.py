@@ -43,7 +43,7 @@ LevelNumber = conint(ge=1, le=4, strict=True)
 
 
 def _as_tuple(value: Any) -> Tuple[Any, ...]:
-    return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
 
 
 class ConceptTest(BaseModel):

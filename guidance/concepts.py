@@ -4,7 +4,8 @@ A concept is one situation taken from a list (Wirral's levels, Working Together,
 councils' level-4 lists): its urgency and level, the lexicon categories and level indicators
 that realise it, and at least five test messages of at least four kinds, written before its
 patterns. The schema is described by the pydantic models below; files are read with
-ruamel.yaml so that every problem names its file and line (from ruamel's node marks).
+ruamel.yaml so that every problem names its file and line (from ruamel's node marks: a file
+with a problem is parsed again with the round-trip loader, which keeps them).
 `python -m guidance coverage` (guidance/coverage.py) runs the tests through the engine.
 
 A pack without a concepts/ folder (or with an empty one) loads with an empty catalogue.
@@ -100,7 +101,7 @@ class Concept(BaseModel):
     tests: List[ConceptTest]
 
     _file: Path = PrivateAttr(default=Path())
-    _line: int = PrivateAttr(default=0)
+    _index: int = PrivateAttr(default=0)  # position in its file's list
 
     class Config:
         extra = Extra.forbid
@@ -130,8 +131,8 @@ class Concept(BaseModel):
         return self._file
 
     @property
-    def line(self) -> int:
-        return self._line
+    def index(self) -> int:
+        return self._index
 
 
 @dataclass(frozen=True)
@@ -161,56 +162,86 @@ def load_concepts(
     """Read and check every concepts/*.yml; return (catalogue or None, every problem found).
 
     With `lexicon` and `levels`, the categories and indicators a concept links to must exist.
+    Files are read with ruamel's fast safe loader; only a file with a problem is read again
+    with the round-trip loader, whose node marks give each problem its line.
     """
     folder = Path(pack_dir) / CONCEPTS_DIR
     if not folder.is_dir():
         return Catalogue(), []
     problems: list[PackProblem] = []
     concepts: list[Concept] = []
+    lines = _Lines()
     for file in sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml")):
-        found, file_problems = _read_file(file)
+        found, file_problems = _read_file(file, lines)
         concepts.extend(found)
         problems.extend(file_problems)
-    problems.extend(_check_ids(concepts))
+    problems.extend(_check_ids(concepts, lines))
     if lexicon is not None:
         known = {category.id for category in lexicon.categories}
-        problems.extend(_check_links(concepts, "categories", known, "risk category",
+        problems.extend(_check_links(concepts, lines, "categories", known, "risk category",
                                      "lexicon.yml"))
     if levels is not None:
-        problems.extend(_check_links(concepts, "indicators", levels.indicator_names(),
+        problems.extend(_check_links(concepts, lines, "indicators", levels.indicator_names(),
                                      "level indicator", "levels.yml"))
     return (Catalogue(tuple(concepts)) if not problems else None), problems
 
 
-def _read_file(file: Path) -> tuple[list[Concept], list[PackProblem]]:
+def _parse(file: Path, text: str, typ: str) -> tuple[Any, list[PackProblem]]:
+    try:
+        return YAML(typ=typ).load(text), []
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        return None, [PackProblem(file, line, f"invalid YAML: {exc.problem}")]
+    except YAMLError as exc:
+        return None, [PackProblem(file, None, f"invalid YAML: {exc}")]
+
+
+class _Lines:
+    """The round-trip parse of a file, made only when one of its problems needs a line."""
+
+    def __init__(self) -> None:
+        self._trees: dict[Path, Any] = {}
+
+    def tree(self, file: Path) -> Any:
+        if file not in self._trees:
+            self._trees[file] = _parse(file, read_text(file), "rt")[0]
+        return self._trees[file]
+
+    def item(self, file: Path, index: int) -> int | None:
+        tree = self.tree(file)
+        items = tree.get("concepts") if isinstance(tree, dict) else None
+        return _item_line(items, index) if isinstance(items, list) else None
+
+    def at(self, file: Path, index: int, loc: tuple[Any, ...]) -> int | None:
+        tree = self.tree(file)
+        items = tree.get("concepts") if isinstance(tree, dict) else None
+        if not isinstance(items, list) or index >= len(items):
+            return None
+        return _line_at(items[index], loc, _item_line(items, index))
+
+
+def _read_file(file: Path, lines: _Lines) -> tuple[list[Concept], list[PackProblem]]:
     try:
         text = read_text(file)
     except PackError as exc:
         return [], list(exc.problems)
-    yaml = YAML(typ="rt")
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        return [], [PackProblem(file, line, f"invalid YAML: {exc.problem}")]
-    except YAMLError as exc:
-        return [], [PackProblem(file, None, f"invalid YAML: {exc}")]
-    if data is None:
-        return [], []  # an empty file: nothing yet
+    data, problems = _parse(file, text, "safe")
+    if problems or data is None:
+        return [], problems  # a YAML error, or an empty file: nothing yet
     if not isinstance(data, dict) or set(data) != {"concepts"}:
         return [], [PackProblem(file, 1, "a concept file is a mapping with one key, 'concepts'")]
     items = data["concepts"]
     if items is None:
         return [], []
     if not isinstance(items, list):
-        return [], [PackProblem(file, _key_line(data, "concepts"), "'concepts' must be a list")]
+        return [], [PackProblem(file, _key_line(lines.tree(file), "concepts"),
+                                "'concepts' must be a list")]
     concepts: list[Concept] = []
-    problems: list[PackProblem] = []
     for index, item in enumerate(items):
-        line = _item_line(items, index)
         if not isinstance(item, dict):
-            problems.append(PackProblem(file, line, "a concept must be a mapping"))
+            problems.append(PackProblem(file, lines.item(file, index),
+                                        "a concept must be a mapping"))
             continue
         try:
             concept = Concept.parse_obj(item)
@@ -218,32 +249,33 @@ def _read_file(file: Path) -> tuple[list[Concept], list[PackProblem]]:
             label = f"concept '{item.get('id')}'" if item.get("id") else f"concept {index + 1}"
             for error in exc.errors():
                 where = ".".join(str(part) for part in error["loc"])
-                problems.append(PackProblem(file, _line_at(item, error["loc"], line),
+                problems.append(PackProblem(file, lines.at(file, index, error["loc"]),
                                             f"{label}: {where}: {error['msg']}"))
             continue
         concept._file = file
-        concept._line = line
+        concept._index = index
         concepts.append(concept)
     return concepts, problems
 
 
-def _check_ids(concepts: Iterable[Concept]) -> list[PackProblem]:
+def _check_ids(concepts: Iterable[Concept], lines: _Lines) -> list[PackProblem]:
     first: dict[str, Concept] = {}
     problems = []
     for concept in concepts:
         if concept.id in first:
             other = first[concept.id]
-            problems.append(PackProblem(concept.file, concept.line,
-                                        f"concept id '{concept.id}' is also used at "
-                                        f"{other.file.name}:{other.line}"))
+            problems.append(PackProblem(
+                concept.file, lines.item(concept.file, concept.index),
+                f"concept id '{concept.id}' is also used at "
+                f"{other.file.name}:{lines.item(other.file, other.index)}"))
         first.setdefault(concept.id, concept)
     return problems
 
 
-def _check_links(concepts: Iterable[Concept], field: str, known: set[str], what: str,
-                 where: str) -> list[PackProblem]:
+def _check_links(concepts: Iterable[Concept], lines: _Lines, field: str, known: set[str],
+                 what: str, where: str) -> list[PackProblem]:
     return [
-        PackProblem(concept.file, concept.line,
+        PackProblem(concept.file, lines.item(concept.file, concept.index),
                     f"concept '{concept.id}': unknown {what} '{name}' (not in {where})")
         for concept in concepts
         for name in getattr(concept, field)

@@ -73,8 +73,6 @@ class ConceptTest(BaseModel):
                 raise ValueError("a question test expects urgency none")
             if value is not None:
                 raise ValueError("a question test has no level")
-        elif value is None and urgency is not None and _as_tuple(urgency) != ("none",):
-            raise ValueError("a test that expects a concern or immediate urgency needs a level")
         if value is not None and _as_tuple(urgency) == ("immediate",) \
                 and 4 not in _as_tuple(value):
             raise ValueError("an immediate situation is level 4")

@@ -1,4 +1,4 @@
-"""python -m guidance risk|assess|ask|eval|validate|bench|shell (the contract is in DESIGN.md).
+"""python -m guidance risk|assess|ask|eval|validate|coverage|bench|shell (contract: DESIGN.md).
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("validate", help="check a pack; list every problem")
     sub.add_argument("pack", nargs="?", help="pack folder or name (default: GUIDANCE_PACK)")
     sub.set_defaults(handler=_run_validate)
+    sub = commands.add_parser("coverage",
+                              help="run the concept catalogue's tests through the engine")
+    sub.add_argument("--pack", help="pack folder or name (default: GUIDANCE_PACK)")
+    sub.add_argument("--failures", action="store_true",
+                     help="print each failing test with what the engine said")
+    sub.set_defaults(handler=_run_coverage)
     sub = commands.add_parser("bench", help="messages per second and pack load time")
     sub.add_argument("--seconds", type=float, default=2.0, help="time per verb (default 2)")
     sub.set_defaults(handler=_run_bench)
@@ -86,13 +92,14 @@ def _pack_path(name: str | None = None) -> Path:
     return candidate if candidate.is_dir() else settings.packs_dir / name
 
 
-def _load_engine(err: TextIO) -> Any:
-    """The Engine for the configured pack, or None after printing why it cannot load."""
+def _load_engine(err: TextIO, pack: str | None = None) -> Any:
+    """The Engine for the pack (default: the configured one), or None after printing why not."""
     from guidance.yamlfile import PackError
     from settings import SettingsError
 
+    path = pack
     try:
-        path = _pack_path()
+        path = _pack_path(pack)
         from guidance.engine import Engine
         from guidance.pack import load_pack
 
@@ -263,8 +270,34 @@ def _run_validate(args: argparse.Namespace) -> int:
     pack = load_pack(path)
     print(f"pack {pack.name} {pack.version} (effective {pack.effective_date}) at {path}: valid; "
           f"{len(pack.sections)} sections, {len(pack.levels.indicators)} level indicators, "
-          f"{len(pack.training)} training offers")
+          f"{len(pack.training)} training offers, {len(pack.concepts)} concepts")
     return 0
+
+
+def _run_coverage(args: argparse.Namespace) -> int:
+    from guidance.coverage import report_lines, run_catalogue
+
+    engine = _load_engine(sys.stderr, args.pack)
+    if engine is None:
+        return EXIT_PACK
+    catalogue = engine.pack.concepts
+    if not len(catalogue):
+        print(f"pack {engine.pack.name} {engine.pack.version}: no concepts (concepts/ is "
+              "missing or empty)")
+        return 0
+
+    shown = []
+
+    def progress(done: int, total: int) -> None:
+        shown.append(done)
+        print(f"\r  {done}/{total} concepts run", end="", file=sys.stderr, flush=True)
+
+    results = run_catalogue(engine, list(catalogue), progress=progress)
+    if shown:
+        print(file=sys.stderr)  # end the progress line
+    print(f"pack {engine.pack.name} {engine.pack.version}: concept coverage")
+    print("\n".join(report_lines(results, catalogue.by_list(), failures=args.failures)))
+    return EXIT_INPUT if any(r.failures for r in results) else 0
 
 
 def _run_bench(args: argparse.Namespace) -> int:

@@ -37,7 +37,11 @@ MIN_INDICATORS_PER_LEVEL = 12
 _LEVEL_FIELDS = {
     "level", "name", "description", "who_responds", "next_steps", "sections", "indicators",
 }
-_INDICATOR_FIELDS = {"text", "patterns", "mitigated", "doing_well", "past", "once", "sections"}
+_INDICATOR_FIELDS = {
+    "id", "text", "patterns", "mitigated", "doing_well", "past", "once", "sections",
+}
+# An indicator's optional stable name (the concept catalogue links to it): kebab-case.
+_REF = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _CONTEXT_FIELDS = {
     "mitigating", "doing_well", "resolved", "single", "negation", "negation_fillers", "past",
     "unplaced",
@@ -85,6 +89,9 @@ class Indicator:
     doing_well: int | None = None  # the level it counts at when the child is doing well
     sections: tuple[str, ...] = ()  # guide sections about this indicator
     section_lines: tuple[int, ...] = ()
+    # The stable name written in levels.yml (`id: fgm-known-or-at-risk`), if any. `id` stays
+    # positional so assessments read the same; the concept catalogue accepts either.
+    ref: str | None = None
 
     @property
     def domain_label(self) -> str:
@@ -164,6 +171,10 @@ class Levels:
     @property
     def indicators(self) -> list[Indicator]:
         return [ind for level in self for ind in level.indicators]
+
+    def indicator_names(self) -> set[str]:
+        """Every name an indicator can be linked by: its positional id and its `id` field."""
+        return {name for ind in self.indicators for name in (ind.id, ind.ref) if name}
 
     def section_refs(self) -> list[tuple[str, int]]:
         """(section id, line) for every guide section the levels point to."""
@@ -275,6 +286,14 @@ class _Reader:
         if levels and set(levels) != expected and not self.problems:
             missing = sorted(expected - set(levels))
             self.problem(raw_levels.line, f"levels must be 1 to 4; missing {missing}")
+        seen: dict[str, int] = {}
+        for ind in (i for level in levels.values() for i in level.indicators):
+            if ind.ref is None:
+                continue
+            if ind.ref in seen:
+                self.problem(ind.line, f"indicator id '{ind.ref}' is also used at line "
+                                       f"{seen[ind.ref]}")
+            seen.setdefault(ind.ref, ind.line)
         if self.problems or context is None:
             return None
         combinations = self.combinations(data.get("combinations"), data.line_of("combinations"),
@@ -483,6 +502,10 @@ class _Reader:
                 self.problem(raw.line_of(key), f"unknown field '{key}'")
         text = self.text(raw, "text")
         patterns = self.patterns(raw, "patterns")
+        ref = raw.get("id")
+        if ref is not None and not (isinstance(ref, str) and _REF.match(ref)):
+            self.problem(raw.line_of("id"), f"indicator id {ref!r} must be kebab-case")
+            ref = None
         sections, section_lines = (), ()
         if "sections" in raw:
             sections, section_lines = self.strings(raw, "sections")
@@ -514,4 +537,5 @@ class _Reader:
             line=raw.line,
             sections=sections,
             section_lines=section_lines,
+            ref=ref,
         )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guidance.concepts import Catalogue, load_concepts
 from guidance.contacts import Contacts, load_manifest
 from guidance.levels import LEVELS_FILE, Levels, load_levels
 from guidance.lexicon import load_lexicon
@@ -31,6 +32,7 @@ class Pack:
     lexicon: Any  # guidance.lexicon.Lexicon
     sections: Any  # guidance.sections.Sections
     training: Any  # list[guidance.sections.TrainingOffer]
+    concepts: Catalogue = Catalogue()  # concepts/*.yml; empty when the pack has none
 
 
 def load_pack(path: Path) -> Pack:
@@ -69,13 +71,16 @@ def _load(pack_dir: Path) -> tuple[Pack | None, list[PackProblem]]:
     lexicon = run(load_lexicon)
     sections = run(load_sections, contacts)
     training = run(load_training, contacts)
+    # Checked against the lexicon and levels only when those loaded (else their own problems
+    # are reported and the links cannot be judged).
+    concepts = run(load_concepts, lexicon, levels)
     if levels is not None and sections is not None:
         for section_id, line in levels.section_refs():
             if section_id not in sections:
                 problems.append(
                     PackProblem(pack_dir / LEVELS_FILE, line, f"unknown section id '{section_id}'")
                 )
-    parts = (manifest, levels, lexicon, sections, training)
+    parts = (manifest, levels, lexicon, sections, training, concepts)
     if problems or any(part is None for part in parts):
         return None, problems
     return (
@@ -90,6 +95,7 @@ def _load(pack_dir: Path) -> tuple[Pack | None, list[PackProblem]]:
             lexicon=lexicon,
             sections=sections,
             training=training,
+            concepts=concepts,
         ),
         problems,
     )

@@ -131,12 +131,17 @@ class RiskResult:
     urgency: str
     categories: list[str]
     matches: list[RiskMatch]
+    # which layer decided the urgency: "rules" (this screen), "model" (guidance/combine.py)
+    by: tuple[str, ...] = ("rules",)
+    reasons: tuple[str, ...] = ()  # plain words, when the model raised the urgency
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "urgency": self.urgency,
             "categories": list(self.categories),
             "matches": [m.to_dict() for m in self.matches],
+            "by": list(self.by),
+            "reasons": list(self.reasons),
         }
 
 
@@ -466,6 +471,21 @@ class RiskScreen:
             for (message, base, _), doc in zip(chunks, docs, strict=True):
                 self._add_doc(message, base, doc)
             return [self._judge(m) for m in messages]
+
+    def is_procedural(self, text: str) -> bool:
+        """Whether the rules read `text` as a question or hypothetical about procedure with no
+        sign of a real child ("what do I do if a child discloses abuse?"). Every sentence asks
+        or sits in a hypothetical or conditional zone, and no disclosure, age or specific
+        detail shows a real child. The learned second opinion may not raise such a message."""
+        with _gc_paused():
+            message = self._prepare(text)
+            for base, chunk in message.chunks:
+                self._add_doc(message, base, next(self._docs([chunk])))
+            if not message.texts:
+                return False
+            hits = self._find_hits(message)
+            ages = _find_ages(message.folded, self.lexicon.school_year_offset)
+            return _Context(message, hits, ages, self.no_innocent_causes).procedural()
 
     def _prepare(self, text: str) -> _Message:
         if not isinstance(text, str):
@@ -851,6 +871,19 @@ class _Context:
             if start is not None and i >= start:
                 zone[i] = True
         return zone
+
+    def procedural(self) -> bool:
+        """Every sentence with words asks or lies in a zone, and nothing shows a real child."""
+        if self.strong or self.weak:
+            return False
+        asking, zone = self.asking, self.zone
+        framed: dict[int, bool] = {}
+        for i, text in enumerate(self.texts):
+            if not any(c.isalnum() for c in text):
+                continue
+            s = self.sentence[i]
+            framed[s] = framed.get(s, True) and (s in asking or zone[i])
+        return bool(framed) and all(framed.values())
 
     def _in_condition(self, start: int) -> bool:
         """Token `start` follows an "if" cue in its clause ("if a pupil told me ...")."""

@@ -30,8 +30,8 @@ def test_risk_assess_ask_fields_match_the_contract():
     ]
     stdin = "".join(json.dumps(line) + "\n" for line in lines).encode()
     expected = {
-        "risk": ["id", "urgency", "categories", "matches"],
-        "assess": ["id", "level", "reasons", "next_steps", "sources"],
+        "risk": ["id", "urgency", "categories", "matches", "by", "reasons"],
+        "assess": ["id", "level", "reasons", "next_steps", "sources", "by"],
         "ask": ["id", "answer", "sources"],
     }
     for verb, fields in expected.items():
@@ -45,6 +45,8 @@ def test_risk_assess_ask_fields_match_the_contract():
             assert records[0]["urgency"] == "immediate"
             match = records[0]["matches"][0]
             assert list(match) == ["text", "category", "start", "end"]
+            # a procedure question: the rules decide, the model may not raise it
+            assert records[1]["urgency"] == "none" and records[1]["by"] == ["rules"]
         if verb == "assess":
             assert records[0]["level"] == 4
             assert all(list(s) == ["id", "title"] for s in records[0]["sources"])

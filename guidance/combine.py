@@ -1,0 +1,102 @@
+"""The rules and the learned second opinion, composed: the one place they meet.
+
+Safety rules of the composition (docs/architecture.md, "The learned second opinion"):
+- the higher urgency and the higher level win: the model may raise what the rules found, never
+  lower it;
+- the model raises urgency only to immediate, and only above the threshold calibrated on
+  held-back data (false immediates on "none" items at most 5%);
+- it never raises a message the rules read as a question or hypothetical about procedure with
+  no real child in it (RiskScreen.is_procedural), so a procedure question creates no escalation;
+- it places a situation only at level 2-4, never at level 1, and it may place a situation the
+  rules left unplaced (level None);
+- every result says which layer decided it (`by`), and a raise says so in plain words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from guidance.assess import Assessment, Assessor
+from guidance.classifier import Opinion, SecondOpinion
+from guidance.risk import RiskResult, RiskScreen
+
+RULES, MODEL = "rules", "model"
+RAISED_URGENCY = (
+    "A statistical check of the wording suggests this may be immediate risk, although the "
+    "rules found no clear sign of it; the duty social worker should review it."
+)
+
+
+def raised_level_reason(level: int) -> str:
+    return (f"A statistical check of the wording suggests level {level}, higher than the "
+            "indicators matched; the Integrated Front Door should review the level.")
+
+
+class Combined:
+    """Screens and assesses with the rules, then lets the model raise (batched)."""
+
+    def __init__(self, screen: RiskScreen, assessor: Assessor,
+                 second_opinion: SecondOpinion | None):
+        self.screen = screen
+        self.assessor = assessor
+        self.second_opinion = second_opinion
+
+    def risk_many(self, texts: list[str]) -> list[RiskResult]:
+        rules = self.screen.screen_many(texts)
+        if self.second_opinion is None:
+            return rules
+        opinions = self.second_opinion.urgency_opinions(texts)
+        return [self._risk(text, rule, opinion)
+                for text, rule, opinion in zip(texts, rules, opinions, strict=True)]
+
+    def assess_many(self, texts: list[str]) -> list[Assessment]:
+        rules_risks = self.screen.screen_many(texts)
+        if self.second_opinion is None:
+            return self.assessor.assess_given(texts, rules_risks)
+        opinions = self.second_opinion.opinions(texts)
+        out = []
+        for text, rules_risk, opinion in zip(texts, rules_risks, opinions, strict=True):
+            risk = self._risk(text, rules_risk, opinion)
+            [by_rules] = self.assessor.assess_given([text], [rules_risk])
+            assessment = by_rules
+            if risk is not rules_risk and risk.urgency != rules_risk.urgency:
+                [assessment] = self.assessor.assess_given([text], [risk])
+            out.append(self._level(text, rules_risk, risk, by_rules, assessment, opinion))
+        return out
+
+    def _risk(self, text: str, rules: RiskResult, opinion: Opinion) -> RiskResult:
+        if opinion.urgency != "immediate":
+            return rules
+        if rules.urgency == "immediate":
+            return replace(rules, by=(RULES, MODEL))
+        if self._procedural(text, rules):
+            return rules
+        return replace(rules, urgency="immediate", by=(MODEL,), reasons=(RAISED_URGENCY,))
+
+    def _procedural(self, text: str, rules: RiskResult) -> bool:
+        # asked only when the model would raise (rare), so its cost is small
+        return self.screen.is_procedural(text)
+
+    def _level(self, text: str, rules_risk: RiskResult, risk: RiskResult, by_rules: Assessment,
+               assessment: Assessment, opinion: Opinion) -> Assessment:
+        level = assessment.level
+        if level != by_rules.level:  # the model's immediate urgency lifted it to level 4
+            assessment = replace(assessment, by=(MODEL,))
+        wanted = opinion.level  # 2-4 or None: the model never places at level 1
+        if wanted is None:
+            return assessment
+        if level is not None and wanted < level:
+            return assessment
+        if level == wanted:
+            layers = assessment.by if MODEL in assessment.by else (*assessment.by, MODEL)
+            return replace(assessment, by=tuple(layers))
+        if self._procedural(text, rules_risk):
+            return assessment
+        return self.assessor.at_level(assessment, wanted, raised_level_reason(wanted), (MODEL,))
+
+
+def merge_by(results: list[dict[str, Any]]) -> list[str]:
+    """The layers named by any of several results (rules first), for windows of one text."""
+    named = {layer for r in results for layer in r.get("by", [])}
+    return [layer for layer in (RULES, MODEL) if layer in named]

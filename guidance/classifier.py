@@ -61,6 +61,8 @@ SETTINGS: dict[str, Any] = {
     "holdout": 0.2,
     # the most the model alone may call immediate among held-back "none" items
     "max_false_immediate": 0.05,
+    # ... and among held-back "concern" items (the only ones the engine lets it raise)
+    "max_concern_to_immediate": 0.05,
     # the most the model alone may over-call among held-back vignettes (level above the label)
     "max_over_level": 0.05,
     # a raise needs at least this probability, however the calibration comes out
@@ -508,7 +510,13 @@ def train(data_dir: Path = DATA_DIR, *, log: TextIO | None = None,
     held_labels = [labels[i] for i in held]
     p_imm = part.proba(held_texts)[:, part.classes.index("immediate")]
     none_scores = [p for p, lab in zip(p_imm, held_labels, strict=True) if lab == "none"]
-    t_imm = _threshold(none_scores, settings["max_false_immediate"], settings["min_threshold"])
+    concern_scores = [p for p, lab in zip(p_imm, held_labels, strict=True) if lab == "concern"]
+    # the engine lets the model raise only what the rules called a concern, so concern items
+    # it would call immediate are the false raises that matter most: bound both
+    t_imm = max(_threshold(none_scores, settings["max_false_immediate"],
+                           settings["min_threshold"]),
+                _threshold(concern_scores, settings["max_concern_to_immediate"],
+                           settings["min_threshold"]))
     model_imm = [bool(p >= t_imm) for p in p_imm]
     figures: dict[str, Any] = {"held_back": {"risk": len(held), "vignettes": 0}}
     figures["urgency"] = _urgency_figures(held_labels, model_imm,
@@ -559,8 +567,10 @@ def _urgency_figures(labels: list[str], model_imm: list[bool],
     if rules is not None:
         rules_imm = [u == "immediate" for u, _ in rules]
         ungated = [a or b for a, b in zip(rules_imm, model_imm, strict=True)]
-        both = [r or (m and not procedural)
-                for r, m, (_, procedural) in zip(rules_imm, model_imm, rules, strict=True)]
+        # the engine's composition: the model raises a concern the rules found, unless the
+        # rules read the message as a procedure question (guidance/combine.py)
+        both = [r or (m and u == "concern" and not procedural)
+                for r, m, (u, procedural) in zip(rules_imm, model_imm, rules, strict=True)]
         out.update({
             "rules_immediate_recall": share(rules_imm, "immediate"),
             "rules_false_immediate_on_none": share(rules_imm, "none"),
@@ -607,9 +617,9 @@ def describe(model: SecondOpinion) -> list[str]:
                        ("combined_false_immediate_on_none",
                         "none items called immediate, rules + model"),
                        ("ungated_immediate_recall",
-                        "immediate recall, rules + model without the question gate"),
+                        "immediate recall, rules + model also raising from none"),
                        ("ungated_false_immediate_on_none",
-                        "none items called immediate, rules + model without the question gate"),
+                        "none items called immediate, rules + model also raising from none"),
                        ("model_concern_to_immediate", "concern items called immediate, model"),
                        ("combined_concern_to_immediate",
                         "concern items called immediate, rules + model")):

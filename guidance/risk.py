@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from spacy.language import Language
@@ -36,6 +37,8 @@ _LEVELS = {"none": NONE, "concern": CONCERN, "immediate": IMMEDIATE}
 _NAMES = {NONE: "none", CONCERN: "concern", IMMEDIATE: "immediate"}
 CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs small
 NEGATION_REACH = 3
+_AGE_TERMS = frozenset({"partner", "pregnancy"})  # hits the age rules judge
+_JUDGED = _AGE_TERMS | {"category"}
 _CONTRAST = frozenset({"but", "however", "although", "though", "whereas", "yet", "says", "said",
                        "told", "disclosed"})  # words between a negation and the match it governs
 
@@ -322,26 +325,29 @@ class RiskScreen:
             c.id for c in lexicon.categories if not c.innocent_causes)
         self.lemma_cache: dict[str, int] = {}
         self._compile_all()
-        # first phrase -> (its patterns, or [] and [(key id or -1, pattern)]: a pattern with a
-        # key is tried only if one of the key's phrases is in the message)
+        # first phrase -> (its patterns, or [] and [(key id or -1, [patterns])]: a pattern with
+        # a key is tried only if one of the key's phrases is in the message)
         key_ids: dict[frozenset[int], int] = {}
         self.keys: list[frozenset[int]] = []
-        self.candidates: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}
+        self.candidates: dict[int, tuple[list[int], list[tuple[int, list[int]]]]] = {}
         for pattern in self.patterns:
             if pattern.key is not None and pattern.key not in key_ids:
                 key_ids[pattern.key] = len(self.keys)
                 self.keys.append(pattern.key)
-        self.keys_of_phrase: dict[int, list[int]] = {}
-        for key_id, key in enumerate(self.keys):
-            for phrase_id in key:
-                self.keys_of_phrase.setdefault(phrase_id, []).append(key_id)
         for phrase_id, indices in self.first_index.items():
             keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
                      for i in indices]
             if all(k < 0 for k, _ in keyed):
                 self.candidates[phrase_id] = (list(indices), [])
             else:
-                self.candidates[phrase_id] = ([], keyed)
+                # runs of patterns sharing a key, in pattern order: (key id, [indices])
+                runs: list[tuple[int, list[int]]] = []
+                for key_id, index in keyed:
+                    if runs and runs[-1][0] == key_id:
+                        runs[-1][1].append(index)
+                    else:
+                        runs.append((key_id, [index]))
+                self.candidates[phrase_id] = ([], runs)
 
     # building
 
@@ -484,8 +490,8 @@ class RiskScreen:
             if not message.texts:
                 return False
             hits = self._find_hits(message)
-            ages = _find_ages(message.folded, self.lexicon.school_year_offset)
-            return _Context(message, hits, ages, self.no_innocent_causes).procedural()
+            return _Context(message, hits, self.lexicon.school_year_offset,
+                            self.no_innocent_causes).procedural()
 
     def _prepare(self, text: str) -> _Message:
         if not isinstance(text, str):
@@ -549,10 +555,10 @@ class RiskScreen:
         patterns = self.patterns
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
-        # the keys (a word a pattern needs later on) that some word in the message satisfies
-        key_of = self.keys_of_phrase
-        ok_keys = {k for p in present if p in key_of for k in key_of[p]}
-        ok_keys.add(-1)
+        # whether a key (a word a pattern needs later on) is somewhere in the message: asked
+        # only for the keys of patterns whose first word is here
+        keys = self.keys
+        key_ok: dict[int, bool] = {-1: True}
         all_candidates = self.candidates
         for phrase_id, spans in by_phrase.items():
             indexed = all_candidates.get(phrase_id)
@@ -561,7 +567,13 @@ class RiskScreen:
             candidates, keyed = indexed
             if keyed:
                 # skip patterns needing a word that is nowhere in the message (in order)
-                candidates = [index for key_id, index in keyed if key_id in ok_keys]
+                candidates = []
+                for key_id, indices in keyed:
+                    ok = key_ok.get(key_id)
+                    if ok is None:
+                        ok = key_ok[key_id] = not keys[key_id].isdisjoint(present)
+                    if ok:
+                        candidates.extend(indices)
             for index in candidates:
                 pattern = patterns[index]
                 slots = pattern.slots
@@ -625,10 +637,13 @@ class RiskScreen:
         if not message.texts:
             return RiskResult("none", [], [])
         hits = self._find_hits(message)
-        ages = _find_ages(message.folded, self.lexicon.school_year_offset)
-        context = _Context(message, hits, ages, self.no_innocent_causes)
+        if not any(h.kind in _JUDGED for h in hits):
+            return RiskResult("none", [], [])  # nothing a cue could leave standing
+        context = _Context(message, hits, self.lexicon.school_year_offset,
+                           self.no_innocent_causes)
         risks = [h for h in hits if h.kind == "category"]
-        risks.extend(self._age_hits(message, context, ages))
+        if any(h.kind in _AGE_TERMS for h in hits):
+            risks.extend(self._age_hits(message, context, context.ages))
         for hit in risks:
             hit.level = context.judge(hit)
         standing = _dedupe([h for h in risks if h.level > NONE])
@@ -783,8 +798,10 @@ def _split_chunks(text: str) -> list[tuple[int, str]]:
 class _Context:
     """Sentences, clauses, cue zones and real-event signals of one message."""
 
-    def __init__(self, message: _Message, hits: list[_Hit], ages: list[tuple[int, int, int]],
+    def __init__(self, message: _Message, hits: list[_Hit], school_year_offset: int,
                  no_innocent_causes: frozenset[str] = frozenset()):
+        self.message = message
+        self.school_year_offset = school_year_offset
         self.hits = hits
         self.no_innocent_causes = no_innocent_causes
         texts = self.texts = message.texts
@@ -798,13 +815,6 @@ class _Context:
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
         self.zone = self._zones()
-        # a child's own account to the writer counts inside a question too, but not inside an
-        # "if" clause ("if a pupil told me ...") or a message framed as training or an example
-        self.strong = self._signal(("disclosure",)) or any(
-            not self.zone[self.token_at(message, age[0])] for age in ages
-        ) or (not cues.get("hypothetical") and any(
-            not self._in_condition(h.start) for h in cues.get("firsthand", [])))
-        self.weak = self._signal(("specific",))
         self.risk_tokens = self._risk_tokens()
         pseudo = cues.get("pseudo_negation", [])
         self.negations = [
@@ -871,6 +881,26 @@ class _Context:
             if start is not None and i >= start:
                 zone[i] = True
         return zone
+
+    @cached_property
+    def ages(self) -> list[tuple[int, int, int]]:
+        """Every age mentioned (read only when a rule needs it: it costs a dozen regexes)."""
+        return _find_ages(self.message.folded, self.school_year_offset)
+
+    @cached_property
+    def strong(self) -> bool:
+        """A real child or event: a disclosure, an age outside a zone, a first-hand account.
+        A child's own account to the writer counts inside a question too, but not inside an
+        "if" clause ("if a pupil told me ...") or a message framed as training or an example."""
+        cues = self.cues
+        return self._signal(("disclosure",)) or any(
+            not self.zone[self.token_at(self.message, age[0])] for age in self.ages
+        ) or (not cues.get("hypothetical") and any(
+            not self._in_condition(h.start) for h in cues.get("firsthand", [])))
+
+    @cached_property
+    def weak(self) -> bool:
+        return self._signal(("specific",))
 
     def procedural(self) -> bool:
         """Every sentence with words asks or lies in a zone, and nothing shows a real child."""

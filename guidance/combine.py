@@ -51,23 +51,31 @@ class Combined:
         rules = self.screen.screen_many(texts)
         if self.second_opinion is None:
             return rules
-        opinions = self.second_opinion.urgency_opinions(texts)
-        return [self._risk(text, rule, opinion)
-                for text, rule, opinion in zip(texts, rules, opinions, strict=True)]
+        # the model can change nothing where the rules found nothing: ask it about the rest
+        asked = [i for i, rule in enumerate(rules) if rule.urgency != "none"]
+        opinions = self.second_opinion.urgency_opinions([texts[i] for i in asked])
+        out = list(rules)
+        for i, opinion in zip(asked, opinions, strict=True):
+            out[i] = self._risk(texts[i], rules[i], opinion)
+        return out
 
     def assess_many(self, texts: list[str]) -> list[Assessment]:
         rules_risks = self.screen.screen_many(texts)
+        by_rules = self.assessor.assess_given(texts, rules_risks)
         if self.second_opinion is None:
-            return self.assessor.assess_given(texts, rules_risks)
-        opinions = self.second_opinion.opinions(texts)
-        out = []
-        for text, rules_risk, opinion in zip(texts, rules_risks, opinions, strict=True):
+            return by_rules
+        # the model raises only where the rules found something (an indicator or a risk)
+        asked = [i for i, (risk, found) in enumerate(zip(rules_risks, by_rules, strict=True))
+                 if risk.urgency != "none" or found.indicators]
+        opinions = self.second_opinion.opinions([texts[i] for i in asked])
+        out = list(by_rules)
+        for i, opinion in zip(asked, opinions, strict=True):
+            text, rules_risk = texts[i], rules_risks[i]
             risk = self._risk(text, rules_risk, opinion)
-            [by_rules] = self.assessor.assess_given([text], [rules_risk])
-            assessment = by_rules
-            if risk is not rules_risk and risk.urgency != rules_risk.urgency:
+            assessment = by_rules[i]
+            if risk.urgency != rules_risk.urgency:
                 [assessment] = self.assessor.assess_given([text], [risk])
-            out.append(self._level(text, rules_risk, risk, by_rules, assessment, opinion))
+            out[i] = self._level(text, rules_risk, risk, by_rules[i], assessment, opinion)
         return out
 
     def _risk(self, text: str, rules: RiskResult, opinion: Opinion) -> RiskResult:
@@ -89,7 +97,7 @@ class Combined:
         if level != by_rules.level:  # the model's immediate urgency lifted it to level 4
             assessment = replace(assessment, by=(MODEL,))
         wanted = opinion.level  # 2-4 or None: the model never places at level 1
-        if wanted is None or not (by_rules.indicators or rules_risk.urgency != "none"):
+        if wanted is None:
             return assessment
         if level is not None and wanted < level:
             return assessment

@@ -329,24 +329,29 @@ class RiskScreen:
         # a key is tried only if one of the key's phrases is in the message)
         key_ids: dict[frozenset[int], int] = {}
         self.keys: list[frozenset[int]] = []
-        self.candidates: dict[int, tuple[list[int], list[tuple[int, list[int]]]]] = {}
+        self.candidates: dict[int, tuple[list, list[tuple[int, list]]]] = {}
         for pattern in self.patterns:
             if pattern.key is not None and pattern.key not in key_ids:
                 key_ids[pattern.key] = len(self.keys)
                 self.keys.append(pattern.key)
+        # what the search needs of each pattern, unpacked once: (index, slots, single,
+        # anchored, whether its first slot has several phrases (the same start may then be
+        # reached twice), the pattern)
+        entries = [(i, p.slots, len(p.slots) == 1, p.anchored, len(p.slots[0][1]) > 1, p)
+                   for i, p in enumerate(self.patterns)]
         for phrase_id, indices in self.first_index.items():
             keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
                      for i in indices]
             if all(k < 0 for k, _ in keyed):
-                self.candidates[phrase_id] = (list(indices), [])
+                self.candidates[phrase_id] = ([entries[i] for i in indices], [])
             else:
-                # runs of patterns sharing a key, in pattern order: (key id, [indices])
-                runs: list[tuple[int, list[int]]] = []
+                # runs of patterns sharing a key, in pattern order: (key id, [entries])
+                runs: list[tuple[int, list]] = []
                 for key_id, index in keyed:
                     if runs and runs[-1][0] == key_id:
-                        runs[-1][1].append(index)
+                        runs[-1][1].append(entries[index])
                     else:
-                        runs.append((key_id, [index]))
+                        runs.append((key_id, [entries[index]]))
                 self.candidates[phrase_id] = ([], runs)
 
     # building
@@ -552,7 +557,6 @@ class RiskScreen:
             for end, phrase_id in found:
                 by_phrase.setdefault(phrase_id, []).append((start, end))
         present = set(by_phrase)
-        patterns = self.patterns
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
         # whether a key (a word a pattern needs later on) is somewhere in the message: asked
@@ -574,20 +578,17 @@ class RiskScreen:
                         ok = key_ok[key_id] = not keys[key_id].isdisjoint(present)
                     if ok:
                         candidates.extend(indices)
-            for index in candidates:
-                pattern = patterns[index]
-                slots = pattern.slots
-                single = len(slots) == 1
-                anchored = pattern.anchored
+            for index, slots, single, anchored, shared, pattern in candidates:
                 for start, end in spans:
-                    if (index, start) in done:
+                    if shared and (index, start) in done:
                         continue
                     if anchored and start and not _opens_clause(texts, breaks, start):
                         continue
                     stop = end if single else _match_rest(
                         slots, 1, end, occurrences, texts, breaks)
                     if stop is not None:
-                        done.add((index, start))
+                        if shared:
+                            done.add((index, start))
                         hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop,
                                          pattern.topic))
         if self.corules:

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 
@@ -223,9 +223,9 @@ def prepare(text: str) -> tuple[list[str], list[str]]:
     return _TOKEN.findall(text), text.split()
 
 
-@dataclass(frozen=True)
-class Opinion:
-    """What the model says about one text, after its calibrated thresholds."""
+class Opinion(NamedTuple):
+    """What the model says about one text, after its calibrated thresholds (a NamedTuple:
+    one is made per text screened, and a frozen dataclass costs several times more)."""
 
     p_immediate: float
     p_concern_or_more: float

@@ -81,11 +81,13 @@ class Combined:
     def _risk(self, text: str, rules: RiskResult, opinion: Opinion) -> RiskResult:
         if opinion.urgency != "immediate":
             return rules
+        # built directly: dataclasses.replace costs more than the model here
         if rules.urgency == "immediate":
-            return replace(rules, by=(RULES, MODEL))
+            return RiskResult(rules.urgency, rules.categories, rules.matches, (RULES, MODEL))
         if rules.urgency != "concern" or self._procedural(text, rules):
             return rules
-        return replace(rules, urgency="immediate", by=(MODEL,), reasons=(RAISED_URGENCY,))
+        return RiskResult("immediate", rules.categories, rules.matches, (MODEL,),
+                          (RAISED_URGENCY,))
 
     def _procedural(self, text: str, rules: RiskResult) -> bool:
         # asked only when the model would raise (rare), so its cost is small

@@ -35,10 +35,11 @@ def check_text(text: Any) -> str:
         raise InputError(
             f"text is too long ({len(text):,} characters; the limit is {MAX_TEXT_CHARS:,})"
         )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError("text is not valid UTF-8") from None
+    if not text.isascii():  # lone surrogates are the only str that UTF-8 cannot encode
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError("text is not valid UTF-8") from None
     return text
 
 

@@ -56,6 +56,8 @@ _CONFUSABLES = str.maketrans(
     }
 )
 _ASCII_CONTROL = str.maketrans({chr(c): " " for c in range(32) if chr(c) not in "\n"})
+_HAS_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_WORDISH = re.compile(r"[\w']+")
 _TAG = re.compile(r"</?[a-z][^<>]{0,200}>")
 _HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
@@ -169,7 +171,9 @@ class _Folder:
 
     def fold(self, text: str) -> tuple[str, list[int] | None]:
         if text.isascii():
-            folded, offsets = text.lower().translate(_ASCII_CONTROL), None
+            folded, offsets = text.lower(), None
+            if _HAS_CONTROL.search(folded):  # translate walks every character: only if needed
+                folded = folded.translate(_ASCII_CONTROL)
         else:
             folded, offsets = self._fold_unicode(text)
         if "<" in folded:  # markup: blank the tags, keeping every offset
@@ -180,9 +184,7 @@ class _Folder:
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
         folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
         folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
-        if self.speak is not None and not self.speak_words.isdisjoint(
-            re.findall(r"[\w']+", folded)
-        ):
+        if self.speak is not None and not self.speak_words.isdisjoint(_WORDISH.findall(folded)):
             folded, offsets = _rewrite(folded, offsets, self.speak,
                                        lambda m: self.table[m.group()])
         return folded, offsets

@@ -58,6 +58,7 @@ _CONFUSABLES = str.maketrans(
 _ASCII_CONTROL = str.maketrans({chr(c): " " for c in range(32) if chr(c) not in "\n"})
 _HAS_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
 _WORDISH = re.compile(r"[\w']+")
+_DIGIT = re.compile(r"\d")
 _TAG = re.compile(r"</?[a-z][^<>]{0,200}>")
 _HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
@@ -182,8 +183,9 @@ class _Folder:
         folded, offsets = _rewrite(folded, offsets, _SPACE_RUN,
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
-        folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
-        folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
+        if _DIGIT.search(folded):  # both need a digit
+            folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
+            folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
         if self.speak is not None and not self.speak_words.isdisjoint(_WORDISH.findall(folded)):
             folded, offsets = _rewrite(folded, offsets, self.speak,
                                        lambda m: self.table[m.group()])
@@ -516,6 +518,7 @@ class RiskScreen:
             texts, starts = [], []
             lemmas = self.lemma_cache
             strings = self.nlp.vocab.strings
+            # docs made by make_doc (see _docs) have no lemmas yet: set every one
             for token in doc:
                 text = token.text
                 texts.append(text)
@@ -526,8 +529,7 @@ class RiskScreen:
                     lemma = strings.add(found if isinstance(found, str) else found[0])
                     if len(lemmas) < 200_000:
                         lemmas[text] = lemma
-                if token.lemma == 0:
-                    token.lemma = lemma
+                token.lemma = lemma
         if "bit" in texts:  # "a bit worried" is a quantity, not a bite
             for i, text in enumerate(texts):
                 if text == "bit" and i and texts[i - 1] in _QUANTITY:

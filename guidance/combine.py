@@ -75,7 +75,7 @@ class Combined:
             assessment = by_rules[i]
             if risk.urgency != rules_risk.urgency:
                 [assessment] = self.assessor.assess_given([text], [risk])
-            out[i] = self._level(text, rules_risk, risk, by_rules[i], assessment, opinion)
+            out[i] = self._level(text, by_rules[i], assessment, opinion)
         return out
 
     def _risk(self, text: str, rules: RiskResult, opinion: Opinion) -> RiskResult:
@@ -84,17 +84,19 @@ class Combined:
         # built directly: dataclasses.replace costs more than the model here
         if rules.urgency == "immediate":
             return RiskResult(rules.urgency, rules.categories, rules.matches, (RULES, MODEL))
-        if rules.urgency != "concern" or self._procedural(text, rules):
+        if rules.urgency != "concern" or self._procedural(text):
             return rules
         return RiskResult("immediate", rules.categories, rules.matches, (MODEL,),
                           (RAISED_URGENCY,))
 
-    def _procedural(self, text: str, rules: RiskResult) -> bool:
+    def _procedural(self, text: str) -> bool:
         # asked only when the model would raise (rare), so its cost is small
         return self.screen.is_procedural(text)
 
-    def _level(self, text: str, rules_risk: RiskResult, risk: RiskResult, by_rules: Assessment,
-               assessment: Assessment, opinion: Opinion) -> Assessment:
+    def _level(self, text: str, by_rules: Assessment, assessment: Assessment,
+               opinion: Opinion) -> Assessment:
+        """`assessment` (the rules' own, or lifted to 4 by the model's urgency) with the
+        model's level opinion applied; `by_rules` is the rules' alone."""
         level = assessment.level
         if level != by_rules.level:  # the model's immediate urgency lifted it to level 4
             assessment = replace(assessment, by=(MODEL,))
@@ -106,7 +108,7 @@ class Combined:
         if level == wanted:
             layers = assessment.by if MODEL in assessment.by else (*assessment.by, MODEL)
             return replace(assessment, by=tuple(layers))
-        if self._procedural(text, rules_risk):
+        if self._procedural(text):
             return assessment
         return self.assessor.at_level(assessment, wanted, raised_level_reason(wanted), (MODEL,))
 

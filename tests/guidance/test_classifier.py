@@ -218,9 +218,8 @@ def test_an_unplaced_situation_with_a_risk_can_be_placed(combined, engine):
     rules = engine.assessor.assess(CONCERN)
     unplaced = replace(rules, level=None)
     comb = combined(level=3)
-    risk = engine.risk_screen.screen(CONCERN)
     opinion = comb.second_opinion.opinions([CONCERN])[0]
-    placed = comb._level(CONCERN, risk, risk, unplaced, unplaced, opinion)
+    placed = comb._level(CONCERN, unplaced, unplaced, opinion)
     assert placed.level == 3 and placed.by == ("model",)
 
 

@@ -21,7 +21,7 @@ How a level is reached (the rules are the safety rules of the design):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from spacy.language import Language
@@ -69,6 +69,8 @@ class Assessment:
     indicators: list[str] = field(default_factory=list, compare=False)  # matched ids, for tests
     status: str = PLACED  # PLACED or UNPLACED
     questions: list[str] = field(default_factory=list)  # what would place it, when unplaced
+    # which layer decided the level: "rules", "model" (guidance/combine.py) or both
+    by: tuple[str, ...] = ("rules",)
 
     @property
     def placed(self) -> bool:
@@ -82,6 +84,7 @@ class Assessment:
             "next_steps": list(self.next_steps),
             "sources": [{"id": s.id, "title": s.title} for s in self.sources],
             "questions": list(self.questions),
+            "by": list(self.by),
         }
 
 
@@ -167,6 +170,25 @@ class Assessor:
             self._assess_tokens(self._tokens(text), risk)
             for text, risk in zip(texts, risks, strict=True)
         ]
+
+    def assess_given(self, texts: list[str], risks: list[Any]) -> list[Assessment]:
+        """Assess each text with a risk result already found for it (the engine's combined
+        screen), so the screen is not run twice."""
+        return [self._assess_tokens(self._tokens(text), risk)
+                for text, risk in zip(texts, risks, strict=True)]
+
+    def at_level(self, assessment: Assessment, level: int, reason: str,
+                 by: tuple[str, ...]) -> Assessment:
+        """`assessment` moved to `level` (the model's raise): `reason` first, the level's
+        own description, next steps and sources."""
+        chosen = self.levels[level]
+        kept = [r for r in assessment.reasons if not r.startswith("Suggested level ")]
+        reasons = [reason, *kept, f"Suggested level {level}: {chosen.name}. {chosen.description}"]
+        ids = list(dict.fromkeys(chosen.sections))[:MAX_SOURCES]
+        return replace(
+            assessment, level=level, status=PLACED, questions=[], reasons=reasons,
+            next_steps=[*chosen.next_steps, MASH_DECIDES],
+            sources=[SourceRef(sid, _title_of(self._sections, sid)) for sid in ids], by=by)
 
     def _assess_tokens(self, doc: _Tokens, risk: Any) -> Assessment:
         hits, mitigating = self._hits(doc)

@@ -1,4 +1,4 @@
-"""python -m guidance risk|assess|ask|eval|validate|coverage|bench|shell (contract: DESIGN.md).
+"""python -m guidance VERB: risk, assess, ask, eval, validate, coverage, bench, train, shell.
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("bench", help="messages per second and pack load time")
     sub.add_argument("--seconds", type=float, default=2.0, help="time per verb (default 2)")
     sub.set_defaults(handler=_run_bench)
+    sub = commands.add_parser("train", help="build the learned second opinion (cached by a "
+                              "hash of its inputs) and print its calibration")
+    sub.add_argument("--force", action="store_true", help="train even if the cache is current")
+    sub.set_defaults(handler=_run_train)
     sub = commands.add_parser("shell", help="type messages and see risk, level and answer")
     sub.set_defaults(handler=_run_shell)
     return parser
@@ -319,6 +323,41 @@ def _run_bench(args: argparse.Namespace) -> int:
     print(f"bench (pack at {path}; one process, one message per call)")
     for result in results:
         print(result.line())
+    return 0
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from guidance import classifier
+    from guidance.engine import Engine
+    from guidance.pack import load_pack
+    from guidance.yamlfile import PackError
+    from settings import SettingsError
+
+    try:
+        path = _pack_path()
+        rules = Engine(load_pack(path), second_opinion=None)
+    except (SettingsError, PackError) as exc:
+        print(f"error: cannot load the pack for the rules' figures: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    try:
+        key = classifier.inputs_key()
+        directory = classifier.CACHE_DIR / key
+        if (directory / "model.json").exists() and not args.force:
+            print(f"==> classifier up to date: {directory}")
+            for line in classifier.describe(classifier.load(directory)):
+                print(f"  {line}")
+            return 0
+        print(f"==> training the classifier: {directory}")
+        model = classifier.train(log=sys.stdout, rules=rules.rules_only)
+        if directory.exists():
+            import shutil
+
+            shutil.rmtree(directory)
+        classifier.save(model, directory)
+    except classifier.ClassifierError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    print(f"==> saved {directory}")
     return 0
 
 

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from spacy.language import Language
@@ -36,6 +37,8 @@ _LEVELS = {"none": NONE, "concern": CONCERN, "immediate": IMMEDIATE}
 _NAMES = {NONE: "none", CONCERN: "concern", IMMEDIATE: "immediate"}
 CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs small
 NEGATION_REACH = 3
+_AGE_TERMS = frozenset({"partner", "pregnancy"})  # hits the age rules judge
+_JUDGED = _AGE_TERMS | {"category"}
 _CONTRAST = frozenset({"but", "however", "although", "though", "whereas", "yet", "says", "said",
                        "told", "disclosed"})  # words between a negation and the match it governs
 
@@ -53,6 +56,9 @@ _CONFUSABLES = str.maketrans(
     }
 )
 _ASCII_CONTROL = str.maketrans({chr(c): " " for c in range(32) if chr(c) not in "\n"})
+_HAS_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_WORDISH = re.compile(r"[\w']+")
+_DIGIT = re.compile(r"\d")
 _TAG = re.compile(r"</?[a-z][^<>]{0,200}>")
 _HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
@@ -131,12 +137,17 @@ class RiskResult:
     urgency: str
     categories: list[str]
     matches: list[RiskMatch]
+    # which layer decided the urgency: "rules" (this screen), "model" (guidance/combine.py)
+    by: tuple[str, ...] = ("rules",)
+    reasons: tuple[str, ...] = ()  # plain words, when the model raised the urgency
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "urgency": self.urgency,
             "categories": list(self.categories),
             "matches": [m.to_dict() for m in self.matches],
+            "by": list(self.by),
+            "reasons": list(self.reasons),
         }
 
 
@@ -161,7 +172,9 @@ class _Folder:
 
     def fold(self, text: str) -> tuple[str, list[int] | None]:
         if text.isascii():
-            folded, offsets = text.lower().translate(_ASCII_CONTROL), None
+            folded, offsets = text.lower(), None
+            if _HAS_CONTROL.search(folded):  # translate walks every character: only if needed
+                folded = folded.translate(_ASCII_CONTROL)
         else:
             folded, offsets = self._fold_unicode(text)
         if "<" in folded:  # markup: blank the tags, keeping every offset
@@ -170,11 +183,10 @@ class _Folder:
         folded, offsets = _rewrite(folded, offsets, _SPACE_RUN,
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
-        folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
-        folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
-        if self.speak is not None and not self.speak_words.isdisjoint(
-            re.findall(r"[\w']+", folded)
-        ):
+        if _DIGIT.search(folded):  # both need a digit
+            folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
+            folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
+        if self.speak is not None and not self.speak_words.isdisjoint(_WORDISH.findall(folded)):
             folded, offsets = _rewrite(folded, offsets, self.speak,
                                        lambda m: self.table[m.group()])
         return folded, offsets
@@ -317,26 +329,34 @@ class RiskScreen:
             c.id for c in lexicon.categories if not c.innocent_causes)
         self.lemma_cache: dict[str, int] = {}
         self._compile_all()
-        # first phrase -> (its patterns, or [] and [(key id or -1, pattern)]: a pattern with a
-        # key is tried only if one of the key's phrases is in the message)
+        # first phrase -> (its patterns, or [] and [(key id or -1, [patterns])]: a pattern with
+        # a key is tried only if one of the key's phrases is in the message)
         key_ids: dict[frozenset[int], int] = {}
         self.keys: list[frozenset[int]] = []
-        self.candidates: dict[int, tuple[list[int], list[tuple[int, int]]]] = {}
+        self.candidates: dict[int, tuple[list, list[tuple[int, list]]]] = {}
         for pattern in self.patterns:
             if pattern.key is not None and pattern.key not in key_ids:
                 key_ids[pattern.key] = len(self.keys)
                 self.keys.append(pattern.key)
-        self.keys_of_phrase: dict[int, list[int]] = {}
-        for key_id, key in enumerate(self.keys):
-            for phrase_id in key:
-                self.keys_of_phrase.setdefault(phrase_id, []).append(key_id)
+        # what the search needs of each pattern, unpacked once: (index, slots, single,
+        # anchored, whether its first slot has several phrases (the same start may then be
+        # reached twice), the pattern)
+        entries = [(i, p.slots, len(p.slots) == 1, p.anchored, len(p.slots[0][1]) > 1, p)
+                   for i, p in enumerate(self.patterns)]
         for phrase_id, indices in self.first_index.items():
             keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
                      for i in indices]
             if all(k < 0 for k, _ in keyed):
-                self.candidates[phrase_id] = (list(indices), [])
+                self.candidates[phrase_id] = ([entries[i] for i in indices], [])
             else:
-                self.candidates[phrase_id] = ([], keyed)
+                # runs of patterns sharing a key, in pattern order: (key id, [entries])
+                runs: list[tuple[int, list]] = []
+                for key_id, index in keyed:
+                    if runs and runs[-1][0] == key_id:
+                        runs[-1][1].append(entries[index])
+                    else:
+                        runs.append((key_id, [entries[index]]))
+                self.candidates[phrase_id] = ([], runs)
 
     # building
 
@@ -467,6 +487,21 @@ class RiskScreen:
                 self._add_doc(message, base, doc)
             return [self._judge(m) for m in messages]
 
+    def is_procedural(self, text: str) -> bool:
+        """Whether the rules read `text` as a question or hypothetical about procedure with no
+        sign of a real child ("what do I do if a child discloses abuse?"). Every sentence asks
+        or sits in a hypothetical or conditional zone, and no disclosure, age or specific
+        detail shows a real child. The learned second opinion may not raise such a message."""
+        with _gc_paused():
+            message = self._prepare(text)
+            for base, chunk in message.chunks:
+                self._add_doc(message, base, next(self._docs([chunk])))
+            if not message.texts:
+                return False
+            hits = self._find_hits(message)
+            return _Context(message, hits, self.lexicon.school_year_offset,
+                            self.no_innocent_causes).procedural()
+
     def _prepare(self, text: str) -> _Message:
         if not isinstance(text, str):
             raise TypeError("the risk screen takes text (str)")
@@ -483,6 +518,7 @@ class RiskScreen:
             texts, starts = [], []
             lemmas = self.lemma_cache
             strings = self.nlp.vocab.strings
+            # docs made by make_doc (see _docs) have no lemmas yet: set every one
             for token in doc:
                 text = token.text
                 texts.append(text)
@@ -493,8 +529,7 @@ class RiskScreen:
                     lemma = strings.add(found if isinstance(found, str) else found[0])
                     if len(lemmas) < 200_000:
                         lemmas[text] = lemma
-                if token.lemma == 0:
-                    token.lemma = lemma
+                token.lemma = lemma
         if "bit" in texts:  # "a bit worried" is a quantity, not a bite
             for i, text in enumerate(texts):
                 if text == "bit" and i and texts[i - 1] in _QUANTITY:
@@ -526,13 +561,12 @@ class RiskScreen:
             for end, phrase_id in found:
                 by_phrase.setdefault(phrase_id, []).append((start, end))
         present = set(by_phrase)
-        patterns = self.patterns
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
-        # the keys (a word a pattern needs later on) that some word in the message satisfies
-        key_of = self.keys_of_phrase
-        ok_keys = {k for p in present if p in key_of for k in key_of[p]}
-        ok_keys.add(-1)
+        # whether a key (a word a pattern needs later on) is somewhere in the message: asked
+        # only for the keys of patterns whose first word is here
+        keys = self.keys
+        key_ok: dict[int, bool] = {-1: True}
         all_candidates = self.candidates
         for phrase_id, spans in by_phrase.items():
             indexed = all_candidates.get(phrase_id)
@@ -541,21 +575,24 @@ class RiskScreen:
             candidates, keyed = indexed
             if keyed:
                 # skip patterns needing a word that is nowhere in the message (in order)
-                candidates = [index for key_id, index in keyed if key_id in ok_keys]
-            for index in candidates:
-                pattern = patterns[index]
-                slots = pattern.slots
-                single = len(slots) == 1
-                anchored = pattern.anchored
+                candidates = []
+                for key_id, indices in keyed:
+                    ok = key_ok.get(key_id)
+                    if ok is None:
+                        ok = key_ok[key_id] = not keys[key_id].isdisjoint(present)
+                    if ok:
+                        candidates.extend(indices)
+            for index, slots, single, anchored, shared, pattern in candidates:
                 for start, end in spans:
-                    if (index, start) in done:
+                    if shared and (index, start) in done:
                         continue
                     if anchored and start and not _opens_clause(texts, breaks, start):
                         continue
                     stop = end if single else _match_rest(
                         slots, 1, end, occurrences, texts, breaks)
                     if stop is not None:
-                        done.add((index, start))
+                        if shared:
+                            done.add((index, start))
                         hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop,
                                          pattern.topic))
         if self.corules:
@@ -605,10 +642,13 @@ class RiskScreen:
         if not message.texts:
             return RiskResult("none", [], [])
         hits = self._find_hits(message)
-        ages = _find_ages(message.folded, self.lexicon.school_year_offset)
-        context = _Context(message, hits, ages, self.no_innocent_causes)
+        if not any(h.kind in _JUDGED for h in hits):
+            return RiskResult("none", [], [])  # nothing a cue could leave standing
+        context = _Context(message, hits, self.lexicon.school_year_offset,
+                           self.no_innocent_causes)
         risks = [h for h in hits if h.kind == "category"]
-        risks.extend(self._age_hits(message, context, ages))
+        if any(h.kind in _AGE_TERMS for h in hits):
+            risks.extend(self._age_hits(message, context, context.ages))
         for hit in risks:
             hit.level = context.judge(hit)
         standing = _dedupe([h for h in risks if h.level > NONE])
@@ -763,8 +803,10 @@ def _split_chunks(text: str) -> list[tuple[int, str]]:
 class _Context:
     """Sentences, clauses, cue zones and real-event signals of one message."""
 
-    def __init__(self, message: _Message, hits: list[_Hit], ages: list[tuple[int, int, int]],
+    def __init__(self, message: _Message, hits: list[_Hit], school_year_offset: int,
                  no_innocent_causes: frozenset[str] = frozenset()):
+        self.message = message
+        self.school_year_offset = school_year_offset
         self.hits = hits
         self.no_innocent_causes = no_innocent_causes
         texts = self.texts = message.texts
@@ -778,13 +820,6 @@ class _Context:
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
         self.zone = self._zones()
-        # a child's own account to the writer counts inside a question too, but not inside an
-        # "if" clause ("if a pupil told me ...") or a message framed as training or an example
-        self.strong = self._signal(("disclosure",)) or any(
-            not self.zone[self.token_at(message, age[0])] for age in ages
-        ) or (not cues.get("hypothetical") and any(
-            not self._in_condition(h.start) for h in cues.get("firsthand", [])))
-        self.weak = self._signal(("specific",))
         self.risk_tokens = self._risk_tokens()
         pseudo = cues.get("pseudo_negation", [])
         self.negations = [
@@ -851,6 +886,39 @@ class _Context:
             if start is not None and i >= start:
                 zone[i] = True
         return zone
+
+    @cached_property
+    def ages(self) -> list[tuple[int, int, int]]:
+        """Every age mentioned (read only when a rule needs it: it costs a dozen regexes)."""
+        return _find_ages(self.message.folded, self.school_year_offset)
+
+    @cached_property
+    def strong(self) -> bool:
+        """A real child or event: a disclosure, an age outside a zone, a first-hand account.
+        A child's own account to the writer counts inside a question too, but not inside an
+        "if" clause ("if a pupil told me ...") or a message framed as training or an example."""
+        cues = self.cues
+        return self._signal(("disclosure",)) or any(
+            not self.zone[self.token_at(self.message, age[0])] for age in self.ages
+        ) or (not cues.get("hypothetical") and any(
+            not self._in_condition(h.start) for h in cues.get("firsthand", [])))
+
+    @cached_property
+    def weak(self) -> bool:
+        return self._signal(("specific",))
+
+    def procedural(self) -> bool:
+        """Every sentence with words asks or lies in a zone, and nothing shows a real child."""
+        if self.strong or self.weak:
+            return False
+        asking, zone = self.asking, self.zone
+        framed: dict[int, bool] = {}
+        for i, text in enumerate(self.texts):
+            if not any(c.isalnum() for c in text):
+                continue
+            s = self.sentence[i]
+            framed[s] = framed.get(s, True) and (s in asking or zone[i])
+        return bool(framed) and all(framed.values())
 
     def _in_condition(self, start: int) -> bool:
         """Token `start` follows an "if" cue in its clause ("if a pupil told me ...")."""

@@ -55,6 +55,10 @@ redis_host=$(python -c 'import os,urllib.parse as u; p=u.urlsplit(os.environ["RE
 redis-cli -h ${redis_host% *} -p ${redis_host#* } ping >/dev/null \
   || { echo "prod: Redis does not answer at $REDIS_URL" >&2; exit 3; }
 
+# Before any server starts, so the replicas load one model rather than each training it.
+echo "==> guidance classifier (cached in models/guidance/ by a hash of its inputs)"
+python -m guidance train
+
 if [ -z "${RASA_MODEL:-}" ]; then
   echo "==> Rasa model"
   RASA_MODEL=$(scripts/train.sh)

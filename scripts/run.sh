@@ -52,6 +52,9 @@ for name, value in {
 PY
 )"
 
+echo "==> guidance classifier (cached in models/guidance/ by a hash of its inputs)"
+python -m guidance train
+
 echo "==> Rasa model"
 model=$(scripts/train.sh)
 

@@ -35,6 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.runtime import get_engine, get_settings
+from guidance.combine import merge_by
 
 logger = logging.getLogger(__name__)
 
@@ -51,21 +52,32 @@ CHANNEL_SCREEN_KEY = "channel_screen"
 
 
 def screen_text(engine: Any, text: str) -> dict[str, Any]:
-    """The engine's risk result for the whole text, however long; 'none' for blank text."""
-    result: dict[str, Any] = {"urgency": "none", "categories": [], "matches": []}
+    """The engine's risk result for the whole text, however long; 'none' for blank text.
+
+    The engine's combined result (rules and the learned second opinion): `by` names the
+    layers that decided the final urgency, `reasons` says when the model raised it.
+    """
+    result: dict[str, Any] = {"urgency": "none", "categories": [], "matches": [],
+                              "by": ["rules"], "reasons": []}
+    windows: list[dict[str, Any]] = []
     for start in range(0, len(text), WINDOW_CHARS - WINDOW_OVERLAP):
         window = text[start : start + WINDOW_CHARS]
         if not window.strip():
             continue
         found = engine.risk(window).to_dict()
+        windows.append(found)
         if URGENCY_ORDER[found["urgency"]] > URGENCY_ORDER[result["urgency"]]:
             result["urgency"] = found["urgency"]
         result["categories"] += [c for c in found["categories"] if c not in result["categories"]]
         result["matches"] += [
             m | {"start": m["start"] + start, "end": m["end"] + start} for m in found["matches"]
         ]
+        result["reasons"] += [r for r in found.get("reasons", []) if r not in result["reasons"]]
         if start + WINDOW_CHARS >= len(text):
             break
+    deciding = [w for w in windows if w["urgency"] == result["urgency"]]
+    if deciding:
+        result["by"] = merge_by(deciding)
     return result
 
 

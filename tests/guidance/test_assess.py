@@ -177,8 +177,8 @@ def test_reasons_name_the_indicator_and_domain(assessor):
 
 def test_to_dict_has_exactly_the_contract_fields(assessor):
     data = assessor.assess("Rent arrears and food bank use").to_dict()
-    assert list(data) == ["level", "status", "reasons", "next_steps", "sources", "questions"]
-    assert data["status"] == "placed" and data["questions"] == []
+    assert list(data) == ["level", "status", "reasons", "next_steps", "sources", "questions", "by"]
+    assert data["status"] == "placed" and data["questions"] == [] and data["by"] == ["rules"]
     assert data["level"] == 2
     assert data["next_steps"][-1] == MASH_DECIDES
     assert all(set(s) == {"id", "title"} for s in data["sources"])

@@ -30,8 +30,8 @@ def test_risk_assess_ask_fields_match_the_contract():
     ]
     stdin = "".join(json.dumps(line) + "\n" for line in lines).encode()
     expected = {
-        "risk": ["id", "urgency", "categories", "matches"],
-        "assess": ["id", "level", "status", "reasons", "next_steps", "sources", "questions"],
+        "risk": ["id", "urgency", "categories", "matches", "by", "reasons"],
+        "assess": ["id", "level", "status", "reasons", "next_steps", "sources", "questions", "by"],
         "ask": ["id", "answer", "sources"],
     }
     for verb, fields in expected.items():
@@ -45,6 +45,8 @@ def test_risk_assess_ask_fields_match_the_contract():
             assert records[0]["urgency"] == "immediate"
             match = records[0]["matches"][0]
             assert list(match) == ["text", "category", "start", "end"]
+            # a procedure question: the rules decide, the model may not raise it
+            assert records[1]["urgency"] == "none" and records[1]["by"] == ["rules"]
         if verb == "assess":
             assert records[0]["level"] == 4 and records[0]["status"] == "placed"
             # a question about procedure places nothing: no level is guessed

@@ -146,7 +146,8 @@ def test_result_shape_and_offsets_into_the_original_text(risk_screen):
     text = "he sed his step dad punched him"
     result = risk_screen.screen(text)
     data = result.to_dict()
-    assert set(data) == {"urgency", "categories", "matches"}
+    assert set(data) == {"urgency", "categories", "matches", "by", "reasons"}
+    assert data["by"] == ["rules"] and data["reasons"] == []
     assert data["urgency"] == "immediate"
     assert data["categories"][0] == "physical_abuse"
     for match in data["matches"]:
@@ -177,7 +178,8 @@ def test_odd_unicode_still_screens_and_offsets_hold(risk_screen, text):
 @pytest.mark.parametrize("text", ["", "   ", "\n\n", "\u200b\u200b", "🙂", "?!?"])
 def test_empty_and_blank_input_is_none(risk_screen, text):
     result = risk_screen.screen(text)
-    assert result.to_dict() == {"urgency": "none", "categories": [], "matches": []}
+    assert result.to_dict() == {"urgency": "none", "categories": [], "matches": [],
+                                "by": ["rules"], "reasons": []}
 
 
 def test_a_huge_message_is_screened_whole(risk_screen):

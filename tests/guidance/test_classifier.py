@@ -1,0 +1,250 @@
+"""The learned second opinion: training, the plain-array weights, the cache, and how the engine
+composes it with the rules (it may raise, never lower; `by` says which layer decided)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guidance import classifier
+from guidance.classifier import Opinion, SecondOpinion
+from guidance.combine import RAISED_URGENCY, Combined
+
+DATA = Path(__file__).parent / "data"
+RANK = {"none": 0, "concern": 1, "immediate": 2}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> tuple[SecondOpinion, Path]:
+    """One training run per session, saved to a temporary cache."""
+    cache = tmp_path_factory.mktemp("classifier-cache")
+    log = io.StringIO()
+    model = classifier.load_or_train(DATA, cache, log=log)
+    assert "training" in log.getvalue()
+    return model, cache
+
+
+@pytest.fixture(scope="session")
+def urgency_pipeline():
+    risk, _ = classifier.training_files(DATA)
+    rows = classifier.read_labelled(risk, "label")
+    return classifier.fit_pipeline([t for t, _ in rows], [lab for _, lab in rows]), rows
+
+
+def test_training_reads_only_the_top_level_labelled_files(tmp_path):
+    for name in ("risk_extra.jsonl", "vignettes_extra.jsonl"):
+        shutil.copy(DATA / name, tmp_path / name)
+    (tmp_path / "frozen").mkdir()
+    shutil.copy(DATA / "risk_extra2.jsonl", tmp_path / "frozen" / "risk_extra9.jsonl")
+    risk, vignettes = classifier.training_files(tmp_path)
+    assert [p.name for p in risk] == ["risk_extra.jsonl"]
+    assert [p.name for p in vignettes] == ["vignettes_extra.jsonl"]
+
+
+def test_numpy_prediction_equals_scikit_learn_on_the_training_texts(urgency_pipeline):
+    pipeline, rows = urgency_pipeline
+    texts = [t for t, _ in rows] + ["", "   ", "ｆｕｌｌ ｗｉｄｔｈ", "émigré naïve", "x" * 3000]
+    linear = classifier.to_linear(pipeline)
+    assert list(linear.classes) == list(pipeline.classes_)
+    np.testing.assert_allclose(linear.proba(texts), pipeline.predict_proba(texts), atol=1e-9)
+
+
+def test_weights_round_trip_through_the_plain_format(trained, urgency_pipeline, tmp_path):
+    model, cache = trained
+    [directory] = [p.parent for p in cache.glob("*/model.json")]
+    assert sorted(p.name for p in directory.iterdir()) == ["model.json", "weights.npz"]
+    with np.load(directory / "weights.npz", allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype == np.float64 for name in arrays.files)
+    reloaded = classifier.load(directory)
+    texts = [t for t, _ in urgency_pipeline[1][:200]]
+    np.testing.assert_array_equal(reloaded.urgency_model.proba(texts),
+                                  model.urgency_model.proba(texts))
+    np.testing.assert_array_equal(reloaded.level_model.proba(texts),
+                                  model.level_model.proba(texts))
+    # the final urgency model is the full-data pipeline, stored without pickles
+    pipeline, rows = urgency_pipeline
+    np.testing.assert_allclose(reloaded.urgency_model.proba(texts),
+                               pipeline.predict_proba(texts), atol=1e-9)
+    assert reloaded.thresholds == model.thresholds
+
+
+def test_training_is_deterministic(trained, urgency_pipeline):
+    pipeline, rows = urgency_pipeline
+    again = classifier.fit_pipeline([t for t, _ in rows], [lab for _, lab in rows])
+    texts = [t for t, _ in rows[:100]]
+    np.testing.assert_array_equal(again.predict_proba(texts), pipeline.predict_proba(texts))
+    assert trained[0].key == classifier.inputs_key(DATA)
+
+
+def test_calibration_keeps_false_immediates_within_the_limit(trained):
+    model, _ = trained
+    figures = model.figures["urgency"]
+    hit, total = figures["model_false_immediate_on_none"]
+    assert total >= 40 and hit / total <= classifier.SETTINGS["max_false_immediate"]
+    hit, total = figures["model_concern_to_immediate"]
+    assert total >= 40 and hit / total <= classifier.SETTINGS["max_concern_to_immediate"]
+    assert model.thresholds["immediate"] >= classifier.SETTINGS["min_threshold"]
+    assert model.thresholds["level"] >= classifier.SETTINGS["min_threshold"]
+    text = "\n".join(classifier.describe(model))
+    assert "threshold to raise urgency to immediate" in text and "none items" in text
+
+
+def test_the_cache_is_reused_when_inputs_are_unchanged_and_rebuilt_when_they_change(
+        tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("risk_extra.jsonl", "vignettes_extra.jsonl"):
+        shutil.copy(DATA / name, data / name)
+    cache = tmp_path / "cache"
+    trainings = []
+    real_train = classifier.train
+
+    def counting_train(*args, **kwargs):
+        trainings.append(1)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(classifier, "train", counting_train)
+    log = io.StringIO()
+    first = classifier.load_or_train(data, cache, log=log)
+    assert len(trainings) == 1 and "training" in log.getvalue()
+    log = io.StringIO()
+    second = classifier.load_or_train(data, cache, log=log)
+    assert len(trainings) == 1 and log.getvalue() == ""  # loaded, silently
+    assert second.key == first.key
+    with (data / "risk_extra.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "new", "label": "none", "text": "a new line"}) + "\n")
+    third = classifier.load_or_train(data, cache, log=io.StringIO())
+    assert len(trainings) == 2 and third.key != first.key
+    assert (cache / third.key / "model.json").exists()
+
+
+# --- composition ---------------------------------------------------------------------------
+
+
+def _fixed(model: SecondOpinion, *, urgency: str, level: int | None) -> SecondOpinion:
+    """The trained model with its opinion pinned, to test the composition rules."""
+
+    class Pinned(SecondOpinion):
+        def _opinions(self, texts, *, with_level):
+            return [Opinion(0.99 if urgency == "immediate" else 0.01, 0.5, urgency,
+                            level if with_level else None, 0.9) for _ in texts]
+
+    return Pinned(model.urgency_model, model.level_model, model.thresholds)
+
+
+@pytest.fixture()
+def combined(engine, trained):
+    def build(*, urgency: str = "none", level: int | None = None) -> Combined:
+        pinned = _fixed(trained[0], urgency=urgency, level=level)
+        return Combined(engine.risk_screen, engine.assessor, pinned)
+    return build
+
+
+CONCERN = "Attendance down to 84% this term and he is falling asleep in lessons."
+IMMEDIATE = "Year 4 boy says his dad hit him with a belt last night and he is scared to go home."
+PROCEDURE = "What should I do if a child tells me they are being hurt at home?"
+
+
+def test_the_model_raises_a_concern_to_immediate_and_says_so(combined, engine):
+    assert engine.risk_screen.screen(CONCERN).urgency == "concern"
+    [result] = combined(urgency="immediate").risk_many([CONCERN])
+    assert result.urgency == "immediate"
+    assert result.by == ("model",)
+    assert result.reasons == (RAISED_URGENCY,)
+    assert result.matches == engine.risk_screen.screen(CONCERN).matches  # rule matches kept
+    [assessment] = combined(urgency="immediate").assess_many([CONCERN])
+    assert assessment.level == 4 and assessment.by == ("model",)
+
+
+def test_the_model_never_lowers(combined, engine):
+    [result] = combined(urgency="none").risk_many([IMMEDIATE])
+    assert result.urgency == "immediate" and result.by == ("rules",)
+    [assessment] = combined(urgency="none", level=2).assess_many([IMMEDIATE])
+    assert assessment.level == 4 and assessment.by == ("rules",)
+
+
+def test_both_layers_are_named_when_they_agree(combined):
+    [result] = combined(urgency="immediate").risk_many([IMMEDIATE])
+    assert result.urgency == "immediate" and result.by == ("rules", "model")
+    [assessment] = combined(urgency="immediate", level=4).assess_many([IMMEDIATE])
+    assert assessment.level == 4 and set(assessment.by) == {"rules", "model"}
+
+
+def test_a_procedure_question_is_not_raised(combined, engine):
+    assert engine.risk_screen.is_procedural(PROCEDURE)
+    [result] = combined(urgency="immediate").risk_many([PROCEDURE])
+    assert result.urgency == engine.risk_screen.screen(PROCEDURE).urgency != "immediate"
+    assert result.by == ("rules",)
+    question = "What level is a family with rent arrears and food bank use?"
+    assert engine.risk_screen.is_procedural(question)
+    assert engine.assessor.assess(question).level == 2
+    [assessment] = combined(urgency="immediate", level=4).assess_many([question])
+    assert assessment.level == 2 and assessment.by == ("rules",)
+
+
+def test_nothing_found_by_the_rules_is_not_raised(combined, engine):
+    text = "hi, good morning"
+    [result] = combined(urgency="immediate").risk_many([text])
+    assert result.urgency == "none" and result.by == ("rules",)
+    [assessment] = combined(urgency="immediate", level=4).assess_many([text])
+    assert assessment.level == engine.assessor.assess(text).level
+    assert assessment.by == ("rules",)
+
+
+def test_the_model_raises_a_level_but_never_places_at_level_1(combined, engine):
+    rules = engine.assessor.assess(CONCERN)
+    assert rules.level < 3
+    [raised] = combined(level=3).assess_many([CONCERN])
+    assert raised.level == 3 and raised.by == ("model",)
+    assert raised.reasons[0].startswith("A statistical check of the wording suggests level 3")
+    assert raised.reasons[-1].startswith("Suggested level 3")
+    assert raised.sources and raised.next_steps[-1] == rules.next_steps[-1]
+    [kept] = combined(level=1).assess_many([CONCERN])  # an opinion of 1 is never a raise
+    assert kept.level == rules.level and kept.by == ("rules",)
+
+
+def test_an_unplaced_situation_with_a_risk_can_be_placed(combined, engine):
+    # assess may leave a situation unplaced (level None); the model places it at 2-4 only
+    rules = engine.assessor.assess(CONCERN)
+    unplaced = replace(rules, level=None)
+    comb = combined(level=3)
+    opinion = comb.second_opinion.opinions([CONCERN])[0]
+    placed = comb._level(CONCERN, unplaced, unplaced, opinion)
+    assert placed.level == 3 and placed.by == ("model",)
+
+
+def test_the_engine_results_carry_by(engine):
+    assert engine.second_opinion is not None
+    assert engine.risk(IMMEDIATE).to_dict()["by"][0] == "rules"
+    assert engine.risk("What is the out of hours number?").to_dict()["by"] == ["rules"]
+    assert engine.assess(IMMEDIATE).to_dict()["by"][0] == "rules"
+
+
+def test_batch_agrees_with_single(engine):
+    texts = [row["text"] for row in read_jsonl(DATA / "risk_extra5.jsonl")[:60]]
+    assert engine.risk_many(texts) == [engine.risk(t) for t in texts]
+    assert [a.to_dict() for a in engine.assess_many(texts[:30])] == [
+        engine.assess(t).to_dict() for t in texts[:30]]
+
+
+@pytest.mark.parametrize("path", sorted(DATA.glob("risk_extra*.jsonl")), ids=lambda p: p.name)
+def test_none_items_are_not_pushed_to_immediate(engine, path):
+    rows = read_jsonl(path)
+    nones = [row["text"] for row in rows if row["label"] == "none"]
+    results = engine.risk_many(nones)
+    raised = [t for t, r in zip(nones, results, strict=True) if r.urgency == "immediate"]
+    assert len(raised) <= classifier.SETTINGS["max_false_immediate"] * len(nones), raised
+    # and the model never lowers a labelled item below what the rules give
+    rules = engine.risk_screen.screen_many([row["text"] for row in rows])
+    combined = engine.risk_many([row["text"] for row in rows])
+    assert all(RANK[c.urgency] >= RANK[r.urgency] for c, r in zip(combined, rules, strict=True))

@@ -84,7 +84,8 @@ def test_bad_layouts_are_refused(name: str, value: str) -> None:
     ],
 )
 def test_production_needs_a_strong_channel_secret_and_shared_nonces(change, refused) -> None:
-    env = {**example_env(), "SECRET_KEY": "k" * 40, "ACTION_SERVER_TOKEN": "t" * 40,
+    env = {**example_env(), "SECRET_KEY": secrets.token_urlsafe(32),
+           "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
            "CHANNEL_SECRET": secrets.token_urlsafe(32)} | change
     if refused:
         with pytest.raises(SettingsError, match="CHANNEL_SECRET|REDIS_URL"):

@@ -19,6 +19,8 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": "postgresql+psycopg2://app@db/app",
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+        "CHANNEL_SECRET": secrets.token_urlsafe(32),
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
         **overrides,
     }
 
@@ -27,7 +29,7 @@ def test_production_accepts_32_random_bytes() -> None:
     assert Settings.from_env(production_env()).is_production
 
 
-@pytest.mark.parametrize("name", ["SECRET_KEY", "ACTION_SERVER_TOKEN"])
+@pytest.mark.parametrize("name", ["SECRET_KEY", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET"])
 @pytest.mark.parametrize(
     "value",
     [

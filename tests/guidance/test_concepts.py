@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from guidance.concepts import MIN_KINDS, MIN_TESTS, load_concepts
 from guidance.coverage import judge, run_concept
@@ -34,21 +35,20 @@ def test_wirral_pack_has_a_catalogue(pack):
     assert {"kcsie", "working_together"} <= lists
 
 
-# Concepts whose remaining failures are all over-calls (the engine says more than the label:
-# the safer error, but a false alarm costs the duty desk). Each is a known miss of the current
-# rules, left for the one rule machinery (issue 12 part 4) rather than patched sentence by
-# sentence; an under-call is never listed here. Remove an entry once its concept passes.
-KNOWN_OVERCALLS = {
-    "sexual-abuse": "a historic, prosecuted abuse with the child doing well still screens "
-                    "immediate (the resolved cue reaches only its own clause)",
-    "domestic-abuse-past-or-standard": "'dv at home' with a child present screens immediate "
-                                       "though past; standard-risk DA matches the level-4 "
-                                       "indicator",
-    "family-homelessness-risk": "'nowhere to go' screens immediate even for an eviction "
-                                "next week",
-    "sexual-harassment": "sexual remarks and messages between pupils match the patterns for "
-                         "an adult making or sending something sexual to a child",
-}
+# The ledger of test messages the engine still gets wrong, each marked "under" (it said less than
+# the label: the dangerous error) or "over" (a false alarm that costs the duty desk). It is a
+# ratchet, not a pass: a message failing that is not in the ledger, or failing the other way,
+# fails the test, and so does a ledger entry that now passes (remove it). Issue 12 stays open
+# until the ledger is empty; `python -m guidance coverage --failures` prints the same picture.
+KNOWN_FAILURES_FILE = Path(__file__).parent / "data" / "known_concept_failures.yml"
+
+
+def _known_failures() -> dict[tuple[str, str], str]:
+    rows = yaml.safe_load(KNOWN_FAILURES_FILE.read_text(encoding="utf-8")) or []
+    return {(row["concept"], row["text"]): row["kind"] for row in rows}
+
+
+KNOWN_FAILURES = _known_failures()
 _URGENCY_RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -70,13 +70,22 @@ def test_concept_tests_pass_through_the_engine(engine, concept):
         return "\n".join(f"{o.test.kind}: {o.test.text!r}: expected {o.expected()}, engine "
                          f"said {o.said()}" for o in outcomes)
 
-    under = [o for o in result.failures if _under_called(o)]
-    assert not under, "under-called (never allowed):\n" + lines(under)
-    if concept.id in KNOWN_OVERCALLS:
-        assert result.failures, f"{concept.id} now passes: remove it from KNOWN_OVERCALLS"
-        pytest.xfail(f"known over-calls: {KNOWN_OVERCALLS[concept.id]}\n"
-                     + lines(result.failures))
-    assert not result.failures, lines(result.failures)
+    failing = {o.test.text: ("under" if _under_called(o) else "over", o)
+               for o in result.failures}
+    known = {text: kind for (cid, text), kind in KNOWN_FAILURES.items() if cid == concept.id}
+    new = [o for text, (kind, o) in failing.items() if known.get(text) != kind]
+    assert not new, "failing and not in the ledger as such (under-calls are never allowed):\n" \
+        + lines(new) + "\nwhich fail as: " + ", ".join(failing[o.test.text][0] for o in new)
+    mended = sorted(set(known) - set(failing))
+    assert not mended, f"now passing: remove from {KNOWN_FAILURES_FILE.name}: {mended}"
+    if failing:
+        pytest.xfail("known failures (ledger):\n" + lines([o for _, o in failing.values()]))
+
+
+def test_the_ledger_names_only_real_concept_tests():
+    texts = {(c.id, t.text) for c in WIRRAL_CONCEPTS for t in c.tests}
+    assert set(KNOWN_FAILURES) <= texts
+    assert set(KNOWN_FAILURES.values()) <= {"under", "over"}
 
 
 # -- the pass rule ------------------------------------------------------------------------------

@@ -43,11 +43,7 @@ while IFS= read -r line; do
   [ -n "${!name+x}" ] || export "$name=${line#*=}"
 done < "$env_file"
 
-if ! command -v nginx >/dev/null 2>&1; then
-  echo "==> installing nginx (Debian package)"
-  if [ "$(id -u)" -eq 0 ]; then apt-get install -y -q nginx >/dev/null
-  else sudo apt-get install -y -q nginx >/dev/null; fi
-fi
+scripts/ensure_nginx.sh >/dev/null
 for tool in pg_isready redis-cli; do
   command -v "$tool" >/dev/null || { echo "prod: $tool not found (PostgreSQL and Redis clients are needed)" >&2; exit 3; }
 done

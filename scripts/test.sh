@@ -12,7 +12,8 @@ stage() { echo; echo "==> $1"; shift; local t=$SECONDS; "$@"; echo "    ($(( SEC
 stage "lint (ruff)" ruff check .
 stage "guidance pack is valid" python -m guidance validate
 stage "guidance classifier (trained only if its inputs changed)" python -m guidance train
-stage "portal browser tools (Debian chromium, axe-core)" bash -c "scripts/ensure_chromium.sh && scripts/ensure_axe.sh"
+stage "real tools for the tests (Debian chromium and nginx, axe-core)" \
+  bash -c "scripts/ensure_chromium.sh && scripts/ensure_nginx.sh && scripts/ensure_axe.sh"
 stage "unit and service tests (SQLite)" python -m pytest -q -m "not slow"
 stage "MASH service tests (PostgreSQL)" scripts/with_postgres.sh python -m pytest -q -m postgres tests/mash
 stage "Rasa assistant checks (validate, cross-validation, test stories, end to end)" scripts/bot_checks.sh

@@ -4,6 +4,7 @@ nginx configuration, the production endpoints, the env example, the production p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -165,15 +166,20 @@ def test_nginx_config_lists_every_replica_and_is_valid(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-class _BodyLength(BaseHTTPRequestHandler):
-    """An upstream that answers a POST with the length of the body it received."""
+class _Upstream(BaseHTTPRequestHandler):
+    """An upstream that answers a POST with the length of the body it received, a GET with ok."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        received = str(len(self.rfile.read(int(self.headers["Content-Length"])))).encode()
+        self._answer(str(len(self.rfile.read(int(self.headers["Content-Length"])))).encode())
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(b"ok")
+
+    def _answer(self, body: bytes) -> None:
         self.send_response(200)
-        self.send_header("Content-Length", str(len(received)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(received)
+        self.wfile.write(body)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -185,15 +191,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_nginx_passes_a_long_tracker_to_an_action_server_under_umask_077() -> None:
-    """Rasa posts a conversation's whole tracker to the action servers. Started by root under a
-    umask of 077 (as `make prod` once left it), nginx's workers could not spool such a body and
-    answered 500 for every action of a long conversation."""
+@contextlib.contextmanager
+def _real_nginx(*, umask: int = 0o022):
+    """The production nginx template, rendered and run, in front of one `_Upstream`."""
     if shutil.which("nginx") is None:
-        pytest.skip("nginx is not installed (make prod installs it)")
+        pytest.skip("nginx is not installed (scripts/ensure_nginx.sh installs it)")
     from ops.stack import write_nginx
 
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _BodyLength)
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     run_dir = f"var/test-nginx-{uuid.uuid4().hex[:8]}"
     target = f"127.0.0.1:{upstream.server_address[1]}"
@@ -203,35 +208,60 @@ def test_nginx_passes_a_long_tracker_to_an_action_server_under_umask_077() -> No
         {"PROD_RUN_DIR": run_dir, "ACTIONS_UPSTREAMS": target, "RASA_UPSTREAMS": target,
          "PORTAL_UPSTREAMS": target, **ports}
     )  # fmt: skip
-    old_umask = os.umask(0o077)
+    old_umask = os.umask(umask)
     try:
         path = write_nginx(config)
     finally:
         os.umask(old_umask)
-    for directory in (config.run_dir / "nginx-tmp", config.run_dir, config.run_dir.parent):
-        assert directory.stat().st_mode & 0o111 == 0o111, f"{directory} is closed to nginx"
     nginx = subprocess.Popen(
         ["nginx", "-c", str(path), "-p", str(config.run_dir), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{config.lb_actions_port}"
     try:
         for _ in range(100):
             try:
-                if httpx.get(f"{base}/nginx-health", timeout=1).status_code == 200:
+                url = f"http://127.0.0.1:{config.lb_actions_port}/nginx-health"
+                if httpx.get(url, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 assert nginx.poll() is None, nginx.stderr.read().decode()
                 time.sleep(0.1)
+        yield config, nginx
+    finally:
+        if nginx.poll() is None:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+        upstream.shutdown()
+        shutil.rmtree(config.run_dir, ignore_errors=True)
+
+
+def test_nginx_passes_a_long_tracker_to_an_action_server_under_umask_077() -> None:
+    """Rasa posts a conversation's whole tracker to the action servers. Started by root under a
+    umask of 077 (as `make prod` once left it), nginx's workers could not spool such a body and
+    answered 500 for every action of a long conversation."""
+    with _real_nginx(umask=0o077) as (config, _):
+        for directory in (config.run_dir / "nginx-tmp", config.run_dir, config.run_dir.parent):
+            assert directory.stat().st_mode & 0o111 == 0o111, f"{directory} is closed to nginx"
+        base = f"http://127.0.0.1:{config.lb_actions_port}"
         tracker = b'{"events": [' + b'{"event": "user", "text": "a long conversation"},' * 6000
         response = httpx.post(f"{base}/webhook", content=tracker, timeout=10)
         assert response.status_code == 200, (config.run_dir / "nginx-error.log").read_text()
         assert response.text == str(len(tracker))
-    finally:
-        nginx.terminate()
+
+
+def test_nginx_logs_the_path_but_no_query_string_or_referrer() -> None:
+    """A guidance search (`?q=...`) may describe a child: production's access log is nginx's."""
+    with _real_nginx() as (config, nginx):
+        base = f"https://127.0.0.1:{config.lb_portal_port}"  # the make-prod certificate
+        words = "bruise+on+baby+Amelia+Hargreaves"
+        response = httpx.get(f"{base}/guidance/search?q={words}", timeout=5, verify=False,
+                             headers={"Referer": f"{base}/guidance/search?q={words}"})
+        assert response.status_code == 200
+        nginx.terminate()  # flushes the buffered log
         nginx.wait(timeout=10)
-        upstream.shutdown()
-        shutil.rmtree(config.run_dir, ignore_errors=True)
+        log = (config.run_dir / "nginx-access.log").read_text(encoding="utf-8")
+    assert "GET /guidance/search HTTP/1.1\" 200" in log
+    assert "Amelia" not in log and "q=" not in log
 
 
 def test_every_process_has_a_health_check() -> None:

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +126,87 @@ def test_cli_end_to_end(cli, tmp_path):
     figures_csv = cli("figures", "--csv", "--as", "morgan.hale@mash.example").stdout
     assert figures_csv.splitlines()[0].startswith("week_start,contacts,escalations")
     assert len(figures_csv.splitlines()) == 2
+
+
+SAM = "sam.okafor@mash.example"
+
+
+def production_env(tmp_path) -> dict[str, str]:
+    """A complete production configuration (Settings.from_env accepts it). Its database server
+    does not exist: each refusal must come before any connection."""
+    return {
+        **os.environ,
+        "APP_ENV": "production",
+        "DATABASE_URL": "postgresql+psycopg2://app@db.invalid/app",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
+        "CHANNEL_SECRET": secrets.token_urlsafe(32),
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "VAR_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def run_mash(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "mash", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_seeding_the_demo_directory_refuses_production(tmp_path):
+    from sqlalchemy import func, select
+
+    from mash.db import make_engine, session_factory
+    from mash.demo import seed_demo
+    from mash.migrate import upgrade
+    from mash.models import Person
+    from settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade(url)
+    engine = make_engine(url=url)
+    try:
+        production = Settings(environment="production", database_url=url, var_dir=tmp_path)
+        with pytest.raises(RuntimeError, match="refusing to seed production"):
+            seed_demo(session_factory(engine), settings=production)
+        with session_factory(engine)() as session:
+            assert session.execute(select(func.count(Person.id))).scalar_one() == 0
+    finally:
+        engine.dispose()
+
+    refused = run_mash(production_env(tmp_path), "seed-demo")
+    assert refused.returncode != 0 and "refusing to seed production" in refused.stderr
+    assert "demo-password-2026" not in refused.stdout + refused.stderr
+
+
+def test_mash_totp_prints_a_demo_code_but_refuses_in_production(settings, capsys, tmp_path):
+    import argparse
+    from dataclasses import replace
+    from datetime import datetime, timedelta, timezone
+
+    from mash import cli as mash_cli
+    from mash import twofactor
+
+    args = argparse.Namespace(email=SAM)
+    assert mash_cli.cmd_totp(args, settings) == 0  # the demo account, outside production
+    code = capsys.readouterr().out.strip()
+    now = datetime.now(timezone.utc)
+    # The demo secret's code (this step or the next, if the step changed in between): the
+    # account holds the demo secret in this database...
+    assert code in {
+        twofactor.current_code(twofactor.DEMO_TOTP_SECRET, now + timedelta(seconds=ahead))
+        for ahead in (-twofactor.STEP_SECONDS, 0)
+    }
+    production = replace(settings, environment="production")
+    assert mash_cli.cmd_totp(args, production) == 1  # ...yet production prints no code
+    out, err = capsys.readouterr()
+    assert out == "" and "demo codes are for development only" in err
+
+    refused = run_mash(production_env(tmp_path), "totp", SAM)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "demo codes are for development only" in refused.stderr

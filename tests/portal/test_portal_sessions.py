@@ -143,3 +143,107 @@ def test_anonymous_visits_do_not_pile_up_sessions_without_need(client, context):
     with context.sessions() as session:
         after = session.execute(select(func.count(PortalSession.id))).scalar_one()
     assert after == before
+
+
+def session_row(context, settings, token):
+    """The portal_sessions row of a cookie's token (looked up by its HMAC, as the portal does)."""
+    from mash.sessions import token_hash
+
+    with context.sessions() as session:
+        return session.execute(
+            select(PortalSession).where(
+                PortalSession.token_hash == token_hash(settings.secret_key, token)
+            )
+        ).scalar_one()
+
+
+def test_sign_in_replaces_the_session_token_so_a_planted_cookie_stays_anonymous(
+    app, csrf_of, context, settings, demo
+):
+    # The attacker opens the sign-in page and gets an anonymous session (it holds the CSRF
+    # token), then plants that cookie in the victim's browser.
+    attacker = TestClient(app)
+    csrf_of(attacker)
+    planted = attacker.cookies[SESSION_COOKIE]
+    victim = TestClient(app)
+    victim.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")  # as the portal sets it
+    response = victim.post(
+        "/signin",
+        data={
+            "email": "dana.price@oakfield.example",
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf_of(victim),
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert victim.cookies[SESSION_COOKIE] != planted  # a new token replaced the planted one
+    assert victim.get("/api/me").json()["user_id"] == demo.people["oakfield_dsl"]
+    assert attacker.get("/api/me").status_code == 401  # the planted token got no user...
+    old = session_row(context, settings, planted)
+    assert old.revoked_at is not None and old.user_id is None  # ...and is dead
+    new = session_row(context, settings, victim.cookies[SESSION_COOKIE])
+    assert new.revoked_at is None and new.user_id == demo.people["oakfield_dsl"]
+
+
+def test_each_step_of_a_staff_sign_in_gets_a_new_token_and_ends_the_last(
+    app, csrf_of, context, settings, demo
+):
+    from mash import twofactor
+
+    client = TestClient(app)
+    csrf_of(client)
+    before = client.cookies[SESSION_COOKIE]
+    password = client.post(
+        "/signin",
+        data={
+            "email": "sam.okafor@mash.example",
+            "password": DEMO_PASSWORD,
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
+    assert password.headers["location"] == "/signin/code"
+    halfway = client.cookies[SESSION_COOKIE]
+    code = client.post(
+        "/signin/code",
+        data={
+            "code": twofactor.current_code(twofactor.DEMO_TOTP_SECRET),
+            "csrf_token": csrf_of(client, "/signin/code"),
+        },
+        follow_redirects=False,
+    )
+    assert code.status_code == 303 and code.headers["location"] == "/"
+    after = client.cookies[SESSION_COOKIE]
+    assert len({before, halfway, after}) == 3
+    assert client.get("/api/me").json()["user_id"] == demo.people["duty"]
+    for dead in (before, halfway):
+        assert session_row(context, settings, dead).revoked_at is not None
+        assert copy_of_token(app, dead).get("/api/me").status_code == 401
+
+
+def copy_of_token(app, token: str) -> TestClient:
+    other = TestClient(app)
+    other.cookies.set(SESSION_COOKIE, token)
+    return other
+
+
+def test_a_password_change_is_audited_without_the_passwords(
+    app, as_user, portal_sign_in, context, demo
+):
+    client, token = as_user("oakfield_dsl")
+    other = TestClient(app)
+    portal_sign_in(other, "oakfield_dsl")
+    bystander, _ = as_user("oakfield_deputy")  # a colleague's session is not theirs to end
+    assert change(client, token).status_code == 303
+    with context.sessions() as session:
+        (entry,) = session.execute(
+            select(AuditEntry).where(AuditEntry.action == "password_changed")
+        ).scalars()
+    dana = demo.people["oakfield_dsl"]
+    assert entry.actor_user_id == dana and entry.subject_id == dana
+    assert entry.detail == {"sessions_ended": 2}  # this browser's old session and the other
+    assert DEMO_PASSWORD not in str(entry.detail) and NEW_PASSWORD not in str(entry.detail)
+    assert other.get("/api/me").status_code == 401
+    assert bystander.get("/api/me").status_code == 200
+    assert client.get("/api/me").status_code == 200

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -165,3 +168,90 @@ def test_deactivated_account_is_signed_out(as_user, context, demo):
         session.commit()
     response = client.get("/school", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/signin")
+
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture()
+def redis_db():
+    """Redis database 15 on loopback (production keeps the limiter's counts in Redis), or a skip."""
+    try:
+        import redis
+
+        connection = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+        connection.ping()
+    except Exception as error:  # noqa: BLE001 - any failure means: no Redis here
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({error.__class__.__name__}): "
+                    "the limiter's shared-storage tests need it")
+    yield connection
+    connection.close()
+
+
+def clear_signin_keys(connection, *names):
+    for name in names:
+        for kind in ("account", "address"):
+            for suffix in ("failures", "not_before"):
+                connection.delete(f"signin:{kind}:{name}:{suffix}")
+
+
+def test_rate_limit_delays_grow_with_redis_storage(redis_db):
+    from limits.storage import RedisStorage
+
+    account, address = f"redis-test-{uuid.uuid4().hex}", f"198.51.100.{uuid.uuid4().int % 250}"
+    clear_signin_keys(redis_db, account, address)
+    try:
+        limiter = LoginLimiter.from_redis_url(REDIS_URL)
+        assert isinstance(limiter.storage, RedisStorage)  # not this process's memory
+        clock = [float(int(time.time()))]
+        limiter.clock = lambda: clock[0]
+        waits = [limiter.failed(account=account, address=address) for _ in range(6)]
+        assert waits == [0, 0, 2, 4, 8, 16]
+        assert limiter.retry_after(account=account, address=address) == 16
+        assert int(redis_db.get(f"signin:account:{account}:failures")) == 6  # kept in Redis
+        clock[0] += 16
+        assert limiter.retry_after(account=account, address=address) == 0
+        limiter.succeeded(account=account)
+        assert redis_db.get(f"signin:account:{account}:failures") is None
+        assert limiter.failed(account=account, address=address) == 0
+    finally:
+        clear_signin_keys(redis_db, account, address)
+
+
+def test_two_portal_processes_share_sign_in_delays_through_redis(
+    redis_db, settings, context, csrf_of
+):
+    """Two portals built for production (each makes its own limiter from REDIS_URL, as two
+    processes would) on one database and one Redis: failures at one delay sign-in at the
+    other, and a success at either clears the account's count for both."""
+    from dataclasses import replace
+
+    from limits.storage import RedisStorage
+
+    production = replace(
+        settings, environment="production", secret_key="x" * 40, redis_url=REDIS_URL
+    )
+    clear_signin_keys(redis_db, DANA, "testclient")
+    first_app = create_app(production, context=context)
+    second_app = create_app(production, context=context)
+    limiters = [first_app.state.login_limiter, second_app.state.login_limiter]
+    assert limiters[0] is not limiters[1]
+    assert all(isinstance(limiter.storage, RedisStorage) for limiter in limiters)
+    clock = [float(int(time.time()))]
+    for limiter in limiters:
+        limiter.clock = lambda: clock[0]
+    try:
+        with TestClient(first_app, base_url="https://t") as first, TestClient(
+            second_app, base_url="https://t"
+        ) as second:
+            for _ in range(3):
+                assert post_signin(first, csrf_of, password="wrong-password").status_code == 400
+            blocked = post_signin(second, csrf_of)  # the right password, at the other portal
+            assert blocked.status_code == 429 and blocked.headers["retry-after"] == "2"
+            assert limiters[1].retry_after(account=DANA, address="testclient") == 2
+            clock[0] += 2
+            assert post_signin(second, csrf_of).status_code == 303
+            assert limiters[0].retry_after(account=DANA, address="testclient") == 0
+            assert int(redis_db.get("signin:address:testclient:failures")) == 3
+    finally:
+        clear_signin_keys(redis_db, DANA, "testclient")

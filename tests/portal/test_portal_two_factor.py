@@ -14,7 +14,7 @@ from mash import twofactor
 from mash.access import Actor
 from mash.demo import DEMO_PASSWORD, PEOPLE
 from mash.errors import Forbidden
-from mash.models import AuditEntry, Person
+from mash.models import AuditEntry, Person, PortalSession
 from schools_portal.app import SESSION_COOKIE
 
 SAM = PEOPLE["duty"]["email"]
@@ -210,3 +210,110 @@ def test_the_demo_secret_is_refused_in_production(context, demo):
                 address="x",
                 production=True,
             )
+
+
+def wrong_for(secret):
+    """A six-digit code that none of the accepted time steps of `secret` gives."""
+    now = datetime.now(timezone.utc)
+    steps = (-2, -1, 0, 1, 2)
+    near = {twofactor.current_code(secret, now + timedelta(seconds=30 * k)) for k in steps}
+    return next(c for c in (f"{n:06d}" for n in range(1_000_000)) if c not in near)
+
+
+def test_a_wrong_code_at_enrolment_is_audited(app, as_user, client, csrf_of, context, demo):
+    # Optional enrolment from the account page (a signed-in practitioner).
+    dsl, token = as_user("oakfield_dsl")
+    page = dsl.get("/account/two-factor")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    wrong = wrong_for(secret)
+    response = dsl.post("/account/two-factor", data={"code": wrong, "csrf_token": token})
+    assert response.status_code == 400
+    # Required enrolment at sign-in, after an admin reset a worker's second factor.
+    admin = Actor(user_id=demo.people["admin"], role="admin", organisation_id=None)
+    with context.sessions() as session:
+        twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
+    assert password_step(client, csrf_of).headers["location"] == "/signin/enrol"
+    page = client.get("/signin/enrol")
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    refused = client.post(
+        "/signin/enrol",
+        data={"code": wrong_for(secret), "csrf_token": csrf_of(client, "/signin/enrol")},
+    )
+    assert refused.status_code == 400 and "does not match" in refused.text
+    assert client.get("/api/me").status_code == 401
+
+    rows = audit_rows(context, "signin_failed")
+    assert [(r.subject_id, r.detail) for r in rows] == [
+        (
+            demo.people["oakfield_dsl"],
+            {
+                "account": PEOPLE["oakfield_dsl"]["email"],
+                "address": "testclient",
+                "reason": "wrong_code_at_enrolment",
+            },
+        ),
+        (
+            demo.people["duty"],
+            {"account": SAM, "address": "testclient", "reason": "wrong_code_at_enrolment"},
+        ),
+    ]
+    assert wrong not in str(rows[0].detail)
+    with context.sessions() as session:
+        assert session.get(Person, demo.people["oakfield_dsl"]).totp_secret is None
+        assert session.get(Person, demo.people["duty"]).totp_secret is None
+
+
+def mash_cli(settings, *args):
+    """`python -m mash ARGS` as its own process (an admin on the server) on the portal's
+    database."""
+    import os
+    import subprocess
+    import sys
+
+    from settings import ROOT
+
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": settings.database_url,
+        "VAR_DIR": str(settings.var_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mash", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_an_admin_reset_from_the_command_line_ends_every_session_of_that_person(
+    as_user, portal_sign_in, app, settings, context, demo
+):
+    laptop, _ = as_user("duty")
+    phone = TestClient(app)
+    portal_sign_in(phone, "duty")
+    colleague, _ = as_user("duty2")
+    refused = mash_cli(settings, "reset-two-factor", SAM, "--as", PEOPLE["manager"]["email"])
+    assert refused.returncode == 1 and "Only an administrator" in refused.stderr
+    assert laptop.get("/api/me").status_code == 200  # a refused reset changes nothing
+
+    done = mash_cli(settings, "reset-two-factor", SAM, "--as", PEOPLE["admin"]["email"])
+    assert done.returncode == 0, done.stderr
+    assert "second factor reset for " + SAM in done.stdout
+    assert laptop.get("/api/me").status_code == 401
+    assert phone.get("/api/me").status_code == 401
+    assert laptop.get("/queue", follow_redirects=False).headers["location"].startswith("/signin")
+    assert colleague.get("/api/me").status_code == 200  # nobody else's sessions end
+    (row,) = audit_rows(context, "two_factor_reset")
+    assert row.actor_user_id == demo.people["admin"] and row.subject_id == demo.people["duty"]
+    assert row.detail == {"sessions_ended": 2}
+    with context.sessions() as session:
+        live = session.execute(
+            select(PortalSession).where(
+                PortalSession.user_id == demo.people["duty"], PortalSession.revoked_at.is_(None)
+            )
+        ).all()
+        assert live == [] and session.get(Person, demo.people["duty"]).totp_secret is None

@@ -81,7 +81,11 @@ def _grant(owner_url: str, role: str) -> None:
 def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
     from mash.demo import credentials_text, seed_demo
 
-    demo = seed_demo(_factory(settings), settings=settings)
+    try:
+        demo = seed_demo(_factory(settings), settings=settings)
+    except RuntimeError as error:  # production: a refusal, not a crash
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print("demo directory created" if demo.created else "demo directory already present")
     print(credentials_text(demo))
     return 0

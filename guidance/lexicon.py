@@ -117,6 +117,9 @@ def _parse_slot(raw: str, set_names: set[str]) -> tuple[Slot | None, str | None]
     alternatives = body.split("|")
     if not body or any(not a.strip("=_@") for a in alternatives):
         return None, f"empty alternative in {raw!r}"
+    if "#num" in alternatives:
+        # it would be matched as the literal word "#num", never as a number
+        return None, f"#num cannot be one of a choice in {raw!r}; write two patterns"
     for alternative in alternatives:
         if alternative.startswith("@") and alternative[1:] not in set_names:
             return None, f"unknown set {alternative!r}"

@@ -120,6 +120,7 @@ def test_parse_pattern_rejects_bad_shapes():
         ("hit * * me", "two gaps"),
         ("hit @nowhere", "unknown set"),
         ("hit a||b", "empty alternative"),
+        ("missing *3 #num|two days", "cannot be one of a choice"),
     ]:
         slots, error = parse_pattern(text, set())
         assert slots == () and message in error, text

@@ -38,6 +38,9 @@ NONCE_HEADER = "X-Guidance-Nonce"
 SIGNATURE_HEADER = "X-Guidance-Signature"
 # Slack's window: a request older (or newer) than this is refused as stale.
 WINDOW_SECONDS = 300
+# The largest body the channel reads (nginx's client_max_body_size in front of Rasa is the same).
+# A 100,000-character message is about 100 KB; anything far bigger is an attack on Rasa's memory.
+MAX_BODY_BYTES = 1024 * 1024
 # A nonce is remembered a little longer than the window either side, so it can never be reused
 # while its timestamp would still pass.
 NONCE_TTL_SECONDS = 2 * WINDOW_SECONDS + 60
@@ -166,9 +169,11 @@ def verify_request(
         raise SignatureError("stale timestamp")
     if not _NONCE.fullmatch(nonce) or not _SIGNATURE.fullmatch(signature):
         raise SignatureError("malformed nonce or signature")
+    if len(body) > MAX_BODY_BYTES:
+        raise SignatureError("body too large")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise SignatureError("body is not JSON") from None
     if not (
         isinstance(payload, dict)

@@ -285,6 +285,28 @@ def test_unsigned_forged_replayed_and_text_plain_calls_are_refused(stack):
                       timeout=10).status_code == 401
 
 
+def test_rasa_refuses_an_oversized_body_without_reading_it(stack):
+    """An unsigned 54 MB post once held Rasa's event loop and 2 GB (Sanic reads up to 100 MB
+    before any handler). Now the server answers 413 on the declared length alone: this request
+    announces 50 MB, sends 1 KB and waits; an uncapped server would wait for the rest."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from chat.signing import sign_request
+
+    _, headers = sign_request(stack.channel_secret, conversation="x", text="x", metadata={})
+    url = urlsplit(stack.webhook)
+    head = (f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 50000000\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower().startswith("x-"))
+            + "\r\n")
+    with socket.create_connection((url.hostname, url.port), timeout=5) as conn:
+        conn.sendall(head.encode() + b'{"sender": "x", "metadata": {"k": "' + b"a" * 1024)
+        answer = conn.recv(200)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert stack.send("hello", sender="after-big", metadata=metadata(stack), timeout=30)
+
+
 def test_a_100kb_disclosure_gets_the_safety_message_within_2_seconds(stack):
     stack.send("hello", sender="big-warm", metadata=metadata(stack))  # this sender's tracker
     filler = "We went over the timetable, the trip and the lunch rota again. " * 800

@@ -170,6 +170,24 @@ def test_a_body_that_is_not_json_is_refused(rasa):
     assert rasa.post(b"sender=portal-5&message=hi", headers).status_code == 401
 
 
+def test_a_body_over_the_cap_is_refused_before_it_is_parsed(rasa):
+    from chat.signing import MAX_BODY_BYTES
+
+    _, headers = signed()  # fresh, well-formed headers with a signature that cannot match
+    huge = b'{"sender": "x", "message": "a", "metadata": {"k": [' + b"[1]," * MAX_BODY_BYTES
+    response = rasa.post(huge + b"[1]]}}", headers)
+    assert response.status_code == 413
+    assert rasa.received == []
+
+
+def test_deeply_nested_json_is_refused_not_a_crash(rasa):
+    _, headers = signed()
+    nested = b'{"sender": "x", "message": "a", "metadata": {"k": ' + b"[" * 200_000
+    response = rasa.post(nested + b"]" * 200_000 + b"}}", headers)
+    assert response.status_code == 401
+    assert rasa.received == []
+
+
 def test_a_disclosure_deep_in_a_long_message_is_screened_but_rasa_reads_little(rasa):
     filler = "We had a long meeting about the timetable and the trip. " * 900  # ~50,000
     text = (filler + DISCLOSURE + " " + filler)[:100_000]

@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 URGENCY_ORDER = {"none": 0, "concern": 1, "immediate": 2}
 # Windows overlap so a phrase cut by a window edge is still seen whole in the next window.
 WINDOW_OVERLAP = 500
+# The longest message the portal accepts (a pasted chronology): the relay screens all of it in
+# windows, so a disclosure near the end is never cut off. About 100 KB, under nginx's 1 MiB.
+MAX_MESSAGE_CHARS = 100_000
 RASA_TIMEOUT_SECONDS = 15.0
 
 

@@ -12,8 +12,7 @@ from pydantic import BaseModel, Field, StrictStr
 from starlette.responses import Response
 
 from app_context import AppContext
-from chat.relay import ChatReply
-from guidance.engine import MAX_TEXT_CHARS
+from chat.relay import MAX_MESSAGE_CHARS, ChatReply
 from mash.access import Actor
 from schools_portal.deps import Ctx, Practitioner, sender_id
 from schools_portal.inputs import CleanInputRoute
@@ -25,7 +24,9 @@ api = APIRouter(tags=["chat"], route_class=CleanInputRoute)
 
 
 class ChatIn(BaseModel):
-    text: StrictStr = Field(..., min_length=1, max_length=MAX_TEXT_CHARS, description="The message")
+    text: StrictStr = Field(
+        ..., min_length=1, max_length=MAX_MESSAGE_CHARS, description="The message"
+    )
 
 
 class ChatMessageOut(BaseModel):
@@ -84,7 +85,7 @@ def _message(raw: dict[str, Any]) -> ChatMessageOut:
 @pages.get("/chat", include_in_schema=False)
 def chat_page(*, request: Request, actor: Practitioner) -> Response:
     return render(
-        request, "chat.html", actor=actor, sent=None, reply=None, max_chars=MAX_TEXT_CHARS
+        request, "chat.html", actor=actor, sent=None, reply=None, max_chars=MAX_MESSAGE_CHARS
     )
 
 
@@ -92,14 +93,14 @@ def chat_page(*, request: Request, actor: Practitioner) -> Response:
 def chat_send(
     *,
     request: Request,
-    text: str = Form(..., min_length=1, max_length=MAX_TEXT_CHARS),
+    text: str = Form(..., min_length=1, max_length=MAX_MESSAGE_CHARS),
     actor: Practitioner,
     context: Ctx,
 ) -> Response:
     """Without JavaScript: the page shows this message and its reply."""
     reply = relay_message(context, actor, text)
     return render(
-        request, "chat.html", actor=actor, sent=text, reply=reply, max_chars=MAX_TEXT_CHARS
+        request, "chat.html", actor=actor, sent=text, reply=reply, max_chars=MAX_MESSAGE_CHARS
     )
 
 

@@ -33,6 +33,23 @@ def test_disclosure_with_rasa_down_gets_safety_message_and_reference(as_user, co
     assert found[0].sender_verified and found[0].organisation_name.startswith("Oakfield")
 
 
+def test_a_disclosure_at_the_end_of_a_long_paste_is_screened_and_escalated(as_user):
+    """A 60,000-character paste (a chronology, say) used to get a 422 and no screening."""
+    from chat.relay import MAX_MESSAGE_CHARS
+
+    client, token = as_user("oakfield_dsl")
+    filler = "Notes from the review meeting about timetables and transport. " * 1000
+    text = filler[:60_000] + " " + DISCLOSURE
+    body = client.post("/api/chat", json={"text": text}, headers={"X-CSRF-Token": token})
+    assert body.status_code == 200
+    assert body.json()["urgency"] == "immediate" and body.json()["escalation_reference"]
+    page = client.post("/chat", data={"text": text, "csrf_token": token})
+    assert 'class="risk-alert" role="alert"' in page.text
+    too_long = client.post("/api/chat", json={"text": "x" * (MAX_MESSAGE_CHARS + 1)},
+                           headers={"X-CSRF-Token": token})
+    assert too_long.status_code == 422
+
+
 def test_form_post_without_javascript_shows_the_alert(as_user):
     client, token = as_user("oakfield_dsl")
     page = client.post("/chat", data={"text": DISCLOSURE, "csrf_token": token})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ from chat.signing import (
 from settings import Settings
 
 logger = logging.getLogger(__name__)
+_BUTTON_COMMAND = re.compile(r"/[a-z_]{1,64}")
 
 CONVERSATION_KEY = "conversation"
 # Matched phrases passed on (the escalation keeps a few; the tracker need not hold hundreds).
@@ -137,6 +139,11 @@ class SignedInput(RestInput):
             self.settings.channel_secret, metadata=metadata, conversation=conversation
         )
         text = clean_text(text)
+        if text.lstrip().startswith("/") and not _BUTTON_COMMAND.fullmatch(text.strip()):
+            # Rasa reads a leading "/" as an intent command (how the buttons' payloads such as
+            # "/affirm" arrive): it would skip NLU and the risk component, choose the intent
+            # for the sender and log the whole text. Only a bare command stays one.
+            text = text.lstrip().lstrip("/")
         screen = screen_text(self.engine, text)
         limit = self.settings.rasa_max_chars
         metadata = {

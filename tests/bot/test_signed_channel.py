@@ -200,6 +200,16 @@ def test_a_disclosure_deep_in_a_long_message_is_screened_but_rasa_reads_little(r
     assert all(m["start"] >= len(filler) - 1 for m in screen["matches"])
 
 
+def test_only_a_bare_button_command_reaches_rasa_as_a_command(rasa):
+    # "/greet ..." would make Rasa skip NLU and its risk component and log the whole text
+    rasa.post(*signed("/greet " + DISCLOSURE))
+    rasa.post(*signed("/affirm"))
+    forced, button = rasa.received
+    assert not forced.text.startswith("/") and forced.text.startswith("greet ")
+    assert forced.metadata["channel_screen"]["urgency"] == "immediate"
+    assert button.text == "/affirm"
+
+
 def test_odd_unicode_is_cleaned_before_rasa_reads_it(rasa):
     text = "dad hit him\ud800 with a belt\x00 last night and he's scared to go home"
     assert rasa.post(*signed(text)).status_code == 200

@@ -72,6 +72,8 @@ class Settings:
     # Portal sessions (server-side): signed out after this long idle, and after this long at all.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # A one-time enrolment code (staff setting up their second factor) is good this long.
+    enrolment_code_hours: int = 72
 
     @property
     def is_production(self) -> bool:
@@ -124,6 +126,7 @@ class Settings:
             transcript_retention_days=_int(env, "TRANSCRIPT_RETENTION_DAYS", 90),
             session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12),
+            enrolment_code_hours=_int(env, "ENROLMENT_CODE_HOURS", 72),
         )
         settings.check()
         return settings
@@ -150,6 +153,8 @@ class Settings:
             raise SettingsError("RASA_MAX_CHARS must be at least 100")
         if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
             raise SettingsError("SESSION_IDLE_MINUTES and SESSION_ABSOLUTE_HOURS must be positive")
+        if self.enrolment_code_hours <= 0:
+            raise SettingsError("ENROLMENT_CODE_HOURS must be positive")
         for urgency, minutes in self.ack_limit_minutes.items():
             if minutes <= 0:
                 raise SettingsError(f"the {urgency} acknowledgement limit must be positive")

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -153,10 +153,25 @@ def cmd_import_schools(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _enrolment_lifetime(settings: Settings) -> timedelta:
+    return timedelta(hours=settings.enrolment_code_hours)
+
+
+def _enrolment_code_text(email: str, issued: Any) -> str:
+    return (
+        f"one-time enrolment code for {email}: {issued.code}\n"
+        f"  valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC, once. Give it to them in person "
+        "or by phone, not by e-mail: they type it with their password to set up two-factor "
+        "sign-in."
+    )
+
+
 def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    """Prints the new person as JSON; for a role that requires a second factor, with the
+    one-time `enrolment_code` (and `enrolment_code_expires_at`) they need to set it up."""
     from sqlalchemy import select
 
-    from mash import directory
+    from mash import directory, twofactor
     from mash.models import Organisation
 
     password = None
@@ -183,7 +198,17 @@ def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
             slack_user_id=args.slack_user_id,
             phone=args.phone,
         )
-    _print_json(person.to_dict())
+        shown = person.to_dict()
+        if twofactor.required_for(person.role):
+            issued = twofactor.issue_enrolment_code(
+                session=session,
+                actor=SYSTEM,
+                person_id=person.id,
+                valid_for=_enrolment_lifetime(settings),
+            )
+            shown["enrolment_code"] = issued.code
+            shown["enrolment_code_expires_at"] = issued.expires_at
+    _print_json(shown)
     return 0
 
 
@@ -295,8 +320,32 @@ def cmd_reset_two_factor(args: argparse.Namespace, settings: Settings) -> int:
     admin = _actor(factory, args.as_email)
     with factory() as session:
         person = directory.actor_for(session=session, email=args.email)
-        twofactor.reset(session=session, actor=admin, person_id=person.user_id)
+        issued = twofactor.reset(
+            session=session,
+            actor=admin,
+            person_id=person.user_id,
+            valid_for=_enrolment_lifetime(settings),
+        )
     print(f"second factor reset for {args.email}: they set it up again at their next sign-in")
+    if issued is not None:
+        print(_enrolment_code_text(args.email, issued))
+    return 0
+
+
+def cmd_enrolment_code(args: argparse.Namespace, settings: Settings) -> int:
+    from mash import directory, twofactor
+
+    factory = _factory(settings)
+    admin = _actor(factory, args.as_email)
+    with factory() as session:
+        person = directory.actor_for(session=session, email=args.email)
+        issued = twofactor.issue_enrolment_code(
+            session=session,
+            actor=admin,
+            person_id=person.user_id,
+            valid_for=_enrolment_lifetime(settings),
+        )
+    print(_enrolment_code_text(args.email, issued))
     return 0
 
 
@@ -363,7 +412,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("csv")
     s.add_argument("--la", help="only this local authority code (Wirral: 344)")
     s.add_argument("--include-closed", action="store_true")
-    s = sub.add_parser("create-user", help="add a person to the directory")
+    s = sub.add_parser(
+        "create-user",
+        help="add a person to the directory (staff roles: prints their one-time enrolment code)",
+    )
     s.add_argument("--name", required=True)
     s.add_argument("--email", required=True)
     s.add_argument("--role", required=True)
@@ -392,7 +444,16 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("purge-sessions", help="delete ended portal sessions")
     s = sub.add_parser("totp", help="print a demo account's current sign-in code (development)")
     s.add_argument("email")
-    s = sub.add_parser("reset-two-factor", help="clear a person's second factor (admins)")
+    s = sub.add_parser(
+        "reset-two-factor",
+        help="clear a person's second factor and print their one-time enrolment code (admins)",
+    )
+    s.add_argument("email")
+    s.add_argument("--as", dest="as_email", required=True, help="the administrator (e-mail)")
+    s = sub.add_parser(
+        "enrolment-code",
+        help="print a fresh one-time code for staff to set up two-factor sign-in (admins)",
+    )
     s.add_argument("email")
     s.add_argument("--as", dest="as_email", required=True, help="the administrator (e-mail)")
     s = sub.add_parser("figures", help="weekly dashboard figures (JSON, or --csv)")
@@ -422,6 +483,7 @@ COMMANDS = {
     "purge-sessions": cmd_purge_sessions,
     "totp": cmd_totp,
     "reset-two-factor": cmd_reset_two_factor,
+    "enrolment-code": cmd_enrolment_code,
     "figures": cmd_figures,
     "bench": cmd_bench,
 }

@@ -135,6 +135,10 @@ class Person(Base):
     totp_enrolled_at = Column(UTCDateTime)
     totp_last_step = Column(Integer)
     password_changed_at = Column(UTCDateTime)
+    # The one-time enrolment code an administrator gave out of band (argon2id hash) and when it
+    # expires: staff need it to enrol at sign-in, so the password alone cannot.
+    enrolment_code_hash = Column(String(200))
+    enrolment_code_expires_at = Column(UTCDateTime)
 
 
 class RecoveryCode(Base):

@@ -5,6 +5,12 @@ Required for the roles that can read every escalation (MASH workers and managers
 admins; optional for everyone else. A code is accepted once only (the last accepted time step
 is kept), recovery codes are stored as argon2id hashes and each works once. Enrolment, the use
 of a recovery code and an admin's reset are audited; so is every failed code.
+
+Staff enrol at sign-in, after the password, so the password alone must not be enough: they
+also type a one-time enrolment code that an administrator gave them out of band (printed by
+`python -m mash create-user`, `reset-two-factor` and `enrolment-code`). It is stored as an
+argon2id hash, expires (ENROLMENT_CODE_HOURS, 72), works once, and is audited when issued,
+used or refused.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NoReturn
 
 import pyotp
 from argon2 import PasswordHasher
@@ -31,6 +38,7 @@ REQUIRED_ROLES = frozenset({"mash_worker", "mash_manager", "admin"})
 ISSUER = "Safeguarding portal"
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
+ENROLMENT_CODE_LIFETIME = timedelta(hours=72)  # the default of Settings.enrolment_code_hours
 # The demo accounts' shared secret (development only): printed by `make run`, refused when
 # APP_ENV=production exactly as the demo password is.
 DEMO_TOTP_SECRET = "DEVELOPMENTONLYDEMOTOTPSECRETAAA"  # noqa: S105 - development only
@@ -57,7 +65,8 @@ def _code_hasher() -> PasswordHasher:
     return PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
-def _new_recovery_code() -> str:
+def _new_code() -> str:
+    """Ten characters with no look-alikes (50 random bits), in two groups to read aloud."""
     raw = "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(10))
     return f"{raw[:5]}-{raw[5:]}"
 
@@ -113,13 +122,22 @@ def enrol(
     code: str,
     address: str,
     production: bool,
+    enrolment_code: str | None = None,
     now: datetime | None = None,
 ) -> Enrolment:
     """Confirm enrolment with a code from the new secret; replaces any earlier enrolment and
-    its recovery codes. Raises InvalidInput (and audits) for a wrong code."""
+    its recovery codes. Raises InvalidInput (and audits) for a wrong code.
+
+    At sign-in (only the password checked so far) pass the `enrolment_code` the person typed:
+    it must be the unexpired one an administrator issued, and is used up. From a fully
+    signed-in session pass None; a person whose role requires a second factor and who has none
+    still needs the code."""
     now = now or utcnow()
     person = _person(session, person_id)
     _refuse_demo_in_production(secret, production)
+    needs_code = enrolment_code is not None or (required_for(person.role) and not enrolled(person))
+    if needs_code and not _enrolment_code_matches(person, enrolment_code or "", now):
+        _refuse_enrolment_code(session, person, address, now)
     step = _matching_step(secret, _normalise(code), now)
     if step is None:
         record_failure(
@@ -129,10 +147,22 @@ def enrol(
         raise InvalidInput(
             "That code does not match. Check the time on your phone and try again.", field="code"
         )
+    if needs_code and not _use_enrolment_code(session, person):
+        _refuse_enrolment_code(session, person, address, now)  # another sign-in used it first
     person.totp_secret = secret
     person.totp_enrolled_at = now
     person.totp_last_step = step
     codes = _replace_recovery_codes(session, person, now)
+    if needs_code:
+        audit.record(
+            session,
+            actor=_actor(person),
+            action="enrolment_code_used",
+            subject_type="person",
+            subject_id=person.id,
+            detail={"address": address},
+            now=now,
+        )
     audit.record(
         session,
         actor=_actor(person),
@@ -151,7 +181,7 @@ def _replace_recovery_codes(session: Session, person: Person, now: datetime) -> 
         .where(RecoveryCode.person_id == person.id, RecoveryCode.used_at.is_(None))
         .values(used_at=now)
     )
-    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    codes = [_new_code() for _ in range(RECOVERY_CODES)]
     hasher = _code_hasher()
     for code in codes:
         session.add(
@@ -233,12 +263,108 @@ def _use_recovery_code(
     return False
 
 
-@unit_of_work
-def reset(*, session: Session, actor: Actor, person_id: int, now: datetime | None = None) -> None:
-    """An admin clears a person's second factor (a lost phone): they enrol again at their next
-    sign-in, and all their sessions end. Audited. Commits."""
+@dataclass(frozen=True)
+class EnrolmentCode:
+    code: str  # shown once to the administrator, never stored in clear
+    expires_at: datetime
+
+
+def _require_admin(actor: Actor) -> None:
     if actor.role not in {"admin", "system"}:
-        raise Forbidden("Only an administrator can reset a second factor.")
+        raise Forbidden("Only an administrator can reset a second factor or issue its code.")
+
+
+def _issue(
+    session: Session, *, actor: Actor, person: Person, valid_for: timedelta, now: datetime
+) -> EnrolmentCode:
+    """A new one-time enrolment code for `person`, replacing any earlier one. Audited."""
+    code = _new_code()
+    person.enrolment_code_hash = _code_hasher().hash(_normalise(code))
+    person.enrolment_code_expires_at = now + valid_for
+    audit.record(
+        session,
+        actor=actor,
+        action="enrolment_code_issued",
+        subject_type="person",
+        subject_id=person.id,
+        detail={"expires_at": person.enrolment_code_expires_at.isoformat()},
+        now=now,
+    )
+    return EnrolmentCode(code=code, expires_at=person.enrolment_code_expires_at)
+
+
+def _enrolment_code_matches(person: Person, typed: str, now: datetime) -> bool:
+    expires = person.enrolment_code_expires_at
+    if not person.enrolment_code_hash or expires is None or now >= expires:
+        return False
+    try:
+        return _code_hasher().verify(person.enrolment_code_hash, _normalise(typed))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _use_enrolment_code(session: Session, person: Person) -> bool:
+    """Clear the code, once: a conditional update, so of two enrolments racing with the same
+    code only one succeeds (PostgreSQL re-checks the condition after the other's commit)."""
+    used = session.execute(
+        update(Person)
+        .where(Person.id == person.id, Person.enrolment_code_hash == person.enrolment_code_hash)
+        .values(enrolment_code_hash=None, enrolment_code_expires_at=None)
+    )
+    return used.rowcount == 1
+
+
+def _refuse_enrolment_code(
+    session: Session, person: Person, address: str, now: datetime
+) -> NoReturn:
+    record_failure(session, person=person, address=address, reason="wrong_enrolment_code", now=now)
+    session.commit()
+    raise InvalidInput(
+        "That enrolment code is not right, or has expired or been used. Ask an administrator "
+        "for a new one.",
+        field="enrolment_code",
+    )
+
+
+@unit_of_work
+def issue_enrolment_code(
+    *,
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    valid_for: timedelta = ENROLMENT_CODE_LIFETIME,
+    now: datetime | None = None,
+) -> EnrolmentCode:
+    """An admin gives a person whose role requires a second factor, and who has none, a fresh
+    one-time enrolment code (the earlier one stops working). Audited. Commits."""
+    _require_admin(actor)
+    person = _person(session, person_id)
+    if not required_for(person.role):
+        raise InvalidInput(
+            f"A {person.role} does not need an enrolment code: they set up two-factor sign-in "
+            "from their account page."
+        )
+    if enrolled(person):
+        raise InvalidInput(
+            f"{person.email} already has a second factor. To replace it (a lost phone), use "
+            "reset-two-factor, which issues an enrolment code."
+        )
+    return _issue(session, actor=actor, person=person, valid_for=valid_for, now=now or utcnow())
+
+
+@unit_of_work
+def reset(
+    *,
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    valid_for: timedelta = ENROLMENT_CODE_LIFETIME,
+    now: datetime | None = None,
+) -> EnrolmentCode | None:
+    """An admin clears a person's second factor (a lost phone): all their sessions end, and
+    they enrol again at their next sign-in with the one-time enrolment code returned here (None
+    for a role that does not require a second factor). Audited. Commits."""
+    _require_admin(actor)
     now = now or utcnow()
     person = _person(session, person_id)
     person.totp_secret = None
@@ -259,6 +385,11 @@ def reset(*, session: Session, actor: Actor, person_id: int, now: datetime | Non
         detail={"sessions_ended": ended},
         now=now,
     )
+    if not required_for(person.role):
+        person.enrolment_code_hash = None
+        person.enrolment_code_expires_at = None
+        return None
+    return _issue(session, actor=actor, person=person, valid_for=valid_for, now=now)
 
 
 def record_failure(

@@ -93,20 +93,37 @@ def two_factor_page(request: Request, actor: CurrentActor, db: Db) -> Response:
     if not isinstance(secret, str):
         secret = twofactor.new_secret()
         request.session["enrol_secret"] = secret  # server-side with the session
-    email, _ = twofactor.status(session=db, person_id=actor.user_id)
+    email, enrolled = twofactor.status(session=db, person_id=actor.user_id)
     return enrolment_page(
-        request, secret=secret, email=email, action="/account/two-factor", actor=actor
+        request,
+        secret=secret,
+        email=email,
+        action="/account/two-factor",
+        actor=actor,
+        ask_enrolment_code=_needs_enrolment_code(actor, enrolled),
     )
+
+
+def _needs_enrolment_code(actor: CurrentActor, enrolled: bool) -> bool:
+    """Staff without a second factor (a role changed while signed in) enrol with the one-time
+    code from an administrator, as at sign-in; anyone else enrols with their session alone."""
+    return twofactor.required_for(actor.role) and not enrolled
 
 
 @pages.post("/account/two-factor", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def two_factor_submit(
-    *, request: Request, actor: CurrentActor, db: Db, code: str = Form("", max_length=40)
+    *,
+    request: Request,
+    actor: CurrentActor,
+    db: Db,
+    code: str = Form("", max_length=40),
+    enrolment_code: str = Form("", max_length=40),
 ) -> Response:
     secret = request.session.get("enrol_secret")
     if not isinstance(secret, str):
         return RedirectResponse("/account/two-factor", status_code=303)
-    email, _ = twofactor.status(session=db, person_id=actor.user_id)
+    email, enrolled = twofactor.status(session=db, person_id=actor.user_id)
+    ask = _needs_enrolment_code(actor, enrolled)
     try:
         enrolment = twofactor.enrol(
             session=db,
@@ -115,6 +132,7 @@ def two_factor_submit(
             code=code,
             address=client_address(request),
             production=request.app.state.settings.is_production,
+            enrolment_code=enrolment_code if ask else None,
             now=sessions.now(request),
         )
     except InvalidInput as wrong:
@@ -124,6 +142,7 @@ def two_factor_submit(
             email=email,
             action="/account/two-factor",
             actor=actor,
+            ask_enrolment_code=ask,
             error=str(wrong),
             status_code=400,
         )

@@ -194,6 +194,7 @@ def enrolment_page(
     email: str,
     action: str,
     actor: Actor | None = None,
+    ask_enrolment_code: bool = False,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -206,7 +207,24 @@ def enrolment_page(
         qr=qr_svg(uri),
         secret=secret,
         action=action,
+        ask_enrolment_code=ask_enrolment_code,
         error=error,
+    )
+
+
+def _signin_enrolment_page(
+    request: Request, pending: dict[str, Any], *, error: str | None = None, status_code: int = 200
+) -> Response:
+    """Enrolment at sign-in: the password alone is known, so it asks for the one-time
+    enrolment code an administrator gave too."""
+    return enrolment_page(
+        request,
+        secret=pending["secret"],
+        email=pending["account"],
+        action="/signin/enrol",
+        ask_enrolment_code=True,
+        error=error,
+        status_code=status_code,
     )
 
 
@@ -218,26 +236,23 @@ def enrol_page(request: Request, db: Db) -> Response:
     if not pending.get("secret"):  # kept server-side with the session, never in a cookie
         pending = {**pending, "secret": twofactor.new_secret()}
         request.session["pending"] = pending
-    return enrolment_page(
-        request, secret=pending["secret"], email=pending["account"], action="/signin/enrol"
-    )
+    return _signin_enrolment_page(request, pending)
 
 
 @pages.post("/signin/enrol", include_in_schema=False, dependencies=[Depends(require_csrf)])
-def enrol_submit(*, request: Request, code: str = Form("", max_length=40), db: Db) -> Response:
+def enrol_submit(
+    *,
+    request: Request,
+    enrolment_code: str = Form("", max_length=40),
+    code: str = Form("", max_length=40),
+    db: Db,
+) -> Response:
     pending = _pending(request, "enrol")
     if pending is None or not pending.get("secret"):
         return RedirectResponse("/signin", status_code=303)
     wait = _limited(request, pending["account"])
     if wait:
-        return enrolment_page(
-            request,
-            secret=pending["secret"],
-            email=pending["account"],
-            action="/signin/enrol",
-            error=wait_message(wait),
-            status_code=429,
-        )
+        return _signin_enrolment_page(request, pending, error=wait_message(wait), status_code=429)
     try:
         enrolment = twofactor.enrol(
             session=db,
@@ -246,18 +261,12 @@ def enrol_submit(*, request: Request, code: str = Form("", max_length=40), db: D
             code=code,
             address=client_address(request),
             production=request.app.state.settings.is_production,
+            enrolment_code=enrolment_code,  # always checked here: only the password is known
             now=sessions.now(request),
         )
     except InvalidInput as wrong:
         _failed(request, pending["account"])
-        return enrolment_page(
-            request,
-            secret=pending["secret"],
-            email=pending["account"],
-            action="/signin/enrol",
-            error=str(wrong),
-            status_code=400,
-        )
+        return _signin_enrolment_page(request, pending, error=str(wrong), status_code=400)
     actor = directory.actor_for(session=db, user_id=pending["uid"])
     _finish(request, actor, pending["next"])
     return render(

@@ -211,3 +211,101 @@ def test_mash_totp_prints_a_demo_code_but_refuses_in_production(settings, capsys
     refused = run_mash(production_env(tmp_path), "totp", SAM)
     assert refused.returncode == 1 and refused.stdout == ""
     assert "demo codes are for development only" in refused.stderr
+
+
+ENROLMENT_CODE = r"\b[a-z2-9]{5}-[a-z2-9]{5}\b"
+
+
+def run_cmd(settings, *argv):
+    """One CLI command in-process on the test's database (settings as Settings.from_env)."""
+    from mash import cli as mash_cli
+    from mash.errors import MashError
+
+    args = mash_cli.parser().parse_args(list(argv))
+    try:
+        return mash_cli.COMMANDS[args.command](args, settings)
+    except MashError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def enrolment_rows(factory, email):
+    from sqlalchemy import select
+
+    from mash.models import AuditEntry, Person
+
+    with factory() as session:
+        person = session.execute(select(Person).where(Person.email == email)).scalar_one()
+        audits = (
+            session.execute(
+                select(AuditEntry)
+                .where(AuditEntry.subject_id == person.id)
+                .where(AuditEntry.action == "enrolment_code_issued")
+                .order_by(AuditEntry.id)
+            )
+            .scalars()
+            .all()
+        )
+        return person, audits
+
+
+def test_create_user_for_a_staff_role_prints_a_one_time_enrolment_code(
+    settings, factory, capsys, monkeypatch
+):
+    import re
+    from datetime import datetime, timedelta, timezone
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a long password\n"))
+    made = run_cmd(
+        settings,
+        *("create-user", "--name", "Lee Admin", "--email", "lee@mash.example"),
+        *("--role", "admin", "--password-stdin"),
+    )
+    assert made == 0, capsys.readouterr().err
+    out = json.loads(capsys.readouterr().out)
+    assert out["role"] == "admin"
+    code = out["enrolment_code"]
+    assert re.fullmatch(ENROLMENT_CODE, code)
+    person, (issued,) = enrolment_rows(factory, "lee@mash.example")
+    # Stored only as an argon2id hash, with a 72-hour expiry; the issue is audited.
+    assert person.enrolment_code_hash.startswith("$argon2id$")
+    assert code.replace("-", "") not in person.enrolment_code_hash
+    expected = datetime.now(timezone.utc) + timedelta(hours=72)
+    assert abs(person.enrolment_code_expires_at - expected) < timedelta(minutes=5)
+    assert code not in str(issued.detail) and issued.actor_role == "system"
+
+    # A practitioner (second factor optional) gets no code.
+    made = run_cmd(
+        settings,
+        *("create-user", "--name", "Kim", "--email", "kim@oakfield.example"),
+        *("--role", "dsl", "--urn", "999001"),
+    )
+    assert made == 0, capsys.readouterr().err
+    assert "enrolment_code" not in json.loads(capsys.readouterr().out)
+
+
+def test_an_admin_issues_a_fresh_enrolment_code_from_the_command_line(settings, factory, capsys):
+    import re
+
+    assert run_cmd(settings, "reset-two-factor", SAM, "--as", "admin@mash.example") == 0
+    first = re.findall(ENROLMENT_CODE, capsys.readouterr().out)
+    assert len(first) == 1
+    person, audits = enrolment_rows(factory, SAM)
+    assert len(audits) == 1 and person.enrolment_code_hash
+
+    assert run_cmd(settings, "enrolment-code", SAM, "--as", "admin@mash.example") == 0
+    fresh = re.findall(ENROLMENT_CODE, capsys.readouterr().out)
+    assert len(fresh) == 1 and fresh != first
+    person, audits = enrolment_rows(factory, SAM)
+    assert len(audits) == 2 and audits[-1].actor_role == "admin"
+
+    # Only an administrator; only for a role that needs a second factor, not yet enrolled.
+    assert run_cmd(settings, "enrolment-code", SAM, "--as", "morgan.hale@mash.example") == 1
+    assert "Only an administrator" in capsys.readouterr().err
+    dsl = "dana.price@oakfield.example"
+    assert run_cmd(settings, "enrolment-code", dsl, "--as", "admin@mash.example") == 1
+    assert "does not need" in capsys.readouterr().err
+    enrolled = "morgan.hale@mash.example"
+    assert run_cmd(settings, "enrolment-code", enrolled, "--as", "admin@mash.example") == 1
+    assert "already" in capsys.readouterr().err
+    assert len(enrolment_rows(factory, SAM)[1]) == 2

@@ -183,18 +183,13 @@ def test_an_admin_reset_is_audited_and_staff_must_enrol_again(app, client, csrf_
                 actor=Actor(user_id=1, role="mash_manager", organisation_id=None),
                 person_id=1,
             )
-        twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
+        issued = twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
     (row,) = audit_rows(context, "two_factor_reset")
     assert row.actor_user_id == demo.people["admin"] and row.subject_id == demo.people["duty"]
     response = password_step(client, csrf_of)
     assert response.headers["location"] == "/signin/enrol"
     assert client.get("/queue", follow_redirects=False).status_code == 303  # not before enrolling
-    page = client.get("/signin/enrol")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
-    done = client.post(
-        "/signin/enrol",
-        data={"code": pyotp.TOTP(secret).now(), "csrf_token": csrf_of(client, "/signin/enrol")},
-    )
+    done = enrol_at_signin(client, csrf_of, issued.code)
     assert done.status_code == 200 and "recovery codes" in done.text
     assert client.get("/queue").status_code == 200
     assert len(audit_rows(context, "two_factor_enrolled")) == 1
@@ -231,14 +226,9 @@ def test_a_wrong_code_at_enrolment_is_audited(app, as_user, client, csrf_of, con
     # Required enrolment at sign-in, after an admin reset a worker's second factor.
     admin = Actor(user_id=demo.people["admin"], role="admin", organisation_id=None)
     with context.sessions() as session:
-        twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
+        issued = twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"])
     assert password_step(client, csrf_of).headers["location"] == "/signin/enrol"
-    page = client.get("/signin/enrol")
-    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
-    refused = client.post(
-        "/signin/enrol",
-        data={"code": wrong_for(secret), "csrf_token": csrf_of(client, "/signin/enrol")},
-    )
+    refused = enrol_at_signin(client, csrf_of, issued.code, totp=wrong_for)
     assert refused.status_code == 400 and "does not match" in refused.text
     assert client.get("/api/me").status_code == 401
 
@@ -263,7 +253,139 @@ def test_a_wrong_code_at_enrolment_is_audited(app, as_user, client, csrf_of, con
         assert session.get(Person, demo.people["duty"]).totp_secret is None
 
 
-def mash_cli(settings, *args):
+def enrol_at_signin(client, csrf_of, enrolment_code, totp=lambda secret: pyotp.TOTP(secret).now()):
+    """Enrol at /signin/enrol (the password step done): the one-time enrolment code an
+    administrator gave, and a code from the new authenticator (`totp(secret)`)."""
+    page = client.get("/signin/enrol")
+    assert page.status_code == 200 and 'name="enrolment_code"' in page.text
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    return client.post(
+        "/signin/enrol",
+        data={
+            "enrolment_code": enrolment_code,
+            "code": totp(secret),
+            "csrf_token": csrf_of(client, "/signin/enrol"),
+        },
+        follow_redirects=False,
+    )
+
+
+def assert_reaches_nothing(client):
+    assert client.get("/api/me").status_code == 401
+    for path in ("/queue", "/dashboard", "/account", "/account/two-factor"):
+        page = client.get(path, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/signin")
+    assert client.get("/api/queue").status_code == 401
+
+
+def enrolment_failures(context):
+    return [
+        r.detail["reason"]
+        for r in audit_rows(context, "signin_failed")
+        if r.detail["reason"] == "wrong_enrolment_code"
+    ]
+
+
+def reset_duty(context, demo, now=None):
+    admin = Actor(user_id=demo.people["admin"], role="admin", organisation_id=None)
+    with context.sessions() as session:
+        return twofactor.reset(session=session, actor=admin, person_id=demo.people["duty"], now=now)
+
+
+def test_after_a_reset_the_password_alone_cannot_enrol_or_reach_anything(
+    client, csrf_of, context, demo
+):
+    issued = reset_duty(context, demo)
+    assert password_step(client, csrf_of).headers["location"] == "/signin/enrol"
+    assert_reaches_nothing(client)
+    # The attacker's own authenticator with no enrolment code, or a made-up one: refused.
+    for guess in ("", "abcde-fghjk", issued.code[:-1] + ("2" if issued.code[-1] != "2" else "3")):
+        refused = enrol_at_signin(client, csrf_of, guess)
+        assert refused.status_code == 400 and "enrolment code" in refused.text
+        assert_reaches_nothing(client)
+    assert enrolment_failures(context) == ["wrong_enrolment_code"] * 3
+    rows = [r for r in audit_rows(context, "signin_failed")]
+    assert rows[-1].detail == {
+        "account": SAM,
+        "address": "testclient",
+        "reason": "wrong_enrolment_code",
+    }
+    assert issued.code not in str([r.detail for r in rows])
+    assert audit_rows(context, "two_factor_enrolled") == []
+    with context.sessions() as session:
+        assert session.get(Person, demo.people["duty"]).totp_secret is None
+
+
+def test_the_enrolment_code_enrols_once_and_is_audited(app, csrf_of, context, demo):
+    issued = reset_duty(context, demo)
+    (row,) = audit_rows(context, "enrolment_code_issued")
+    assert row.subject_id == demo.people["duty"] and issued.code not in str(row.detail)
+    first, second = TestClient(app), TestClient(app)
+    password_step(first, csrf_of)
+    password_step(second, csrf_of)  # the same password in another browser, same time
+    done = enrol_at_signin(first, csrf_of, issued.code.upper().replace("-", " "))
+    assert done.status_code == 200 and "recovery codes" in done.text
+    assert first.get("/api/me").json()["role"] == "mash_worker"
+    (used,) = audit_rows(context, "enrolment_code_used")
+    assert used.subject_id == demo.people["duty"]
+
+    again = enrol_at_signin(second, csrf_of, issued.code)  # once only
+    assert again.status_code == 400
+    assert_reaches_nothing(second)
+    assert enrolment_failures(context) == ["wrong_enrolment_code"]
+    assert len(audit_rows(context, "two_factor_enrolled")) == 1
+    with context.sessions() as session:
+        person = session.get(Person, demo.people["duty"])
+        assert person.enrolment_code_hash is None and person.totp_secret is not None
+
+
+def test_an_expired_enrolment_code_is_refused_and_audited(app, client, csrf_of, context, demo):
+    issued = reset_duty(context, demo, now=datetime.now(timezone.utc) - timedelta(hours=73))
+    password_step(client, csrf_of)
+    refused = enrol_at_signin(client, csrf_of, issued.code)
+    assert refused.status_code == 400 and "enrolment code" in refused.text
+    assert_reaches_nothing(client)
+    assert enrolment_failures(context) == ["wrong_enrolment_code"]
+    # A fresh code from an administrator works.
+    admin = Actor(user_id=demo.people["admin"], role="admin", organisation_id=None)
+    with context.sessions() as session:
+        fresh = twofactor.issue_enrolment_code(
+            session=session, actor=admin, person_id=demo.people["duty"]
+        )
+    assert enrol_at_signin(client, csrf_of, fresh.code).status_code == 200
+    assert client.get("/api/me").status_code == 200
+
+
+def test_a_new_staff_account_enrols_only_with_its_enrolment_code(
+    app, settings, client, csrf_of, context
+):
+    import json
+
+    created = mash_cli(
+        settings,
+        *("create-user", "--name", "Lee Admin", "--email", "lee@mash.example"),
+        *("--role", "admin", "--password-stdin"),
+        stdin="a long password for lee\n",
+    )
+    assert created.returncode == 0, created.stderr
+    code = json.loads(created.stdout)["enrolment_code"]
+    response = client.post(
+        "/signin",
+        data={
+            "email": "lee@mash.example",
+            "password": "a long password for lee",
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/signin/enrol"
+    assert enrol_at_signin(client, csrf_of, "").status_code == 400
+    assert_reaches_nothing(client)
+    assert enrol_at_signin(client, csrf_of, code).status_code == 200
+    assert client.get("/api/me").json()["role"] == "admin"
+
+
+def mash_cli(settings, *args, stdin=None):
     """`python -m mash ARGS` as its own process (an admin on the server) on the portal's
     database."""
     import os
@@ -286,11 +408,12 @@ def mash_cli(settings, *args):
         capture_output=True,
         text=True,
         timeout=120,
+        input=stdin,
     )
 
 
 def test_an_admin_reset_from_the_command_line_ends_every_session_of_that_person(
-    as_user, portal_sign_in, app, settings, context, demo
+    as_user, portal_sign_in, app, settings, context, demo, csrf_of
 ):
     laptop, _ = as_user("duty")
     phone = TestClient(app)
@@ -317,3 +440,11 @@ def test_an_admin_reset_from_the_command_line_ends_every_session_of_that_person(
             )
         ).all()
         assert live == [] and session.get(Person, demo.people["duty"]).totp_secret is None
+
+    # The printed one-time enrolment code, and not the password alone, sets it up again.
+    (code,) = re.findall(r"\b[a-z2-9]{5}-[a-z2-9]{5}\b", done.stdout)
+    password_step(laptop, csrf_of)
+    assert enrol_at_signin(laptop, csrf_of, "").status_code == 400
+    assert_reaches_nothing(laptop)
+    assert enrol_at_signin(laptop, csrf_of, code).status_code == 200
+    assert laptop.get("/api/me").status_code == 200

@@ -816,6 +816,7 @@ class _Context:
             if hit.kind != "category":
                 cues.setdefault(hit.kind, []).append(hit)
         self.cues = cues
+        self.matched = [(h.label, h.level, h.start) for h in hits if h.kind == "category"]
         self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
@@ -829,15 +830,19 @@ class _Context:
         ]
         self.negation_stops = [h.start for h in cues.get("negation_stop", [])]
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
-        # "now" in "healed now", "now closed" belongs to the resolution, not a current event
+        # "now" in "healed now", "now closed" belongs to the resolution, not a current event,
+        # and so does any current word inside a resolution ("keeps to her curfew now");
         # "no new referrals" is not a current event either
-        resolved_near = {i for r in cues.get("resolved", []) for i in (r.start - 1, r.end)}
+        endings = cues.get("resolved", []) + cues.get("recovered", [])
+        resolved_near = {i for r in endings for i in (r.start - 1, r.end)}
+        resolved_inside = {i for r in endings for i in range(r.start, r.end)}
         negated_at = {n.end for n in cues.get("negation", [])}
-        self.current_sentences = {
-            self.sentence[c.start] for c in cues.get("current", [])
-            if not (c.start in negated_at
+        self.currents = [
+            c.start for c in cues.get("current", [])
+            if not (c.start in negated_at or c.start in resolved_inside
                     or (c.start in resolved_near and texts[c.start] == "now"))
-        }
+        ]
+        self.current_sentences = {self.sentence[i] for i in self.currents}
         self.denials = [d.start for d in cues.get("denial", [])
                         if not self.zone[d.start]]
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
@@ -960,8 +965,11 @@ class _Context:
         if level > NONE and innocent and self.clause[hit.start] in self.not_harm_clauses:
             level -= 1
         if level > NONE and self._resolved(hit, innocent):
-            level = (NONE if level == CONCERN
-                     else CONCERN if self._resolved_clause(hit, innocent) else level)
+            lowered = (NONE if level == CONCERN
+                       else CONCERN if self._resolved_clause(hit, innocent) else level)
+            level = lowered if lowered < level or not self._recovered(hit, level) else CONCERN
+        elif level > NONE and self._recovered(hit, level):
+            level -= 1
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
         if level > NONE and hit.topic and hit.head < 0 and self._reported_question(hit):
@@ -1015,6 +1023,39 @@ class _Context:
             r for r in cues
             if self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
         ]
+
+    def _recovered(self, hit: _Hit, level: int) -> bool:
+        """A past event the sentence says is over ("he was bullied in year 7 but it was sorted
+        out", "abused as a toddler; he has had therapy"): a recovered cue in the sentence, a
+        past cue in the match's own clause (for an immediate match, a long-ago one: "when he
+        was five", "as a baby"), and no current cue that could belong to this match (one in a
+        clause that only holds other kinds of risk, "she still gets upset", is about them)."""
+        sentence, clause = self.sentence[hit.start], self.clause[hit.start]
+        # a co-occurrence match is only its head word for this (as for resolved cues)
+        start, end = (hit.head, hit.head + 1) if hit.head >= 0 else (hit.start, hit.end)
+        if not any(self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
+                   for r in self.cues.get("recovered", [])):
+            return False
+        kinds = ("long_ago",) if level > CONCERN else ("long_ago", "past")
+        if not any(self.clause[p.start] == clause for k in kinds for p in self.cues.get(k, [])):
+            return False
+        for c in self.currents:
+            if self.sentence[c] != sentence:
+                continue
+            risks = self.clause_risks.get(self.clause[c])
+            if not risks or hit.label in risks[0] or risks[1] > CONCERN:
+                return False
+        return True
+
+    @cached_property
+    def clause_risks(self) -> dict[int, tuple[set[str], int]]:
+        """Each clause's risk categories and highest urgency, as matched (before judging)."""
+        risks: dict[int, tuple[set[str], int]] = {}
+        for label, level, start in self.matched:
+            labels, top = risks.get(self.clause[start], (set(), NONE))
+            labels.add(label)
+            risks[self.clause[start]] = (labels, max(top, level))
+        return risks
 
     def _resolved(self, hit: _Hit, innocent: bool) -> bool:
         return bool(self._resolving(hit, innocent))

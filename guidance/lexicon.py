@@ -19,6 +19,7 @@ LEXICON_FILE = "lexicon.yml"
 URGENCIES = ("immediate", "concern")
 CUE_KINDS = (
     "question",
+    "procedure",
     "reported_question",
     "hypothetical",
     "conditional",

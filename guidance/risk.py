@@ -925,6 +925,16 @@ class _Context:
             framed[s] = framed.get(s, True) and (s in asking or zone[i])
         return bool(framed) and all(framed.values())
 
+    def _asks_procedure(self, start: int) -> bool:
+        sentence = self.sentence[start]
+        return (sentence in self.asking
+                and any(self.sentence[c.start] == sentence for c in self.cues.get("procedure", []))
+                and self.is_procedural)
+
+    @cached_property
+    def is_procedural(self) -> bool:
+        return self.procedural()
+
     def _in_condition(self, start: int) -> bool:
         """Token `start` follows an "if" cue in its clause ("if a pupil told me ...")."""
         return any(c.start <= start and self.clause[c.start] == self.clause[start]
@@ -971,6 +981,10 @@ class _Context:
         elif level > NONE and self._recovered(hit, level):
             level -= 1
         if level > NONE and self.zone[hit.start] and not self.strong:
+            return NONE
+        if level > NONE and self._asks_procedure(hit.start):
+            # "what is the protocol for bruising in a non-mobile baby?": a question about the
+            # procedure for a kind of situation, in a message with no sign of a real child
             return NONE
         if level > NONE and hit.topic and hit.head < 0 and self._reported_question(hit):
             # "my pupils asked me what FGM is": the topic is what was asked about, however

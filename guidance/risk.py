@@ -817,6 +817,7 @@ class _Context:
                 cues.setdefault(hit.kind, []).append(hit)
         self.cues = cues
         self.matched = [(h.label, h.level, h.start) for h in hits if h.kind == "category"]
+        self.self_harm = "suicide_self_harm"
         self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
@@ -972,7 +973,11 @@ class _Context:
         if self._negated(hit) or self._denied(hit):
             level -= 1
         innocent = hit.label not in self.no_innocent_causes
-        if level > NONE and innocent and self.clause[hit.start] in self.not_harm_clauses:
+        if innocent and self._self_inflicted(hit):
+            return NONE
+        if level > CONCERN and innocent and self._child_agent(hit):
+            level = CONCERN
+        if level > NONE and innocent and self._not_harm(hit):
             level -= 1
         if level > NONE and self._resolved(hit, innocent):
             lowered = (NONE if level == CONCERN
@@ -998,6 +1003,50 @@ class _Context:
             if not self.strong and not self.weak:
                 return NONE
         return level
+
+    def _not_harm(self, hit: _Hit) -> bool:
+        """A not_harm cue in the match's clause, unless someone else acts between the cue and
+        a later harm word ("he hit his brother and his dad beat him")."""
+        if self.clause[hit.start] not in self.not_harm_clauses:
+            return False
+        word = self._harm_word(hit)
+        stops = [a.start for a in self.cues.get("other_agent", [])]
+        return any(
+            self.clause[c.start] == self.clause[hit.start]
+            and not (c.end <= word and any(c.end <= s <= word for s in stops))
+            for c in self.cues.get("not_harm", []))
+
+    def _harm_word(self, hit: _Hit) -> int:
+        """The token a cue must cover to speak for the match: a co-occurrence match's head
+        (the harm word), else the match's first word."""
+        return hit.head if hit.head >= 0 else hit.start
+
+    def _self_inflicted(self, hit: _Hit) -> bool:
+        """A co-occurrence match ("cuts" + "again") whose harm word is the child's own act
+        ("cutting herself again", "hurt herself", "ongoing SH - cuts thighs"): the self-harm
+        patterns judge it, not the violence rules."""
+        if hit.head < 0 or hit.label == self.self_harm:
+            return False
+        head = hit.head
+        cues = self.cues.get("self_inflicted", [])
+        if any(c.start <= head < c.end for c in cues):
+            return True
+        sentence = self.sentence[head]
+        return any(self.sentence[c.start] == sentence for c in cues) and any(
+            h.label == self.self_harm and h.start <= head < h.end for h in self.hits
+            if h.kind == "category")
+
+    def _child_agent(self, hit: _Hit) -> bool:
+        """The child does the hitting ("Year 8 boy punched a classmate", "my son keeps
+        hitting me"): the child's behaviour, a concern, not abuse of the child."""
+        word = self._harm_word(hit)
+        stops = [a.start for a in self.cues.get("other_agent", [])]
+        # the cue reaches on along its clause ("boy punched a classmate and threw a chair at
+        # a teacher") until someone else acts ("... and her boyfriend punched him")
+        return any(
+            c.start <= word and self.clause[c.start] == self.clause[word]
+            and not any(c.end <= s <= word for s in stops)
+            for c in self.cues.get("child_agent", []))
 
     def _reported_question(self, hit: _Hit) -> bool:
         clause = self.clause[hit.start]

@@ -38,6 +38,8 @@ CUE_KINDS = (
     "child_agent",
     "self_inflicted",
     "other_agent",
+    "peer_harassment",
+    "contact_act",
     "current",
     "disclosure",
     "firsthand",

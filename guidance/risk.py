@@ -977,6 +977,8 @@ class _Context:
             return NONE
         if level > CONCERN and innocent and self._child_agent(hit):
             level = CONCERN
+        if level > CONCERN and self._peer_harassment(hit):
+            level = CONCERN
         if level > NONE and innocent and self._not_harm(hit):
             level -= 1
         if level > NONE and self._resolved(hit, innocent):
@@ -1047,6 +1049,21 @@ class _Context:
             c.start <= word and self.clause[c.start] == self.clause[word]
             and not any(c.end <= s <= word for s in stops)
             for c in self.cues.get("child_agent", []))
+
+    def _peer_harassment(self, hit: _Hit) -> bool:
+        """Sexual comments, messages or jokes from other pupils ("boys in her class send her
+        rude messages"): child-on-child harassment, a concern, not abuse by an adult. The cue
+        reaches along its clause until an adult or a passive acts, or a contact act (touching,
+        assault) is named."""
+        stops = [a.start for k in ("other_agent", "contact_act") for a in self.cues.get(k, [])]
+        tokens = [hit.head] if hit.head >= 0 else range(hit.start, hit.end)
+        for c in self.cues.get("peer_harassment", []):
+            inside = [s for s in stops if not (c.start <= s < c.end)]
+            for t in tokens:
+                if c.start <= t and self.clause[c.start] == self.clause[t] and not any(
+                        c.end <= s <= t for s in inside):
+                    return True
+        return False
 
     def _reported_question(self, hit: _Hit) -> bool:
         clause = self.clause[hit.start]

@@ -975,12 +975,13 @@ class _Context:
         innocent = hit.label not in self.no_innocent_causes
         if innocent and self._self_inflicted(hit):
             return NONE
+        if level > NONE and innocent and self._not_harm(hit):
+            level -= 1
+        # the child's own hitting, or other pupils' sexual remarks: a concern, never less
         if level > CONCERN and innocent and self._child_agent(hit):
             level = CONCERN
         if level > CONCERN and self._peer_harassment(hit):
             level = CONCERN
-        if level > NONE and innocent and self._not_harm(hit):
-            level -= 1
         if level > NONE and self._resolved(hit, innocent):
             lowered = (NONE if level == CONCERN
                        else CONCERN if self._resolved_clause(hit, innocent) else level)

@@ -976,6 +976,9 @@ class _Context:
         if innocent and self._self_inflicted(hit):
             return NONE
         if level > NONE and innocent and self._not_harm(hit):
+            if any(c.start <= hit.start and hit.end <= c.end
+                   for c in self.cues.get("not_harm", [])):
+                return NONE  # the match is the other sense itself ("hitting her milestones")
             level -= 1
         # the child's own hitting, or other pupils' sexual remarks: a concern, never less
         if level > CONCERN and innocent and self._child_agent(hit):

@@ -39,6 +39,7 @@ CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs
 NEGATION_REACH = 3
 _AGE_TERMS = frozenset({"partner", "pregnancy"})  # hits the age rules judge
 _JUDGED = _AGE_TERMS | {"category"}
+_SELF_HARM = "suicide_self_harm"  # the category whose matches self_inflicted cues defer to
 _CONTRAST = frozenset({"but", "however", "although", "though", "whereas", "yet", "says", "said",
                        "told", "disclosed"})  # words between a negation and the match it governs
 
@@ -817,7 +818,6 @@ class _Context:
                 cues.setdefault(hit.kind, []).append(hit)
         self.cues = cues
         self.matched = [(h.label, h.level, h.start) for h in hits if h.kind == "category"]
-        self.self_harm = "suicide_self_harm"
         self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
@@ -1031,7 +1031,7 @@ class _Context:
         """A co-occurrence match ("cuts" + "again") whose harm word is the child's own act
         ("cutting herself again", "hurt herself", "ongoing SH - cuts thighs"): the self-harm
         patterns judge it, not the violence rules."""
-        if hit.head < 0 or hit.label == self.self_harm:
+        if hit.head < 0 or hit.label == _SELF_HARM:
             return False
         head = hit.head
         cues = self.cues.get("self_inflicted", [])
@@ -1039,7 +1039,7 @@ class _Context:
             return True
         sentence = self.sentence[head]
         return any(self.sentence[c.start] == sentence for c in cues) and any(
-            h.label == self.self_harm and h.start <= head < h.end for h in self.hits
+            h.label == _SELF_HARM and h.start <= head < h.end for h in self.hits
             if h.kind == "category")
 
     def _child_agent(self, hit: _Hit) -> bool:

@@ -30,6 +30,7 @@ CUE_KINDS = (
     "pseudo_negation",
     "resolved",
     "recovered",
+    "made_safe",
     "past",
     "long_ago",
     "accident",

@@ -834,7 +834,7 @@ class _Context:
         # "now" in "healed now", "now closed" belongs to the resolution, not a current event,
         # and so does any current word inside a resolution ("keeps to her curfew now");
         # "no new referrals" is not a current event either
-        endings = cues.get("resolved", []) + cues.get("recovered", [])
+        endings = cues.get("resolved", []) + cues.get("recovered", []) + cues.get("made_safe", [])
         resolved_near = {i for r in endings for i in (r.start - 1, r.end)}
         resolved_inside = {i for r in endings for i in range(r.start, r.end)}
         negated_at = {n.end for n in cues.get("negation", [])}
@@ -1110,25 +1110,38 @@ class _Context:
 
     def _recovered(self, hit: _Hit, level: int) -> bool:
         """A past event the sentence says is over ("he was bullied in year 7 but it was sorted
-        out", "abused as a toddler; he has had therapy"): a recovered cue in the sentence, a
-        past cue in the match's own clause (for an immediate match, a long-ago one: "when he
-        was five", "as a baby"), and no current cue that could belong to this match (one in a
-        clause that only holds other kinds of risk, "she still gets upset", is about them)."""
+        out"): a recovered cue in the sentence, a past cue in the match's own clause, and no
+        current cue that could belong to this match (one in a clause that only holds other
+        kinds of concern, "she still gets upset", is about them).
+        An immediate match needs more ("abused as a toddler; he has had therapy"): a long-ago
+        cue in its clause, a made_safe cue in the sentence, no current cue in the sentence at
+        all, and every other clause of the sentence told as past or over, so nothing else
+        in it ("...but he is coming to stay", "he has been sending threats") can be now."""
         sentence, clause = self.sentence[hit.start], self.clause[hit.start]
         # a co-occurrence match is only its head word for this (as for resolved cues)
         start, end = (hit.head, hit.head + 1) if hit.head >= 0 else (hit.start, hit.end)
+        immediate = level > CONCERN
+        ending = "made_safe" if immediate else "recovered"
         if not any(self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
-                   for r in self.cues.get("recovered", [])):
+                   for r in self.cues.get(ending, [])):
             return False
-        kinds = ("long_ago",) if level > CONCERN else ("long_ago", "past")
+        kinds = ("long_ago",) if immediate else ("long_ago", "past")
         if not any(self.clause[p.start] == clause for k in kinds for p in self.cues.get(k, [])):
             return False
         for c in self.currents:
             if self.sentence[c] != sentence:
                 continue
             risks = self.clause_risks.get(self.clause[c])
-            if not risks or hit.label in risks[0] or risks[1] > CONCERN:
+            if immediate or not risks or hit.label in risks[0] or risks[1] > CONCERN:
                 return False
+        if immediate:
+            told = {self.clause[c.start] for k in ("made_safe", "recovered", "resolved",
+                                                   "long_ago", "past")
+                    for c in self.cues.get(k, [])}
+            for i, text in enumerate(self.texts):
+                if (self.sentence[i] == sentence and self.clause[i] not in told
+                        and any(ch.isalnum() for ch in text)):
+                    return False
         return True
 
     @cached_property

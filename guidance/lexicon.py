@@ -37,6 +37,7 @@ CUE_KINDS = (
     "account",
     "not_harm",
     "child_agent",
+    "injury_named",
     "self_inflicted",
     "other_agent",
     "peer_harassment",

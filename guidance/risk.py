@@ -1044,8 +1044,12 @@ class _Context:
 
     def _child_agent(self, hit: _Hit) -> bool:
         """The child does the hitting ("Year 8 boy punched a classmate", "my son keeps
-        hitting me"): the child's behaviour, a concern, not abuse of the child."""
+        hitting me"): the child's behaviour, a concern, not abuse of the child; unless the
+        sentence names an injury."""
         word = self._harm_word(hit)
+        if any(self.sentence[i.start] == self.sentence[word]
+               for i in self.cues.get("injury_named", [])):
+            return False  # someone was injured ("...and she has a black eye"): it stands
         stops = [a.start for a in self.cues.get("other_agent", [])]
         # the cue reaches on along its clause ("boy punched a classmate and threw a chair at
         # a teacher") until someone else acts ("... and her boyfriend punched him")

@@ -39,6 +39,7 @@ CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs
 NEGATION_REACH = 3
 _AGE_TERMS = frozenset({"partner", "pregnancy"})  # hits the age rules judge
 _JUDGED = _AGE_TERMS | {"category"}
+_SELF_HARM = "suicide_self_harm"  # the category whose matches self_inflicted cues defer to
 _CONTRAST = frozenset({"but", "however", "although", "though", "whereas", "yet", "says", "said",
                        "told", "disclosed"})  # words between a negation and the match it governs
 
@@ -816,6 +817,7 @@ class _Context:
             if hit.kind != "category":
                 cues.setdefault(hit.kind, []).append(hit)
         self.cues = cues
+        self.matched = [(h.label, h.level, h.start) for h in hits if h.kind == "category"]
         self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
@@ -829,15 +831,19 @@ class _Context:
         ]
         self.negation_stops = [h.start for h in cues.get("negation_stop", [])]
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
-        # "now" in "healed now", "now closed" belongs to the resolution, not a current event
+        # "now" in "healed now", "now closed" belongs to the resolution, not a current event,
+        # and so does any current word inside a resolution ("keeps to her curfew now");
         # "no new referrals" is not a current event either
-        resolved_near = {i for r in cues.get("resolved", []) for i in (r.start - 1, r.end)}
+        endings = cues.get("resolved", []) + cues.get("recovered", []) + cues.get("made_safe", [])
+        resolved_near = {i for r in endings for i in (r.start - 1, r.end)}
+        resolved_inside = {i for r in endings for i in range(r.start, r.end)}
         negated_at = {n.end for n in cues.get("negation", [])}
-        self.current_sentences = {
-            self.sentence[c.start] for c in cues.get("current", [])
-            if not (c.start in negated_at
+        self.currents = [
+            c.start for c in cues.get("current", [])
+            if not (c.start in negated_at or c.start in resolved_inside
                     or (c.start in resolved_near and texts[c.start] == "now"))
-        }
+        ]
+        self.current_sentences = {self.sentence[i] for i in self.currents}
         self.denials = [d.start for d in cues.get("denial", [])
                         if not self.zone[d.start]]
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
@@ -920,6 +926,16 @@ class _Context:
             framed[s] = framed.get(s, True) and (s in asking or zone[i])
         return bool(framed) and all(framed.values())
 
+    def _asks_procedure(self, start: int) -> bool:
+        sentence = self.sentence[start]
+        return (sentence in self.asking
+                and any(self.sentence[c.start] == sentence for c in self.cues.get("procedure", []))
+                and self.is_procedural)
+
+    @cached_property
+    def is_procedural(self) -> bool:
+        return self.procedural()
+
     def _in_condition(self, start: int) -> bool:
         """Token `start` follows an "if" cue in its clause ("if a pupil told me ...")."""
         return any(c.start <= start and self.clause[c.start] == self.clause[start]
@@ -957,12 +973,29 @@ class _Context:
         if self._negated(hit) or self._denied(hit):
             level -= 1
         innocent = hit.label not in self.no_innocent_causes
-        if level > NONE and innocent and self.clause[hit.start] in self.not_harm_clauses:
+        if innocent and self._self_inflicted(hit):
+            return NONE
+        if level > NONE and innocent and self._not_harm(hit):
+            if any(c.start <= hit.start and hit.end <= c.end
+                   for c in self.cues.get("not_harm", [])):
+                return NONE  # the match is the other sense itself ("hitting her milestones")
             level -= 1
+        # the child's own hitting, or other pupils' sexual remarks: a concern, never less
+        if level > CONCERN and innocent and self._child_agent(hit):
+            level = CONCERN
+        if level > CONCERN and self._peer_harassment(hit):
+            level = CONCERN
         if level > NONE and self._resolved(hit, innocent):
-            level = (NONE if level == CONCERN
-                     else CONCERN if self._resolved_clause(hit, innocent) else level)
+            lowered = (NONE if level == CONCERN
+                       else CONCERN if self._resolved_clause(hit, innocent) else level)
+            level = lowered if lowered < level or not self._recovered(hit, level) else CONCERN
+        elif level > NONE and self._recovered(hit, level):
+            level -= 1
         if level > NONE and self.zone[hit.start] and not self.strong:
+            return NONE
+        if level > NONE and self._asks_procedure(hit.start):
+            # "what is the protocol for bruising in a non-mobile baby?": a question about the
+            # procedure for a kind of situation, in a message with no sign of a real child
             return NONE
         if level > NONE and hit.topic and hit.head < 0 and self._reported_question(hit):
             # "my pupils asked me what FGM is": the topic is what was asked about, however
@@ -976,6 +1009,69 @@ class _Context:
             if not self.strong and not self.weak:
                 return NONE
         return level
+
+    def _not_harm(self, hit: _Hit) -> bool:
+        """A not_harm cue in the match's clause, unless someone else acts between the cue and
+        a later harm word ("he hit his brother and his dad beat him")."""
+        if self.clause[hit.start] not in self.not_harm_clauses:
+            return False
+        word = self._harm_word(hit)
+        stops = [a.start for a in self.cues.get("other_agent", [])]
+        return any(
+            self.clause[c.start] == self.clause[hit.start]
+            and not (c.end <= word and any(c.end <= s <= word for s in stops))
+            for c in self.cues.get("not_harm", []))
+
+    def _harm_word(self, hit: _Hit) -> int:
+        """The token a cue must cover to speak for the match: a co-occurrence match's head
+        (the harm word), else the match's first word."""
+        return hit.head if hit.head >= 0 else hit.start
+
+    def _self_inflicted(self, hit: _Hit) -> bool:
+        """A co-occurrence match ("cuts" + "again") whose harm word is the child's own act
+        ("cutting herself again", "hurt herself", "ongoing SH - cuts thighs"): the self-harm
+        patterns judge it, not the violence rules."""
+        if hit.head < 0 or hit.label == _SELF_HARM:
+            return False
+        head = hit.head
+        cues = self.cues.get("self_inflicted", [])
+        if any(c.start <= head < c.end for c in cues):
+            return True
+        sentence = self.sentence[head]
+        return any(self.sentence[c.start] == sentence for c in cues) and any(
+            h.label == _SELF_HARM and h.start <= head < h.end for h in self.hits
+            if h.kind == "category")
+
+    def _child_agent(self, hit: _Hit) -> bool:
+        """The child does the hitting ("Year 8 boy punched a classmate", "my son keeps
+        hitting me"): the child's behaviour, a concern, not abuse of the child; unless the
+        sentence names an injury."""
+        word = self._harm_word(hit)
+        if any(self.sentence[i.start] == self.sentence[word]
+               for i in self.cues.get("injury_named", [])):
+            return False  # someone was injured ("...and she has a black eye"): it stands
+        stops = [a.start for a in self.cues.get("other_agent", [])]
+        # the cue reaches on along its clause ("boy punched a classmate and threw a chair at
+        # a teacher") until someone else acts ("... and her boyfriend punched him")
+        return any(
+            c.start <= word and self.clause[c.start] == self.clause[word]
+            and not any(c.end <= s <= word for s in stops)
+            for c in self.cues.get("child_agent", []))
+
+    def _peer_harassment(self, hit: _Hit) -> bool:
+        """Sexual comments, messages or jokes from other pupils ("boys in her class send her
+        rude messages"): child-on-child harassment, a concern, not abuse by an adult. The cue
+        reaches along its clause until an adult or a passive acts, or a contact act (touching,
+        assault) is named."""
+        stops = [a.start for k in ("other_agent", "contact_act") for a in self.cues.get(k, [])]
+        tokens = [hit.head] if hit.head >= 0 else range(hit.start, hit.end)
+        for c in self.cues.get("peer_harassment", []):
+            inside = [s for s in stops if not (c.start <= s < c.end)]
+            for t in tokens:
+                if c.start <= t and self.clause[c.start] == self.clause[t] and not any(
+                        c.end <= s <= t for s in inside):
+                    return True
+        return False
 
     def _reported_question(self, hit: _Hit) -> bool:
         clause = self.clause[hit.start]
@@ -1015,6 +1111,52 @@ class _Context:
             r for r in cues
             if self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
         ]
+
+    def _recovered(self, hit: _Hit, level: int) -> bool:
+        """A past event the sentence says is over ("he was bullied in year 7 but it was sorted
+        out"): a recovered cue in the sentence, a past cue in the match's own clause, and no
+        current cue that could belong to this match (one in a clause that only holds other
+        kinds of concern, "she still gets upset", is about them).
+        An immediate match needs more ("abused as a toddler; he has had therapy"): a long-ago
+        cue in its clause, a made_safe cue in the sentence, no current cue in the sentence at
+        all, and every other clause of the sentence told as past or over, so nothing else
+        in it ("...but he is coming to stay", "he has been sending threats") can be now."""
+        sentence, clause = self.sentence[hit.start], self.clause[hit.start]
+        # a co-occurrence match is only its head word for this (as for resolved cues)
+        start, end = (hit.head, hit.head + 1) if hit.head >= 0 else (hit.start, hit.end)
+        immediate = level > CONCERN
+        ending = "made_safe" if immediate else "recovered"
+        if not any(self.sentence[r.start] == sentence and not (r.start < end and start < r.end)
+                   for r in self.cues.get(ending, [])):
+            return False
+        kinds = ("long_ago",) if immediate else ("long_ago", "past")
+        if not any(self.clause[p.start] == clause for k in kinds for p in self.cues.get(k, [])):
+            return False
+        for c in self.currents:
+            if self.sentence[c] != sentence:
+                continue
+            risks = self.clause_risks.get(self.clause[c])
+            if immediate or not risks or hit.label in risks[0] or risks[1] > CONCERN:
+                return False
+        if immediate:
+            told = {self.clause[c.start] for k in ("made_safe", "recovered", "resolved",
+                                                   "long_ago", "past")
+                    for c in self.cues.get(k, [])}
+            for i, text in enumerate(self.texts):
+                if (self.sentence[i] == sentence and self.clause[i] not in told
+                        and any(ch.isalnum() for ch in text)):
+                    return False
+        return True
+
+    @cached_property
+    def clause_risks(self) -> dict[int, tuple[set[str], int]]:
+        """Each clause's risk categories and highest urgency, as matched (before judging)."""
+        risks: dict[int, tuple[set[str], int]] = {}
+        for label, level, start in self.matched:
+            labels, top = risks.get(self.clause[start], (set(), NONE))
+            labels.add(label)
+            risks[self.clause[start]] = (labels, max(top, level))
+        return risks
 
     def _resolved(self, hit: _Hit, innocent: bool) -> bool:
         return bool(self._resolving(hit, innocent))

@@ -64,6 +64,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     )
     app.state.recent_sessions = RecentSessions()  # for a database outage (schools_portal/sessions)
     app.state.clock = None  # tests set a function returning the time (sessions' lifetimes)
+    app.state.https_only = settings.environment not in {"development", "test"}  # Secure cookies
 
     errors.install(app)
     app.mount("/static", PortalStaticFiles(directory=HERE / "static"), name="static")
@@ -81,9 +82,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     # ---- end of the Slack block ----
 
     # Middleware: the last added runs first. Headers wrap everything, even errors.
-    app.add_middleware(
-        ServerSessions, https_only=settings.environment not in {"development", "test"}
-    )
+    app.add_middleware(ServerSessions, https_only=app.state.https_only)
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
     return app

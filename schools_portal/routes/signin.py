@@ -3,11 +3,14 @@
 Passwords are checked by the directory (argon2id), codes by mash/twofactor.py. Sessions are
 server-side (schools_portal/sessions.py): a session has a user only once every factor the
 person needs is checked, so a worker with the right password but no code reaches nothing.
-Every failure is audited and slows the next attempt down (schools_portal/ratelimit.py).
+Every failure is audited and slows the next attempt down (schools_portal/ratelimit.py); a
+browser that signed in to the account before is slowed only by its own failures
+(schools_portal/devices.py). An attempt refused during a wait is logged with a count.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -17,12 +20,13 @@ from starlette.responses import RedirectResponse, Response
 from mash import directory, twofactor
 from mash.access import Actor
 from mash.errors import Forbidden, InvalidInput
-from schools_portal import sessions
+from schools_portal import devices, sessions
 from schools_portal.deps import CurrentActor, Db
 from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import flash, render
 from schools_portal.security import csrf_token, require_csrf, rotate_csrf
 
+log = logging.getLogger(__name__)
 pages = APIRouter(tags=["sign-in"], route_class=CleanInputRoute)
 api = APIRouter(tags=["sign-in"], route_class=CleanInputRoute)
 
@@ -55,19 +59,29 @@ def qr_svg(uri: str) -> Markup:
     return Markup(svg.replace("<svg ", '<svg role="img" aria-label="QR code to scan" ', 1))
 
 
-def _finish(request: Request, actor: Actor, target: str) -> Response:
-    request.app.state.login_limiter.succeeded(account=_account_key(request, actor.user_id))
+def _sign_in(request: Request, actor: Actor, account: str) -> None:
+    """Every factor is checked: clear the count this attempt answered to, start the session."""
+    request.app.state.login_limiter.succeeded(account=account, device=_device(request, account))
     # Who signed in, for deps.current_actor to fall back on while the database is down.
     sessions.begin(
         request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
     )
     rotate_csrf(request)
-    return RedirectResponse(safe_next(target), status_code=303)
 
 
-def _account_key(request: Request, user_id: int | None) -> str:
-    pending = request.session.get("pending") or {}
-    return str(pending.get("account") or f"user:{user_id}")
+def _remember_device(request: Request, response: Response, account: str) -> Response:
+    """A new device cookie: this browser's later attempts on `account` are counted apart."""
+    return devices.remember(
+        response,
+        secret_key=request.app.state.settings.secret_key,
+        account=account,
+        secure=request.app.state.https_only,
+    )
+
+
+def _finish(request: Request, actor: Actor, account: str, target: str) -> Response:
+    _sign_in(request, actor, account)
+    return _remember_device(request, RedirectResponse(safe_next(target), status_code=303), account)
 
 
 def _pending(request: Request, step: str) -> dict[str, Any] | None:
@@ -79,14 +93,38 @@ def _pending(request: Request, step: str) -> dict[str, Any] | None:
     return pending if 0 <= age <= PENDING_SECONDS else None
 
 
+def _device(request: Request, account: str) -> str | None:
+    """This browser's device id if it carries a valid device cookie for `account`."""
+    cookie = request.cookies.get(devices.DEVICE_COOKIE)
+    return devices.device_for(request.app.state.settings.secret_key, cookie, account)
+
+
 def _limited(request: Request, account: str) -> int:
-    return request.app.state.login_limiter.retry_after(
-        account=account, address=client_address(request)
-    )
+    """Seconds this attempt must wait (0: go ahead). A refusal is logged, with a count, but
+    not audited: an attacker can send hundreds a minute, each would be a database write, and
+    the failures that set the wait are audited already. The log names the address, never the
+    typed account (it may be a password typed in the wrong box)."""
+    limiter = request.app.state.login_limiter
+    address, device = client_address(request), _device(request, account)
+    wait = limiter.retry_after(account=account, address=address, device=device)
+    if wait:
+        count = limiter.refused(account=account, address=address, device=device)
+        log.warning(
+            "sign-in attempt refused during a wait (%d s left) from %s, %s: "
+            "%d refused for this %s within the hour",
+            wait,
+            address,
+            "with a device cookie" if device else "without a device cookie",
+            count,
+            "device" if device else "account",
+        )
+    return wait
 
 
 def _failed(request: Request, account: str) -> int:
-    return request.app.state.login_limiter.failed(account=account, address=client_address(request))
+    return request.app.state.login_limiter.failed(
+        account=account, address=client_address(request), device=_device(request, account)
+    )
 
 
 @pages.get("/signin", include_in_schema=False)
@@ -129,7 +167,7 @@ def signin(
             request, "signin.html", status_code=400, next=safe_next(next), email=email, error=error
         )
     if check.next_step == "none":
-        return _finish(request, check.actor, next)
+        return _finish(request, check.actor, account, next)
     # The password is right; the session gets a user only after the second factor.
     sessions.restart(
         request,
@@ -184,7 +222,7 @@ def code_submit(*, request: Request, code: str = Form("", max_length=40), db: Db
         error = WRONG_CODE + (f" Please wait {wait} seconds before the next try." if wait else "")
         return render(request, "signin_code.html", status_code=400, error=error)
     actor = directory.actor_for(session=db, user_id=pending["uid"])
-    return _finish(request, actor, pending["next"])
+    return _finish(request, actor, pending["account"], pending["next"])
 
 
 def enrolment_page(
@@ -268,14 +306,15 @@ def enrol_submit(
         _failed(request, pending["account"])
         return _signin_enrolment_page(request, pending, error=str(wrong), status_code=400)
     actor = directory.actor_for(session=db, user_id=pending["uid"])
-    _finish(request, actor, pending["next"])
-    return render(
+    _sign_in(request, actor, pending["account"])
+    page = render(
         request,
         "recovery_codes.html",
         actor=actor,
         codes=enrolment.recovery_codes,
         next=pending["next"],
     )
+    return _remember_device(request, page, pending["account"])
 
 
 @pages.post("/signout", include_in_schema=False, dependencies=[Depends(require_csrf)])

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 
-from mash.demo import DEMO_PASSWORD
+from mash.demo import DEMO_PASSWORD, PEOPLE
 from schools_portal import create_app
 from schools_portal.app import SESSION_COOKIE
 from schools_portal.ratelimit import LoginLimiter
 from schools_portal.routes.signin import safe_next
 
 DANA = "dana.price@oakfield.example"
+SAM = PEOPLE["duty"]["email"]  # a duty social worker (password, then a one-time code)
+# The device cookie's name (schools_portal/devices.py), spelt out so that these tests fail
+# rather than error on a portal without device cookies.
+DEVICE_COOKIE = "signin_device"
+ATTACKER = ("203.0.113.66", 50000)  # another address: only the per-account limit is shared
 
 
 def post_signin(client, csrf_of, email=DANA, password=DEMO_PASSWORD, next_="/"):
@@ -59,8 +66,9 @@ def test_next_never_leaves_the_site(target, expected):
 
 def test_session_cookie_is_httponly_and_samesite(client, csrf_of):
     response = post_signin(client, csrf_of)
-    cookie = response.headers["set-cookie"].lower()
-    assert cookie.startswith(SESSION_COOKIE)
+    (cookie,) = [
+        c.lower() for c in response.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)
+    ]
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert "secure" not in cookie  # test environment is plain http
 
@@ -127,6 +135,150 @@ def test_rate_limit_per_address(app, client, csrf_of):
     assert post_signin(client, csrf_of).status_code == 303
 
 
+def fake_clock(app) -> list[float]:
+    clock = [1_000_000.0]
+    app.state.login_limiter = LoginLimiter(clock=lambda: clock[0])
+    return clock
+
+
+def sign_out(client, token):
+    assert client.post("/signout", data={"csrf_token": token}).status_code == 200
+
+
+def keep_the_account_waiting(app, csrf_of, clock, account, rounds=8):
+    """Finding M1's attack: a wrong password from another address as soon as each wait ends.
+    Leaves the account at the 60 s cap, with the wait just begun."""
+    with TestClient(app, client=ATTACKER) as attacker:
+        for _ in range(rounds):
+            clock[0] += app.state.login_limiter.retry_after(account=account, address=ATTACKER[0])
+            response = post_signin(attacker, csrf_of, email=account, password="wrong-password")
+            assert response.status_code == 400
+    assert app.state.login_limiter.retry_after(account=account, address="testclient") == 60
+
+
+def test_a_browser_that_signed_in_before_gets_in_while_an_attacker_keeps_the_account_waiting(
+    app, csrf_of, portal_sign_in
+):
+    clock = fake_clock(app)
+    with TestClient(app) as victim, TestClient(app) as new_browser:
+        sign_out(victim, portal_sign_in(victim, "duty"))  # yesterday's shift
+        assert victim.cookies.get(DEVICE_COOKIE)
+        keep_the_account_waiting(app, csrf_of, clock, SAM)
+        # The victim's browser: the right password, then the code, with no wait at all.
+        portal_sign_in(victim, "duty")
+        assert victim.get("/api/me").json()["name"] == PEOPLE["duty"]["name"]
+        # A browser that never signed in to the account still waits: guessers are still slowed,
+        # and the victim's sign-in did not clear the attacker's count.
+        refused = post_signin(new_browser, csrf_of, email=SAM)
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+        assert new_browser.cookies.get(DEVICE_COOKIE) is None
+
+
+def test_a_forged_or_another_accounts_device_cookie_is_ignored(app, csrf_of, portal_sign_in):
+    clock = fake_clock(app)
+    cookies = {}
+    for key in ("duty", "oakfield_dsl"):
+        with TestClient(app) as browser:
+            sign_out(browser, portal_sign_in(browser, key))
+            cookies[key] = browser.cookies.get(DEVICE_COOKIE)
+    genuine = cookies["duty"]
+    assert genuine and cookies["oakfield_dsl"] and genuine != cookies["oakfield_dsl"]
+    keep_the_account_waiting(app, csrf_of, clock, SAM)
+    device, _, mac = genuine.rpartition(".")
+    tampered = genuine[:-1] + ("0" if genuine[-1] != "0" else "1")
+    for cookie in (cookies["oakfield_dsl"], tampered, f"another{device}.{mac}", mac, ""):
+        with TestClient(app) as browser:
+            browser.cookies.set(DEVICE_COOKIE, cookie)
+            response = post_signin(browser, csrf_of, email=SAM)
+            assert response.status_code == 429, cookie
+    with TestClient(app) as browser:  # the same value, unchanged, does count
+        browser.cookies.set(DEVICE_COOKIE, genuine)
+        response = post_signin(browser, csrf_of, email=SAM)
+        assert response.status_code == 303 and response.headers["location"] == "/signin/code"
+
+
+def test_a_trusted_browser_that_keeps_failing_is_delayed_on_its_own(
+    app, csrf_of, portal_sign_in, context
+):
+    clock = fake_clock(app)
+    with TestClient(app) as browser, TestClient(app) as other_browser:
+        sign_out(browser, portal_sign_in(browser, "oakfield_dsl"))
+        waits = []
+        for _ in range(6):
+            failed = post_signin(browser, csrf_of, password="wrong-password")
+            assert failed.status_code == 400
+            told = re.search(r"Please wait (\d+) seconds before the next try", failed.text)
+            waits.append(int(told.group(1)) if told else 0)
+            if waits[-1]:
+                blocked = post_signin(browser, csrf_of)  # even the right password waits
+                assert blocked.status_code == 429
+                assert blocked.headers["retry-after"] == str(waits[-1])
+                if len(waits) < 6:
+                    clock[0] += waits[-1]
+        assert waits == [0, 0, 2, 4, 8, 16]  # growing, capped: a delay, not a lock
+        assert len(failed_signins(context, "wrong_password")) == 6  # each failure audited
+        # Its failures slowed that browser only: neither the account nor the address waits.
+        assert app.state.login_limiter.retry_after(account=DANA, address="testclient") == 0
+        assert post_signin(other_browser, csrf_of).status_code == 303
+        clock[0] += 16
+        assert post_signin(browser, csrf_of).status_code == 303
+
+
+def test_the_device_cookie_comes_after_the_last_factor_and_stays_on_the_sign_in_pages(
+    client, csrf_of, portal_sign_in
+):
+    response = post_signin(client, csrf_of, email=SAM)
+    assert response.headers["location"] == "/signin/code"
+    assert client.cookies.get(DEVICE_COOKIE) is None  # the password alone earns no cookie
+    wrong_code = client.post(
+        "/signin/code", data={"code": "000000", "csrf_token": csrf_of(client, "/signin/code")}
+    )
+    assert client.cookies.get(DEVICE_COOKIE) is None  # nor does a wrong code
+    assert wrong_code.status_code == 400
+    with TestClient(client.app) as browser:
+        token = csrf_of(browser)
+        response = browser.post(
+            "/signin",
+            data={"email": DANA, "password": DEMO_PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+    (cookie,) = [
+        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{DEVICE_COOKIE}=")
+    ]
+    attributes = [part.strip().lower() for part in cookie.split(";")]
+    assert "httponly" in attributes and "samesite=strict" in attributes
+    assert "path=/signin" in attributes and "secure" not in attributes  # plain http in tests
+    (max_age,) = [int(a.split("=")[1]) for a in attributes if a.startswith("max-age=")]
+    assert max_age >= 90 * 24 * 3600  # long-lived
+
+
+def test_the_device_cookie_is_secure_in_production(settings, context, csrf_of):
+    from dataclasses import replace
+
+    production = replace(settings, environment="production", secret_key="x" * 40)
+    with TestClient(create_app(production, context=context), base_url="https://t") as client:
+        response = post_signin(client, csrf_of)
+    (cookie,) = [
+        c for c in response.headers.get_list("set-cookie") if c.startswith(f"{DEVICE_COOKIE}=")
+    ]
+    assert "secure" in [part.strip().lower() for part in cookie.split(";")]
+
+
+def test_attempts_refused_during_a_wait_are_logged_with_a_count(app, client, csrf_of, caplog):
+    fake_clock(app)
+    for _ in range(3):
+        post_signin(client, csrf_of, password="wrong-password")
+    with caplog.at_level(logging.WARNING, logger="schools_portal.routes.signin"):
+        for _ in range(3):
+            assert post_signin(client, csrf_of, password="Secret-guess-9").status_code == 429
+    refused = [r.getMessage() for r in caplog.records if "refused during a wait" in r.getMessage()]
+    assert len(refused) == 3
+    assert [re.search(r"(\d+) refused", line).group(1) for line in refused] == ["1", "2", "3"]
+    assert all("testclient" in line for line in refused)
+    # Like the audit rows: never the password, nor the typed account name.
+    assert not any("Secret-guess" in line or DANA in line for line in refused)
+
+
 def test_a_success_clears_the_account_count():
     clock = [0.0]
     limiter = LoginLimiter(clock=lambda: clock[0])
@@ -191,7 +343,7 @@ def redis_db():
 def clear_signin_keys(connection, *names):
     for name in names:
         for kind in ("account", "address"):
-            for suffix in ("failures", "not_before"):
+            for suffix in ("failures", "not_before", "refused"):
                 connection.delete(f"signin:{kind}:{name}:{suffix}")
 
 

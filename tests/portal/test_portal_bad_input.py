@@ -100,8 +100,10 @@ def test_oversize_fields_get_a_clear_message(as_user, field, value):
 
 
 def test_oversize_chat_and_outcome_fields(as_user):
+    from chat.relay import MAX_MESSAGE_CHARS
+
     client, token = as_user("oakfield_dsl")
-    long = client.post("/chat", data={"text": "x" * 20_001, "csrf_token": token})
+    long = client.post("/chat", data={"text": "x" * (MAX_MESSAGE_CHARS + 1), "csrf_token": token})
     assert long.status_code == 422 and "Please check: text" in long.text
     manager, mtoken = as_user("manager")
     note = manager.post("/queue/escalations/1/outcome",

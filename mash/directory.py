@@ -345,17 +345,29 @@ def check_password(*, session: Session, email: str, password: str, address: str)
 
 @unit_of_work
 def change_password(
-    *, session: Session, actor: Actor, current: str, new: str, now: datetime | None = None
+    *,
+    session: Session,
+    actor: Actor,
+    current: str,
+    new: str,
+    address: str = "unknown",
+    now: datetime | None = None,
 ) -> int:
     """Change the actor's own password (the current one is checked first). Every session of
-    theirs ends; returns how many. Audited."""
-    from mash import audit, sessions
+    theirs ends; returns how many. Audited, and so is a wrong current password."""
+    from mash import audit, sessions, twofactor
 
     person = session.get(Person, actor.user_id) if actor.user_id is not None else None
     if person is None or not person.active:
         raise NotFound("No active person matches that identity.")
     _, ok = _check_password(session, person.email, current)
     if not ok:
+        # A session in the wrong hands could guess here: the failure is kept (committed before
+        # the refusal rolls the rest back), as a failed sign-in is.
+        twofactor.record_failure(
+            session, person=person, address=address, reason="wrong_current_password", now=now
+        )
+        session.commit()
         raise InvalidInput("Your current password is not right.", field="current_password")
     if len(new or "") < MIN_PASSWORD:
         raise InvalidInput(

@@ -12,7 +12,7 @@ from schools_portal import sessions
 from schools_portal.deps import CurrentActor, Db
 from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import flash, render
-from schools_portal.routes.signin import client_address, enrolment_page
+from schools_portal.routes.signin import client_address, enrolment_page, wait_message
 from schools_portal.security import require_csrf, rotate_csrf
 
 pages = APIRouter(tags=["account"], route_class=CleanInputRoute)
@@ -59,16 +59,26 @@ def change_password(
         return _account_page(
             request, actor, db, status_code=400, error="The two new passwords are not the same."
         )
+    # The same growing delays as sign-in, counted apart: guessing from a live session is slow.
+    limiter, address = request.app.state.login_limiter, client_address(request)
+    account = f"password-change:{actor.user_id}"
+    wait = limiter.retry_after(account=account, address=address)
+    if wait:
+        return _account_page(request, actor, db, status_code=429, error=wait_message(wait))
     try:
         directory.change_password(
             session=db,
             actor=actor,
             current=current_password,
             new=new_password,
+            address=address,
             now=sessions.now(request),
         )
     except InvalidInput as wrong:
+        if wrong.field == "current_password":
+            limiter.failed(account=account, address=address)
         return _account_page(request, actor, db, status_code=400, error=str(wrong))
+    limiter.succeeded(account=account)
     # Every session of theirs has ended, this one included; this browser gets a new one.
     sessions.begin(
         request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}

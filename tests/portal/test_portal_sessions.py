@@ -247,3 +247,19 @@ def test_a_password_change_is_audited_without_the_passwords(
     assert other.get("/api/me").status_code == 401
     assert bystander.get("/api/me").status_code == 200
     assert client.get("/api/me").status_code == 200
+
+
+def test_guessing_the_current_password_is_slowed_and_audited(as_user, context, demo):
+    """A borrowed or stolen session could otherwise guess the password at full speed."""
+    client, token = as_user("oakfield_dsl")
+    for _ in range(3):  # the limiter's free failures, as at sign-in
+        assert change(client, token, current="not-the-password").status_code == 400
+    waiting = change(client, token)  # even the right one must wait now
+    assert waiting.status_code == 429 and "Please wait" in waiting.text
+    with context.sessions() as session:
+        rows = session.execute(
+            select(AuditEntry).where(AuditEntry.action == "signin_failed")
+        ).scalars().all()
+    assert [r.detail["reason"] for r in rows] == ["wrong_current_password"] * 3
+    assert all(r.subject_id == demo.people["oakfield_dsl"] for r in rows)
+    assert "not-the-password" not in str([r.detail for r in rows])

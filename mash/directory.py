@@ -343,6 +343,39 @@ def check_password(*, session: Session, email: str, password: str, address: str)
     return PasswordCheck(actor=person_view(person).actor(), person_id=person.id, next_step=step)
 
 
+def _own_person(session: Session, actor: Actor) -> Person:
+    person = session.get(Person, actor.user_id) if actor.user_id is not None else None
+    if person is None or not person.active:
+        raise NotFound("No active person matches that identity.")
+    return person
+
+
+def _confirm_password(
+    session: Session, person: Person, password: str, *, address: str, now: datetime | None
+) -> None:
+    """Raise InvalidInput unless `password` is the person's own. A session in the wrong hands
+    could guess here, so a failure is audited and kept (committed before the refusal rolls the
+    rest back), as a failed sign-in is."""
+    from mash import twofactor
+
+    _, ok = _check_password(session, person.email, password)
+    if not ok:
+        twofactor.record_failure(
+            session, person=person, address=address, reason="wrong_current_password", now=now
+        )
+        session.commit()
+        raise InvalidInput("Your current password is not right.", field="current_password")
+
+
+@unit_of_work
+def confirm_own_password(
+    *, session: Session, actor: Actor, password: str, address: str, now: datetime | None = None
+) -> None:
+    """Re-check the signed-in person's password before a sensitive change (InvalidInput if
+    wrong; audited)."""
+    _confirm_password(session, _own_person(session, actor), password, address=address, now=now)
+
+
 @unit_of_work
 def change_password(
     *,
@@ -355,20 +388,10 @@ def change_password(
 ) -> int:
     """Change the actor's own password (the current one is checked first). Every session of
     theirs ends; returns how many. Audited, and so is a wrong current password."""
-    from mash import audit, sessions, twofactor
+    from mash import audit, sessions
 
-    person = session.get(Person, actor.user_id) if actor.user_id is not None else None
-    if person is None or not person.active:
-        raise NotFound("No active person matches that identity.")
-    _, ok = _check_password(session, person.email, current)
-    if not ok:
-        # A session in the wrong hands could guess here: the failure is kept (committed before
-        # the refusal rolls the rest back), as a failed sign-in is.
-        twofactor.record_failure(
-            session, person=person, address=address, reason="wrong_current_password", now=now
-        )
-        session.commit()
-        raise InvalidInput("Your current password is not right.", field="current_password")
+    person = _own_person(session, actor)
+    _confirm_password(session, person, current, address=address, now=now)
     if len(new or "") < MIN_PASSWORD:
         raise InvalidInput(
             f"A password needs at least {MIN_PASSWORD} characters.", field="new_password"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -45,6 +47,18 @@ def account(request: Request, actor: CurrentActor, db: Db) -> Response:
     return _account_page(request, actor, db)
 
 
+def _password_limits(request: Request, actor: CurrentActor) -> tuple[Any, str, str]:
+    """The sign-in limiter, the client address and this person's re-check count: the same
+    growing delays as sign-in, counted apart, so guessing from a live session is slow."""
+    limiter = request.app.state.login_limiter
+    return limiter, client_address(request), f"password-check:{actor.user_id}"
+
+
+def _password_wait(request: Request, actor: CurrentActor) -> int:
+    limiter, address, account = _password_limits(request, actor)
+    return limiter.retry_after(account=account, address=address)
+
+
 @pages.post("/account/password", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def change_password(
     *,
@@ -59,12 +73,10 @@ def change_password(
         return _account_page(
             request, actor, db, status_code=400, error="The two new passwords are not the same."
         )
-    # The same growing delays as sign-in, counted apart: guessing from a live session is slow.
-    limiter, address = request.app.state.login_limiter, client_address(request)
-    account = f"password-change:{actor.user_id}"
-    wait = limiter.retry_after(account=account, address=address)
+    wait = _password_wait(request, actor)
     if wait:
         return _account_page(request, actor, db, status_code=429, error=wait_message(wait))
+    limiter, address, account = _password_limits(request, actor)
     try:
         directory.change_password(
             session=db,
@@ -111,6 +123,7 @@ def two_factor_page(request: Request, actor: CurrentActor, db: Db) -> Response:
         action="/account/two-factor",
         actor=actor,
         ask_enrolment_code=_needs_enrolment_code(actor, enrolled),
+        ask_password=enrolled,
     )
 
 
@@ -128,12 +141,41 @@ def two_factor_submit(
     db: Db,
     code: str = Form("", max_length=40),
     enrolment_code: str = Form("", max_length=40),
+    current_password: str = Form("", max_length=1000),
 ) -> Response:
     secret = request.session.get("enrol_secret")
     if not isinstance(secret, str):
         return RedirectResponse("/account/two-factor", status_code=303)
     email, enrolled = twofactor.status(session=db, person_id=actor.user_id)
     ask = _needs_enrolment_code(actor, enrolled)
+
+    def again(error: str, status_code: int) -> Response:
+        return enrolment_page(
+            request,
+            secret=secret,
+            email=email,
+            action="/account/two-factor",
+            actor=actor,
+            ask_enrolment_code=ask,
+            ask_password=enrolled,
+            error=error,
+            status_code=status_code,
+        )
+
+    if enrolled:  # replacing a factor: a session alone (a browser left open) is not enough
+        wait = _password_wait(request, actor)
+        if wait:
+            return again(wait_message(wait), 429)
+        limiter, address, account = _password_limits(request, actor)
+        try:
+            directory.confirm_own_password(
+                session=db, actor=actor, password=current_password, address=address,
+                now=sessions.now(request),
+            )
+        except InvalidInput as wrong:
+            limiter.failed(account=account, address=address)
+            return again(str(wrong), 400)
+        limiter.succeeded(account=account)
     try:
         enrolment = twofactor.enrol(
             session=db,
@@ -146,17 +188,14 @@ def two_factor_submit(
             now=sessions.now(request),
         )
     except InvalidInput as wrong:
-        return enrolment_page(
-            request,
-            secret=secret,
-            email=email,
-            action="/account/two-factor",
-            actor=actor,
-            ask_enrolment_code=ask,
-            error=str(wrong),
-            status_code=400,
-        )
+        return again(str(wrong), 400)
     request.session.pop("enrol_secret", None)
+    if enrolled:  # a replaced factor ends every other session, as a password change does
+        store.end_everywhere(session=db, actor=actor, now=sessions.now(request))
+        sessions.begin(
+            request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
+        )
+        rotate_csrf(request)
     return render(
         request, "recovery_codes.html", actor=actor, codes=enrolment.recovery_codes, next="/account"
     )

@@ -233,6 +233,7 @@ def enrolment_page(
     action: str,
     actor: Actor | None = None,
     ask_enrolment_code: bool = False,
+    ask_password: bool = False,
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -246,6 +247,7 @@ def enrolment_page(
         secret=secret,
         action=action,
         ask_enrolment_code=ask_enrolment_code,
+        ask_password=ask_password,
         error=error,
     )
 

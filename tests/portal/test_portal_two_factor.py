@@ -448,3 +448,31 @@ def test_an_admin_reset_from_the_command_line_ends_every_session_of_that_person(
     assert_reaches_nothing(laptop)
     assert enrol_at_signin(laptop, csrf_of, code).status_code == 200
     assert laptop.get("/api/me").status_code == 200
+
+
+def test_replacing_a_second_factor_needs_the_password_and_ends_other_sessions(
+    app, as_user, context, demo
+):
+    """A session alone (a browser left open) must not be enough to swap the factor."""
+    manager, token = as_user("manager")
+    elsewhere, _ = as_user("manager")
+    page = manager.get("/account/two-factor")
+    assert 'name="current_password"' in page.text
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    code = pyotp.TOTP(secret).now()
+    for password in ("", "not-the-password"):
+        refused = manager.post("/account/two-factor", data={
+            "code": code, "current_password": password, "csrf_token": token})
+        assert refused.status_code == 400 and "current password" in refused.text
+    with context.sessions() as session:
+        assert session.get(Person, demo.people["manager"]).totp_secret == twofactor.DEMO_TOTP_SECRET
+        reasons = [e.detail["reason"] for e in session.execute(
+            select(AuditEntry).where(AuditEntry.action == "signin_failed")).scalars()]
+    assert reasons == ["wrong_current_password"] * 2
+    done = manager.post("/account/two-factor", data={
+        "code": code, "current_password": DEMO_PASSWORD, "csrf_token": token})
+    assert done.status_code == 200 and "<code>" in done.text
+    with context.sessions() as session:
+        assert session.get(Person, demo.people["manager"]).totp_secret == secret
+    assert elsewhere.get("/api/me").status_code == 401
+    assert manager.get("/api/me").status_code == 200

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
@@ -47,16 +45,24 @@ def account(request: Request, actor: CurrentActor, db: Db) -> Response:
     return _account_page(request, actor, db)
 
 
-def _password_limits(request: Request, actor: CurrentActor) -> tuple[Any, str, str]:
-    """The sign-in limiter, the client address and this person's re-check count: the same
-    growing delays as sign-in, counted apart, so guessing from a live session is slow."""
-    limiter = request.app.state.login_limiter
-    return limiter, client_address(request), f"password-check:{actor.user_id}"
+class _PasswordChecks:
+    """Growing delays on re-checking a signed-in person's password (the sign-in limiter's
+    policy), so guessing from a live session is slow. Counted on one key per person, the way
+    a device is: the account is fixed by the session, and a count per address would delay
+    colleagues' sign-ins behind the same address."""
 
+    def __init__(self, request: Request, actor: CurrentActor) -> None:
+        self.limiter = request.app.state.login_limiter
+        self.key = f"password-check:{actor.user_id}"
 
-def _password_wait(request: Request, actor: CurrentActor) -> int:
-    limiter, address, account = _password_limits(request, actor)
-    return limiter.retry_after(account=account, address=address)
+    def wait(self) -> int:
+        return self.limiter.retry_after(account=self.key, address="", device=self.key)
+
+    def failed(self) -> None:
+        self.limiter.failed(account=self.key, address="", device=self.key)
+
+    def succeeded(self) -> None:
+        self.limiter.succeeded(account=self.key, device=self.key)
 
 
 @pages.post("/account/password", include_in_schema=False, dependencies=[Depends(require_csrf)])
@@ -73,24 +79,24 @@ def change_password(
         return _account_page(
             request, actor, db, status_code=400, error="The two new passwords are not the same."
         )
-    wait = _password_wait(request, actor)
+    checks = _PasswordChecks(request, actor)
+    wait = checks.wait()
     if wait:
         return _account_page(request, actor, db, status_code=429, error=wait_message(wait))
-    limiter, address, account = _password_limits(request, actor)
     try:
         directory.change_password(
             session=db,
             actor=actor,
             current=current_password,
             new=new_password,
-            address=address,
+            address=client_address(request),
             now=sessions.now(request),
         )
     except InvalidInput as wrong:
         if wrong.field == "current_password":
-            limiter.failed(account=account, address=address)
+            checks.failed()
         return _account_page(request, actor, db, status_code=400, error=str(wrong))
-    limiter.succeeded(account=account)
+    checks.succeeded()
     # Every session of theirs has ended, this one included; this browser gets a new one.
     sessions.begin(
         request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
@@ -163,19 +169,19 @@ def two_factor_submit(
         )
 
     if enrolled:  # replacing a factor: a session alone (a browser left open) is not enough
-        wait = _password_wait(request, actor)
+        checks = _PasswordChecks(request, actor)
+        wait = checks.wait()
         if wait:
             return again(wait_message(wait), 429)
-        limiter, address, account = _password_limits(request, actor)
         try:
             directory.confirm_own_password(
-                session=db, actor=actor, password=current_password, address=address,
-                now=sessions.now(request),
+                session=db, actor=actor, password=current_password,
+                address=client_address(request), now=sessions.now(request),
             )
         except InvalidInput as wrong:
-            limiter.failed(account=account, address=address)
+            checks.failed()
             return again(str(wrong), 400)
-        limiter.succeeded(account=account)
+        checks.succeeded()
     try:
         enrolment = twofactor.enrol(
             session=db,

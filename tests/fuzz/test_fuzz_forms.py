@@ -181,3 +181,32 @@ def test_close_consultation_form_and_api(consultation_ids, signed_in, advice: st
     api = post_json(client, f"/api/consultations/{consultation_ids[1]}/close",
                     {"advice": advice}, token)  # fmt: skip
     assert_not_server_error(api)
+
+
+@fuzz_settings(300)
+@given(current=field_text, new=field_text, again=field_text)
+def test_account_password_form(signed_in, current: str, new: str, again: str) -> None:
+    COUNTS["account password form"] += 1
+    client, token = signed_in["oakfield_dsl"]
+    response = post_form(client, "/account/password", {
+        "current_password": current, "new_password": new, "new_password_again": again,
+        "csrf_token": token})  # fmt: skip
+    assert_not_server_error(response)
+    assert response.status_code in (400, 422, 429), "a random current password never changes it"
+    assert_escaped(response)
+
+
+@fuzz_settings(300)
+@given(code=field_text, enrolment_code=field_text, current=field_text,
+       who=st.sampled_from(["oakfield_dsl", "manager"]))
+def test_two_factor_form(signed_in, code: str, enrolment_code: str, current: str,
+                         who: str) -> None:
+    COUNTS["two-factor form"] += 1
+    client, token = signed_in[who]
+    assert_not_server_error(client.get("/account/two-factor"))
+    response = post_form(client, "/account/two-factor", {
+        "code": code, "enrolment_code": enrolment_code, "current_password": current,
+        "csrf_token": token})  # fmt: skip
+    assert_not_server_error(response)
+    assert response.status_code in (400, 422, 429), "random input never enrols a factor"
+    assert_escaped(response)

@@ -20,9 +20,10 @@ from settings import Settings
 
 HERE = Path(__file__).resolve().parent
 __all__ = ["SESSION_COOKIE", "create_app"]
-# Larger than the biggest legitimate form (a 20,000-character chat message, encoded), small
-# enough that a huge upload is refused before it is read.
-MAX_BODY_BYTES = 256 * 1024
+# Room for the longest chat message (100,000 characters, chat.relay.MAX_MESSAGE_CHARS) in any
+# script once encoded (CJK in a form is 9 bytes a character), as nginx's own 1 MiB limit; a
+# bigger upload is refused before it is read.
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def create_app(settings: Settings, *, context: AppContext | None = None) -> FastAPI:

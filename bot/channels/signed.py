@@ -43,6 +43,7 @@ from settings import Settings
 
 logger = logging.getLogger(__name__)
 _BUTTON_COMMAND = re.compile(r"/[a-z_]{1,64}")
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
 
 CONVERSATION_KEY = "conversation"
 # Matched phrases passed on (the escalation keeps a few; the tracker need not hold hundreds).
@@ -143,7 +144,7 @@ class SignedInput(RestInput):
             # Rasa reads a leading "/" as an intent command (how the buttons' payloads such as
             # "/affirm" arrive): it would skip NLU and the risk component, choose the intent
             # for the sender and log the whole text. Only a bare command stays one.
-            text = text.lstrip().lstrip("/")
+            text = _LEADING_SLASHES.sub("", text)  # Rasa strips spaces: "/ /greet" too
         screen = screen_text(self.engine, text)
         limit = self.settings.rasa_max_chars
         metadata = {

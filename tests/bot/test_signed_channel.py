@@ -203,10 +203,13 @@ def test_a_disclosure_deep_in_a_long_message_is_screened_but_rasa_reads_little(r
 def test_only_a_bare_button_command_reaches_rasa_as_a_command(rasa):
     # "/greet ..." would make Rasa skip NLU and its risk component and log the whole text
     rasa.post(*signed("/greet " + DISCLOSURE))
+    rasa.post(*signed("/ /greet{\"x\": 1} " + DISCLOSURE))  # Rasa strips the space itself
     rasa.post(*signed("/affirm"))
-    forced, button = rasa.received
-    assert not forced.text.startswith("/") and forced.text.startswith("greet ")
-    assert forced.metadata["channel_screen"]["urgency"] == "immediate"
+    forced, spaced, button = rasa.received
+    for message in (forced, spaced):
+        assert not message.text.strip().startswith("/")
+        assert message.metadata["channel_screen"]["urgency"] == "immediate"
+    assert forced.text.startswith("greet ")
     assert button.text == "/affirm"
 
 

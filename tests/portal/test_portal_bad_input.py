@@ -66,8 +66,10 @@ def test_markup_in_mash_fields_is_escaped(as_user):
 
 
 def test_huge_bodies_are_refused_before_reading(as_user):
+    from schools_portal.app import MAX_BODY_BYTES
+
     client, token = as_user("oakfield_dsl")
-    huge = "x" * 300_000
+    huge = "x" * (MAX_BODY_BYTES + 1000)
     page = client.post("/chat", data={"text": huge, "csrf_token": token})
     assert page.status_code == 413 and "too large" in page.text
     api = client.post("/api/chat", json={"text": huge}, headers={"X-CSRF-Token": token})
@@ -77,8 +79,8 @@ def test_huge_bodies_are_refused_before_reading(as_user):
 def test_huge_bodies_without_a_length_are_refused_too(as_user):
     client, token = as_user("oakfield_dsl")
 
-    def chunks():
-        for _ in range(40):
+    def chunks():  # 1.2 MB, over the portal's 1 MiB
+        for _ in range(120):
             yield b"x" * 10_000
 
     response = client.post("/api/chat", content=chunks(),

@@ -45,6 +45,9 @@ def test_a_disclosure_at_the_end_of_a_long_paste_is_screened_and_escalated(as_us
     assert body.json()["urgency"] == "immediate" and body.json()["escalation_reference"]
     page = client.post("/chat", data={"text": text, "csrf_token": token})
     assert 'class="risk-alert" role="alert"' in page.text
+    cjk = "学校の記録。" * 15_000 + DISCLOSURE  # 90,000 characters of 3-byte UTF-8
+    page = client.post("/chat", data={"text": cjk, "csrf_token": token})
+    assert page.status_code == 200 and 'class="risk-alert" role="alert"' in page.text
     too_long = client.post("/api/chat", json={"text": "x" * (MAX_MESSAGE_CHARS + 1)},
                            headers={"X-CSRF-Token": token})
     assert too_long.status_code == 422

@@ -100,13 +100,16 @@ def _device(request: Request, account: str) -> str | None:
 
 
 def _limited(request: Request, account: str) -> int:
-    """Seconds this attempt must wait (0: go ahead). A refusal is logged, with a count, but
+    """Seconds this attempt must wait (0: go ahead, and the caller must `_release` once the
+    check and any failure are counted). A refusal is logged, with a count, but
     not audited: an attacker can send hundreds a minute, each would be a database write, and
     the failures that set the wait are audited already. The log names the address, never the
     typed account (it may be a password typed in the wrong box)."""
     limiter = request.app.state.login_limiter
     address, device = client_address(request), _device(request, account)
     wait = limiter.retry_after(account=account, address=address, device=device)
+    if not wait and not limiter.claim(account=account, device=device):
+        wait = 1  # another check for this account is running: one at a time
     if wait:
         count = limiter.refused(account=account, address=address, device=device)
         log.warning(
@@ -119,6 +122,10 @@ def _limited(request: Request, account: str) -> int:
             "device" if device else "account",
         )
     return wait
+
+
+def _release(request: Request, account: str) -> None:
+    request.app.state.login_limiter.release(account=account, device=_device(request, account))
 
 
 def _failed(request: Request, account: str) -> int:
@@ -155,11 +162,14 @@ def signin(
             error=wait_message(wait),
             headers={"Retry-After": str(wait)},
         )
-    check = directory.check_password(
-        session=db, email=email, password=password, address=client_address(request)
-    )
+    try:
+        check = directory.check_password(
+            session=db, email=email, password=password, address=client_address(request)
+        )
+        wait = _failed(request, account) if check.actor is None else 0
+    finally:
+        _release(request, account)
     if check.actor is None:
-        wait = _failed(request, account)
         error = GENERIC_FAILURE + (
             f" Please wait {wait} seconds before the next try." if wait else ""
         )
@@ -215,10 +225,12 @@ def code_submit(*, request: Request, code: str = Form("", max_length=40), db: Db
             production=request.app.state.settings.is_production,
             now=sessions.now(request),
         )
+        wait = 0 if ok else _failed(request, pending["account"])
     except Forbidden as refused:
         return render(request, "signin_code.html", status_code=403, error=str(refused))
+    finally:
+        _release(request, pending["account"])
     if not ok:
-        wait = _failed(request, pending["account"])
         error = WRONG_CODE + (f" Please wait {wait} seconds before the next try." if wait else "")
         return render(request, "signin_code.html", status_code=400, error=error)
     actor = directory.actor_for(session=db, user_id=pending["uid"])
@@ -307,6 +319,8 @@ def enrol_submit(
     except InvalidInput as wrong:
         _failed(request, pending["account"])
         return _signin_enrolment_page(request, pending, error=str(wrong), status_code=400)
+    finally:
+        _release(request, pending["account"])
     actor = directory.actor_for(session=db, user_id=pending["uid"])
     _sign_in(request, actor, pending["account"])
     page = render(

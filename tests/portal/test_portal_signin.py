@@ -407,3 +407,39 @@ def test_two_portal_processes_share_sign_in_delays_through_redis(
             assert int(redis_db.get("signin:address:testclient:failures")) == 3
     finally:
         clear_signin_keys(redis_db, DANA, "testclient")
+
+
+def test_a_burst_of_guesses_at_once_is_checked_one_at_a_time(app, csrf_of, context, monkeypatch):
+    """The wait was read before the slow password check and the failure counted after it, so
+    guesses sent all at once were nearly all checked (the re-review's N1: 27-40 of 40)."""
+    import threading
+
+    from mash import directory
+
+    real_check = directory.check_password
+
+    def slow_check(**kwargs):  # the production hash's cost, so a burst really overlaps
+        time.sleep(0.2)
+        return real_check(**kwargs)
+
+    monkeypatch.setattr(directory, "check_password", slow_check)
+    clients = [TestClient(app) for _ in range(12)]
+    tokens = [csrf_of(c) for c in clients]
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def guess(client, token):
+        start.wait()
+        response = client.post("/signin", data={"email": DANA, "password": "wrong-password",
+                                                "next": "/", "csrf_token": token})
+        statuses.append(response.status_code)
+
+    pairs = zip(clients, tokens, strict=True)
+    threads = [threading.Thread(target=guess, args=pair) for pair in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    checked = len(failed_signins(context, "wrong_password"))
+    assert checked <= 3, f"{checked} of 12 simultaneous guesses were checked"
+    assert statuses.count(429) == len(clients) - checked

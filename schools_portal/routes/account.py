@@ -65,6 +65,15 @@ class _PasswordChecks:
         self.limiter.succeeded(account=self.key, device=self.key)
 
 
+def _stay_signed_in_here(request: Request, actor: CurrentActor) -> None:
+    """After their sessions were ended (a new password or second factor), this browser gets a
+    fresh session and CSRF token."""
+    sessions.begin(
+        request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
+    )
+    rotate_csrf(request)
+
+
 @pages.post("/account/password", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def change_password(
     *,
@@ -97,11 +106,7 @@ def change_password(
             checks.failed()
         return _account_page(request, actor, db, status_code=400, error=str(wrong))
     checks.succeeded()
-    # Every session of theirs has ended, this one included; this browser gets a new one.
-    sessions.begin(
-        request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
-    )
-    rotate_csrf(request)
+    _stay_signed_in_here(request, actor)  # every session of theirs has ended, this one too
     flash(request, "Your password is changed. You have been signed out everywhere else.")
     return RedirectResponse("/account", status_code=303)
 
@@ -198,10 +203,7 @@ def two_factor_submit(
     request.session.pop("enrol_secret", None)
     if enrolled:  # a replaced factor ends every other session, as a password change does
         store.end_everywhere(session=db, actor=actor, now=sessions.now(request))
-        sessions.begin(
-            request, actor.user_id, keep={"who": [actor.role, actor.organisation_id, actor.name]}
-        )
-        rotate_csrf(request)
+        _stay_signed_in_here(request, actor)
     return render(
         request, "recovery_codes.html", actor=actor, codes=enrolment.recovery_codes, next="/account"
     )

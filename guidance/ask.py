@@ -9,7 +9,6 @@ written, with the sections cited. When nothing fits, the answer says so and give
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -19,13 +18,13 @@ from typing import Any
 from spacy.language import Language
 
 from guidance.nlp import normalise
+from guidance.passages import clean_markdown, split_passages
+from guidance.retrieval import WeightedBM25
 from guidance.sections import Section, Sections, SourceRef
 
 # Long messages are cut before analysis: a question never needs more, and time stays bounded.
 MAX_QUESTION_CHARS = 2000
 MAX_QUERY_TERMS = 80
-K1 = 1.2
-B = 0.75
 TITLE_WEIGHT = 3
 TAG_WEIGHT = 2
 EXPANSION_WEIGHT = 0.6  # glossary phrases count a little less than the user's own words
@@ -93,7 +92,6 @@ _RESPELL_WORD = re.compile(
 # "phone no", "contact no": a number, not a refusal.
 _NUMBER_NO = re.compile(r"\b(phone|telephone|tel|contact|emergency|duty|mash|door) no\b\.?")
 _MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|[`*_#>\[\]{}|\\~^]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _PHONE = re.compile(r"\b\d{3,5} ?\d{3} ?\d{3,4}\b|\b999\b|\b101\b")
 _TIME = re.compile(
     r"\b(within|whenever|working days?|days?|hours|weeks?|months?|years?|same day|straight away|"
@@ -296,27 +294,17 @@ class AnswerFinder:
         self._sections: list[Section] = list(sections)
         glossary = getattr(sections, "glossary", {}) or {}
 
-        # BM25 index: term frequencies per section, with title and tags counted more.
-        self._doc_tf: list[Counter[str]] = []
+        # BM25 index (rank-bm25 over lemmas), with title and tags counted more.
+        documents = []
         for section in self._sections:
-            tf: Counter[str] = Counter(self._terms(_clean_markdown(section.body)))
-            for term in self._terms(section.title):
-                tf[term] += TITLE_WEIGHT
+            terms = self._terms(clean_markdown(section.body))
+            terms += self._terms(section.title) * TITLE_WEIGHT
             for tag in section.tags:
-                for term in self._terms(tag):
-                    tf[term] += TAG_WEIGHT
-            self._doc_tf.append(tf)
-        count = len(self._doc_tf)
-        lengths = [sum(tf.values()) for tf in self._doc_tf]
-        average = (sum(lengths) / count) if count else 1.0
-        self._norm = [K1 * (1 - B + B * length / average) for length in lengths]
-        df: Counter[str] = Counter()
-        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for index, tf in enumerate(self._doc_tf):
-            df.update(tf.keys())
-            for term, freq in tf.items():
-                self._postings[term].append((index, freq))
-        self._idf = {term: math.log(1 + (count - n + 0.5) / (n + 0.5)) for term, n in df.items()}
+                terms += self._terms(tag) * TAG_WEIGHT
+            documents.append(terms)
+        self._index = WeightedBM25(documents)
+        self._doc_tf = self._index.term_counts
+        self._idf = self._index.idf
         self._max_idf = max(self._idf.values(), default=1.0)
 
         self._units = [self._split_units(section.body) for section in self._sections]
@@ -348,6 +336,7 @@ class AnswerFinder:
                 self._gloss_words[words] = expansion
 
         # Spelling slips: every vocabulary word and its one-letter deletions point to the word.
+        df = Counter(term for tf in self._doc_tf for term in tf)
         self._vocab_freq = Counter({t: n for t, n in df.items() if " " not in t})
         self._deletions: dict[str, set[str]] = defaultdict(set)
         for word in self._vocab_freq:
@@ -567,18 +556,15 @@ class AnswerFinder:
     # ---- retrieval ----------------------------------------------------------------------
 
     def _rank(self, query: _Query, role: str | None) -> list[tuple[float, int]]:
-        scores: dict[int, float] = defaultdict(float)
-        for term, weight in query.weights.items():
-            idf = self._idf.get(term)
-            if idf is None:
-                continue
-            for index, freq in self._postings[term]:
-                scores[index] += weight * idf * freq * (K1 + 1) / (freq + self._norm[index])
+        scores = self._index.scores(query.weights)
         if role:
-            for index in scores:
-                if role in self._sections[index].audience:
+            for index, section in enumerate(self._sections):
+                if role in section.audience:
                     scores[index] *= ROLE_BOOST
-        return sorted(((score, index) for index, score in scores.items()), reverse=True)
+        return sorted(
+            ((float(score), index) for index, score in enumerate(scores) if score > 0),
+            reverse=True,
+        )
 
     def _rerank(self, query: _Query, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
         """Favour sections with one sentence that answers much of the question on its own."""
@@ -650,57 +636,26 @@ class AnswerFinder:
     # ---- the answer ---------------------------------------------------------------------
 
     def _split_units(self, body: str) -> list[_Unit]:
-        units: list[_Unit] = []
-        list_id = 0
-        for paragraph in re.split(r"\n\s*\n", body.strip()):
-            start = len(units)
-            lead: str | None = None
-            in_list = False
-            prose: list[str] = []
-            lines = paragraph.splitlines()
-            for line in [*lines, ""]:
-                stripped = line.strip()
-                if stripped.startswith(("- ", "* ")):
-                    if prose:
-                        lead = self._add_sentences(units, " ".join(prose))
-                        prose = []
-                    if not in_list:
-                        list_id += 1
-                        in_list = True
-                    text = _clean_markdown(stripped[2:])
-                    terms = set(self._terms(text)) | set(self._terms(lead or ""))
-                    units.append(
-                        _Unit(text, frozenset(terms), len(units), list_id=list_id, lead=lead)
-                    )
-                elif stripped:
-                    if in_list:  # a line after a list starts new prose
-                        in_list, lead = False, None
-                    prose.append(stripped)
-                elif prose:
-                    self._add_sentences(units, " ".join(prose))
-                    prose = []
-            if start < len(units):
-                units[start].first_in_paragraph = True
-        for unit in units:
+        units = []
+        for passage in split_passages(body):
+            terms = set(self._terms(passage.text))
+            if passage.list_id is not None:
+                terms |= set(self._terms(passage.lead or ""))  # a bullet means its lead too
+            unit = _Unit(
+                passage.text,
+                frozenset(terms),
+                passage.position,
+                list_id=passage.list_id,
+                lead=passage.lead,
+                is_lead=passage.is_lead,
+                first_in_paragraph=passage.first_in_paragraph,
+            )
             _annotate(unit)
             if unit.defines:
                 match = _DEFINES.match(unit.text)
                 unit.subject = frozenset(self._terms(match.group(0) if match else ""))
+            units.append(unit)
         return units
-
-    def _add_sentences(self, units: list[_Unit], text: str) -> str | None:
-        """Add the sentences of a prose run; return the last one if it introduces a list."""
-        last = None
-        for sentence in _SENTENCE_END.split(_clean_markdown(text)):
-            sentence = sentence.strip()
-            if not sentence:
-                continue
-            is_lead = sentence.endswith(":")
-            units.append(
-                _Unit(sentence, frozenset(self._terms(sentence)), len(units), is_lead=is_lead)
-            )
-            last = sentence if is_lead else None
-        return last
 
     def _score_units(
         self, query: _Query, index: int, *, choosing: bool = True
@@ -1196,13 +1151,6 @@ def _derived(word: str) -> set[str]:
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _clean_markdown(text: str) -> str:
-    text = re.sub(r"\*\*|__|`", "", text)
-    text = re.sub(r"^\s*#+\s*", "", text, flags=re.MULTILINE)
-    text = re.sub(r"^\s*[-*]\s+", "", text, flags=re.MULTILINE)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _render(units: list[_Unit]) -> str:

@@ -17,6 +17,9 @@ from typing import Any
 
 from spacy.language import Language
 
+from guidance.compose import render
+from guidance.curated import CuratedMatcher, Match
+from guidance.faq import Faq
 from guidance.nlp import normalise
 from guidance.passages import clean_markdown, split_passages
 from guidance.retrieval import WeightedBM25
@@ -279,6 +282,13 @@ class _Query:
     expanded_from: dict[str, frozenset[str]] = field(default_factory=dict)  # ...for which words
     framed: set[str] = field(default_factory=set)  # "long" of "how long"
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """What kind of answer is asked for: the names of the asks_* flags that are set."""
+        return frozenset(
+            name[5:] for name, value in vars(self).items() if name.startswith("asks_") and value
+        )
+
 
 class AnswerFinder:
     """Answers questions from one pack's sections.
@@ -286,7 +296,13 @@ class AnswerFinder:
     Build once per process; after that `ask` only reads the index (and a bounded spelling cache).
     """
 
-    def __init__(self, sections: Sections | Iterable[Section], contacts: Any, nlp: Language):
+    def __init__(
+        self,
+        sections: Sections | Iterable[Section],
+        contacts: Any,
+        nlp: Language,
+        faq: Faq | None = None,
+    ):
         self._nlp = nlp
         self._contacts = contacts
         # "won't" and "can't" leave "wo" and "ca" behind.
@@ -359,19 +375,50 @@ class AnswerFinder:
                     if form != word and form in self._vocab_freq:
                         self._family[word].add(form)
                         self._family[form].add(word)
+        # Curated answers (the pack's faq.yml), matched over the same analysis as retrieval.
+        faq = faq or Faq()
+        self._threshold = faq.threshold
+        self._curated = CuratedMatcher(faq, self._analyse)
 
     # ---- public -------------------------------------------------------------------------
 
     def ask(self, text: str, role: str | None = None) -> Answer:
-        """Answer a question from the guide, citing the sections used."""
+        """Answer a question: a curated answer when one matches confidently, else the best
+        sentences of the guide; either way quoted and cited."""
+        query = self._analyse(text)
+        if query is None:
+            return Answer(self._no_question_text(), [])
+        role = (role or "").strip().lower() or None
+        match = self._curated.match(query)
+        if match is not None and match.confidence >= self._threshold:
+            reply = match.entry.reply_for(role)
+            return Answer(reply.text, list(reply.sources))
+        return self._retrieve(query, role)
+
+    def curated_match(self, text: str) -> Match | None:
+        """The best curated answer for a question and the matcher's confidence, whatever the
+        threshold (for learning the threshold)."""
+        query = self._analyse(text)
+        return self._curated.match(query) if query is not None else None
+
+    def retrieve(self, text: str, role: str | None = None) -> Answer:
+        """The answer from the whole guide, without curated answers (for comparing them)."""
+        query = self._analyse(text)
+        if query is None:
+            return Answer(self._no_question_text(), [])
+        return self._retrieve(query, (role or "").strip().lower() or None)
+
+    def _analyse(self, text: str) -> _Query | None:
+        """The question analysed; None when it has no letters or digits at all."""
         question = _MARKUP.sub(" ", str(text or "")[:MAX_QUESTION_CHARS])
         if not any(ch.isalnum() for ch in question):
-            return Answer(self._no_question_text(), [])
-        question = _respell(question)
-        query = self._query(question)
+            return None
+        return self._query(_respell(question))
+
+    def _retrieve(self, query: _Query, role: str | None) -> Answer:
         if not query.weights:
             return Answer(self._not_found_text(), [])
-        ranked = self._rank(query, (role or "").strip().lower() or None)
+        ranked = self._rank(query, role)
         if not ranked:
             return Answer(self._not_found_text(), [])
         raw = dict((index, score) for score, index in ranked)
@@ -955,7 +1002,7 @@ class AnswerFinder:
         texts: list[str] = []
         sources: list[SourceRef] = []
         for index, units in parts:
-            rendered = _render(sorted(units, key=lambda unit: unit.position))
+            rendered = render(sorted(units, key=lambda unit: unit.position))
             if not rendered:
                 continue
             if texts and len(" ".join(texts)) + len(rendered) > MAX_ANSWER_CHARS:
@@ -1151,29 +1198,3 @@ def _derived(word: str) -> set[str]:
 
 def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _render(units: list[_Unit]) -> str:
-    """Quote the chosen units in guide order; bullets follow the sentence that introduces them."""
-    out: list[str] = []
-    index = 0
-    while index < len(units):
-        unit = units[index]
-        if unit.list_id is None:
-            out.append(unit.text)
-            index += 1
-            continue
-        group = [unit]
-        while index + len(group) < len(units) and units[index + len(group)].list_id == unit.list_id:
-            group.append(units[index + len(group)])
-        items = "; ".join(_bullet_text(item.text) for item in group)
-        if unit.lead:
-            out.append(f"{unit.lead} {items}.")
-        else:
-            out.append(items[:1].upper() + items[1:] + ".")
-        index += len(group)
-    return " ".join(out)
-
-
-def _bullet_text(text: str) -> str:
-    return re.sub(r"(;\s*(and|or)|[;,.])\s*$", "", text.strip())

@@ -1,4 +1,5 @@
-"""python -m guidance VERB: risk, assess, ask, eval, validate, coverage, bench, train, shell.
+"""python -m guidance VERB: risk, assess, ask, eval, validate, coverage, bench, train, shell,
+faq-threshold.
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
@@ -78,6 +79,15 @@ def _parser() -> argparse.ArgumentParser:
                               "hash of its inputs) and print its calibration")
     sub.add_argument("--force", action="store_true", help="train even if the cache is current")
     sub.set_defaults(handler=_run_train)
+    sub = commands.add_parser("faq-threshold", help="learn the curated answers' threshold on "
+                              "labelled questions and compare it with the pack's")
+    sub.add_argument("--pack", help="pack folder or name (default: GUIDANCE_PACK)")
+    sub.add_argument("--questions", type=Path, nargs="*",
+                     help="labelled question files (default tests/guidance/data/"
+                          "questions_extra*.jsonl)")
+    sub.add_argument("--details", action="store_true",
+                     help="list the questions whose curated and retrieved answers differ")
+    sub.set_defaults(handler=_run_faq_threshold)
     sub = commands.add_parser("shell", help="type messages and see risk, level and answer")
     sub.set_defaults(handler=_run_shell)
     return parser
@@ -275,6 +285,38 @@ def _run_validate(args: argparse.Namespace) -> int:
     print(f"pack {pack.name} {pack.version} (effective {pack.effective_date}) at {path}: valid; "
           f"{len(pack.sections)} sections, {len(pack.levels.indicators)} level indicators, "
           f"{len(pack.training)} training offers, {len(pack.concepts)} concepts")
+    return 0
+
+
+def _run_faq_threshold(args: argparse.Namespace) -> int:
+    from guidance.evaluate import EvalFileError
+    from guidance.faq_tuning import learn_threshold, score_questions, sweep
+
+    data = Path(__file__).resolve().parents[1] / "tests" / "guidance" / "data"
+    paths = args.questions or sorted(data.glob("questions_extra*.jsonl"))
+    engine = _load_engine(sys.stderr, args.pack)
+    if engine is None:
+        return EXIT_PACK
+    try:
+        scored = score_questions(engine, paths)
+    except EvalFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    steps = sweep(scored)
+    retrieval = sum(s.retrieval_passes for s in scored)
+    print(f"{len(scored)} labelled questions; the retrieval alone passes {retrieval}")
+    print("  threshold  passed  curated  gained  lost")
+    for step in steps:
+        print(f"  {step.threshold:9.2f}  {step.passed:6d}  {step.curated:7d}  {step.gained:6d}"
+              f"  {step.lost:4d}")
+    learned = learn_threshold(steps)
+    configured = engine.pack.faq.threshold
+    print(f"learned threshold {learned:.2f}; the pack's faq.yml says {configured:.2f}")
+    if args.details:
+        for s in sorted(scored, key=lambda s: -s.confidence):
+            if s.confidence >= learned - 0.1 and s.curated_passes != s.retrieval_passes:
+                mark = "gain" if s.curated_passes else "loss"
+                print(f"  {s.confidence:.2f} {mark} {s.id} -> {s.entry}: {s.text[:70]}")
     return 0
 
 

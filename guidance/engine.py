@@ -56,7 +56,7 @@ class Engine:
         self.nlp = make_nlp()
         self.risk_screen = RiskScreen(pack.lexicon, self.nlp)
         self.assessor = Assessor(pack.levels, self.risk_screen, self.nlp, pack.sections)
-        self.answers = AnswerFinder(pack.sections, pack.contacts, self.nlp)
+        self.answers = AnswerFinder(pack.sections, pack.contacts, self.nlp, pack.faq)
         if second_opinion is _LOAD:
             second_opinion = load_or_train(rules=self.rules_only)
         self.second_opinion: SecondOpinion | None = second_opinion

@@ -14,6 +14,7 @@ from typing import Any
 
 from guidance.concepts import Catalogue, load_concepts
 from guidance.contacts import Contacts, load_manifest
+from guidance.faq import Faq, load_faq
 from guidance.levels import LEVELS_FILE, Levels, load_levels
 from guidance.lexicon import load_lexicon
 from guidance.sections import load_sections, load_training
@@ -33,6 +34,7 @@ class Pack:
     sections: Any  # guidance.sections.Sections
     training: Any  # list[guidance.sections.TrainingOffer]
     concepts: Catalogue = Catalogue()  # concepts/*.yml; empty when the pack has none
+    faq: Faq = Faq()  # faq.yml, curated answers; empty when the pack has none
 
 
 def load_pack(path: Path) -> Pack:
@@ -74,13 +76,15 @@ def _load(pack_dir: Path) -> tuple[Pack | None, list[PackProblem]]:
     # Checked against the lexicon and levels only when those loaded (else their own problems
     # are reported and the links cannot be judged).
     concepts = run(load_concepts, lexicon, levels)
+    # Anchors are checked against the sections, so only when those loaded.
+    faq = run(load_faq, sections) if sections is not None else Faq()
     if levels is not None and sections is not None:
         for section_id, line in levels.section_refs():
             if section_id not in sections:
                 problems.append(
                     PackProblem(pack_dir / LEVELS_FILE, line, f"unknown section id '{section_id}'")
                 )
-    parts = (manifest, levels, lexicon, sections, training, concepts)
+    parts = (manifest, levels, lexicon, sections, training, concepts, faq)
     if problems or any(part is None for part in parts):
         return None, problems
     return (
@@ -96,6 +100,7 @@ def _load(pack_dir: Path) -> tuple[Pack | None, list[PackProblem]]:
             sections=sections,
             training=training,
             concepts=concepts,
+            faq=faq,
         ),
         problems,
     )

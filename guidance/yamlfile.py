@@ -51,7 +51,9 @@ class _LineLoader(yaml.SafeLoader):
         mapping = LineDict(super().construct_mapping(node, deep=True))
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {
-            str(self.construct_object(k, deep=True)): v.start_mark.line + 1 for k, v in node.value
+            # The key's own line: for a block value ("key:" then a list) the value starts on
+            # the next line, and a problem with the key belongs where the key is written.
+            str(self.construct_object(k, deep=True)): k.start_mark.line + 1 for k, v in node.value
         }
         return mapping
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
@@ -22,8 +22,11 @@ from guidance.curated import CuratedMatcher, Match
 from guidance.faq import Faq
 from guidance.nlp import normalise
 from guidance.passages import clean_markdown, split_passages
+from guidance.question_kinds import Query, frame_and_content, read_kinds
 from guidance.retrieval import WeightedBM25
 from guidance.sections import Section, Sections, SourceRef
+from guidance.spelling import deletes, derived, respell, stem
+from guidance.units import Unit, make_unit
 
 # Long messages are cut before analysis: a question never needs more, and time stays bounded.
 MAX_QUESTION_CHARS = 2000
@@ -68,158 +71,9 @@ _KEEP = frozenset(
     "together against off serious move out front part take keep last next make".split()
 )
 _JOINERS = frozenset({"-", "/", "'"})
-# Text-speak and everyday short forms, respelled before a question is analysed, so that
-# "shud i share info" asks the same as "should I share information" (at full weight, unlike a
-# glossary widening). Whole words only; the guide's own abbreviations stay in the glossary.
-_RESPELL = {
-    "u": "you", "ur": "your", "r": "are", "wat": "what", "wot": "what",
-    "wht": "what", "whats": "what is", "wen": "when", "hw": "how", "shud": "should",
-    "shld": "should", "cud": "could", "wud": "would", "im": "i am", "ive": "i have",
-    "dont": "do not", "cant": "cannot", "wont": "will not", "isnt": "is not",
-    "doesnt": "does not", "didnt": "did not", "havent": "have not", "hasnt": "has not",
-    "shouldnt": "should not", "abt": "about", "b4": "before", "bc": "because",
-    "cos": "because", "coz": "because", "cuz": "because", "ppl": "people", "pls": "please",
-    "plz": "please", "info": "information", "rn": "right now", "asap": "straight away",
-    "tmrw": "tomorrow", "2moro": "tomorrow", "yrs": "years", "yr": "year", "w/o": "without",
-    "thru": "through", "tel": "telephone", "nos": "numbers",
-    "kid": "child", "kids": "children", "teen": "young person", "teens": "young people",
-    "sw": "social worker", "sws": "social workers", "hv": "health visitor",
-    "hvs": "health visitors", "elearning": "e-learning",
-    "safeguardin": "safeguarding", "referal": "referral", "referals": "referrals",
-}
-_RESPELL_WORD = re.compile(
-    r"(?<![\w/.-])(" + "|".join(sorted(map(re.escape, _RESPELL), key=len, reverse=True))
-    + r")(?![\w/-])",
-    re.IGNORECASE,
-)
-# "phone no", "contact no": a number, not a refusal.
-_NUMBER_NO = re.compile(r"\b(phone|telephone|tel|contact|emergency|duty|mash|door) no\b\.?")
 _MARKUP = re.compile(r"<[^>]{0,200}>|&[a-z]{2,8};|[`*_#>\[\]{}|\\~^]")
-_PHONE = re.compile(r"\b\d{3,5} ?\d{3} ?\d{3,4}\b|\b999\b|\b101\b")
-_TIME = re.compile(
-    r"\b(within|whenever|working days?|days?|hours|weeks?|months?|years?|same day|straight away|"
-    r"at once|immediately|every)\b",
-    re.IGNORECASE,
-)
-_ASKS_NUMBER = frozenset("number numbers phone ring call telephone tel helpline dial num".split())
-_ASKS_REACH = re.compile(r"\bhow (do|can|should|would) (i|we|you) (contact|reach|get hold of)\b")
-_ASKS_TIME = frozenset(
-    "quickly quick long soon often when timescale timescales deadline frequency fast "
-    "deadlines within frequently timeframe timeframes".split()
-)
-_ASKS_TIME_PHRASE = re.compile(r"\btime ?(limits?|frames?|scales?)\b|\bhow many (working )?days\b")
-# A number with a unit of time: the sentence that answers "how long" or "when" carries one.
-_TIMESCALE = re.compile(
-    r"\b(\d+|one|two|three|four|five|six|seven|eight|ten|twelve|fifteen|same|next)"
-    r"( working| school)? (days?|hours?|weeks?|months?|years?)\b|\bbefore the (next|end)\b|"
-    r"\bstraight away\b|\bat once\b|\bwhenever\b|\bat intervals\b|"
-    r"\b(held|happens?|starts?|needed|meets?) (when|whenever|if|within)\b|"
-    r"\b(becomes?|applies|apply)\b[^.;]{0,40}?\b(when|whenever|if)\b",
-    re.IGNORECASE,
-)
-_DATE = re.compile(r"\bsince \w+|\b(19|20)\d\d\b", re.IGNORECASE)
-_ASKS_DATE = re.compile(r"\bwhen (did|was|were)\b|\bwhat year\b|\bsince when\b")
-# Words that frame a question ("how long", "how often") and are not its subject.
-_FRAME = re.compile(
-    r"\bhow (long|often|soon|quickly|quick|fast|many|much)\b|\bby when\b|\bwhat time\b|"
-    r"\bwhat (counts?|classes|qualifies) as\b|\bwhat is meant by\b|\bwhat does it mean\b"
-)
-# "Definition of X", "explain X", "X meaning?": say what kind of answer, not what about.
-_DEFINE_FRAME = re.compile(
-    r"\b(definition|meaning)( of)?\b|^\s*(define|explain)\b|\bmeans?\s*[?.!]*\s*$"
-)
-# Ages ("a 4 month old", "12yo", "15 year old") become the word the guide uses.
-_AGE = re.compile(
-    r"\b(\d{1,2}|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-    r"thirteen|fourteen|fifteen|sixteen|seventeen)[ -]?(?:(days?|weeks?|wks?|months?|mths?|"
-    r"years?|yrs?)[ -]?olds?|(yo|y/o|y\.o\.?))(?!\w)"
-)
-_CLOCK = re.compile(r"\b(\d{1,2})([:.]\d\d)? ?(am|pm)\b")
-_DEFINITION = re.compile(
-    r"^\s*(what\s*(is|are|'s|does|do)|whats|define|definition|meaning|explain|who\s*(is|are)|"
-    r"tell me about|what counts as|what is meant by)\b|\bwhat does .{1,40} mean\b|"
-    r"\bwhat counts as\b|\bmeaning of\b|"
-    r"^[\w' -]{1,40}?\b(meaning|means?|definition|defined|stand for|stands for)\s*[?.!]*\s*$"
-)
-# "What times is it open?", "opening hours": the answer carries the hours.
-_ASKS_HOURS = re.compile(
-    r"\b(open|opening|opens)\b|\bwhat times?\b|\bclos(e|es|ing) time\b|(?<!of )\bhours\b"
-)
-_HOURS = re.compile(r"\b\d{1,2}(:\d\d)? ?(am|pm)\b|\bmonday to friday\b|\b\d{1,2}:\d\d\b", re.I)
-# "Can I share without consent?": a sentence saying what you can (or must) do answers it.
-_ASKS_PERMISSION = re.compile(r"^\s*(can|could|may|am i allowed to|is it ok to|do i need to|"
-                              r"do i have to|must) (i|we)?\b")
-_PERMITS = re.compile(
-    r"^(you|staff|practitioners|professionals|anyone) (can|may|must|should|need|do not need|"
-    r"cannot|can't|must not|should not)\b",
-    re.IGNORECASE,
-)
-# "Who is in the MASH?", "which agencies", "what are the signs/steps/rules": a list answers.
-_ASKS_LIST = re.compile(
-    r"\bwho('s| is| are)? (in|on|part of)\b|\bwho (attends?|sits?|goes|"
-    r"comes|takes? part|works?|is involved|are the|should (attend|be invited|be there|be at)|"
-    r"(is|are|gets?) invited|(is|are) at)\b|"
-    r"\blist\b|\bwhat (are|r) (the |some |all )?(\w+ ){0,3}(types|categories|kinds|stages|"
-    r"steps|signs|rules|questions|domains|areas|indicators|principles|agencies|partners|"
-    r"members|examples|responsibilities|duties|options|outcomes|levels)\b|"
-    r"\b(what|which) (agencies|types|kinds|categories|examples|responsibilities|"
-    r"organisations|professionals|people)\b|"
-    r"\bwhat (should|do|must|does|to) (\w+ ){0,2}(include|put|write|contain|cover)\b"
-)
-_ASKS_SIGNS = re.compile(
-    r"\b(signs?|symptoms?|indicators?|red flags?|warning|spot|recogni[sz]e|look(ing)? (out )?"
-    r"for|how (do|can|would|will|could) (i|we|you) (know|tell))\b"
-)
-_SIGNS = re.compile(
-    r"\b(signs? (include|that|of)|possible signs|indicators?|signs:)", re.IGNORECASE
-)
-_ASKS_SHOULD = re.compile(
-    r"^\s*(should|can|could|must|may|do|shall) (i|we)\b|\b(is it ok|am i allowed) to\b"
-)
-_ASKS_WHO = re.compile(r"^\s*(who|whom)\b|\bwho (do|should|can|must|decides?|makes?|is|are)\b")
-_ACTOR = re.compile(
-    r"\b(anyone|everyone|any practitioner|social workers?|police|health|designated safeguarding "
-    r"lead|DSL|GPs?|LADO|Local Authority Designated Officer|head teacher|chair|manager|parents?|"
-    r"families|professionals|agenc(y|ies)|Integrated Front Door|MASH|children's social care|"
-    r"teachers?|nurse|officer|team|court|local authority|practitioners?)\b",
-    re.IGNORECASE,
-)
-_DEFINES = re.compile(
-    r"^(?:[\w'()-]+[ ,]+){0,12}?(is|are|means|mean|includes?|refers to|is when)\b", re.IGNORECASE
-)
-_IMPERATIVE = re.compile(
-    r"^(what to do: |(stage|step) \d+: )?(if [^,]{0,80}, )?(when [^,]{0,80}, )?"
-    r"(listen|tell|ring|call|refer|contact|report|record|write|never|do not|don't|make|keep|"
-    r"seek|share|ask|take|get|give|follow|escalate|speak|"
-    r"talk|explain|reassure|stop|act|send|check|consider|use|note|pass|treat|involve)\b",
-    re.IGNORECASE,
-)
-_ESCALATE = re.compile(
-    r"designated safeguarding lead|\bDSL\b|Integrated Front Door|Emergency Duty Team|\bpolice\b"
-    r"|\brefer\b|\b999\b",
-    re.IGNORECASE,
-)
 
 
-_ASKS_ACTION = re.compile(
-    r"\bwhat (should|do|must|can|would|shall) (i|we|staff|you|(a|an|the|my|our) \w+( \w+)?)"
-    r" do\b|\bwhat (now|next|action|steps)\b|\bnext steps?\b|\bwhat to do\b|"
-    r"\bhow (should|do|can|must|would) (i|we|you) (respond|act|handle|deal|report|refer|help|"
-    r"make|raise|escalate|record|contact|tell|support|react|manage|challenge|disagree|appeal|"
-    r"complain|get|access|register|apply|book|request|arrange|share|pass on|follow up)\b|"
-    r"\bwhat (do|should) (i|we) do\b"
-)
-# "What happens after a referral?": the answer is a process with its timescale.
-_ASKS_PROCESS = re.compile(
-    r"\bwhat (happens|will happen) (after|next|once|then|when|if)\b|\bwhat next\b|"
-    r"\bwhat happens to (my|a|the) (referral|request)|\bhow (does|do|will) [\w' -]{1,40} work\b"
-)
-_QUESTION = re.compile(
-    r"\?|^\s*(what|whats|who|when|where|why|how|which|is|are|do|does|can|could|should|must|"
-    r"would|will|may|define|explain|tell|list)\b"
-)
-_ASKS_LEVEL = re.compile(r"\b(what|which) level\b|\blevel (of need )?(is|would|does|for)\b")
-_LEVEL = re.compile(r"\bLevel [1-4]\b")
 _ANAPHOR = re.compile(r"^(It|This|These|They|That|Those|He|She|Its|Their)\b")
 
 
@@ -230,64 +84,6 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return {"answer": self.answer, "sources": [source.to_dict() for source in self.sources]}
-
-
-@dataclass
-class _Unit:
-    """A sentence, or one bullet of a list, that an answer can quote."""
-
-    text: str
-    terms: frozenset[str]
-    position: int
-    list_id: int | None = None  # bullets of one list share an id
-    lead: str | None = None  # the sentence ending in ':' that introduces the list
-    is_lead: bool = False
-    first_in_paragraph: bool = False
-    # What kind of answer the unit can give, found once when the index is built.
-    has_phone: bool = False
-    has_time: bool = False
-    has_timescale: bool = False
-    has_date: bool = False
-    subject: frozenset[str] = frozenset()  # terms before the verb of a defining sentence
-    has_level: bool = False
-    is_list: bool = False  # a bullet, or a sentence naming three or more things
-    has_signs: bool = False
-    actors: int = 0  # people and agencies named
-    defines: bool = False
-    is_action: bool = False
-    escalates: bool = False
-    records: bool = False  # "write down", "record"
-    forbids: bool = False  # "Never ...", "Do not ...": a step in its own right
-    has_hours: bool = False  # "9am to 5pm", "Monday to Friday"
-    permits: bool = False  # "You can ...", "You must ..."
-
-
-@dataclass
-class _Query:
-    weights: dict[str, float] = field(default_factory=dict)
-    original: list[str] = field(default_factory=list)  # the asker's own content lemmas
-    asks_number: bool = False
-    asks_time: bool = False
-    asks_definition: bool = False
-    asks_action: bool = False
-    asks_level: bool = False
-    asks_list: bool = False
-    asks_signs: bool = False
-    asks_who: bool = False
-    asks_date: bool = False
-    asks_should: bool = False  # "Should I tell the parents?": an instruction answers
-    asks_hours: bool = False  # "When is it open?": the opening hours answer
-    asks_permission: bool = False  # "Can I ...?": "You can ... when ..." answers
-    expanded: set[str] = field(default_factory=set)  # terms the glossary added
-    expanded_from: dict[str, frozenset[str]] = field(default_factory=dict)  # ...for which words
-    framed: set[str] = field(default_factory=set)  # "long" of "how long"
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        """What kind of answer is asked for: the names of the asks_* flags that are set."""
-        return frozenset(
-            name[5:] for name, value in vars(self).items() if name.startswith("asks_") and value
-        )
 
 
 class AnswerFinder:
@@ -358,20 +154,20 @@ class AnswerFinder:
         for word in self._vocab_freq:
             if len(word) >= 4 and word.isalpha():
                 self._deletions[word].add(word)
-                for variant in _deletes(word):
+                for variant in deletes(word):
                     self._deletions[variant].add(word)
         self._fuzzy_cache: dict[str, str | None] = {}
         # A word the guide uses in another form ("radicalised" for "radicalisation").
         self._stems: dict[str, str] = {}
         for word, _ in self._vocab_freq.most_common():
             if len(word) >= 5 and word.isalpha():
-                self._stems.setdefault(_stem(word), word)
+                self._stems.setdefault(stem(word), word)
         # Words of one family the guide uses ("refer", "referral", "referrer"; "respond",
         # "response"): a question in one form also finds the others, for a little less.
         self._family: dict[str, set[str]] = defaultdict(set)
         for word in self._vocab_freq:
             if len(word) >= 5 and word.isalpha():  # "like" is not "likely"
-                for form in _derived(word):
+                for form in derived(word):
                     if form != word and form in self._vocab_freq:
                         self._family[word].add(form)
                         self._family[form].add(word)
@@ -408,14 +204,14 @@ class AnswerFinder:
             return Answer(self._no_question_text(), [])
         return self._retrieve(query, (role or "").strip().lower() or None)
 
-    def _analyse(self, text: str) -> _Query | None:
+    def _analyse(self, text: str) -> Query | None:
         """The question analysed; None when it has no letters or digits at all."""
         question = _MARKUP.sub(" ", str(text or "")[:MAX_QUESTION_CHARS])
         if not any(ch.isalnum() for ch in question):
             return None
-        return self._query(_respell(question))
+        return self._query(respell(question))
 
-    def _retrieve(self, query: _Query, role: str | None) -> Answer:
+    def _retrieve(self, query: Query, role: str | None) -> Answer:
         if not query.weights:
             return Answer(self._not_found_text(), [])
         ranked = self._rank(query, role)
@@ -464,44 +260,11 @@ class AnswerFinder:
         pairs = [f"{a} {b}" for a, b in zip(runs, runs[1:], strict=False) if a and b]
         return [lemma for lemma in runs if lemma is not None] + pairs
 
-    def _query(self, question: str) -> _Query:
-        query = _Query()
+    def _query(self, question: str) -> Query:
+        query = Query()
         normalised = normalise(question)
-        query.asks_action = bool(_ASKS_ACTION.search(normalised))
-        query.asks_level = bool(_ASKS_LEVEL.search(normalised))
-        words = self._words(question)
-        word_set = set(words)
-        query.asks_number = bool(word_set & _ASKS_NUMBER) or bool(_ASKS_REACH.search(normalised))
-        query.asks_time = (
-            bool(word_set & _ASKS_TIME)
-            or bool(_ASKS_PROCESS.search(normalised))
-            or bool(_ASKS_TIME_PHRASE.search(normalised))
-        )
-        # A number or a time is a sharper question than "what is"; a bare situation
-        # ("a pupil has told me...") is a question about what to do.
-        query.asks_definition = bool(_DEFINITION.search(normalised)) and not (
-            query.asks_number or query.asks_time
-        )
-        if not query.asks_definition and not _QUESTION.search(normalised):
-            query.asks_action = True
-        query.asks_list = bool(_ASKS_LIST.search(normalised))
-        query.asks_signs = bool(_ASKS_SIGNS.search(normalised)) and "signs of safety" not in (
-            normalised
-        )
-        query.asks_who = bool(_ASKS_WHO.search(normalised))
-        query.asks_date = bool(_ASKS_DATE.search(normalised))
-        query.asks_should = bool(_ASKS_SHOULD.search(normalised))
-        query.asks_hours = bool(_ASKS_HOURS.search(normalised))
-        query.asks_permission = bool(_ASKS_PERMISSION.search(normalised))
-        if query.asks_signs or query.asks_list:
-            query.asks_definition = False
-
-        # "How long", "how often": the frame is the question type, not its subject; an age
-        # ("a 4 month old") is a baby or a child.
-        frame = " ".join(m.group(0) for m in _FRAME.finditer(normalised))
-        content = _DEFINE_FRAME.sub(" ", _FRAME.sub(" ", normalised))
-        content = _AGE.sub(_age_word, content)
-        content = _CLOCK.sub(_clock_word, content)
+        read_kinds(query, normalised, set(self._words(question)))
+        frame, content = frame_and_content(normalised)
         lemmas = self._lemmas(content)[:MAX_QUERY_TERMS]
         mended = [self._mend(lemma) for lemma in lemmas]
         weights = query.weights
@@ -586,7 +349,7 @@ class AnswerFinder:
         if lemma in self._fuzzy_cache:
             return self._fuzzy_cache[lemma]
         candidates = set(self._deletions.get(lemma, ()))  # a letter left out
-        for variant in _deletes(lemma):
+        for variant in deletes(lemma):
             if len(lemma) > MIN_MEND_LENGTH:
                 candidates |= self._deletions.get(variant, set())  # a letter wrong
             elif variant in self._vocab_freq:
@@ -595,14 +358,14 @@ class AnswerFinder:
             candidates = {word for word in candidates if word[0] == lemma[0]}
         best = max(sorted(candidates), key=lambda w: self._vocab_freq[w], default=None)
         if best is None and len(lemma) >= 5:
-            best = self._stems.get(_stem(lemma))
+            best = self._stems.get(stem(lemma))
         if len(self._fuzzy_cache) < FUZZY_CACHE_SIZE:
             self._fuzzy_cache[lemma] = best
         return best
 
     # ---- retrieval ----------------------------------------------------------------------
 
-    def _rank(self, query: _Query, role: str | None) -> list[tuple[float, int]]:
+    def _rank(self, query: Query, role: str | None) -> list[tuple[float, int]]:
         scores = self._index.scores(query.weights)
         if role:
             for index, section in enumerate(self._sections):
@@ -613,7 +376,7 @@ class AnswerFinder:
             reverse=True,
         )
 
-    def _rerank(self, query: _Query, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    def _rerank(self, query: Query, ranked: list[tuple[float, int]]) -> list[tuple[float, int]]:
         """Favour sections with one sentence that answers much of the question on its own."""
         # Coverage counts single words: a pair ("before refer") can match by chance.
         asked = {
@@ -635,7 +398,7 @@ class AnswerFinder:
             )
         return sorted(head, reverse=True) + ranked[RERANK_DEPTH:]
 
-    def _opening_defines(self, query: _Query, index: int) -> bool:
+    def _opening_defines(self, query: Query, index: int) -> bool:
         """Whether the section's first two sentences name most of what was asked about."""
         opening = [unit for unit in self._units[index][:2] if unit.list_id is None]
         terms = frozenset().union(*(unit.terms for unit in opening)) if opening else frozenset()
@@ -654,11 +417,11 @@ class AnswerFinder:
             return False
         return bool(total) and sum(v for t, v in asked.items() if t in terms) / total >= 0.5
 
-    def _best_sentence(self, query: _Query, index: int) -> float:
+    def _best_sentence(self, query: Query, index: int) -> float:
         scored = self._score_units(query, index, choosing=False)
         return max((score for score, _ in scored), default=0.0)
 
-    def _topic_coverage(self, query: _Query, index: int) -> float:
+    def _topic_coverage(self, query: Query, index: int) -> float:
         """Share of the question's weight that the section's title and tags name."""
         topic = self._topic_terms[index]
         asked = {t: w * self._idf[t] for t, w in query.weights.items()}
@@ -667,7 +430,7 @@ class AnswerFinder:
             return 0.0
         return sum(value for term, value in asked.items() if term in topic) / total
 
-    def _is_answerable(self, query: _Query, best: tuple[float, int]) -> bool:
+    def _is_answerable(self, query: Query, best: tuple[float, int]) -> bool:
         score, index = best
         if score < MIN_SCORE:
             return False
@@ -682,31 +445,12 @@ class AnswerFinder:
 
     # ---- the answer ---------------------------------------------------------------------
 
-    def _split_units(self, body: str) -> list[_Unit]:
-        units = []
-        for passage in split_passages(body):
-            terms = set(self._terms(passage.text))
-            if passage.list_id is not None:
-                terms |= set(self._terms(passage.lead or ""))  # a bullet means its lead too
-            unit = _Unit(
-                passage.text,
-                frozenset(terms),
-                passage.position,
-                list_id=passage.list_id,
-                lead=passage.lead,
-                is_lead=passage.is_lead,
-                first_in_paragraph=passage.first_in_paragraph,
-            )
-            _annotate(unit)
-            if unit.defines:
-                match = _DEFINES.match(unit.text)
-                unit.subject = frozenset(self._terms(match.group(0) if match else ""))
-            units.append(unit)
-        return units
+    def _split_units(self, body: str) -> list[Unit]:
+        return [make_unit(passage, self._terms) for passage in split_passages(body)]
 
     def _score_units(
-        self, query: _Query, index: int, *, choosing: bool = True
-    ) -> list[tuple[float, _Unit]]:
+        self, query: Query, index: int, *, choosing: bool = True
+    ) -> list[tuple[float, Unit]]:
         """Score each quotable sentence of a section for this question.
 
         When choosing sentences within a section, a word found in most of its sentences (or in
@@ -742,7 +486,7 @@ class AnswerFinder:
         return scored
 
     @staticmethod
-    def _kind_bonus(query: _Query, unit: _Unit) -> float:
+    def _kind_bonus(query: Query, unit: Unit) -> float:
         """Favour the sentence that gives the kind of answer asked for (a number, a time...)."""
         bonus = 0.0
         if query.asks_number and unit.has_phone:
@@ -774,7 +518,7 @@ class AnswerFinder:
         return bonus
 
     @staticmethod
-    def _step_bonus(unit: _Unit, count: int) -> float:
+    def _step_bonus(unit: Unit, count: int) -> float:
         """For "what should I do": the core steps, which guides put first and state plainly."""
         bonus = 0.0
         if unit.is_action:
@@ -785,7 +529,7 @@ class AnswerFinder:
             bonus += 1.0  # a paragraph's first sentence is the step; the rest explain it
         return bonus + STEP_ORDER * (1.0 - unit.position / max(count, 1))
 
-    def _pick(self, query: _Query, index: int, limit: int) -> list[tuple[float, _Unit]]:
+    def _pick(self, query: Query, index: int, limit: int) -> list[tuple[float, Unit]]:
         scored = self._score_units(query, index)
         if not scored:
             return []
@@ -867,11 +611,11 @@ class AnswerFinder:
 
     def _cover_detail(
         self,
-        query: _Query,
-        chosen: list[tuple[float, _Unit]],
-        ranked: list[tuple[float, _Unit]],
+        query: Query,
+        chosen: list[tuple[float, Unit]],
+        ranked: list[tuple[float, Unit]],
         limit: int,
-    ) -> list[tuple[float, _Unit]]:
+    ) -> list[tuple[float, Unit]]:
         """The asker's most telling word ("by an adult") should be in the answer if the
         section has a sentence with it: swap it in for the weakest sentence chosen."""
         covered = frozenset().union(*(unit.terms for _, unit in chosen)) if chosen else frozenset()
@@ -905,11 +649,11 @@ class AnswerFinder:
     @staticmethod
     def _add_detail(
         terms: list[str],
-        chosen: list[tuple[float, _Unit]],
-        ranked: list[tuple[float, _Unit]],
+        chosen: list[tuple[float, Unit]],
+        ranked: list[tuple[float, Unit]],
         floor: float,
         limit: int,
-    ) -> list[tuple[float, _Unit]]:
+    ) -> list[tuple[float, Unit]]:
         """Swap in the best sentence with the first of `terms` the section has a sentence for."""
         for term in terms:
             if any(term in unit.terms for _, unit in chosen):
@@ -929,11 +673,11 @@ class AnswerFinder:
 
     @staticmethod
     def _carry_kind(
-        query: _Query,
-        chosen: list[tuple[float, _Unit]],
-        ranked: list[tuple[float, _Unit]],
+        query: Query,
+        chosen: list[tuple[float, Unit]],
+        ranked: list[tuple[float, Unit]],
         limit: int,
-    ) -> list[tuple[float, _Unit]]:
+    ) -> list[tuple[float, Unit]]:
         """An answer to "what number", "how long", "which level" or "what should I do" must
         carry a sentence with the number, the timescale, the level or the step to take."""
         needs = []
@@ -964,8 +708,8 @@ class AnswerFinder:
 
     @staticmethod
     def _whole_lists(
-        chosen: list[tuple[float, _Unit]], scored: list[tuple[float, _Unit]]
-    ) -> list[tuple[float, _Unit]]:
+        chosen: list[tuple[float, Unit]], scored: list[tuple[float, Unit]]
+    ) -> list[tuple[float, Unit]]:
         """A list question is answered by the list: bring in the chosen bullets' siblings."""
         have = {id(unit) for _, unit in chosen}
         out = list(chosen)
@@ -982,11 +726,11 @@ class AnswerFinder:
                 have.add(id(pair[1]))
         return out
 
-    def _compose(self, query: _Query, ranked: list[tuple[float, int]]) -> Answer:
+    def _compose(self, query: Query, ranked: list[tuple[float, int]]) -> Answer:
         top_score, top = ranked[0]
         # "What should I do?" needs the core steps, which can take all four sentences.
         picked = self._pick(query, top, MAX_UNITS if query.asks_action else MAX_UNITS - 1)
-        parts: list[tuple[int, list[_Unit]]] = [(top, [unit for _, unit in picked])]
+        parts: list[tuple[int, list[Unit]]] = [(top, [unit for _, unit in picked])]
         if len(ranked) > 1 and picked and len(_within_slots(picked, MAX_UNITS)) < MAX_UNITS:
             second_score, second = ranked[1]
             best_unit = picked[0][0]
@@ -1043,10 +787,7 @@ class AnswerFinder:
         ).strip()
 
 
-_SEPARATOR = re.compile(r"[,;:]| and | or ")
-
-
-def _same_point(a: _Unit, b: _Unit) -> bool:
+def _same_point(a: Unit, b: Unit) -> bool:
     """Two sections saying the same thing in nearly the same words: quote it once."""
     if a.text == b.text:
         return True
@@ -1054,11 +795,11 @@ def _same_point(a: _Unit, b: _Unit) -> bool:
     return bool(union) and len(a.terms & b.terms) / union >= 0.8
 
 
-def _slots(chosen: list[tuple[float, _Unit]]) -> set[object]:
+def _slots(chosen: list[tuple[float, Unit]]) -> set[object]:
     return {("list", unit.list_id) if unit.list_id is not None else id(unit) for _, unit in chosen}
 
 
-def _within_slots(chosen: list[tuple[float, _Unit]], limit: int) -> list[tuple[float, _Unit]]:
+def _within_slots(chosen: list[tuple[float, Unit]], limit: int) -> list[tuple[float, Unit]]:
     """Keep at most `limit` sentences, a whole list counting as one, best first."""
     slots: dict[object, float] = {}
     for score, unit in chosen:
@@ -1072,129 +813,3 @@ def _within_slots(chosen: list[tuple[float, _Unit]], limit: int) -> list[tuple[f
     ]
 
 
-def _respell(question: str) -> str:
-    """Text-speak and short forms in the guide's words ("shud i share info" -> "should i
-    share information")."""
-    question = _NUMBER_NO.sub(lambda m: f"{m.group(1)} number", normalise(question))
-    return _RESPELL_WORD.sub(lambda m: _RESPELL[m.group(1).lower()], question)
-
-
-def _annotate(unit: _Unit) -> None:
-    text = unit.text
-    with_lead = f"{unit.lead} {text}" if unit.lead else text
-    unit.has_phone = bool(_PHONE.search(text))
-    unit.has_time = bool(_TIME.search(text))
-    unit.has_timescale = bool(_TIMESCALE.search(text))
-    unit.has_date = bool(_DATE.search(text))
-    unit.has_level = bool(_LEVEL.search(with_lead))
-    unit.is_list = unit.list_id is not None or len(_SEPARATOR.findall(text)) >= 3
-    unit.has_signs = bool(_SIGNS.search(with_lead))
-    unit.actors = len(_ACTOR.findall(text))
-    unit.defines = unit.list_id is None and bool(_DEFINES.match(text))
-    unit.is_action = bool(_IMPERATIVE.match(text)) or bool(
-        unit.lead and re.search(r"\bwhat to do\b|\bhow to\b|\bdo\b.*:$|\bshould\b", unit.lead, re.I)
-    )
-    unit.escalates = bool(_ESCALATE.search(text))
-    unit.records = bool(re.search(r"\b(write down|record)\b", text, re.IGNORECASE))
-    unit.forbids = bool(re.match(r"(never|do not|don't)\b", text, re.IGNORECASE))
-    unit.has_hours = bool(_HOURS.search(text))
-    unit.permits = bool(_PERMITS.match(text))
-
-
-def _clock_word(match: re.Match[str]) -> str:
-    """'10pm' -> 'out of hours'; '11am' -> 'office hours' (the front door's hours are 9 to 5)."""
-    hour = int(match.group(1)) % 12 + (12 if match.group(3) == "pm" else 0)
-    return " office hours " if 9 <= hour < 17 else " out of hours "
-
-
-def _age_word(match: re.Match[str]) -> str:
-    """'4 month old' -> 'baby'; '12 year old' -> 'child' (keeping the age for 'under 13')."""
-    unit = match.group(2) or "y"
-    return " baby " if unit.startswith(("d", "w", "m")) else " child age "
-
-
-_SUFFIXES = (
-    "isations",
-    "izations",
-    "isation",
-    "ization",
-    "ational",
-    "ations",
-    "ation",
-    "ising",
-    "izing",
-    "ised",
-    "ized",
-    "ises",
-    "izes",
-    "ise",
-    "ize",
-    "ances",
-    "ance",
-    "ancy",
-    "ency",
-    "ence",
-    "ments",
-    "ment",
-    "ness",
-    "ities",
-    "ity",
-    "ings",
-    "ing",
-    "ants",
-    "ant",
-    "ents",
-    "ent",
-    "ive",
-    "ful",
-    "ous",
-    "ally",
-    "ly",
-    "ers",
-    "er",
-    "ies",
-    "ied",
-    "ed",
-    "es",
-    "al",
-    "s",
-    "y",
-    "e",
-)
-
-
-def _stem(word: str) -> str:
-    """A crude stem, only for matching a word the guide does not use to one it does."""
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    return word
-
-
-# Derivational endings: "refer" -> "referral", "protect" -> "protection", "escalate" ->
-# "escalation", "respond" -> "response", "register" -> "registration".
-_DERIVED_ENDINGS = ("al", "ral", "rer", "ion", "ation", "ment", "ance", "ure", "ity", "ly")
-_E_ENDINGS = ("ion", "ation", "ure", "ance", "ence", "ity")  # escalate -> escalation
-# Look like another word's forms but mean something else ("relative", "reference").
-_NOT_FAMILY = frozenset(
-    "affection relative presentation appearance commitment central practical reference "
-    "secretive locality officer closely".split()
-)
-
-
-def _derived(word: str) -> set[str]:
-    """Forms a word may take in the guide; only those the guide uses are ever matched."""
-    forms = {word + ending for ending in _DERIVED_ENDINGS}
-    if word.endswith("e"):
-        forms |= {word[:-1] + ending for ending in _E_ENDINGS}
-    if word.endswith("d"):
-        forms.add(word[:-1] + "se")  # respond -> response
-    if word.endswith("de"):
-        forms.add(word[:-2] + "sion")  # decide -> decision, exclude -> exclusion
-    if word.endswith("er"):
-        forms.add(word[:-2] + "ration")  # register -> registration
-    return forms - _NOT_FAMILY
-
-
-def _deletes(word: str) -> set[str]:
-    return {word[:i] + word[i + 1 :] for i in range(len(word))}

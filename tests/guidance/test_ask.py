@@ -236,7 +236,7 @@ def test_typos_and_abbreviations(finder: AnswerFinder) -> None:
 
 
 def test_text_speak_is_respelled_before_analysis() -> None:
-    from guidance.ask import _respell
+    from guidance.spelling import respell as _respell
 
     assert _respell("shud i share info w/o consent") == "should i share information without consent"
     assert _respell("whats the EDT phone no pls") == "what is the edt phone number please"

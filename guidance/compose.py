@@ -1,44 +1,94 @@
-"""Quoting the guide: chosen passages rendered as answer text, in the guide's own words."""
+"""Composing an answer: the chosen passages rendered in the guide's own words, cited; and what
+to say when the guide has nothing."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any
+
+from guidance.choose import pick, same_point, within_slots
+from guidance.passages import render
+from guidance.question_kinds import Query
+from guidance.retrieval import GuideIndex
+from guidance.sections import SourceRef
+from guidance.units import Unit
+
+MAX_UNITS = 4
+MAX_ANSWER_CHARS = 900
 
 
-class Quotable(Protocol):
-    """A sentence or a bullet (guidance.passages.Passage, or the answer engine's unit)."""
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    sources: list[SourceRef]
 
-    @property
-    def text(self) -> str: ...
-    @property
-    def list_id(self) -> int | None: ...
-    @property
-    def lead(self) -> str | None: ...
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.answer, "sources": [source.to_dict() for source in self.sources]}
 
 
-def render(units: Sequence[Quotable]) -> str:
-    """Quote units in the order given; bullets follow the sentence that introduces them."""
-    out: list[str] = []
-    index = 0
-    while index < len(units):
-        unit = units[index]
-        if unit.list_id is None:
-            out.append(unit.text)
-            index += 1
+def compose(
+    guide: GuideIndex, query: Query, ranked: list[tuple[float, int]], contacts: Any
+) -> Answer:
+    """The best sentences of the best section (and one of the next, if it adds a point)."""
+    top_score, top = ranked[0]
+    # "What should I do?" needs the core steps, which can take all four sentences.
+    picked = pick(guide, query, top, MAX_UNITS if query.asks_action else MAX_UNITS - 1)
+    parts: list[tuple[int, list[Unit]]] = [(top, [unit for _, unit in picked])]
+    if len(ranked) > 1 and picked and len(within_slots(picked, MAX_UNITS)) < MAX_UNITS:
+        second_score, second = ranked[1]
+        best_unit = picked[0][0]
+        other = pick(guide, query, second, 1)
+        if (
+            second_score >= 0.8 * top_score
+            and other
+            and other[0][0] >= 0.9 * best_unit
+            and not any(same_point(other[0][1], unit) for _, unit in picked)
+        ):
+            parts.append((second, [other[0][1]]))
+
+    texts: list[str] = []
+    sources: list[SourceRef] = []
+    for index, units in parts:
+        rendered = render(sorted(units, key=lambda unit: unit.position))
+        if not rendered:
             continue
-        group = [unit]
-        while index + len(group) < len(units) and units[index + len(group)].list_id == unit.list_id:
-            group.append(units[index + len(group)])
-        items = "; ".join(_bullet_text(item.text) for item in group)
-        if unit.lead:
-            out.append(f"{unit.lead} {items}.")
-        else:
-            out.append(items[:1].upper() + items[1:] + ".")
-        index += len(group)
-    return " ".join(out)
+        if texts and len(" ".join(texts)) + len(rendered) > MAX_ANSWER_CHARS:
+            break
+        texts.append(rendered)
+        sources.append(guide.sections[index].ref())
+    if not texts:
+        return Answer(not_found_text(contacts), [])
+    return Answer(" ".join(texts), sources)
 
 
-def _bullet_text(text: str) -> str:
-    return re.sub(r"(;\s*(and|or)|[;,.])\s*$", "", text.strip())
+def numbers_text(contacts: Any) -> str:
+    """The front door, out-of-hours and emergency numbers, in one sentence or two."""
+    def contact(key: str) -> Any:
+        getter = getattr(contacts, "get", None)
+        return getter(key) if getter else None
+
+    parts = []
+    front_door = contact("front_door")
+    out_of_hours = contact("out_of_hours")
+    emergency = contact("emergency")
+    if front_door and front_door.phone:
+        parts.append(f"ring the {front_door.name} on {front_door.phone} in office hours")
+    if out_of_hours and out_of_hours.phone:
+        parts.append(f"the {out_of_hours.name} on {out_of_hours.phone} out of hours")
+    text = "If you are worried about a child, " + " or ".join(parts) + "." if parts else ""
+    if emergency and emergency.phone:
+        text += f" If a child is in immediate danger, ring {emergency.phone}."
+    return text.strip()
+
+
+def not_found_text(contacts: Any) -> str:
+    """The guide has nothing on the question: say so, and give the numbers."""
+    return ("I could not find an answer to that in the guide. " + numbers_text(contacts)).strip()
+
+
+def no_question_text(contacts: Any) -> str:
+    """The message had no words: ask for a question, and give the numbers."""
+    return (
+        "Please type a question about safeguarding, levels of need or the guide. "
+        + numbers_text(contacts)
+    ).strip()

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guidance.compose import render
-from guidance.passages import Passage, list_of, split_passages
+from guidance.passages import Passage, list_of, render, split_passages
 from guidance.sections import SourceRef
 from guidance.yamlfile import LineDict, LineList, PackError, PackProblem, load_yaml
 

@@ -1,4 +1,5 @@
-"""A section's body as the passages an answer may quote: sentences, list lead-ins and bullets.
+"""A section's body as the passages an answer may quote (sentences, list lead-ins and
+bullets), and how chosen passages read as an answer.
 
 No spaCy here, so the pack validator can check curated answers' anchors against exactly the
 passages the answer engine quotes.
@@ -7,7 +8,9 @@ passages the answer engine quotes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
@@ -80,3 +83,40 @@ def list_of(passages: list[Passage], lead: Passage) -> list[Passage]:
     """The bullets a lead-in sentence introduces (its first list only)."""
     bullets = [p for p in passages[lead.position + 1 :] if p.lead == lead.text]
     return [p for p in bullets if p.list_id == bullets[0].list_id] if bullets else []
+
+
+class Quotable(Protocol):
+    """A sentence or a bullet (guidance.passages.Passage, or the answer engine's unit)."""
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def list_id(self) -> int | None: ...
+    @property
+    def lead(self) -> str | None: ...
+
+
+def render(units: Sequence[Quotable]) -> str:
+    """Quote units in the order given; bullets follow the sentence that introduces them."""
+    out: list[str] = []
+    index = 0
+    while index < len(units):
+        unit = units[index]
+        if unit.list_id is None:
+            out.append(unit.text)
+            index += 1
+            continue
+        group = [unit]
+        while index + len(group) < len(units) and units[index + len(group)].list_id == unit.list_id:
+            group.append(units[index + len(group)])
+        items = "; ".join(_bullet_text(item.text) for item in group)
+        if unit.lead:
+            out.append(f"{unit.lead} {items}.")
+        else:
+            out.append(items[:1].upper() + items[1:] + ".")
+        index += len(group)
+    return " ".join(out)
+
+
+def _bullet_text(text: str) -> str:
+    return re.sub(r"(;\s*(and|or)|[;,.])\s*$", "", text.strip())

@@ -26,6 +26,10 @@ MAX_ANSWER_CHARS = 1000  # as long as the longest answer the retrieval composes,
 MIN_WORDINGS = 2
 _FIELDS = ("id", "questions", "answer", "roles")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+# A sentence that points back ("In that case, refer...") needs the one it points to.
+_POINTS_BACK = re.compile(
+    r"^(It|Its|This|These|They|Their|That|Those|Then|In that case|At that time|Otherwise)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,15 @@ def _reply(
                 problems.append(PackProblem(file, anchors.line_of(index), found))
             else:
                 chosen.update((p.position, p) for p in found)
+        for position, passage in chosen.items():
+            if (
+                passage.list_id is None
+                and _POINTS_BACK.match(passage.text)
+                and position - 1 not in chosen
+            ):
+                problems.append(PackProblem(
+                    file, line, f"{section_id!r}: {passage.text[:40]!r}... points back to the "
+                    "sentence before it; quote that one too"))
         # In the guide's order, so a list follows its lead-in and reads as the guide does.
         parts.append(render([chosen[position] for position in sorted(chosen)]))
         sources.append(sections.ref(section_id))

@@ -85,6 +85,20 @@ def test_other_faq_problems_are_reported_where_they_are(pack_dir: Path, tmp_path
     assert "unknown role 'plumber'" in problems[_line_of(faq, "plumber:")]
 
 
+def test_a_sentence_pointing_back_needs_its_antecedent(pack_dir: Path, tmp_path: Path) -> None:
+    # "In that case, refer without consent" quoted without the sentence that says which case.
+    target = _copy_pack(pack_dir, tmp_path)
+    faq = target / FAQ_FILE
+    lines = faq.read_text(encoding="utf-8").splitlines(keepends=True)
+    anchor = next(i for i, line in enumerate(lines) if "If a parent refuses consent, stop" in line)
+    assert lines[anchor - 1].strip() == "consent:"
+    del lines[anchor]
+    faq.write_text("".join(lines), encoding="utf-8")
+    problems = validate_pack(target)
+    assert [(p.file, p.line) for p in problems] == [(faq, anchor)], problems  # the key's line
+    assert "points back to the sentence before it" in problems[0].message
+
+
 def test_a_pack_without_faq_loads_with_no_curated_answers(pack_dir: Path, tmp_path) -> None:
     target = _copy_pack(pack_dir, tmp_path)
     (target / FAQ_FILE).unlink()

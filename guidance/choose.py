@@ -19,7 +19,10 @@ BEST_SHARE = 0.5  # a sentence scoring under half the best one is left out...
 ACTION_SHARE = 0.4  # ...but "what should I do" wants every core step
 STEP_SHARE = 0.25  # ...down to this share of the best, if they are steps
 LIST_CHARS = 520  # a list quoted whole is kept to about this many characters
-_ANAPHOR = re.compile(r"^(It|This|These|They|That|Those|He|She|Its|Their)\b")
+# A sentence that points back to the one before it ("In that case, refer without consent").
+_ANAPHOR = re.compile(
+    r"^(It|This|These|They|That|Those|He|She|Its|Their|In that case|At that time)\b"
+)
 
 
 def pick(guide: GuideIndex, query: Query, index: int, limit: int) -> list[tuple[float, Unit]]:

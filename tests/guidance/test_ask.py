@@ -292,3 +292,24 @@ def test_ask_is_fast_enough(finder: AnswerFinder) -> None:
 def test_finder_accepts_a_plain_list_of_sections(sections, nlp) -> None:
     finder = AnswerFinder(list(sections), STUB, nlp)  # no glossary: still answers
     assert finder.ask("What is Operation Encompass?").sources[0].id == "operation-encompass"
+
+
+def test_no_sentence_points_back_to_one_left_out(finder: AnswerFinder, sections) -> None:
+    # "In that case, refer without consent" is quoted only after the sentence saying which case.
+    from guidance.passages import split_passages
+
+    before = {}
+    for section in sections:
+        passages = split_passages(section.body)
+        for previous, passage in zip(passages, passages[1:], strict=False):
+            before[passage.text] = previous.text
+    files = sorted((Path(__file__).parent / "data").glob("questions_extra*.jsonl"))
+    questions = [json.loads(line)["text"] for f in files for line in f.read_text().splitlines()]
+    checked = 0
+    for question in questions + ["a parent refused consent", "who is our named MASH contact"]:
+        answer = finder.ask(question).answer
+        for sentence in re.split(r"(?<=[.!?]) ", answer):
+            if re.match(r"(In that case|At that time)\b", sentence):
+                checked += 1
+                assert before[sentence] in answer.split(sentence)[0], (question, answer)
+    assert checked >= 5

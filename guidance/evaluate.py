@@ -2,7 +2,7 @@
 
 - risk: {"id", "text", "label": "immediate"|"concern"|"none"}
 - vignettes: {"id", "text", "level": 1-4}
-- questions: {"id", "text", "expect_any": [str], "expect_all_any": [[str]]}
+- questions: {"id", "text", "expect_any": [str], "expect_all_any": [[str]], "role"?: dsl|gp|mash}
 
 Thresholds (the issue's acceptance list): every immediate item immediate, no none item
 immediate, at least 90% of concern items concern or higher; vignettes at least 85% exact and
@@ -176,7 +176,7 @@ def score_questions(engine: Any, path: Path, report: Report) -> None:
     passed = 0
     misses = []
     for row in rows:
-        answer = engine.ask(row["text"])
+        answer = engine.ask(row["text"], role=row.get("role"))  # as the asker would
         if answer_passes(answer.answer, list(answer.sources), row):
             passed += 1
         else:

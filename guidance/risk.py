@@ -69,7 +69,7 @@ _REPEATS = re.compile(r"([a-z])\1{2,}")
 # (a bare "4mo" is an age, "for 3 mths" a time: other short forms need "old")
 _INFANT_SHORT = re.compile(
     r"(?<![\w/])(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
-    r"|(wk|wks|w/o)\s?olds?|/(12|52)\s?olds?)\b"
+    r"|(wk|wks|w/o)\s?olds?|/(12|52)(?:\s?olds?|(?=\s(?:f|m|male|female|boy|girl|infant)\b)))\b"
 )
 # ages glued to their unit ("4yo", "14y/o", "9yr old") are split so the words match
 _AGE_GLUED = re.compile(r"(?<![\w/.])(\d{1,2})(yo|yos|y/o|y\.o\.|yrs|yr)(?![\w/])")

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent
 
@@ -146,6 +147,13 @@ class Settings:
             if not self.redis_url:
                 raise SettingsError(
                     "production needs REDIS_URL: every Rasa replica shares the channel's nonces"
+                )
+            password = urlsplit(self.redis_url).password or ""
+            if password.strip().lower() in PLACEHOLDER_SECRETS:
+                raise SettingsError(
+                    "REDIS_URL needs a password (redis://[USER]:PASSWORD@HOST:PORT/DB, with "
+                    "requirepass or an ACL user in Redis): sign-in limits and the channel's "
+                    "nonces live there, and any account on the machine could rewrite them"
                 )
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")

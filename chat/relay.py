@@ -187,13 +187,23 @@ class ChatRelay:
             "message_id": str(metadata["message_id"]),
             "urgency": screen.urgency,
             "categories": screen.categories,
-            "phrases": screen.phrases,
+            "phrases": screen.phrases[: escalations.MAX_PHRASES],
         }
         try:
             self.drain_spool()
             return self._raise_record(record)
         except SQLAlchemyError as exc:
             log.error("database unavailable; escalation spooled for later: %s", exc)
+            self.spool.put(record)
+            return None
+        except Exception:  # noqa: BLE001 - no supporting field may cost the escalation
+            log.exception("escalation refused; raising it without its matched phrases")
+            record = {**record, "phrases": [],
+                      "categories": record["categories"][: escalations.MAX_CATEGORIES]}
+        try:
+            return self._raise_record(record)
+        except Exception:  # noqa: BLE001 - kept in the spool, retried and seen in the logs
+            log.exception("escalation could not be raised; spooled for later")
             self.spool.put(record)
             return None
 

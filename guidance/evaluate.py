@@ -26,7 +26,8 @@ from typing import Any
 URGENCIES = ("immediate", "concern", "none")
 LEVELS = (1, 2, 3, 4)
 FROZEN_DIR = Path(__file__).resolve().parents[1] / "tests" / "guidance" / "data" / "frozen"
-_FROZEN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(risk|vignettes)\.jsonl$")
+# A date, with a letter for a second batch written the same day ("2026-12-07b").
+_FROZEN_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2}[a-z]?)-(risk|vignettes|questions)\.jsonl$")
 MIN_CONCERN_RATE = 0.90
 MIN_VIGNETTE_EXACT = 0.85
 MIN_QUESTION_RATE = 0.90
@@ -248,8 +249,29 @@ def frozen_vignette_lines(engine: Any, path: Path, details: bool = False) -> lis
     return lines + (misses if details else [])
 
 
+def frozen_question_lines(engine: Any, path: Path, details: bool = False) -> list[str]:
+    """The figures for one frozen questions file; nothing is asserted."""
+    rows = read_labelled(path, ("text",))
+    misses = []
+    for row in rows:
+        answer = engine.ask(row["text"])
+        if not answer_passes(answer.answer, list(answer.sources), row):
+            misses.append(f"    {row.get('id', '?')}: {answer.answer[:70]!s}"
+                          f"  <- {row['text'][:60]}")
+    passed = len(rows) - len(misses)
+    lines = [
+        f"  questions ({Path(path).name}, {len(rows)} items)",
+        f"    answers with the expected facts and a source: {_share(passed, len(rows))}",
+    ]
+    return lines + (misses if details else [])
+
+
+_FROZEN_SCORERS = {"risk": frozen_risk_lines, "vignettes": frozen_vignette_lines,
+                   "questions": frozen_question_lines}
+
+
 def frozen_batches(directory: Path) -> dict[str, dict[str, Path]]:
-    """date -> {"risk"|"vignettes": path} for the dated files in a frozen folder."""
+    """batch -> {"risk"|"vignettes"|"questions": path} for the dated files in a folder."""
     if not Path(directory).is_dir():
         raise EvalFileError(f"{directory}: not a folder of frozen batches")
     batches: dict[str, dict[str, Path]] = {}
@@ -270,14 +292,13 @@ def evaluate_frozen(engine: Any, directory: Path | None = None, *, risk: Path | 
     if directory is not None:
         batches = frozen_batches(directory)
         if not batches and not (risk or vignettes):
-            raise EvalFileError(f"{directory}: no YYYY-MM-DD-risk/vignettes.jsonl files")
+            raise EvalFileError(
+                f"{directory}: no YYYY-MM-DD-risk/vignettes/questions.jsonl files")
         for date in sorted(batches, reverse=True):
             lines.append(f"frozen batch {date}")
-            files = batches[date]
-            if "risk" in files:
-                lines.extend(frozen_risk_lines(engine, files["risk"], details))
-            if "vignettes" in files:
-                lines.extend(frozen_vignette_lines(engine, files["vignettes"], details))
+            for kind, scorer in _FROZEN_SCORERS.items():
+                if kind in batches[date]:
+                    lines.extend(scorer(engine, batches[date][kind], details))
     for path, scorer in ((risk, frozen_risk_lines), (vignettes, frozen_vignette_lines)):
         if path:
             match = _FROZEN_NAME.match(Path(path).name)

@@ -69,7 +69,7 @@ _REPEATS = re.compile(r"([a-z])\1{2,}")
 # (a bare "4mo" is an age, "for 3 mths" a time: other short forms need "old")
 _INFANT_SHORT = re.compile(
     r"(?<![\w/])(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
-    r"|(wk|wks|w/o)\s?olds?|/(12|52)\s?olds?)\b"
+    r"|(wk|wks|w/o)\s?olds?|/(12|52)(?:\s?olds?|(?=\s(?:f|m|male|female|boy|girl|infant)\b)))\b"
 )
 # ages glued to their unit ("4yo", "14y/o", "9yr old") are split so the words match
 _AGE_GLUED = re.compile(r"(?<![\w/.])(\d{1,2})(yo|yos|y/o|y\.o\.|yrs|yr)(?![\w/])")
@@ -284,7 +284,7 @@ class _Compiled:
     topic: bool  # a single phrase naming a topic, not an event
 
 
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     kind: str
     label: str
@@ -358,6 +358,13 @@ class RiskScreen:
                     else:
                         runs.append((key_id, [entries[index]]))
                 self.candidates[phrase_id] = ([], runs)
+        # phrase -> the keys it belongs to: a message's usable keys in one union (the ids of
+        # keys holding any of its phrases) rather than a set test per pattern run
+        holders: dict[int, set[int]] = {}
+        for key_id, key in enumerate(self.keys):
+            for phrase_id in key:
+                holders.setdefault(phrase_id, set()).add(key_id)
+        self.keys_of_phrase = {p: frozenset(k) for p, k in holders.items()}
 
     # building
 
@@ -564,10 +571,9 @@ class RiskScreen:
         present = set(by_phrase)
         hits: list[_Hit] = []
         done: set[tuple[int, int]] = set()
-        # whether a key (a word a pattern needs later on) is somewhere in the message: asked
-        # only for the keys of patterns whose first word is here
-        keys = self.keys
-        key_ok: dict[int, bool] = {-1: True}
+        # the keys (words a pattern needs later on) somewhere in the message; -1: no key
+        keys_of_phrase = self.keys_of_phrase
+        usable = {-1}.union(*(keys_of_phrase[p] for p in present if p in keys_of_phrase))
         all_candidates = self.candidates
         for phrase_id, spans in by_phrase.items():
             indexed = all_candidates.get(phrase_id)
@@ -578,10 +584,7 @@ class RiskScreen:
                 # skip patterns needing a word that is nowhere in the message (in order)
                 candidates = []
                 for key_id, indices in keyed:
-                    ok = key_ok.get(key_id)
-                    if ok is None:
-                        ok = key_ok[key_id] = not keys[key_id].isdisjoint(present)
-                    if ok:
+                    if key_id in usable:
                         candidates.extend(indices)
             for index, slots, single, anchored, shared, pattern in candidates:
                 for start, end in spans:
@@ -746,6 +749,21 @@ def _match_rest(slots, index: int, pos: int, occurrences, texts: list[str],
     slot = slots[index]
     kind = slot[0]
     if kind == "g":
+        after = slots[index + 1] if index + 1 < len(slots) else None
+        if after is not None and after[0] == "w" and not after[2]:
+            # the common shape, a gap then a required word: look for the word's occurrences
+            # directly rather than recursing once per position (profiled: half the calls)
+            ids = after[1]
+            for skip in range(slot[1] + 1):
+                at = pos + skip
+                if skip and (at - 1 >= len(texts) or breaks[at - 1]):
+                    break
+                for end, phrase_id in occurrences.get(at, ()):
+                    if phrase_id in ids:
+                        stop = _match_rest(slots, index + 2, end, occurrences, texts, breaks)
+                        if stop is not None:
+                            return stop
+            return None
         for skip in range(slot[1] + 1):
             if skip and (pos + skip - 1 >= len(texts) or breaks[pos + skip - 1]):
                 break

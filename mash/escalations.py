@@ -9,6 +9,7 @@ a second notification. Races are settled by conditional UPDATEs checked by rowco
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,9 +42,11 @@ from mash.models import (
 from mash.redact import redact
 from settings import Settings
 
+log = logging.getLogger(__name__)
+
 EXCERPT_MAX = 2000  # characters kept after redaction: what triage needs, no more
 NOTE_MAX = 4000
-MAX_CATEGORIES = 20
+MAX_CATEGORIES = 40  # above what a pack defines (tested): a cut is the last resort
 MAX_PHRASES = 50
 OUTCOME_LABELS = {
     "advice_given": "Advice given",
@@ -159,12 +162,19 @@ def _view(session: Session, e: Escalation) -> EscalationView:
     )
 
 
-def _clean_strings(values: Sequence[str], *, name: str, limit: int, each: int) -> list[str]:
+def _clean_strings(values: Sequence[str], *, name: str, limit: int, each: int,
+                   cut: bool = False) -> list[str]:
+    """Stripped, each cut to `each` characters, blanks and repeats dropped. More than `limit`
+    is refused, or with `cut` the first `limit` are kept: an escalation is never refused for
+    the length of its supporting lists (a pasted chronology matches many phrases)."""
     if isinstance(values, str) or not all(isinstance(v, str) for v in values):
         raise InvalidInput(f"{name} must be a list of text values.", field=name)
-    cleaned = [v.strip()[:each] for v in values if v and v.strip()]
+    cleaned = list(dict.fromkeys(v.strip()[:each] for v in values if v and v.strip()))
     if len(cleaned) > limit:
-        raise InvalidInput(f"At most {limit} {name} may be given.", field=name)
+        if not cut:
+            raise InvalidInput(f"At most {limit} {name} may be given.", field=name)
+        log.info("escalation %s cut from %d to %d", name, len(cleaned), limit)
+        cleaned = cleaned[:limit]
     return cleaned
 
 
@@ -218,11 +228,12 @@ def raise_escalation(
         raise InvalidInput(f"Urgency must be one of {', '.join(URGENCIES)}.", field="urgency")
     if suggested_level is not None and suggested_level not in (1, 2, 3, 4):
         raise InvalidInput("The suggested level must be 1, 2, 3 or 4.", field="suggested_level")
-    cats = sorted(set(_clean_strings(categories, name="categories", limit=MAX_CATEGORIES, each=60)))
+    cats = sorted(_clean_strings(categories, name="categories", limit=MAX_CATEGORIES, each=60,
+                                 cut=True))
     phrases = [
         redact(p)
         for p in _clean_strings(
-            matched_phrases, name="matched_phrases", limit=MAX_PHRASES, each=200
+            matched_phrases, name="matched_phrases", limit=MAX_PHRASES, each=200, cut=True
         )
     ]
     reasons = _clean_strings(level_reasons, name="level_reasons", limit=20, each=500)

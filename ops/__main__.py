@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -157,6 +158,24 @@ def cmd_up(config: StackConfig, settings: Settings) -> int:
         print("==> stopped", flush=True)
 
 
+def cmd_redis(config: StackConfig) -> int:
+    """A Redis that answers REDIS_URL with its password: on loopback, the profile's own."""
+    from ops.private_redis import LOOPBACK, answers, ensure_private_redis
+
+    if urlsplit(config.redis_url).hostname in LOOPBACK:
+        try:
+            started = ensure_private_redis(config.redis_url, config.run_dir / "redis")
+        except (ValueError, RuntimeError, OSError) as error:
+            print(f"prod: Redis: {error}", file=sys.stderr)
+            return 3
+        print("==> private Redis " + ("started" if started else "already running"), flush=True)
+        return 0
+    if not answers(config.redis_url):
+        print("prod: Redis does not answer at REDIS_URL with its password", file=sys.stderr)
+        return 3
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ops",
@@ -169,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check")
     nginx = sub.add_parser("nginx-config")
     nginx.add_argument("--out", type=Path)
+    sub.add_parser("redis", help="check REDIS_URL answers; on loopback, start a private one")
     rasa = sub.add_parser("rasa")
     rasa.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
@@ -184,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_prepare(config, settings)
     if args.verb == "check":
         return cmd_check(config, settings)
+    if args.verb == "redis":
+        return cmd_redis(config)
     if args.verb == "nginx-config":
         print(write_nginx(config, args.out))
         return 0

@@ -108,13 +108,15 @@ class LoginLimiter:
         of guesses sent at once all passed the wait (27-40 of 40 in a review). False if
         another check is running; `release` when done. A claim left by a crash lapses."""
         key = self._in_flight_key(account, device)
-        if self.storage.incr(key, IN_FLIGHT_SECONDS) > 1:
-            self.storage.incr(key, IN_FLIGHT_SECONDS, amount=-1)
+        # elastic: every claim renews the expiry, so a key left (or parked) without one lapses
+        if self.storage.incr(key, IN_FLIGHT_SECONDS, elastic_expiry=True) > 1:
+            self.storage.incr(key, IN_FLIGHT_SECONDS, elastic_expiry=True, amount=-1)
             return False
         return True
 
     def release(self, *, account: str, device: str | None = None) -> None:
-        self.storage.incr(self._in_flight_key(account, device), IN_FLIGHT_SECONDS, amount=-1)
+        self.storage.incr(self._in_flight_key(account, device), IN_FLIGHT_SECONDS,
+                          elastic_expiry=True, amount=-1)
 
     def _in_flight_key(self, account: str, device: str | None) -> str:
         _, key = self._keys(account, "", device)[0]

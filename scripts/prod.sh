@@ -26,6 +26,8 @@ for name in ("SECRET_KEY", "ACTION_SERVER_TOKEN", "CHANNEL_SECRET"):
 text = re.sub(r"^DATABASE_OWNER_URL=.*$", "DATABASE_OWNER_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod", text, flags=re.M)
 text = re.sub(r"^DATABASE_URL=.*$", f"DATABASE_URL=postgresql://guidance_app:{secrets.token_hex(24)}@127.0.0.1:5432/guidance_prod", text, flags=re.M)
 text = re.sub(r"^TRACKER_DATABASE_URL=.*$", "TRACKER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/guidance_prod_rasa", text, flags=re.M)
+# A Redis of the profile's own with a password (ops/private_redis.py), not the machine's open one.
+text = re.sub(r"^REDIS_URL=.*$", f"REDIS_URL=redis://:{secrets.token_urlsafe(24)}@127.0.0.1:6390/3", text, flags=re.M)
 open(sys.argv[1], "w", encoding="utf-8").write(text)
 PY
 fi
@@ -36,6 +38,11 @@ if ! grep -q '^CHANNEL_SECRET=' "$env_file"; then
   printf 'CHANNEL_SECRET=%s\n' "$(python -c 'import secrets; print(secrets.token_urlsafe(32))')" \
     >> "$env_file"
 fi
+if grep -q '^REDIS_URL=redis://127\.0\.0\.1' "$env_file"; then
+  # A file written before production refused an open Redis: move to a private one.
+  echo "==> $env_file has a REDIS_URL without a password: using a private Redis on port 6390"
+  sed -i "s|^REDIS_URL=.*$|REDIS_URL=redis://:$(python -c 'import secrets; print(secrets.token_urlsafe(24))')@127.0.0.1:6390/3|" "$env_file"
+fi
 # The file's values, except where the environment already sets one (the environment wins).
 while IFS= read -r line; do
   case "$line" in ''|'#'*) continue ;; esac
@@ -44,12 +51,11 @@ while IFS= read -r line; do
 done < "$env_file"
 
 scripts/ensure_nginx.sh >/dev/null
-for tool in pg_isready redis-cli; do
-  command -v "$tool" >/dev/null || { echo "prod: $tool not found (PostgreSQL and Redis clients are needed)" >&2; exit 3; }
+for tool in pg_isready redis-server; do
+  command -v "$tool" >/dev/null || { echo "prod: $tool not found (PostgreSQL and Redis are needed)" >&2; exit 3; }
 done
-redis_host=$(python -c 'import os,urllib.parse as u; p=u.urlsplit(os.environ["REDIS_URL"]); print(p.hostname or "127.0.0.1", p.port or 6379)')
-redis-cli -h ${redis_host% *} -p ${redis_host#* } ping >/dev/null \
-  || { echo "prod: Redis does not answer at $REDIS_URL" >&2; exit 3; }
+# Starts the profile's private Redis when REDIS_URL is on loopback and nothing answers there.
+python -m ops redis || exit 3
 
 # Before any server starts, so the replicas load one model rather than each training it.
 echo "==> guidance classifier (cached in models/guidance/ by a hash of its inputs)"

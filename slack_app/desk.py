@@ -15,8 +15,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from mash import audit, consultations, directory, escalations
+from mash import audit, consultations, directory, escalations, sessions
 from mash.access import Actor
+from mash.clock import utcnow
 from mash.consultations import ConsultationView
 from mash.db import transaction
 from mash.errors import MashError, NotFound
@@ -32,6 +33,11 @@ REFUSAL = (
     "Only MASH staff can work escalations from the duty channel, so nothing was changed. "
     "Your attempt has been recorded."
 )
+NOT_SIGNED_IN = (
+    "To work escalations from Slack, sign in to the MASH portal with your second factor "
+    "first (a Slack account alone is one factor), then press again. Nothing was changed."
+)
+NOT_SIGNED_IN_REASON = "no portal sign-in with the second factor"
 DESK_ACTOR = Actor.system("slack duty desk")
 
 
@@ -54,14 +60,33 @@ class DutyDesk:
             return None
 
     def require_mash(self, slack_user_id: str, *, action: str, subject: Subject | None) -> Actor:
-        """The presser's Actor if they are MASH staff; otherwise audit the attempt and raise."""
+        """The presser's Actor if they are MASH staff signed in to the portal; otherwise audit
+        the attempt and raise. A Slack account is one factor; staff reach a portal session
+        only with the second, so a live one is the desk's step-up (security re-review F3)."""
         actor = self.actor_for(slack_user_id)
-        if actor is not None and actor.is_mash:
-            return actor
-        self.record_refusal(
-            actor=actor, slack_user_id=slack_user_id, action=action, subject=subject
-        )
-        raise Refused(REFUSAL)
+        if actor is None or not actor.is_mash:
+            self.record_refusal(
+                actor=actor, slack_user_id=slack_user_id, action=action, subject=subject
+            )
+            raise Refused(REFUSAL)
+        if not self._signed_in_to_portal(actor):
+            self.record_refusal(
+                actor=actor, slack_user_id=slack_user_id, action=action, subject=subject,
+                reason=NOT_SIGNED_IN_REASON,
+            )
+            raise Refused(NOT_SIGNED_IN)
+        return actor
+
+    def _signed_in_to_portal(self, actor: Actor) -> bool:
+        try:
+            with self.deps.sessions() as session:
+                return sessions.live_count(
+                    session, user_id=actor.user_id,
+                    lifetimes=sessions.Lifetimes.from_settings(self.deps.settings), now=utcnow(),
+                ) > 0
+        except SQLAlchemyError:
+            log.exception("could not check the presser's portal sign-in")
+            return False
 
     def record_refusal(
         self,

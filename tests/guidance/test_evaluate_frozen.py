@@ -30,6 +30,10 @@ class StubEngine:
         got = text.split("level=")[1].split()[0]
         return SimpleNamespace(level=None if got == "none" else int(got))
 
+    def ask(self, text: str) -> SimpleNamespace:
+        said = text.split("says=")[1].split()[0]
+        return SimpleNamespace(answer=said.replace("_", " "), sources=["a-section"])
+
 
 def write(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -84,6 +88,24 @@ def test_details_list_the_differences(batch: Path):
     assert "r2: immediate -> concern" in text
     assert "v3: 4 -> unplaced" in text
     assert "r1:" not in text
+
+
+def test_a_second_batch_of_the_same_day_and_a_questions_file_are_scored(tmp_path: Path):
+    write(tmp_path / "2026-01-02-risk.jsonl", [
+        {"id": "a1", "label": "immediate", "text": "urgency=immediate"},
+    ])
+    write(tmp_path / "2026-01-02b-questions.jsonl", [
+        {"id": "q1", "text": "says=ring_0151", "expect_any": ["0151"]},
+        {"id": "q2", "text": "says=no_idea", "expect_any": ["0151"]},
+        {"id": "q3", "text": "says=999_and_101", "expect_all_any": [["999"], ["101"]]},
+    ])
+    assert sorted(frozen_batches(tmp_path)) == ["2026-01-02", "2026-01-02b"]
+    lines = evaluate_frozen(StubEngine(), tmp_path, details=True)
+    assert lines[0] == "frozen batch 2026-01-02b"
+    text = "\n".join(lines)
+    assert "answers with the expected facts and a source: 2/3 (67%)" in text
+    assert "q2: no idea" in text
+    assert "q1:" not in text
 
 
 def test_an_unreadable_file_or_empty_folder_is_an_error(tmp_path: Path):

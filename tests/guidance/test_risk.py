@@ -284,6 +284,9 @@ def test_families_of_harm(risk_screen, text, urgency):
     [
         ("4mo has bruising", 0),
         ("3/12 old with a burn", 0),
+        # clinical shorthand: months (/12) or weeks (/52) then the sex, with no "old"
+        ("HV visit: 10/12 F in car seat", 0),
+        ("6/52 M, bruise to cheek", 0),
         ("a 9yr old boy", 9),
         ("14y/o boy", 14),
         ("Pt 15F attended with her partner", 15),
@@ -294,6 +297,13 @@ def test_short_ages_are_read(risk_screen, text, years):
 
     folded, _ = risk_screen.folder.fold(text)
     assert years in [age for _, _, age in _find_ages(folded, 4)]
+
+
+def test_a_date_is_not_read_as_an_infant_age(risk_screen):
+    from guidance.risk import _find_ages
+
+    folded, _ = risk_screen.folder.fold("Seen on 10/12 for a review, Year 9 girl")
+    assert 0 not in [age for _, _, age in _find_ages(folded, 4)]
 
 
 def test_short_forms_keep_offsets_into_the_original_text(risk_screen):

@@ -349,3 +349,22 @@ def test_queue_lists_most_urgent_first(factory, raise_esc, actors):
         assert all(not hasattr(e, "excerpt") for e in queue)
         with pytest.raises(InvalidInput):
             escalations.list_escalations(session=s, actor=actors["duty"], status="lost")
+
+
+def test_too_many_phrases_or_categories_are_cut_never_refused(raise_esc):
+    """A long chronology can match more phrases (and categories) than an escalation keeps; the
+    escalation must still be raised (security re-review F1), with the lists cut to the caps."""
+    phrases = [f"phrase number {i}" for i in range(escalations.MAX_PHRASES + 30)]
+    categories = [f"category_{i:02d}" for i in range(escalations.MAX_CATEGORIES + 5)]
+    view = raise_esc(matched_phrases=phrases, categories=categories)
+    assert view.status == "raised" and view.reference.startswith("E-")
+    assert len(view.categories) == escalations.MAX_CATEGORIES
+    assert view.categories == categories[: escalations.MAX_CATEGORIES]  # the first found, sorted
+
+
+def test_the_pack_cannot_produce_more_categories_than_an_escalation_keeps():
+    from guidance.pack import load_pack
+    from settings import Settings
+
+    pack = load_pack(Settings.from_env().pack_path)
+    assert len(pack.lexicon.categories) <= escalations.MAX_CATEGORIES

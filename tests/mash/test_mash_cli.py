@@ -141,7 +141,7 @@ def production_env(tmp_path) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
         "CHANNEL_SECRET": secrets.token_urlsafe(32),
-        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "REDIS_URL": f"redis://:{secrets.token_urlsafe(24)}@127.0.0.1:6379/15",
         "VAR_DIR": str(tmp_path),
         "LOG_LEVEL": "WARNING",
     }

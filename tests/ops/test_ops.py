@@ -51,6 +51,7 @@ def test_the_example_with_real_secrets_is_a_valid_layout() -> None:
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
         "CHANNEL_SECRET": secrets.token_urlsafe(32),
+        "REDIS_URL": f"redis://:{secrets.token_urlsafe(24)}@127.0.0.1:6379/3",
     }
     settings = Settings.from_env(env)
     config = StackConfig.from_env(env)
@@ -81,13 +82,16 @@ def test_bad_layouts_are_refused(name: str, value: str) -> None:
         ({"CHANNEL_SECRET": "s" * 64}, True),  # long, but not random
         ({"CHANNEL_SECRET": secrets.token_urlsafe(24)}, True),  # 24 bytes: too few
         ({"REDIS_URL": ""}, True),  # replicas could not share the channel's nonces
+        ({"REDIS_URL": "redis://127.0.0.1:6379/3"}, True),  # any local account could use it
+        ({"REDIS_URL": "redis://:change-me@127.0.0.1:6379/3"}, True),  # the example's
         ({}, False),
     ],
 )
 def test_production_needs_a_strong_channel_secret_and_shared_nonces(change, refused) -> None:
     env = {**example_env(), "SECRET_KEY": secrets.token_urlsafe(32),
            "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
-           "CHANNEL_SECRET": secrets.token_urlsafe(32)} | change
+           "CHANNEL_SECRET": secrets.token_urlsafe(32),
+           "REDIS_URL": f"redis://:{secrets.token_urlsafe(24)}@127.0.0.1:6379/3"} | change
     if refused:
         with pytest.raises(SettingsError, match="CHANNEL_SECRET|REDIS_URL"):
             Settings.from_env(env)

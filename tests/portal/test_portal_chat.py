@@ -126,3 +126,80 @@ def test_chat_is_for_practitioners(as_user):
     client, token = as_user("duty")
     response = client.post("/api/chat", json={"text": "hi"}, headers={"X-CSRF-Token": token})
     assert response.status_code == 403
+
+
+# A school's safeguarding log pasted whole: one worry a line, many kinds of harm.
+CHRONOLOGY = "\n".join([
+    "Chronology for pupil B (Year 6), from the school's safeguarding log.",
+    "02/09 bruise on her cheek, said she walked into a door.",
+    "04/09 fingertip bruising on her upper arm, mum says rough play with her brother.",
+    "06/09 said dad hit her with a belt for being late; belt marks on the backs of her legs.",
+    "08/09 hungry at breakfast club, taking food from other children, clothes dirty.",
+    "10/09 said mum's boyfriend throws things and she is scared of him.",
+    "12/09 Operation Encompass: police at the home overnight, mum had a black eye.",
+    "14/09 said she is locked in her bedroom at night.",
+    "16/09 disclosed her uncle touches her private parts when he babysits.",
+    "18/09 older boys picked her up in a car after school; she has a new phone and cash.",
+    "20/09 a man of 24 messages her on Snapchat and asked her for nudes.",
+    "22/09 cuts on her wrists, said she wants to die and has been saving tablets.",
+    "24/09 missing overnight, returned by police, would not say where she had been.",
+    "26/09 said her family are taking her to Somalia in the summer to be cut.",
+    "28/09 said she is being made to marry her cousin back home.",
+    "30/09 brother seen with a knife outside school; he is running drugs for older lads.",
+    "02/10 left home alone overnight with her baby sister, no adult in the house.",
+    "04/10 mum collected her drunk and drove off with the children in the car.",
+    "06/10 mum said she can't cope and hears voices telling her to hurt the baby.",
+    "08/10 dad has been watching extremist videos and talks about going to fight in Syria.",
+    "10/10 family evicted, sleeping in the car.",
+    "12/10 pregnant at 13.",
+    "14/10 she said dad threatened to kill mum and all of them.",
+    "16/10 her baby brother, 4 months old, has a bruise on his ear.",
+    "18/10 said her stepdad punched her in the stomach.",
+    "20/10 found wandering the streets at midnight in her pyjamas.",
+    "22/10 said a teacher at her club sends her sexual messages.",
+])
+
+
+def test_a_chronology_matching_many_phrases_is_still_escalated_with_the_safety_message(
+        as_user, context):
+    """Security re-review F1: more matched phrases or categories than an escalation keeps got
+    a 422, no safety message and no escalation."""
+    from chat.relay import screen_whole_text
+
+    assert len(screen_whole_text(context.guidance, CHRONOLOGY).phrases) > escalations.MAX_PHRASES
+    client, token = as_user("oakfield_dsl")
+    reply = client.post("/api/chat", json={"text": CHRONOLOGY}, headers={"X-CSRF-Token": token})
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["urgency"] == "immediate" and "999" in body["safety_message"]
+    assert body["escalation_reference"].startswith("E-")
+    page = client.post("/chat", data={"text": CHRONOLOGY, "csrf_token": token})
+    assert page.status_code == 200 and 'class="risk-alert" role="alert"' in page.text
+    with context.sessions() as session:
+        found = escalations.list_escalations(
+            session=session, actor=Actor(user_id=None, role="mash_worker", organisation_id=None)
+        )
+    assert len(found) == 2  # one per message: the API call and the form post
+
+
+def test_an_escalation_refused_for_its_supporting_fields_is_raised_without_them(
+        as_user, context, monkeypatch):
+    """Whatever the MASH service refuses about the matched phrases, the escalation is raised
+    (without them) and the reply keeps its safety message."""
+    from mash.errors import InvalidInput
+
+    real = escalations.raise_escalation
+    refused = []
+
+    def picky(*, matched_phrases, **kwargs):
+        if matched_phrases:
+            refused.append(len(matched_phrases))
+            raise InvalidInput("matched phrases refused", field="matched_phrases")
+        return real(matched_phrases=matched_phrases, **kwargs)
+
+    monkeypatch.setattr(escalations, "raise_escalation", picky)
+    client, token = as_user("oakfield_dsl")
+    body = client.post("/api/chat", json={"text": DISCLOSURE},
+                       headers={"X-CSRF-Token": token}).json()
+    assert refused and body["escalation_reference"].startswith("E-")
+    assert "999" in body["safety_message"]

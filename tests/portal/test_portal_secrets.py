@@ -20,7 +20,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(32),
         "ACTION_SERVER_TOKEN": secrets.token_urlsafe(32),
         "CHANNEL_SECRET": secrets.token_urlsafe(32),
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "REDIS_URL": f"redis://:{secrets.token_urlsafe(24)}@127.0.0.1:6379/0",
         **overrides,
     }
 
@@ -43,6 +43,28 @@ def test_production_accepts_32_random_bytes() -> None:
 def test_production_refuses_a_short_or_non_random_secret(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(production_env(**{name: value}))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://127.0.0.1:6379/0", "redis://cache.internal:6380/3", "redis://:@127.0.0.1/0",
+     "redis://:change-me@127.0.0.1:6379/3"],
+)
+def test_production_refuses_a_redis_anyone_on_the_machine_could_use(url: str) -> None:
+    """Security re-review F2: sign-in limits, claims and the channel's nonces live in Redis; on
+    an open one any local account could delete the counters or park a claim."""
+    with pytest.raises(SettingsError, match="REDIS_URL"):
+        Settings.from_env(production_env(REDIS_URL=url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:{pw}@127.0.0.1:6379/3", "redis://guidance:{pw}@cache.internal:6380/3",
+     "rediss://guidance:{pw}@cache.internal:6380/3"],
+)
+def test_production_accepts_a_redis_url_with_credentials(url: str) -> None:
+    pw = secrets.token_urlsafe(24)
+    assert Settings.from_env(production_env(REDIS_URL=url.format(pw=pw))).is_production
 
 
 def test_development_and_tests_keep_their_convenient_defaults() -> None:

@@ -370,6 +370,23 @@ def test_rate_limit_delays_grow_with_redis_storage(redis_db):
         clear_signin_keys(redis_db, account, address)
 
 
+def test_a_claim_parked_without_an_expiry_lapses(redis_db):
+    """Security re-review F2 (defence in depth behind the password production now needs): a
+    claim key set with no expiry refused every sign-in for ever; each claim now renews the
+    expiry, so a parked key lapses within IN_FLIGHT_SECONDS."""
+    from schools_portal.ratelimit import IN_FLIGHT_SECONDS
+
+    account = f"redis-park-{uuid.uuid4().hex}"
+    key = f"signin:account:{account}:in_flight"
+    try:
+        redis_db.set(key, 1000)  # parked: no TTL
+        limiter = LoginLimiter.from_redis_url(REDIS_URL)
+        assert limiter.claim(account=account) is False
+        assert 0 < redis_db.ttl(key) <= IN_FLIGHT_SECONDS
+    finally:
+        redis_db.delete(key)
+
+
 def test_two_portal_processes_share_sign_in_delays_through_redis(
     redis_db, settings, context, csrf_of
 ):

@@ -33,6 +33,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from loadtest.users import LoadUser, ensure_users
 from mash.models import Escalation
 from ops.config import StackConfig
+from ops.private_redis import ensure_private_redis, stop_private_redis
 from ops.stack import health, processes
 from settings import ROOT, Settings
 
@@ -251,7 +252,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     stub = _load_stub().SlackStub(token=SLACK_TOKEN).start()
     tag = f"{os.getpid()}_{secrets.token_hex(3)}"
     app_db, rasa_db = f"rel_app_{tag}", f"rel_rasa_{tag}"
-    base = _free_base(12)
+    base = _free_base(12)  # ports base..base+9 (the last, Redis)
     run_dir = f"var/reliability-{tag}"
     env = {
         **os.environ,
@@ -261,7 +262,8 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         "CHANNEL_SECRET": secrets.token_urlsafe(32),
         "DATABASE_URL": f"{PG}/{app_db}",
         "TRACKER_DATABASE_URL": f"{PG}/{rasa_db}",
-        "REDIS_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
+        # Production refuses an open Redis: the suite runs a private one, as `make prod` does.
+        "REDIS_URL": f"redis://:{secrets.token_urlsafe(24)}@127.0.0.1:{base + 9}/{REDIS_DB}",
         "RASA_MODEL": _model(),
         "PROD_RUN_DIR": run_dir,
         "VAR_DIR": str(ROOT / run_dir / "app"),
@@ -287,6 +289,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     env["RASA_URL"] = f"http://127.0.0.1:{base + 6}"
     config = StackConfig.from_env(env)
     settings = Settings.from_env(env)
+    ensure_private_redis(env["REDIS_URL"], ROOT / run_dir / "redis")
     say(f"starting the production profile on ports {base}..{base + 8}, databases {app_db} and "
         f"{rasa_db}, Redis db {REDIS_DB}, model {env['RASA_MODEL']}")  # fmt: skip
     (ROOT / run_dir).mkdir(parents=True, exist_ok=True)
@@ -317,6 +320,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
         log.close()
         db.dispose()
         stub.stop()
+        stop_private_redis(ROOT / run_dir / "redis")
         for name in (app_db, rasa_db):
             _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         say(f"stopped; logs kept in {run_dir}/logs")

@@ -76,6 +76,29 @@ def demo(context: AppContext) -> DemoDirectory:
 
 
 @pytest.fixture()
+def sign_in_to_portal(context: AppContext, demo: DemoDirectory):
+    """Give a demo person a live portal session, as signing in with both factors does: the
+    Slack desk works only for MASH staff signed in to the portal (security re-review F3)."""
+    from mash import sessions
+    from mash.clock import utcnow
+
+    def sign_in(key: str) -> None:
+        with context.sessions() as session:
+            sessions.create(session, key="test", data={}, user_id=demo.people[key],
+                            lifetimes=sessions.Lifetimes.from_settings(context.settings),
+                            now=utcnow())
+            session.commit()
+
+    return sign_in
+
+
+@pytest.fixture()
+def staff_signed_in(sign_in_to_portal) -> None:
+    for key in ("duty", "duty2", "manager"):
+        sign_in_to_portal(key)
+
+
+@pytest.fixture()
 def deps(context: AppContext) -> SlackDeps:
     return SlackDeps.from_context(context)
 

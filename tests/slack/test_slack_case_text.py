@@ -19,6 +19,10 @@ from mash.models import AuditEntry
 SECRET_WORDS = ("belt", "scared")
 
 
+# The desk works for staff signed in to the portal with both factors (test_slack_step_up).
+pytestmark = pytest.mark.usefixtures("staff_signed_in")
+
+
 @pytest.fixture()
 def posted(context, dispatcher, stub):
     with context.sessions() as session:

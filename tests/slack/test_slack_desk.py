@@ -19,6 +19,10 @@ OUTCOME_VIEW = "mash_outcome_view"
 REASSIGN_VIEW = "mash_reassign_view"
 
 
+# The desk works for staff signed in to the portal with both factors (test_slack_step_up).
+pytestmark = pytest.mark.usefixtures("staff_signed_in")
+
+
 @pytest.fixture()
 def card(context, dispatcher, stub):
     """An immediate escalation raised by Oakfield's DSL from Slack, posted to the duty channel:

@@ -17,7 +17,6 @@ from typing import Any
 
 from private_files import open_private, private_dir
 
-
 log = logging.getLogger(__name__)
 
 

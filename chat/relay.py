@@ -242,7 +242,7 @@ class ChatRelay:
 
     def drain_spool(self) -> int:
         """Raise escalations spooled while the database was down. Safe to call any time."""
-        return self.spool.drain(self._raise_record)
+        return self.spool.drain(self._raise_record, retry_later=(SQLAlchemyError,))
 
 
 def _mentions(reply: ChatReply, needle: str) -> bool:

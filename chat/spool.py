@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from private_files import open_private, private_dir
+
+log = logging.getLogger(__name__)
 
 
 class EscalationSpool:
@@ -46,11 +49,22 @@ class EscalationSpool:
                 continue
             yield path, json.loads(text)
 
-    def drain(self, raise_one: Callable[[dict[str, Any]], Any]) -> int:
-        """Raise each spooled record; stop at the first failure (the database is still down)."""
+    def drain(self, raise_one: Callable[[dict[str, Any]], Any],
+              retry_later: tuple[type[BaseException], ...] = ()) -> int:
+        """Raise each spooled record. A `retry_later` error (the database is still down) stops
+        the drain; any other refusal sets that record aside in `refused/` (kept for an
+        operator, logged) so it cannot block the records behind it."""
         done = 0
         for path, record in self.pending():
-            raise_one(record)
+            try:
+                raise_one(record)
+            except retry_later:
+                raise
+            except Exception:  # noqa: BLE001 - one bad record must not stall the rest
+                log.exception("spooled escalation %s refused; set aside in refused/", path.name)
+                refused = private_dir(self.directory / "refused")
+                os.replace(path, refused / path.name)
+                continue
             path.unlink(missing_ok=True)  # two drainers may raise the same record: idempotent
             done += 1
         return done

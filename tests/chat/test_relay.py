@@ -93,6 +93,29 @@ def test_database_down_spools_then_raises_once_when_back(settings, engine, facto
     assert count_escalations(factory) == 1
 
 
+def test_a_spooled_record_the_service_refuses_is_set_aside_and_blocks_nothing(
+        settings, engine, factory, tmp_path):
+    """Security re-review N4: the drain stopped at its first failure, so one record the MASH
+    service always refuses kept every later spooled escalation stuck, and (failing inside the
+    live raise) cost every live escalation its matched phrases."""
+    broken = session_factory(make_engine(url=f"sqlite:///{tmp_path}/no/such/dir/app.db"))
+    down = relay_for(settings, engine, broken)
+    down.send(sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "ok-1"})
+    poison = {"sender_id": "portal-1", "text": "x", "metadata": {**META, "message_id": "a-bad"},
+              "message_id": "a-bad", "urgency": "not-an-urgency", "categories": [],
+              "phrases": []}
+    down.spool.put(poison)  # sorts before the good record's file? either way it must not block
+    up = relay_for(settings, engine, factory)
+    live = up.send(sender_id="portal-2", text=DISCLOSURE, metadata={**META, "message_id": "live"})
+    assert live.escalation_reference
+    assert count_escalations(factory) == 2  # the spooled one and the live one
+    assert list(up.spool.pending()) == []
+    assert len(list((up.spool.directory / "refused").glob("*.json"))) == 1  # kept, not lost
+    with factory() as session:
+        rows = session.execute(select(Escalation)).scalars().all()
+    assert all(row.matched_phrases for row in rows)
+
+
 def test_disclosure_at_the_end_of_a_huge_message_is_caught(settings, engine, factory):
     text = "Notes from the day. " * 6_000 + DISCLOSURE  # about 120 KB
     reply = relay_for(settings, engine, factory).send(

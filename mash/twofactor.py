@@ -32,7 +32,7 @@ from mash.access import Actor
 from mash.clock import utcnow
 from mash.db import unit_of_work
 from mash.errors import Forbidden, InvalidInput, NotFound
-from mash.models import Person, RecoveryCode
+from mash.models import AuditEntry, Person, RecoveryCode
 
 REQUIRED_ROLES = frozenset({"mash_worker", "mash_manager", "admin"})
 ISSUER = "Safeguarding portal"
@@ -430,3 +430,53 @@ def _actor(person: Person) -> Actor:
         organisation_id=person.organisation_id,
         name=person.name,
     )
+
+
+# -- the Slack duty desk's step-up ------------------------------------------------------------
+
+SLACK_STEP_UP = timedelta(minutes=30)  # how long a code given in Slack holds
+SLACK_FAILURE_WINDOW = timedelta(minutes=15)
+SLACK_MAX_FAILURES = 5  # wrong codes (anywhere) in the window before Slack stops asking
+
+
+@unit_of_work
+def slack_step_up(
+    *, session: Session, person_id: int, code: str, production: bool,
+    now: datetime | None = None,
+) -> str:
+    """Check a second factor typed into Slack. "ok": the desk works in Slack for this person
+    for SLACK_STEP_UP (audited as slack.step_up); "wrong": a wrong or replayed code (audited,
+    as a sign-in failure is); "wait": too many wrong codes lately, nothing checked."""
+    now = now or utcnow()
+    person = _person(session, person_id)
+    recent = session.execute(
+        select(AuditEntry.id).where(
+            AuditEntry.action == "signin_failed", AuditEntry.subject_id == person.id,
+            AuditEntry.at >= now - SLACK_FAILURE_WINDOW,
+        )
+    ).all()
+    if len(recent) >= SLACK_MAX_FAILURES:
+        return "wait"
+    if not verify.__wrapped__(session=session, person_id=person.id, code=code, address="slack",
+                              production=production, now=now):
+        return "wrong"
+    person.slack_verified_until = now + SLACK_STEP_UP
+    audit.record(
+        session,
+        actor=Actor(user_id=person.id, role=person.role, organisation_id=person.organisation_id,
+                    name=person.name),
+        action="slack.step_up",
+        subject_type="person",
+        subject_id=person.id,
+        detail={"channel": "slack", "until": (now + SLACK_STEP_UP).isoformat()},
+        now=now,
+    )
+    return "ok"
+
+
+def slack_verified(session: Session, *, person_id: int, now: datetime | None = None) -> bool:
+    """Whether this person's second factor, given in Slack, still holds."""
+    until = session.execute(
+        select(Person.slack_verified_until).where(Person.id == person_id)
+    ).scalar_one_or_none()
+    return until is not None and (now or utcnow()) < until

@@ -26,6 +26,7 @@ VIEW_CASE_TEXT = "mash_view_excerpt"
 DESK_ACTIONS = (ACKNOWLEDGE, PICK_UP, RECORD_OUTCOME, REASSIGN, VIEW_CASE_TEXT)
 OUTCOME_VIEW = "mash_outcome_view"
 REASSIGN_VIEW = "mash_reassign_view"
+STEP_UP_VIEW = "mash_step_up_view"
 SUBJECT_TYPES = ("escalation", "consultation")
 # Slack refuses section text over 3,000 characters and plain-text inputs over 3,000.
 SECTION_MAX = 3000
@@ -226,6 +227,39 @@ def case_text_modal(reference: str, label: str, text: str) -> dict[str, Any]:
                 ],
             },
         ],
+    }
+
+
+def step_up_modal() -> dict[str, Any]:
+    """Ask for the code from the worker's authenticator app (the desk's step-up in Slack)."""
+    return {
+        "type": "modal",
+        "callback_id": STEP_UP_VIEW,
+        "title": {"type": "plain_text", "text": "Your second factor"},
+        "submit": {"type": "plain_text", "text": "Verify"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "code",
+                "label": {"type": "plain_text", "text": "Code from your authenticator app"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "A Slack account is one factor: the duty desk asks for your code "
+                    "every 30 minutes. A recovery code works too.",
+                },
+                "element": {"type": "plain_text_input", "action_id": "code", "max_length": 20},
+            }
+        ],
+    }
+
+
+def step_up_done_modal(message: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Your second factor"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": esc(message)}}],
     }
 
 

@@ -15,9 +15,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from mash import audit, consultations, directory, escalations, sessions
+from mash import audit, consultations, directory, escalations, twofactor
 from mash.access import Actor
-from mash.clock import utcnow
 from mash.consultations import ConsultationView
 from mash.db import transaction
 from mash.errors import MashError, NotFound
@@ -33,16 +32,27 @@ REFUSAL = (
     "Only MASH staff can work escalations from the duty channel, so nothing was changed. "
     "Your attempt has been recorded."
 )
-NOT_SIGNED_IN = (
-    "To work escalations from Slack, sign in to the MASH portal with your second factor "
-    "first (a Slack account alone is one factor), then press again. Nothing was changed."
+STEP_UP = (
+    "To work escalations from Slack, give the code from your authenticator app (it holds for "
+    "30 minutes): a Slack account alone is one factor. Nothing was changed."
 )
-NOT_SIGNED_IN_REASON = "no portal sign-in with the second factor"
+STEP_UP_REASON = "no second factor given in Slack"
+STEPPED_UP = (
+    "Thank you: the duty desk works for you in Slack for 30 minutes. Press the button again."
+)
+WRONG_CODE = "That code is not right (or was used already). Try the next one."
+TOO_MANY_CODES = (
+    "Too many wrong codes: wait 15 minutes, or work the escalation in the portal."
+)
 DESK_ACTOR = Actor.system("slack duty desk")
 
 
 class Refused(Exception):
     """The presser may not use the duty desk (already audited). `str()` is fit to show."""
+
+
+class StepUpNeeded(Refused):
+    """MASH staff who have not given their second factor in Slack lately (already audited)."""
 
 
 class DutyDesk:
@@ -60,33 +70,44 @@ class DutyDesk:
             return None
 
     def require_mash(self, slack_user_id: str, *, action: str, subject: Subject | None) -> Actor:
-        """The presser's Actor if they are MASH staff signed in to the portal; otherwise audit
-        the attempt and raise. A Slack account is one factor; staff reach a portal session
-        only with the second, so a live one is the desk's step-up (security re-review F3)."""
+        """The presser's Actor if they are MASH staff who gave their second factor in Slack
+        within SLACK_STEP_UP; otherwise audit the attempt and raise (StepUpNeeded when only
+        the code is missing). A Slack account is one factor (security re-reviews F3, N1)."""
         actor = self.actor_for(slack_user_id)
         if actor is None or not actor.is_mash:
             self.record_refusal(
                 actor=actor, slack_user_id=slack_user_id, action=action, subject=subject
             )
             raise Refused(REFUSAL)
-        if not self._signed_in_to_portal(actor):
+        if not self._verified(actor):
             self.record_refusal(
                 actor=actor, slack_user_id=slack_user_id, action=action, subject=subject,
-                reason=NOT_SIGNED_IN_REASON,
+                reason=STEP_UP_REASON,
             )
-            raise Refused(NOT_SIGNED_IN)
+            raise StepUpNeeded(STEP_UP)
         return actor
 
-    def _signed_in_to_portal(self, actor: Actor) -> bool:
+    def _verified(self, actor: Actor) -> bool:
         try:
             with self.deps.sessions() as session:
-                return sessions.live_count(
-                    session, user_id=actor.user_id,
-                    lifetimes=sessions.Lifetimes.from_settings(self.deps.settings), now=utcnow(),
-                ) > 0
+                return twofactor.slack_verified(session, person_id=actor.user_id)
         except SQLAlchemyError:
-            log.exception("could not check the presser's portal sign-in")
+            log.exception("could not check the presser's second factor")
             return False
+
+    def step_up(self, slack_user_id: str, code: str) -> str:
+        """Check the code a MASH worker typed into Slack: a message to show them."""
+        actor = self.actor_for(slack_user_id)
+        if actor is None or not actor.is_mash:
+            self.record_refusal(actor=actor, slack_user_id=slack_user_id, action="step_up",
+                                subject=None)
+            raise Refused(REFUSAL)
+        with self.deps.sessions() as session:
+            result = twofactor.slack_step_up(
+                session=session, person_id=actor.user_id, code=code,
+                production=self.deps.settings.is_production,
+            )
+        return {"ok": STEPPED_UP, "wrong": WRONG_CODE, "wait": TOO_MANY_CODES}[result]
 
     def record_refusal(
         self,

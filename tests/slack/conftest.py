@@ -76,26 +76,28 @@ def demo(context: AppContext) -> DemoDirectory:
 
 
 @pytest.fixture()
-def sign_in_to_portal(context: AppContext, demo: DemoDirectory):
-    """Give a demo person a live portal session, as signing in with both factors does: the
-    Slack desk works only for MASH staff signed in to the portal (security re-review F3)."""
-    from mash import sessions
-    from mash.clock import utcnow
+def verify_in_slack(context: AppContext, demo: DemoDirectory):
+    """Mark a demo person as having given their second factor in Slack just now, as the
+    desk's code modal does: the desk works only for MASH staff who have (security re-reviews
+    F3 and N1; test_slack_step_up.py drives the modal itself)."""
+    from datetime import timedelta
 
-    def sign_in(key: str) -> None:
+    from mash.clock import utcnow
+    from mash.models import Person
+
+    def verify(key: str, *, minutes: float = 30) -> None:
         with context.sessions() as session:
-            sessions.create(session, key="test", data={}, user_id=demo.people[key],
-                            lifetimes=sessions.Lifetimes.from_settings(context.settings),
-                            now=utcnow())
+            person = session.get(Person, demo.people[key])
+            person.slack_verified_until = utcnow() + timedelta(minutes=minutes)
             session.commit()
 
-    return sign_in
+    return verify
 
 
 @pytest.fixture()
-def staff_signed_in(sign_in_to_portal) -> None:
+def staff_verified(verify_in_slack) -> None:
     for key in ("duty", "duty2", "manager"):
-        sign_in_to_portal(key)
+        verify_in_slack(key)
 
 
 @pytest.fixture()

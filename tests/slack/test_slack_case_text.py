@@ -19,8 +19,8 @@ from mash.models import AuditEntry
 SECRET_WORDS = ("belt", "scared")
 
 
-# The desk works for staff signed in to the portal with both factors (test_slack_step_up).
-pytestmark = pytest.mark.usefixtures("staff_signed_in")
+# The desk works for staff who gave their second factor in Slack (test_slack_step_up).
+pytestmark = pytest.mark.usefixtures("staff_verified")
 
 
 @pytest.fixture()

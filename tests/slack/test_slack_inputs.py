@@ -58,7 +58,7 @@ def test_a_slash_command_with_control_characters_is_answered(slack, stub):
 
 
 def test_a_modal_note_with_surrogates_is_stored_cleaned(slack, stub, context, dispatcher,
-                                                       staff_signed_in):
+                                                       staff_verified):
     assert slack.dm(DSL, SECRET_WORDS, ts="1700000300.000100").status_code == 200
     [escalation] = stub.wait_for(lambda: escalations(context))
     assert dispatcher.run_once().delivered >= 1

@@ -1,18 +1,24 @@
-"""The duty desk in Slack needs the portal's second factor (security re-review F3): a Slack
-account alone is one factor, so a MASH worker's presses work only while they have a live
-portal session, which for staff exists only after the second factor."""
+"""The duty desk in Slack needs the worker's second factor, given in Slack (security
+re-reviews F3 and N1): a Slack account is one factor, and a portal session the worker left open
+in a browser proves nothing about who is pressing in Slack. A code from the authenticator app
+opens the desk for 30 minutes; without one a press changes nothing and asks for it."""
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
+import pyotp
 import pytest
 from slack_helpers import DISCLOSURE, DSL, DUTY, DUTY_CHANNEL
 from slack_stub import TEAM_ID
 from sqlalchemy import select
 
-from mash import escalations, sessions
+from mash import escalations, twofactor
 from mash.access import ChannelIdentity
 from mash.clock import utcnow
-from mash.models import AuditEntry, Escalation, PortalSession
+from mash.models import AuditEntry, Escalation, Person
+from slack_app.blocks import STEP_UP_VIEW
 
 
 @pytest.fixture()
@@ -33,11 +39,10 @@ def value(escalation_id: int) -> dict:
     return {"subject_type": "escalation", "subject_id": escalation_id}
 
 
-def refusals(context) -> list[AuditEntry]:
+def audit_rows(context, action: str) -> list[AuditEntry]:
     with context.sessions() as session:
         return list(session.execute(
-            select(AuditEntry).where(AuditEntry.action.like("slack.refused.%"))
-        ).scalars())
+            select(AuditEntry).where(AuditEntry.action == action)).scalars())
 
 
 def status(context, escalation_id: int) -> str:
@@ -45,30 +50,69 @@ def status(context, escalation_id: int) -> str:
         return session.get(Escalation, escalation_id).status
 
 
-def test_a_mash_worker_not_signed_in_to_the_portal_changes_nothing_and_reads_nothing(
+def opened_views(stub) -> list[dict]:
+    views = [call.params["view"] for call in stub.served("views.open")]
+    return [json.loads(v) if isinstance(v, str) else v for v in views]
+
+
+def code_values(code: str) -> dict:
+    return {"code": {"code": {"type": "plain_text_input", "value": code}}}
+
+
+def current_code(offset: int = 0) -> str:
+    totp = pyotp.TOTP(twofactor.DEMO_TOTP_SECRET)
+    return totp.at(utcnow() + timedelta(seconds=30 * offset))
+
+
+def test_without_a_code_a_press_changes_nothing_reads_nothing_and_asks_for_one(
         slack, stub, context, card, demo):
     escalation_id, where = card
     slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
     slack.press(DUTY, "mash_view_excerpt", value(escalation_id), card=where)
     assert status(context, escalation_id) == "raised"
-    assert not stub.served("views.open")  # no excerpt modal
-    notes = stub.wait_for(lambda: [m for m in stub.served("chat.postEphemeral")
-                                   if m.params.get("user") == DUTY][:2] or None)
-    assert all("second factor" in str(m.params.get("text")) for m in notes)
-    reasons = [r.detail.get("reason") for r in refusals(context)]
-    assert reasons.count("no portal sign-in with the second factor") == 2
+    views = stub.wait_for(lambda: opened_views(stub)[:2] if len(opened_views(stub)) >= 2 else None)
+    assert [v["callback_id"] for v in views] == [STEP_UP_VIEW, STEP_UP_VIEW]  # no excerpt shown
+    assert "belt" not in json.dumps(views)
+    reasons = [r.detail.get("reason") for r in audit_rows(context, "slack.refused.acknowledge")]
+    assert reasons == ["no second factor given in Slack"]
 
 
-def test_signing_in_to_the_portal_opens_the_desk_and_signing_out_closes_it(
-        slack, stub, context, card, demo, sign_in_to_portal):
+def test_the_right_code_opens_the_desk_for_30_minutes_and_a_wrong_one_does_not(
+        slack, stub, context, card, demo):
     escalation_id, where = card
-    sign_in_to_portal("duty")
+    wrong = slack.submit(DUTY, STEP_UP_VIEW, code_values("000000"), "")
+    assert wrong.json()["response_action"] == "errors" and "not right" in wrong.text
+    slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
+    assert status(context, escalation_id) == "raised"
+
+    right = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
+    assert right.json()["response_action"] == "update" and "30 minutes" in right.text
+    assert audit_rows(context, "slack.step_up")[-1].actor_user_id == demo.people["duty"]
+    replayed = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
+    assert replayed.json()["response_action"] == "errors"  # a code is accepted once only
+
     slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
     assert stub.wait_for(lambda: status(context, escalation_id) == "acknowledged" or None)
-    with context.sessions() as session:  # "sign out everywhere" revokes every session
-        sessions.revoke_all(session, user_id=demo.people["duty"], now=utcnow())
+
+    with context.sessions() as session:  # 30 minutes on: asked again
+        session.get(Person, demo.people["duty"]).slack_verified_until = utcnow()
         session.commit()
     slack.press(DUTY, "mash_pick_up", value(escalation_id), card=where)
     assert status(context, escalation_id) == "acknowledged"
+
+
+def test_repeated_wrong_codes_stop_the_checks_for_a_while(slack, context, demo):
+    for _ in range(twofactor.SLACK_MAX_FAILURES):
+        slack.submit(DUTY, STEP_UP_VIEW, code_values("123456"), "")
+    blocked = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
+    assert blocked.json()["response_action"] == "errors" and "Too many" in blocked.text
     with context.sessions() as session:
-        assert session.execute(select(PortalSession)).scalars().all()  # revoked, not deleted
+        assert session.get(Person, demo.people["duty"]).slack_verified_until is None
+
+
+def test_someone_who_is_not_mash_staff_gets_no_code_prompt(slack, stub, context, card):
+    escalation_id, where = card
+    slack.press(DSL, "mash_acknowledge", value(escalation_id), card=where)
+    refused = slack.submit(DSL, STEP_UP_VIEW, code_values(current_code()), "")
+    assert refused.json()["response_action"] == "errors" and "Only MASH staff" in refused.text
+    assert not opened_views(stub) and status(context, escalation_id) == "raised"

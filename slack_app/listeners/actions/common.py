@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from mash.access import Actor
+from slack_app import blocks
 from slack_app.blocks import Subject, parse_subject
-from slack_app.desk import DutyDesk, Refused
+from slack_app.desk import DutyDesk, Refused, StepUpNeeded
 from slack_app.store import Card
 
 log = logging.getLogger("slack_app.actions")
@@ -84,6 +85,9 @@ def authorised(
         problem = str(error)
     try:
         actor = desk.require_mash(press.user, action=action, subject=subject)
+    except StepUpNeeded:
+        open_modal(client, press, blocks.step_up_modal())  # then they press again
+        return None
     except Refused as refusal:
         tell(client, press, str(refusal))
         return None

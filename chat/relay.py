@@ -190,8 +190,7 @@ class ChatRelay:
             "phrases": screen.phrases[: escalations.MAX_PHRASES],
         }
         try:
-            self.drain_spool()
-            return self._raise_record(record)
+            reference = self._raise_record(record)
         except SQLAlchemyError as exc:
             log.error("database unavailable; escalation spooled for later: %s", exc)
             self.spool.put(record)
@@ -200,12 +199,19 @@ class ChatRelay:
             log.exception("escalation refused; raising it without its matched phrases")
             record = {**record, "phrases": [],
                       "categories": record["categories"][: escalations.MAX_CATEGORIES]}
+            try:
+                reference = self._raise_record(record)
+            except Exception:  # noqa: BLE001 - kept in the spool, retried and seen in the logs
+                log.exception("escalation could not be raised; spooled for later")
+                self.spool.put(record)
+                return None
+        # the live one first, then anything spooled while the database was down: nothing in
+        # the spool can delay or change this message's escalation
         try:
-            return self._raise_record(record)
-        except Exception:  # noqa: BLE001 - kept in the spool, retried and seen in the logs
-            log.exception("escalation could not be raised; spooled for later")
-            self.spool.put(record)
-            return None
+            self.drain_spool()
+        except SQLAlchemyError as exc:
+            log.error("spooled escalations wait for the database: %s", exc)
+        return reference
 
     def _raise_record(self, record: dict[str, Any]) -> str:
         identity = ChannelIdentity.from_metadata(record["metadata"], sender=record["sender_id"])

@@ -52,12 +52,17 @@ class EscalationSpool:
     def drain(self, raise_one: Callable[[dict[str, Any]], Any],
               retry_later: tuple[type[BaseException], ...] = ()) -> int:
         """Raise each spooled record. A `retry_later` error (the database is still down) stops
-        the drain; any other refusal sets that record aside in `refused/` (kept for an
-        operator, logged) so it cannot block the records behind it."""
+        the drain; any other failure, an unreadable file included, sets that record aside in
+        `refused/` (kept for an operator, logged) so it cannot block the records behind it."""
         done = 0
-        for path, record in self.pending():
+        if not self.directory.is_dir():
+            return 0
+        for path in sorted(self.directory.glob("*.json")):
             try:
+                record = json.loads(path.read_text(encoding="utf-8"))
                 raise_one(record)
+            except FileNotFoundError:  # another drainer (thread or process) just finished it
+                continue
             except retry_later:
                 raise
             except Exception:  # noqa: BLE001 - one bad record must not stall the rest
@@ -68,3 +73,12 @@ class EscalationSpool:
             path.unlink(missing_ok=True)  # two drainers may raise the same record: idempotent
             done += 1
         return done
+
+    def count(self) -> int:
+        """Records waiting for the database (files, whether or not they parse)."""
+        return len(list(self.directory.glob("*.json"))) if self.directory.is_dir() else 0
+
+    def refused_count(self) -> int:
+        """Records set aside because the service refused them: an operator must look."""
+        refused = self.directory / "refused"
+        return len(list(refused.glob("*.json"))) if refused.is_dir() else 0

@@ -448,23 +448,34 @@ def slack_step_up(
     for SLACK_STEP_UP (audited as slack.step_up); "wrong": a wrong or replayed code (audited,
     as a sign-in failure is); "wait": too many wrong codes lately, nothing checked."""
     now = now or utcnow()
-    person = _person(session, person_id)
+    # the person's row locked first (PostgreSQL), so simultaneous codes are counted and
+    # checked one at a time: no burst past the limit, no code accepted twice
+    person = session.execute(
+        select(Person).where(Person.id == person_id, Person.active.is_(True)).with_for_update()
+    ).scalar_one_or_none()
+    if person is None:
+        raise NotFound("No active person matches that identity.")
+    # only wrong codes typed into Slack count: wrong passwords at the portal (anyone who
+    # knows the e-mail address can type those) must not lock the worker out of Slack
     recent = session.execute(
         select(AuditEntry.id).where(
-            AuditEntry.action == "signin_failed", AuditEntry.subject_id == person.id,
+            AuditEntry.action == "slack.step_up_failed", AuditEntry.subject_id == person.id,
             AuditEntry.at >= now - SLACK_FAILURE_WINDOW,
         )
     ).all()
     if len(recent) >= SLACK_MAX_FAILURES:
         return "wait"
+    who = Actor(user_id=person.id, role=person.role, organisation_id=person.organisation_id,
+                name=person.name)
     if not verify.__wrapped__(session=session, person_id=person.id, code=code, address="slack",
                               production=production, now=now):
+        audit.record(session, actor=who, action="slack.step_up_failed", subject_type="person",
+                     subject_id=person.id, detail={"channel": "slack"}, now=now)
         return "wrong"
     person.slack_verified_until = now + SLACK_STEP_UP
     audit.record(
         session,
-        actor=Actor(user_id=person.id, role=person.role, organisation_id=person.organisation_id,
-                    name=person.name),
+        actor=who,
         action="slack.step_up",
         subject_type="person",
         subject_id=person.id,

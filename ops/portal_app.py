@@ -39,16 +39,20 @@ def create_production_app(settings: Settings) -> FastAPI:
         context = getattr(request.app.state, "context", None)
         if context is None:
             return JSONResponse({"status": "starting"}, status_code=503)
-        spooled = sum(1 for _ in context.relay.spool.pending())
+        # spooled: waiting for the database; refused: set aside, an operator must look
+        spooled = context.relay.spool.count()
+        refused = context.relay.spool.refused_count()
         try:
             with context.db.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except SQLAlchemyError:
             return JSONResponse(
-                {"status": "unavailable", "database": "down", "spooled": spooled},
+                {"status": "unavailable", "database": "down", "spooled": spooled,
+                 "refused": refused},
                 status_code=503,
             )
-        return JSONResponse({"status": "ok", "database": "ok", "spooled": spooled})
+        return JSONResponse({"status": "ok", "database": "ok", "spooled": spooled,
+                             "refused": refused})
 
     return app
 

@@ -105,12 +105,13 @@ def test_a_spooled_record_the_service_refuses_is_set_aside_and_blocks_nothing(
               "message_id": "a-bad", "urgency": "not-an-urgency", "categories": [],
               "phrases": []}
     down.spool.put(poison)  # sorts before the good record's file? either way it must not block
+    (down.spool.directory / "0000-empty.json").write_text("")  # a file cut short: unreadable
     up = relay_for(settings, engine, factory)
     live = up.send(sender_id="portal-2", text=DISCLOSURE, metadata={**META, "message_id": "live"})
     assert live.escalation_reference
     assert count_escalations(factory) == 2  # the spooled one and the live one
     assert list(up.spool.pending()) == []
-    assert len(list((up.spool.directory / "refused").glob("*.json"))) == 1  # kept, not lost
+    assert up.spool.refused_count() == 2  # the refused record and the unreadable file: kept
     with factory() as session:
         rows = session.execute(select(Escalation)).scalars().all()
     assert all(row.matched_phrases for row in rows)

@@ -313,7 +313,8 @@ def bring_database_back(context: AppContext, path: Path) -> None:
 def test_healthz_reports_the_database(portal) -> None:
     app, context, path = portal
     client = TestClient(app)
-    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "spooled": 0}
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "spooled": 0,
+                                             "refused": 0}
     take_database_away(context, path)
     try:
         response = client.get("/healthz")

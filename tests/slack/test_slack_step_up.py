@@ -116,3 +116,30 @@ def test_someone_who_is_not_mash_staff_gets_no_code_prompt(slack, stub, context,
     refused = slack.submit(DSL, STEP_UP_VIEW, code_values(current_code()), "")
     assert refused.json()["response_action"] == "errors" and "Only MASH staff" in refused.text
     assert not opened_views(stub) and status(context, escalation_id) == "raised"
+
+
+def test_wrong_passwords_at_the_portal_do_not_lock_the_worker_out_of_slack(
+        slack, context, demo):
+    """Security re-review R6-2: anyone who knows a worker's e-mail can type wrong passwords;
+    only wrong codes typed into Slack count towards Slack's limit."""
+    with context.sessions() as session:
+        for _ in range(twofactor.SLACK_MAX_FAILURES + 2):
+            twofactor.record_failure(session, person=session.get(Person, demo.people["duty"]),
+                                     address="203.0.113.9", reason="wrong_password")
+        session.commit()
+    right = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
+    assert right.json()["response_action"] == "update"
+
+
+def test_signing_out_everywhere_ends_the_slack_verification_too(slack, context, demo):
+    """R6-4: sign out everywhere, a password change and a second-factor reset all end every
+    session; the step-up given in Slack ends with them."""
+    from mash import sessions
+
+    assert slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "").json()[
+        "response_action"] == "update"
+    with context.sessions() as session:
+        assert twofactor.slack_verified(session, person_id=demo.people["duty"])
+        sessions.revoke_all(session, user_id=demo.people["duty"], now=utcnow())
+        session.commit()
+        assert not twofactor.slack_verified(session, person_id=demo.people["duty"])

@@ -465,8 +465,7 @@ def slack_step_up(
     ).all()
     if len(recent) >= SLACK_MAX_FAILURES:
         return "wait"
-    who = Actor(user_id=person.id, role=person.role, organisation_id=person.organisation_id,
-                name=person.name)
+    who = _actor(person)
     if not verify.__wrapped__(session=session, person_id=person.id, code=code, address="slack",
                               production=production, now=now):
         audit.record(session, actor=who, action="slack.step_up_failed", subject_type="person",

@@ -161,10 +161,7 @@ def add_detail(
         )
         if extra is None:
             continue
-        if len(slots(chosen)) >= limit:
-            weakest = min(chosen[1:], key=lambda pair: pair[0], default=None)
-            if weakest is not None:
-                chosen = [pair for pair in chosen if pair is not weakest]
+        chosen = _make_room(chosen, limit, slots)
         chosen = [*chosen, extra]
         break
     return chosen
@@ -195,10 +192,7 @@ def carry_kind(
         extra = next((pair for pair in ranked if need(pair[1]) and pair[0] > 0), None)
         if extra is None:
             continue
-        if len(slots(chosen)) >= limit:
-            weakest = min(chosen[1:], key=lambda pair: pair[0], default=None)
-            if weakest is not None:
-                chosen = [pair for pair in chosen if pair is not weakest]
+        chosen = _make_room(chosen, limit, slots)
         # Scored as the best, so that no sentence brought in later pushes it out.
         top = max((score for score, _ in chosen), default=extra[0])
         chosen = [*chosen, (max(top, extra[0]), extra[1])]
@@ -250,3 +244,11 @@ def within_slots(chosen: list[tuple[float, Unit]], limit: int) -> list[tuple[flo
         for score, unit in chosen
         if (("list", unit.list_id) if unit.list_id is not None else id(unit)) in keep
     ]
+
+
+def _make_room(chosen: list, limit: int, slots) -> list:
+    """Drop the weakest choice after the first when `chosen` fills its slots already."""
+    if len(slots(chosen)) < limit:
+        return chosen
+    weakest = min(chosen[1:], key=lambda pair: pair[0], default=None)
+    return chosen if weakest is None else [pair for pair in chosen if pair is not weakest]

@@ -18,7 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("people") as batch:
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35+, PostgreSQL): batch mode's copy of
+    # `people` would drop the old table, which SQLite's foreign keys refuse once any row
+    # refers to a person.
+    with op.batch_alter_table("people", recreate="never") as batch:
         batch.drop_column("slack_verified_until")
 
 

@@ -308,7 +308,8 @@ def consultation_card(
 
 
 def outcome_modal(subject: Subject, reference: str, private_metadata: str) -> dict[str, Any]:
-    """Record outcome: the outcome codes and a note (escalation), or the advice (consultation)."""
+    """Record outcome: the outcome codes and a note (escalation), or the advice (consultation),
+    and the worker's code."""
     blocks: list[dict[str, Any]] = []
     if subject.subject_type == "escalation":
         blocks.append(
@@ -359,6 +360,7 @@ def outcome_modal(subject: Subject, reference: str, private_metadata: str) -> di
 def reassign_modal(
     reference: str, people: list[tuple[int, str]], private_metadata: str
 ) -> dict[str, Any]:
+    """Reassign: the MASH staff to hand it to, and the worker's code."""
     return {
         "type": "modal",
         "callback_id": REASSIGN_VIEW,

@@ -139,9 +139,6 @@ class Person(Base):
     # expires: staff need it to enrol at sign-in, so the password alone cannot.
     enrolment_code_hash = Column(String(200))
     enrolment_code_expires_at = Column(UTCDateTime)
-    # Until when the duty desk in Slack works for this person: a Slack account is one factor,
-    # so they give their second factor in Slack too (mash/twofactor.py slack_step_up).
-    slack_verified_until = Column(UTCDateTime)
 
 
 class RecoveryCode(Base):

@@ -19,7 +19,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from mash.access import Actor
-from mash.models import Person, PortalSession
+from mash.models import PortalSession
 from settings import Settings
 
 TOKEN_BYTES = 32
@@ -133,14 +133,12 @@ def revoke(session: Session, *, record_id: int, now: datetime) -> None:
 
 
 def revoke_all(session: Session, *, user_id: int, now: datetime) -> int:
-    """End every session of one person (sign out everywhere, password change, 2FA reset),
-    and their second factor given in Slack (the duty desk's step-up) with them."""
+    """End every session of one person (sign out everywhere, password change, 2FA reset)."""
     result = session.execute(
         update(PortalSession)
         .where(PortalSession.user_id == user_id, PortalSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    session.execute(update(Person).where(Person.id == user_id).values(slack_verified_until=None))
     return int(result.rowcount or 0)
 
 

@@ -432,21 +432,25 @@ def _actor(person: Person) -> Actor:
     )
 
 
-# -- the Slack duty desk's step-up ------------------------------------------------------------
+# -- the Slack duty desk's second factor -------------------------------------------------------
+# Nothing is remembered after a right code: Slack's payloads cannot tell two clients of one
+# user apart, so a standing window would serve a thief holding the worker's Slack session on
+# another machine as well as the worker (security re-review R6-1). Each sensitive desk action
+# carries its own code instead.
 
-SLACK_STEP_UP = timedelta(minutes=30)  # how long a code given in Slack holds
 SLACK_FAILURE_WINDOW = timedelta(minutes=15)
-SLACK_MAX_FAILURES = 5  # wrong codes (anywhere) in the window before Slack stops asking
+SLACK_MAX_FAILURES = 5  # wrong codes typed into Slack in the window before Slack stops asking
 
 
 @unit_of_work
 def slack_step_up(
-    *, session: Session, person_id: int, code: str, production: bool,
-    now: datetime | None = None,
+    *, session: Session, person_id: int, code: str, production: bool, action: str,
+    item: str | None = None, now: datetime | None = None,
 ) -> str:
-    """Check a second factor typed into Slack. "ok": the desk works in Slack for this person
-    for SLACK_STEP_UP (audited as slack.step_up); "wrong": a wrong or replayed code (audited,
-    as a sign-in failure is); "wait": too many wrong codes lately, nothing checked."""
+    """Check a second factor typed into Slack for one desk `action` (on `item`, e.g.
+    "escalation:12"). "ok": a right code, now used up (audited as slack.step_up); "wrong": a
+    wrong or replayed code (audited as slack.step_up_failed, and as a sign-in failure is);
+    "wait": too many wrong codes lately, nothing checked."""
     now = now or utcnow()
     # the person's row locked first (PostgreSQL), so simultaneous codes are counted and
     # checked one at a time: no burst past the limit, no code accepted twice
@@ -465,28 +469,15 @@ def slack_step_up(
     ).all()
     if len(recent) >= SLACK_MAX_FAILURES:
         return "wait"
-    who = _actor(person)
-    if not verify.__wrapped__(session=session, person_id=person.id, code=code, address="slack",
-                              production=production, now=now):
-        audit.record(session, actor=who, action="slack.step_up_failed", subject_type="person",
-                     subject_id=person.id, detail={"channel": "slack"}, now=now)
-        return "wrong"
-    person.slack_verified_until = now + SLACK_STEP_UP
+    ok = verify.__wrapped__(session=session, person_id=person.id, code=code, address="slack",
+                            production=production, now=now)
     audit.record(
         session,
-        actor=who,
-        action="slack.step_up",
+        actor=_actor(person),
+        action="slack.step_up" if ok else "slack.step_up_failed",
         subject_type="person",
         subject_id=person.id,
-        detail={"channel": "slack", "until": (now + SLACK_STEP_UP).isoformat()},
+        detail={"channel": "slack", "action": action, "item": item},
         now=now,
     )
-    return "ok"
-
-
-def slack_verified(session: Session, *, person_id: int, now: datetime | None = None) -> bool:
-    """Whether this person's second factor, given in Slack, still holds."""
-    until = session.execute(
-        select(Person.slack_verified_until).where(Person.id == person_id)
-    ).scalar_one_or_none()
-    return until is not None and (now or utcnow()) < until
+    return "ok" if ok else "wrong"

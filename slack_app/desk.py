@@ -2,8 +2,9 @@
 
 Listeners stay thin: they parse Slack's payload and call one method here. Every method that
 changes anything goes through the MASH service (one transaction each, access enforced inside);
-this module adds the Slack-side rules: only MASH staff may press, and a refused press is
-written to the audit trail.
+this module adds the Slack-side rules: only MASH staff may press, every action or read carries
+the worker's authenticator code (good for that one action), and a refused press is written to
+the audit trail.
 """
 
 from __future__ import annotations
@@ -32,18 +33,18 @@ REFUSAL = (
     "Only MASH staff can work escalations from the duty channel, so nothing was changed. "
     "Your attempt has been recorded."
 )
-STEP_UP = (
-    "To work escalations from Slack, give the code from your authenticator app (it holds for "
-    "30 minutes): a Slack account alone is one factor. Nothing was changed."
+ASK_CODE = "Type the code from your authenticator app: each action needs its own."
+NO_CODE_REASON = "no second factor given in Slack"
+WRONG_CODE = (
+    "That code is not right, or was used already (each code works once). Nothing was done: "
+    "type the next one."
 )
-STEP_UP_REASON = "no second factor given in Slack"
-STEPPED_UP = (
-    "Thank you: the duty desk works for you in Slack for 30 minutes. Press the button again."
-)
-WRONG_CODE = "That code is not right (or was used already). Try the next one."
 TOO_MANY_CODES = (
-    "Too many wrong codes: wait 15 minutes, or work the escalation in the portal."
+    "Too many wrong codes: nothing was done. Wait 15 minutes, or work the escalation in the "
+    "portal."
 )
+USED_CODE = "That code has been used: type the next one."
+TOO_MANY_REASON = "too many wrong codes in Slack"
 DESK_ACTOR = Actor.system("slack duty desk")
 
 
@@ -51,8 +52,9 @@ class Refused(Exception):
     """The presser may not use the duty desk (already audited). `str()` is fit to show."""
 
 
-class StepUpNeeded(Refused):
-    """MASH staff who have not given their second factor in Slack lately (already audited)."""
+class CodeRefused(Refused):
+    """MASH staff whose second factor for this action was missing, wrong, used already or
+    asked too often (already audited). `str()` is fit to show."""
 
 
 class DutyDesk:
@@ -70,44 +72,50 @@ class DutyDesk:
             return None
 
     def require_mash(self, slack_user_id: str, *, action: str, subject: Subject | None) -> Actor:
-        """The presser's Actor if they are MASH staff who gave their second factor in Slack
-        within SLACK_STEP_UP; otherwise audit the attempt and raise (StepUpNeeded when only
-        the code is missing). A Slack account is one factor (security re-reviews F3, N1)."""
+        """The presser's Actor if they are MASH staff; otherwise audit the attempt and raise
+        Refused. Enough to open a form; acting needs `require_code` too."""
         actor = self.actor_for(slack_user_id)
         if actor is None or not actor.is_mash:
             self.record_refusal(
                 actor=actor, slack_user_id=slack_user_id, action=action, subject=subject
             )
             raise Refused(REFUSAL)
-        if not self._verified(actor):
-            self.record_refusal(
-                actor=actor, slack_user_id=slack_user_id, action=action, subject=subject,
-                reason=STEP_UP_REASON,
-            )
-            raise StepUpNeeded(STEP_UP)
         return actor
 
-    def _verified(self, actor: Actor) -> bool:
+    def require_code(
+        self, slack_user_id: str, code: Any, *, action: str, subject: Subject | None
+    ) -> Actor:
+        """The presser's Actor if they are MASH staff (checked again: a form may have been
+        opened before a role change) and `code` is their second factor now, used up by this
+        one action; otherwise audit and raise (CodeRefused when only the code fails).
+
+        A Slack account is one factor (security re-reviews F3, N1), and Slack's payloads cannot
+        tell two clients of one user apart, so a right code authorises this action only: no
+        window is kept that a thief holding the worker's Slack session could use (R6-1)."""
+        actor = self.require_mash(slack_user_id, action=action, subject=subject)
+        if not isinstance(code, str) or not code.strip():
+            self.record_refusal(actor=actor, slack_user_id=slack_user_id, action=action,
+                                subject=subject, reason=NO_CODE_REASON)
+            raise CodeRefused(ASK_CODE)
+        item = f"{subject.subject_type}:{subject.subject_id}" if subject else None
         try:
             with self.deps.sessions() as session:
-                return twofactor.slack_verified(session, person_id=actor.user_id)
-        except SQLAlchemyError:
+                result = twofactor.slack_step_up(
+                    session=session, person_id=actor.user_id, code=code,
+                    production=self.deps.settings.is_production, action=action, item=item,
+                )
+        except (SQLAlchemyError, MashError):
             log.exception("could not check the presser's second factor")
-            return False
-
-    def step_up(self, slack_user_id: str, code: str) -> str:
-        """Check the code a MASH worker typed into Slack: a message to show them."""
-        actor = self.actor_for(slack_user_id)
-        if actor is None or not actor.is_mash:
-            self.record_refusal(actor=actor, slack_user_id=slack_user_id, action="step_up",
-                                subject=None)
-            raise Refused(REFUSAL)
-        with self.deps.sessions() as session:
-            result = twofactor.slack_step_up(
-                session=session, person_id=actor.user_id, code=code,
-                production=self.deps.settings.is_production,
-            )
-        return {"ok": STEPPED_UP, "wrong": WRONG_CODE, "wait": TOO_MANY_CODES}[result]
+            raise CodeRefused(
+                "The code could not be checked, so nothing was done. Try again."
+            ) from None
+        if result == "wait":
+            self.record_refusal(actor=actor, slack_user_id=slack_user_id, action=action,
+                                subject=subject, reason=TOO_MANY_REASON)
+            raise CodeRefused(TOO_MANY_CODES)
+        if result != "ok":  # audited by twofactor as slack.step_up_failed
+            raise CodeRefused(WRONG_CODE)
+        return actor
 
     def record_refusal(
         self,

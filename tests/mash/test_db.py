@@ -54,3 +54,27 @@ def test_database_errors_never_carry_the_statements_values(tmp_path) -> None:
             connection.execute(text("INSERT INTO t VALUES (:v)"), {"v": "stepdad hit her"})
     assert "stepdad" not in str(error.value)
     engine.dispose()
+
+
+def test_migration_0005_drops_the_slack_window_in_place_and_downgrades(demo_db_url):
+    """R6-1: no Slack verification is kept any more. The drop must work on a database whose
+    people are referred to (SQLite refuses batch mode's copy of the table), and the downgrade
+    brings 0004's column back, empty."""
+    from sqlalchemy import inspect
+
+    from mash.db import make_engine
+    from mash.migrate import downgrade, upgrade
+
+    def people_columns() -> set[str]:
+        engine = make_engine(url=demo_db_url)
+        try:
+            return {column["name"] for column in inspect(engine).get_columns("people")}
+        finally:
+            engine.dispose()
+
+    head = current(demo_db_url)
+    assert "slack_verified_until" not in people_columns()
+    downgrade(demo_db_url, "0004_slack_step_up")
+    assert "slack_verified_until" in people_columns()
+    upgrade(demo_db_url)  # the demo directory is seeded: the people rows are referred to
+    assert current(demo_db_url) == head and "slack_verified_until" not in people_columns()

@@ -7,23 +7,28 @@ background thread."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from slack_helpers import BOT_TOKEN, DUTY_CHANNEL, SIGNING_SECRET, SlackClient
 from slack_stub import SlackStub
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from app_context import AppContext
 from chat.relay import ChatRelay
 from guidance.engine import Engine
+from mash import twofactor
 from mash.db import make_engine, session_factory
 from mash.demo import DemoDirectory, seed_demo
 from mash.dispatcher import Dispatcher, Policy
+from mash.models import Person
 from mash.targets import FileTarget
 from settings import Settings
 from slack_app.asgi import mount
@@ -76,28 +81,29 @@ def demo(context: AppContext) -> DemoDirectory:
 
 
 @pytest.fixture()
-def verify_in_slack(context: AppContext, demo: DemoDirectory):
-    """Mark a demo person as having given their second factor in Slack just now, as the
-    desk's code modal does: the desk works only for MASH staff who have (security re-reviews
-    F3 and N1; test_slack_step_up.py drives the modal itself)."""
-    from datetime import timedelta
+def fresh_code(context: AppContext) -> Callable[[str], str]:
+    """`fresh_code(slack_user)`: the next authenticator code the desk will accept from a demo
+    person (the demo accounts share DEMO_TOTP_SECRET). Each desk action needs its own code
+    (security re-review R6-1) and a code works once (the last accepted time step is kept), so
+    this gives the earliest step after the last one used that the verifier still accepts (one
+    step of drift either way), waiting for the next step when those are used up."""
 
-    from mash.clock import utcnow
-    from mash.models import Person
+    def code(slack_user: str) -> str:
+        while True:
+            with context.sessions() as session:
+                last = session.execute(
+                    select(Person.totp_last_step).where(Person.slack_user_id == slack_user)
+                ).scalar_one()
+            now = time.time()
+            here = int(now) // twofactor.STEP_SECONDS
+            # the previous step only while it stays acceptable until the request lands
+            earliest = here - 1 if now % twofactor.STEP_SECONDS < 20 else here
+            step = max(earliest, -1 if last is None else last + 1)
+            if step <= here + 1:
+                return pyotp.TOTP(twofactor.DEMO_TOTP_SECRET).at(step * twofactor.STEP_SECONDS)
+            time.sleep(twofactor.STEP_SECONDS - now % twofactor.STEP_SECONDS + 0.1)
 
-    def verify(key: str, *, minutes: float = 30) -> None:
-        with context.sessions() as session:
-            person = session.get(Person, demo.people[key])
-            person.slack_verified_until = utcnow() + timedelta(minutes=minutes)
-            session.commit()
-
-    return verify
-
-
-@pytest.fixture()
-def staff_verified(verify_in_slack) -> None:
-    for key in ("duty", "duty2", "manager"):
-        verify_in_slack(key)
+    return code
 
 
 @pytest.fixture()

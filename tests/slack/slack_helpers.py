@@ -11,9 +11,10 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
-from slack_stub import TEAM_ID
+from slack_stub import TEAM_ID, SlackStub
 from starlette.testclient import TestClient
 
+STEP_UP_VIEW = "mash_step_up_view"  # the code modal of acknowledge, pick up, view excerpt
 BOT_TOKEN = "test-bot-token"
 SIGNING_SECRET = "test-signing-secret"
 DUTY_CHANNEL = "CDUTYDESK1"
@@ -132,3 +133,27 @@ class SlackClient:
             ),
             "application/x-www-form-urlencoded",
         )
+
+
+def opened_views(stub: SlackStub) -> list[dict[str, Any]]:
+    """Every modal the app opened, oldest first."""
+    views = [call.params["view"] for call in stub.served("views.open")]
+    return [json.loads(v) if isinstance(v, str) else v for v in views]
+
+
+def code_values(code: str) -> dict[str, Any]:
+    """A modal's code input, as Slack submits it."""
+    return {"code": {"code": {"type": "plain_text_input", "value": code}}}
+
+
+def press_with_code(
+    slack: SlackClient, stub: SlackStub, user: str, action_id: str, value: Any, *,
+    card: tuple[str, str], code: str,
+):
+    """Press a button that asks for the code (acknowledge, pick up, view excerpt), then
+    submit `code` in the code modal it opened: the submission's response."""
+    before = len(opened_views(stub))
+    slack.press(user, action_id, value, card=card)
+    views = stub.wait_for(lambda: opened_views(stub)[before:])
+    assert len(views) == 1 and views[0]["callback_id"] == STEP_UP_VIEW, views
+    return slack.submit(user, STEP_UP_VIEW, code_values(code), views[0]["private_metadata"])

@@ -1,14 +1,23 @@
 """The duty card carries no case text (Slack is a third party): the reference, urgency,
-categories, source, timers and buttons only. "View excerpt" opens the redacted excerpt in a
-modal, read through the MASH service as the presser (access check, audited), for MASH staff
-only."""
+categories, source, timers and buttons only. "View excerpt" asks for the worker's
+authenticator code and, on a right one, shows the redacted excerpt in the modal, read through the
+MASH service as the presser (access check, audited), for MASH staff only."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from slack_helpers import DISCLOSURE, DSL, DUTY, DUTY_CHANNEL, STRANGER
+from slack_helpers import (
+    DISCLOSURE,
+    DSL,
+    DUTY,
+    DUTY_CHANNEL,
+    STEP_UP_VIEW,
+    STRANGER,
+    code_values,
+    opened_views,
+)
 from slack_stub import TEAM_ID
 from sqlalchemy import select
 
@@ -17,10 +26,6 @@ from mash.access import ChannelIdentity
 from mash.models import AuditEntry
 
 SECRET_WORDS = ("belt", "scared")
-
-
-# The desk works for staff who gave their second factor in Slack (test_slack_step_up).
-pytestmark = pytest.mark.usefixtures("staff_verified")
 
 
 @pytest.fixture()
@@ -57,19 +62,30 @@ def test_duty_card_shows_no_case_text(posted):
     assert "View excerpt" in shown
 
 
-def test_view_excerpt_opens_the_redacted_excerpt_for_mash_staff_with_an_audit_row(
-    slack, stub, context, posted, demo
+def test_view_excerpt_shows_the_redacted_excerpt_only_after_a_right_code_with_an_audit_row(
+    slack, stub, context, posted, demo, fresh_code
 ):
     escalation_id, message = posted
     reads_before = len(audit(context, "escalation.read"))
     assert press_view(slack, DUTY, escalation_id, message).status_code == 200
-    [opened] = stub.wait_for(lambda: stub.served("views.open"))
-    modal = opened.params["view"]
-    modal = json.loads(modal) if isinstance(modal, str) else modal
-    assert "belt" in json.dumps(modal["blocks"])
+    [asked] = stub.wait_for(lambda: opened_views(stub))
+    assert asked["callback_id"] == STEP_UP_VIEW and "belt" not in json.dumps(asked)
+    assert len(audit(context, "escalation.read")) == reads_before  # nothing read yet
+
+    wrong = slack.submit(DUTY, STEP_UP_VIEW, code_values("000000"), asked["private_metadata"])
+    assert wrong.json()["response_action"] == "errors" and "belt" not in wrong.text
+    assert len(audit(context, "escalation.read")) == reads_before
+
+    right = slack.submit(
+        DUTY, STEP_UP_VIEW, code_values(fresh_code(DUTY)), asked["private_metadata"]
+    ).json()
+    assert right["response_action"] == "update" and "belt" in json.dumps(right["view"]["blocks"])
     reads = audit(context, "escalation.read")
     assert len(reads) == reads_before + 1
     assert reads[-1].actor_user_id == demo.people["duty"] and reads[-1].subject_id == escalation_id
+    [used] = audit(context, "slack.step_up")
+    assert used.detail == {"channel": "slack", "action": "view_excerpt",
+                           "item": f"escalation:{escalation_id}"}
 
 
 @pytest.mark.parametrize("presser", [DSL, STRANGER])

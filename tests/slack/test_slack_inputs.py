@@ -9,7 +9,7 @@ import json
 import logging
 
 import pytest
-from slack_helpers import DSL, DUTY, DUTY_CHANNEL
+from slack_helpers import DSL, DUTY, DUTY_CHANNEL, code_values, press_with_code
 from sqlalchemy import select
 
 from mash.models import Escalation
@@ -58,18 +58,20 @@ def test_a_slash_command_with_control_characters_is_answered(slack, stub):
 
 
 def test_a_modal_note_with_surrogates_is_stored_cleaned(slack, stub, context, dispatcher,
-                                                       staff_verified):
+                                                       fresh_code):
     assert slack.dm(DSL, SECRET_WORDS, ts="1700000300.000100").status_code == 200
     [escalation] = stub.wait_for(lambda: escalations(context))
     assert dispatcher.run_once().delivered >= 1
     [card] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
     subject = {"subject_type": "escalation", "subject_id": escalation.id}
-    slack.press(DUTY, "mash_pick_up", subject, card=(DUTY_CHANNEL, card["ts"]))
+    press_with_code(slack, stub, DUTY, "mash_pick_up", subject, card=(DUTY_CHANNEL, card["ts"]),
+                    code=fresh_code(DUTY))
     stub.wait_for(lambda: escalations(context)[0].picked_up_by is not None)
     meta = json.dumps({**subject, "channel": DUTY_CHANNEL, "ts": card["ts"]})
     values = {
         "note": {"text": {"type": "plain_text_input", "value": f"Rang the school. {ODD}"}},
         "outcome": {"code": {"type": "static_select", "selected_option": {"value": "other"}}},
+        **code_values(fresh_code(DUTY)),
     }
     response = slack.submit(DUTY, "mash_outcome_view", values, meta)
     assert response.status_code == 200 and not response.content  # accepted: the modal closes

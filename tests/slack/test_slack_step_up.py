@@ -1,28 +1,41 @@
-"""The duty desk in Slack needs the worker's second factor, given in Slack (security
-re-reviews F3 and N1): a Slack account is one factor, and a portal session the worker left open
-in a browser proves nothing about who is pressing in Slack. A code from the authenticator app
-opens the desk for 30 minutes; without one a press changes nothing and asks for it."""
+"""The duty desk in Slack needs the worker's second factor, given in Slack, for each action
+(security re-reviews F3, N1 and R6-1): a Slack account is one factor, a portal session left open
+in a browser proves nothing about who is pressing in Slack, and Slack's payloads cannot tell
+two clients of one user apart, so a right code does one action and nothing is remembered.
+Acknowledge, pick up and view excerpt open a code modal and act on its submission; the outcome
+and reassign forms carry a code field. A code works once; five wrong ones in 15 minutes stop
+the checks; every refusal and every code is audited."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-import pyotp
 import pytest
-from slack_helpers import DISCLOSURE, DSL, DUTY, DUTY_CHANNEL
+from slack_helpers import (
+    DISCLOSURE,
+    DSL,
+    DUTY,
+    DUTY_CHANNEL,
+    STEP_UP_VIEW,
+    code_values,
+    opened_views,
+    press_with_code,
+)
 from slack_stub import TEAM_ID
 from sqlalchemy import select
 
-from mash import escalations, twofactor
+from mash import twofactor
 from mash.access import ChannelIdentity
-from mash.clock import utcnow
 from mash.models import AuditEntry, Escalation, Person
-from slack_app.blocks import STEP_UP_VIEW
+
+OUTCOME_VIEW = "mash_outcome_view"
+REASSIGN_VIEW = "mash_reassign_view"
 
 
 @pytest.fixture()
 def card(context, dispatcher, stub):
+    from mash import escalations
+
     with context.sessions() as session:
         view = escalations.raise_escalation(
             session=session,
@@ -39,107 +52,205 @@ def value(escalation_id: int) -> dict:
     return {"subject_type": "escalation", "subject_id": escalation_id}
 
 
+def meta(escalation_id: int, where: tuple[str, str], action: str | None = None) -> str:
+    """A form's private_metadata, as a client can craft it."""
+    data = {**value(escalation_id), "channel": where[0], "ts": where[1]}
+    return json.dumps({**data, "action": action} if action else data)
+
+
 def audit_rows(context, action: str) -> list[AuditEntry]:
     with context.sessions() as session:
         return list(session.execute(
             select(AuditEntry).where(AuditEntry.action == action)).scalars())
 
 
-def status(context, escalation_id: int) -> str:
+def worker_reads(context, demo) -> list[AuditEntry]:
+    """Reads of an escalation by the worker (the desk's own card redraws read as the system)."""
+    return [r for r in audit_rows(context, "escalation.read")
+            if r.actor_user_id == demo.people["duty"]]
+
+
+def escalation(context, escalation_id: int) -> Escalation:
     with context.sessions() as session:
-        return session.get(Escalation, escalation_id).status
+        return session.get(Escalation, escalation_id)
 
 
-def opened_views(stub) -> list[dict]:
-    views = [call.params["view"] for call in stub.served("views.open")]
-    return [json.loads(v) if isinstance(v, str) else v for v in views]
+def status(context, escalation_id: int) -> str:
+    return escalation(context, escalation_id).status
 
 
-def code_values(code: str) -> dict:
-    return {"code": {"code": {"type": "plain_text_input", "value": code}}}
+def outcome_values(totp: str | None) -> dict:
+    values = {"outcome": {"code": {"type": "static_select",
+                                   "selected_option": {"value": "no_further_action"}}},
+              "note": {"text": {"type": "plain_text_input", "value": ""}}}
+    return {**values, **code_values(totp)} if totp is not None else values
 
 
-def current_code(offset: int = 0) -> str:
-    totp = pyotp.TOTP(twofactor.DEMO_TOTP_SECRET)
-    return totp.at(utcnow() + timedelta(seconds=30 * offset))
+def pick_up(slack, stub, context, escalation_id, where, code) -> None:
+    press_with_code(slack, stub, DUTY, "mash_pick_up", value(escalation_id), card=where, code=code)
+    assert status(context, escalation_id) == "picked_up"
 
 
-def test_without_a_code_a_press_changes_nothing_reads_nothing_and_asks_for_one(
+def test_a_press_asks_for_the_code_and_changes_nothing_reads_nothing_until_it_is_given(
         slack, stub, context, card, demo):
     escalation_id, where = card
     slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
     slack.press(DUTY, "mash_view_excerpt", value(escalation_id), card=where)
+    views = stub.wait_for(lambda: len(opened_views(stub)) >= 2 and opened_views(stub))
+    assert [v["callback_id"] for v in views] == [STEP_UP_VIEW, STEP_UP_VIEW]
+    assert sorted(json.loads(v["private_metadata"])["action"] for v in views) == [
+        "acknowledge", "view_excerpt"]
+    assert "belt" not in json.dumps(views)  # no excerpt shown
     assert status(context, escalation_id) == "raised"
-    views = stub.wait_for(lambda: opened_views(stub)[:2] if len(opened_views(stub)) >= 2 else None)
-    assert [v["callback_id"] for v in views] == [STEP_UP_VIEW, STEP_UP_VIEW]  # no excerpt shown
-    assert "belt" not in json.dumps(views)
-    reasons = [r.detail.get("reason") for r in audit_rows(context, "slack.refused.acknowledge")]
-    assert reasons == ["no second factor given in Slack"]
+    assert worker_reads(context, demo) == []
 
 
-def test_the_right_code_opens_the_desk_for_30_minutes_and_a_wrong_one_does_not(
-        slack, stub, context, card, demo):
+def test_a_right_code_does_one_action_only_a_second_press_needs_another(
+        slack, stub, context, card, demo, fresh_code):
+    """R6-1: after the worker acknowledges with a code, someone holding the worker's Slack
+    session (same Slack user) gets nothing done without a code of their own."""
     escalation_id, where = card
-    wrong = slack.submit(DUTY, STEP_UP_VIEW, code_values("000000"), "")
-    assert wrong.json()["response_action"] == "errors" and "not right" in wrong.text
-    slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
-    assert status(context, escalation_id) == "raised"
+    code = fresh_code(DUTY)
+    done = press_with_code(slack, stub, DUTY, "mash_acknowledge", value(escalation_id),
+                           card=where, code=code)
+    assert not done.content and status(context, escalation_id) == "acknowledged"
+    [used] = audit_rows(context, "slack.step_up")
+    assert used.actor_user_id == demo.people["duty"]
+    assert used.detail == {"channel": "slack", "action": "acknowledge",
+                           "item": f"escalation:{escalation_id}"}
 
-    right = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
-    assert right.json()["response_action"] == "update" and "30 minutes" in right.text
-    assert audit_rows(context, "slack.step_up")[-1].actor_user_id == demo.people["duty"]
-    replayed = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
-    assert replayed.json()["response_action"] == "errors"  # a code is accepted once only
-
-    slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
-    assert stub.wait_for(lambda: status(context, escalation_id) == "acknowledged" or None)
-
-    with context.sessions() as session:  # 30 minutes on: asked again
-        session.get(Person, demo.people["duty"]).slack_verified_until = utcnow()
-        session.commit()
+    # the second press opens the code modal again; without a code nothing happens
     slack.press(DUTY, "mash_pick_up", value(escalation_id), card=where)
-    assert status(context, escalation_id) == "acknowledged"
+    asked = stub.wait_for(lambda: len(opened_views(stub)) == 2 and opened_views(stub)[-1])
+    assert asked["callback_id"] == STEP_UP_VIEW
+    empty = slack.submit(DUTY, STEP_UP_VIEW, code_values(""), asked["private_metadata"]).json()
+    assert "Type the code" in empty["errors"]["code"]
+    replayed = slack.submit(DUTY, STEP_UP_VIEW, code_values(code), asked["private_metadata"])
+    assert replayed.json()["response_action"] == "errors" and "used already" in replayed.text
+    excerpt = slack.submit(DUTY, STEP_UP_VIEW, code_values(code),
+                           meta(escalation_id, where, "view_excerpt"))
+    assert excerpt.json()["response_action"] == "errors" and "belt" not in excerpt.text
+    # crafted forms with no code, or the spent one, change nothing either
+    for totp in (None, code):
+        outcome = slack.submit(DUTY, OUTCOME_VIEW, outcome_values(totp), meta(escalation_id, where))
+        assert outcome.json()["response_action"] == "errors"
+        reassign = slack.submit(DUTY, REASSIGN_VIEW, {
+            "assignee": {"person": {"selected_option": {"value": str(demo.people["duty2"])}}},
+            **(code_values(totp) if totp else {})}, meta(escalation_id, where))
+        assert "code" in reassign.json()["errors"]
+
+    e = escalation(context, escalation_id)
+    assert (e.status, e.picked_up_by, e.outcome_code) == ("acknowledged", None, None)
+    assert worker_reads(context, demo) == []
+    assert len(audit_rows(context, "slack.step_up")) == 1
+    reasons = [r.detail["reason"] for r in audit_rows(context, "slack.refused.pick_up")
+               + audit_rows(context, "slack.refused.record_outcome")
+               + audit_rows(context, "slack.refused.reassign")]
+    assert reasons == ["no second factor given in Slack"] * 3
+    failed = audit_rows(context, "slack.step_up_failed")  # the spent code, four times
+    assert [f.detail["action"] for f in failed] == [
+        "pick_up", "view_excerpt", "record_outcome", "reassign"]
+    assert all(f.detail["channel"] == "slack" for f in failed)
+
+    # with a fresh code of their own, the worker's next action goes through
+    press_with_code(slack, stub, DUTY, "mash_pick_up", value(escalation_id), card=where,
+                    code=fresh_code(DUTY))
+    assert status(context, escalation_id) == "picked_up"
 
 
-def test_repeated_wrong_codes_stop_the_checks_for_a_while(slack, context, demo):
+def test_a_wrong_code_records_nothing_and_a_right_one_records_the_outcome(
+        slack, stub, context, card, fresh_code):
+    escalation_id, where = card
+    pick_up(slack, stub, context, escalation_id, where, fresh_code(DUTY))
+    wrong = slack.submit(DUTY, OUTCOME_VIEW, outcome_values("000000"), meta(escalation_id, where))
+    assert "not right" in wrong.json()["errors"]["code"]
+    assert status(context, escalation_id) == "picked_up"
+    [failed] = audit_rows(context, "slack.step_up_failed")
+    assert failed.detail["action"] == "record_outcome"
+
+    right = slack.submit(DUTY, OUTCOME_VIEW, outcome_values(fresh_code(DUTY)),
+                         meta(escalation_id, where))
+    assert right.status_code == 200 and not right.content
+    e = escalation(context, escalation_id)
+    assert (e.status, e.outcome_code) == ("outcome_recorded", "no_further_action")
+
+
+def test_a_wrong_code_reassigns_nothing(slack, stub, context, card, demo, fresh_code):
+    escalation_id, where = card
+    pick_up(slack, stub, context, escalation_id, where, fresh_code(DUTY))
+    values = {"assignee": {"person": {"selected_option": {"value": str(demo.people["duty2"])}}}}
+    wrong = slack.submit(DUTY, REASSIGN_VIEW, {**values, **code_values("123456")},
+                         meta(escalation_id, where))
+    assert "not right" in wrong.json()["errors"]["code"]
+    assert escalation(context, escalation_id).picked_up_by == demo.people["duty"]
+    right = slack.submit(DUTY, REASSIGN_VIEW, {**values, **code_values(fresh_code(DUTY))},
+                         meta(escalation_id, where))
+    assert not right.content
+    assert escalation(context, escalation_id).picked_up_by == demo.people["duty2"]
+
+
+def test_five_wrong_codes_stop_the_checks_for_a_while(slack, stub, context, card, demo):
+    escalation_id, where = card
+    ask = meta(escalation_id, where, "acknowledge")
     for _ in range(twofactor.SLACK_MAX_FAILURES):
-        slack.submit(DUTY, STEP_UP_VIEW, code_values("123456"), "")
-    blocked = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
-    assert blocked.json()["response_action"] == "errors" and "Too many" in blocked.text
-    with context.sessions() as session:
-        assert session.get(Person, demo.people["duty"]).slack_verified_until is None
+        wrong = slack.submit(DUTY, STEP_UP_VIEW, code_values("123456"), ask)
+        assert "not right" in wrong.json()["errors"]["code"]
+    right = twofactor.current_code(twofactor.DEMO_TOTP_SECRET)
+    blocked = slack.submit(DUTY, STEP_UP_VIEW, code_values(right), ask)
+    assert "Too many" in blocked.json()["errors"]["code"]
+    assert status(context, escalation_id) == "raised"
+    with context.sessions() as session:  # the right code was not even checked
+        assert session.get(Person, demo.people["duty"]).totp_last_step is None
+    [refused] = audit_rows(context, "slack.refused.acknowledge")
+    assert refused.detail["reason"] == "too many wrong codes in Slack"
+    assert refused.detail["channel"] == "slack"
 
 
 def test_someone_who_is_not_mash_staff_gets_no_code_prompt(slack, stub, context, card):
     escalation_id, where = card
     slack.press(DSL, "mash_acknowledge", value(escalation_id), card=where)
-    refused = slack.submit(DSL, STEP_UP_VIEW, code_values(current_code()), "")
+    code = twofactor.current_code(twofactor.DEMO_TOTP_SECRET)
+    refused = slack.submit(DSL, STEP_UP_VIEW, code_values(code),
+                           meta(escalation_id, where, "acknowledge"))
     assert refused.json()["response_action"] == "errors" and "Only MASH staff" in refused.text
     assert not opened_views(stub) and status(context, escalation_id) == "raised"
+    assert [r.actor_role for r in audit_rows(context, "slack.refused.acknowledge")] == [
+        "dsl", "dsl"]
+
+
+def test_a_forged_form_does_no_more_than_the_presser_could(
+        slack, stub, context, card, demo, fresh_code):
+    """The code modal's private_metadata comes back from the client: an action it does not
+    offer is refused before the code is checked, and the role is checked again at submission."""
+    escalation_id, where = card
+    for action in ("record_outcome", "delete", None):
+        forged = slack.submit(DUTY, STEP_UP_VIEW, code_values("123456"),
+                              meta(escalation_id, where, action))
+        assert "malformed" in forged.json()["errors"]["code"]
+    assert audit_rows(context, "slack.step_up_failed") == []  # no code checked
+
+    slack.press(DUTY, "mash_acknowledge", value(escalation_id), card=where)
+    [asked] = stub.wait_for(lambda: opened_views(stub))
+    code = fresh_code(DUTY)
+    with context.sessions() as session:  # unlinked from Slack after the modal opened
+        session.get(Person, demo.people["duty"]).slack_user_id = None
+        session.commit()
+    late = slack.submit(DUTY, STEP_UP_VIEW, code_values(code), asked["private_metadata"])
+    assert "Only MASH staff" in late.json()["errors"]["code"]
+    assert status(context, escalation_id) == "raised"
+    assert audit_rows(context, "slack.step_up") == []  # the code was not even checked
 
 
 def test_wrong_passwords_at_the_portal_do_not_lock_the_worker_out_of_slack(
-        slack, context, demo):
+        slack, stub, context, card, demo, fresh_code):
     """Security re-review R6-2: anyone who knows a worker's e-mail can type wrong passwords;
     only wrong codes typed into Slack count towards Slack's limit."""
+    escalation_id, where = card
     with context.sessions() as session:
         for _ in range(twofactor.SLACK_MAX_FAILURES + 2):
             twofactor.record_failure(session, person=session.get(Person, demo.people["duty"]),
                                      address="203.0.113.9", reason="wrong_password")
         session.commit()
-    right = slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "")
-    assert right.json()["response_action"] == "update"
-
-
-def test_signing_out_everywhere_ends_the_slack_verification_too(slack, context, demo):
-    """R6-4: sign out everywhere, a password change and a second-factor reset all end every
-    session; the step-up given in Slack ends with them."""
-    from mash import sessions
-
-    assert slack.submit(DUTY, STEP_UP_VIEW, code_values(current_code()), "").json()[
-        "response_action"] == "update"
-    with context.sessions() as session:
-        assert twofactor.slack_verified(session, person_id=demo.people["duty"])
-        sessions.revoke_all(session, user_id=demo.people["duty"], now=utcnow())
-        session.commit()
-        assert not twofactor.slack_verified(session, person_id=demo.people["duty"])
+    press_with_code(slack, stub, DUTY, "mash_acknowledge", value(escalation_id), card=where,
+                    code=fresh_code(DUTY))
+    assert status(context, escalation_id) == "acknowledged"

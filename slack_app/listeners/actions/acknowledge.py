@@ -5,23 +5,13 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from mash.errors import MashError
-from slack_app.listeners.actions.common import authorised, tell
+from slack_app.listeners.actions.common import ask_for_code
 
 
 def acknowledge_callback(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """Acknowledge: the duty desk has seen it (stops the reminder clock)."""
+    """Acknowledge: the duty desk has seen it (stops the reminder clock). It asks for the code
+    first; the code modal's submission acknowledges."""
     ack()
-    desk = context["desk"]
-    pressed = authorised(desk, client, body, action="acknowledge")
-    if pressed is None:
-        return
-    press, actor, subject = pressed
-    try:
-        desk.acknowledge(actor, subject)
-    except MashError as error:
-        tell(client, press, f"{error} Nothing was changed.")
-    # Redraw either way: after a refusal (e.g. someone else picked it up) the card shows why.
-    desk.try_refresh_card(client, subject, fallback=press.card)
+    ask_for_code(context["desk"], client, body, action="acknowledge")

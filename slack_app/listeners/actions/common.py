@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from mash.access import Actor
 from slack_app import blocks
 from slack_app.blocks import Subject, parse_subject
-from slack_app.desk import DutyDesk, Refused, StepUpNeeded
+from slack_app.desk import DutyDesk, Refused
 from slack_app.store import Card
 
 log = logging.getLogger("slack_app.actions")
@@ -30,16 +30,18 @@ class Press:
     def card(self) -> Card | None:
         return Card(self.channel, self.message_ts) if self.channel and self.message_ts else None
 
-    def metadata(self, subject: Subject) -> str:
-        """What a modal carries back to its submission (Slack's limit is 3,000 characters)."""
-        return json.dumps(
-            {
-                "subject_type": subject.subject_type,
-                "subject_id": subject.subject_id,
-                "channel": self.channel,
-                "ts": self.message_ts,
-            }
-        )
+    def metadata(self, subject: Subject, action: str | None = None) -> str:
+        """What a modal carries back to its submission (Slack's limit is 3,000 characters).
+        The submission trusts none of it: it checks the role, the code and the access again."""
+        meta: dict[str, Any] = {
+            "subject_type": subject.subject_type,
+            "subject_id": subject.subject_id,
+            "channel": self.channel,
+            "ts": self.message_ts,
+        }
+        if action:
+            meta["action"] = action
+        return json.dumps(meta)
 
 
 def read_press(body: dict[str, Any]) -> Press:
@@ -73,7 +75,8 @@ def authorised(
     desk: DutyDesk, client: WebClient, body: dict[str, Any], *, action: str
 ) -> tuple[Press, Actor, Subject] | None:
     """(press, actor, subject) when a MASH worker pressed a well-formed button; otherwise the
-    presser has been told why (and a refusal audited) and None is returned."""
+    presser has been told why (and a refusal audited) and None is returned. Nothing is done
+    yet: the form that opens next carries the code (see `ask_for_code`)."""
     press = read_press(body)
     actions = body.get("actions") or [{}]
     raw = actions[0].get("value") if isinstance(actions[0], dict) else None
@@ -85,9 +88,6 @@ def authorised(
         problem = str(error)
     try:
         actor = desk.require_mash(press.user, action=action, subject=subject)
-    except StepUpNeeded:
-        open_modal(client, press, blocks.step_up_modal())  # then they press again
-        return None
     except Refused as refusal:
         tell(client, press, str(refusal))
         return None
@@ -95,3 +95,13 @@ def authorised(
         tell(client, press, problem or "This button is malformed; nothing was changed.")
         return None
     return press, actor, subject
+
+
+def ask_for_code(desk: DutyDesk, client: WebClient, body: dict[str, Any], *, action: str) -> None:
+    """A press that acts (or reads) with no form of its own: open the code modal, whose
+    submission does `action` on the item (listeners/views/step_up_submission.py)."""
+    pressed = authorised(desk, client, body, action=action)
+    if pressed is None:
+        return
+    press, _actor, subject = pressed
+    open_modal(client, press, blocks.step_up_modal(action, press.metadata(subject, action)))

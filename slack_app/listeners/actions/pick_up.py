@@ -5,23 +5,13 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from mash.errors import MashError
-from slack_app.listeners.actions.common import authorised, tell
+from slack_app.listeners.actions.common import ask_for_code
 
 
 def pick_up_callback(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """Pick up: this worker takes it on (acknowledging it too if need be)."""
+    """Pick up: this worker takes it on (acknowledging it too if need be). It asks for the
+    code first; the code modal's submission picks it up."""
     ack()
-    desk = context["desk"]
-    pressed = authorised(desk, client, body, action="pick_up")
-    if pressed is None:
-        return
-    press, actor, subject = pressed
-    try:
-        desk.pick_up(actor, subject)
-    except MashError as error:
-        tell(client, press, f"{error} Nothing was changed.")
-    # Redraw either way: after a refusal (e.g. someone else picked it up) the card shows why.
-    desk.try_refresh_card(client, subject, fallback=press.card)
+    ask_for_code(context["desk"], client, body, action="pick_up")

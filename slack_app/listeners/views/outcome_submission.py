@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from mash.errors import InvalidInput, MashError
 from slack_app.blocks import NOTE_INPUT_MAX
-from slack_app.desk import Refused
+from slack_app.desk import USED_CODE, CodeRefused, Refused
 from slack_app.listeners.views.common import read_metadata, value_of
 
 FIELD_BLOCKS = {"outcome_code": "outcome", "note": "note", "advice": "note"}
@@ -40,20 +40,29 @@ def outcome_submission_callback(
     if subject.subject_type == "escalation" and not code:
         ack(response_action="errors", errors={"outcome": "Choose an outcome."})
         return
+    # The code first (checked and used up), so a wrong one records nothing.
     try:
-        actor = desk.require_mash(
-            (body.get("user") or {}).get("id", ""), action="record_outcome", subject=subject
+        actor = desk.require_code(
+            (body.get("user") or {}).get("id", ""), value_of(view, "code", "code"),
+            action="record_outcome", subject=subject,
         )
-        desk.record_outcome(actor, subject, code=str(code or ""), note=note)
+    except CodeRefused as refusal:
+        ack(response_action="errors", errors={"code": str(refusal)})
+        return
     except Refused as refusal:
         ack(response_action="errors", errors={first_block: str(refusal)})
         return
+    try:
+        desk.record_outcome(actor, subject, code=str(code or ""), note=note)
     except InvalidInput as error:
         block = FIELD_BLOCKS.get(error.field or "", first_block)
-        ack(response_action="errors", errors={block: str(error)})
+        ack(response_action="errors", errors={block: str(error), "code": USED_CODE})
         return
     except MashError as error:
-        ack(response_action="errors", errors={first_block: f"{error} Nothing was recorded."})
+        ack(
+            response_action="errors",
+            errors={first_block: f"{error} Nothing was recorded.", "code": USED_CODE},
+        )
         return
     ack()
     desk.try_refresh_card(client, subject, fallback=card)

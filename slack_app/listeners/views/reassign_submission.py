@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from mash.errors import MashError
-from slack_app.desk import Refused
+from slack_app.desk import USED_CODE, CodeRefused, Refused
 from slack_app.listeners.views.common import read_metadata, value_of
 
 
@@ -22,13 +22,22 @@ def reassign_submission_callback(
         message = str(error) if "nothing was changed" in str(error) else "Choose a person."
         ack(response_action="errors", errors={"assignee": message})
         return
+    # The code first (checked and used up), so a wrong one changes nothing.
     try:
-        actor = desk.require_mash(
-            (body.get("user") or {}).get("id", ""), action="reassign", subject=subject
+        actor = desk.require_code(
+            (body.get("user") or {}).get("id", ""), value_of(view, "code", "code"),
+            action="reassign", subject=subject,
         )
+    except CodeRefused as refusal:
+        ack(response_action="errors", errors={"code": str(refusal)})
+        return
+    except Refused as refusal:
+        ack(response_action="errors", errors={"assignee": str(refusal)})
+        return
+    try:
         desk.reassign(actor, subject, to_user_id=to_user_id)
-    except (Refused, MashError) as error:
-        ack(response_action="errors", errors={"assignee": str(error)})
+    except MashError as error:
+        ack(response_action="errors", errors={"assignee": str(error), "code": USED_CODE})
         return
     ack()
     desk.try_refresh_card(client, subject, fallback=card)

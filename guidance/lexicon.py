@@ -210,6 +210,9 @@ class CoRule:
     within: int
     elements: tuple[Words | SetRef, ...]
     line: int
+    # 2: the elements may sit in the sentence before or after the head's too (a message
+    # written as notes: "Still not collected at 6. Phone goes to voicemail.")
+    sentences: int = 1
 
 
 @dataclass(frozen=True)
@@ -299,8 +302,8 @@ class _Reader:
 
     def read_cooccur(self, raw: Any, line: int, set_names: set[str],
                      categories: dict[str, str]) -> list[CoRule]:
-        """Items: {category, urgency?, within?, all: [element, ...]}; an element is one slot
-        of the pattern language without gaps ("@harm_act", "kill|hurt", "@child|me")."""
+        """Items: {category, urgency?, within?, sentences?, all: [element, ...]}; an element is
+        one slot of the pattern language without gaps ("@harm_act", "kill|hurt", "@child|me")."""
         if not isinstance(raw, list):
             self.problem(line, "cooccur must be a list")
             return []
@@ -311,7 +314,7 @@ class _Reader:
                 self.problem(where, "a cooccur rule must be a mapping (category, all, ...)")
                 continue
             for key in item:
-                if key not in ("category", "urgency", "within", "all"):
+                if key not in ("category", "urgency", "within", "sentences", "all"):
                     self.problem(_line_of(item, key), f"unknown cooccur key {key!r}")
             category = item.get("category")
             if category not in categories:
@@ -324,6 +327,10 @@ class _Reader:
             within = item.get("within", 6)
             if not isinstance(within, int) or not 1 <= within <= 20:
                 self.problem(_line_of(item, "within"), "within must be 1 to 20 words")
+                continue
+            sentences = item.get("sentences", 1)
+            if sentences not in (1, 2):
+                self.problem(_line_of(item, "sentences"), "sentences must be 1 or 2")
                 continue
             raw_elements = item.get("all")
             if not isinstance(raw_elements, list) or len(raw_elements) < 2:
@@ -338,7 +345,7 @@ class _Reader:
                     break
                 elements.append(slot)
             else:
-                rules.append(CoRule(category, urgency, within, tuple(elements), where))
+                rules.append(CoRule(category, urgency, within, tuple(elements), where, sentences))
         return rules
 
     def read_sets(self, raw: Any, line: int) -> dict[str, tuple[str, ...]]:

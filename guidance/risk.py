@@ -387,7 +387,7 @@ class RiskScreen:
                 for phrase_id in elements[0]:
                     self.co_by_head.setdefault(phrase_id, []).append(len(self.corules))
                 self.corules.append((rule.category, _LEVELS[rule.urgency], rule.within,
-                                     elements))
+                                     elements, rule.sentences))
         for kind, label, pattern in sources:
             slots = tuple(self._compile_slot(slot) for slot in pattern.slots)
             if any(s[0] in ("w", "x") and not s[1] for s in slots):
@@ -613,7 +613,7 @@ class RiskScreen:
         by_head = self.co_by_head
         wanted = {i for p in present if p in by_head for i in by_head[p]}
         for rule_index in sorted(wanted):
-            label, level, within, elements = self.corules[rule_index]
+            label, level, within, elements, sentences = self.corules[rule_index]
             if any(e.isdisjoint(present) for e in elements[1:]):
                 continue
             if sentence_ends is None:
@@ -627,8 +627,9 @@ class RiskScreen:
                 found.append(spans)
             for h_start, h_end in found[0]:
                 cut = bisect.bisect_left(sentence_ends, h_start)
-                low = sentence_ends[cut - 1] + 1 if cut else 0
-                high = sentence_ends[cut] if cut < len(sentence_ends) else len(breaks)
+                before, after = cut - sentences, cut + sentences - 1  # sentences: 1 or 2
+                low = sentence_ends[before] + 1 if before >= 0 else 0
+                high = sentence_ends[after] if after < len(sentence_ends) else len(breaks)
                 low, high = max(low, h_start - within), min(high, h_end + within)
                 start, end = h_start, h_end
                 for spans in found[1:]:

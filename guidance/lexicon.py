@@ -33,6 +33,7 @@ CUE_KINDS = (
     "made_safe",
     "past",
     "long_ago",
+    "own_childhood",
     "accident",
     "account",
     "not_harm",

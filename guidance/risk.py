@@ -1004,6 +1004,8 @@ class _Context:
             level = CONCERN
         if level > CONCERN and self._peer_harassment(hit):
             level = CONCERN
+        if level > CONCERN and self._own_childhood(hit):
+            level = CONCERN
         if level > NONE and self._resolved(hit, innocent):
             lowered = (NONE if level == CONCERN
                        else CONCERN if self._resolved_clause(hit, innocent) else level)
@@ -1076,6 +1078,13 @@ class _Context:
             c.start <= word and self.clause[c.start] == self.clause[word]
             and not any(c.end <= s <= word for s in stops)
             for c in self.cues.get("child_agent", []))
+
+    def _own_childhood(self, hit: _Hit) -> bool:
+        """The writer telling of their own childhood ("when I was at school in the 90s a
+        teacher hit me"): no child is in danger now from that event, so at most a concern. Only
+        the sentence that says so: "...and he babysits my kids now" stays as it is."""
+        sentence = self.sentence[hit.head if hit.head >= 0 else hit.start]
+        return any(self.sentence[c.start] == sentence for c in self.cues.get("own_childhood", []))
 
     def _peer_harassment(self, hit: _Hit) -> bool:
         """Sexual comments, messages or jokes from other pupils ("boys in her class send her

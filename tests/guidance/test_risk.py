@@ -22,6 +22,9 @@ EXTRA7 = Path(__file__).parent / "data" / "risk_extra7.jsonl"
 # Known misses fixed as families (forced marriage, secrecy, pregnancy by an adult, staying at an
 # adult's flat, reported questions, own injuries, sibling scraps) with variants of each.
 EXTRA8 = Path(__file__).parent / "data" / "risk_extra8.jsonl"
+# frozen batches 2026-12-07 and 2026-12-07b, moved here once their misses were mended
+EXTRA9 = Path(__file__).parent / "data" / "risk_extra9.jsonl"
+EXTRA10 = Path(__file__).parent / "data" / "risk_extra10.jsonl"
 RANK = {"none": 0, "concern": 1, "immediate": 2}
 
 
@@ -61,7 +64,8 @@ def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
     assert concern_share >= 0.9
 
 
-@pytest.mark.parametrize("path", [EXTRA3, EXTRA4, EXTRA5, EXTRA6, EXTRA7, EXTRA8],
+@pytest.mark.parametrize("path", [EXTRA3, EXTRA4, EXTRA5, EXTRA6, EXTRA7, EXTRA8, EXTRA9,
+                                  EXTRA10],
                          ids=lambda p: p.stem)
 def test_fresh_style_sets_meet_the_acceptance_thresholds(risk_screen, path):
     rows = read_jsonl(path)

@@ -8,6 +8,7 @@ depend on it.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -195,6 +196,30 @@ def test_disclosure_safety_message_first_and_one_escalation(stack):
     again = stack.send(DISCLOSURE, sender="dsl-1", metadata=meta)
     assert_safety_first(again)
     assert len([e for e in stack.escalations() if e.message_id == meta["message_id"]]) == 1
+
+
+# Batches written outside this team (other councils' documents, practitioners' wording), kept
+# as regression sets once their misses were mended (tests/guidance/data).
+OUTSIDE_WORDING = ("risk_extra9.jsonl", "risk_extra10.jsonl")
+
+
+def test_every_immediate_item_in_practitioners_wording_is_escalated(stack):
+    """Issue #8: the whole assistant, through the signed webhook, escalates every immediate
+    item of the outside-wording batches, each with the safety message first."""
+    data = ROOT / "tests" / "guidance" / "data"
+    rows = [json.loads(line) for name in OUTSIDE_WORDING
+            for line in (data / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    immediate = [row for row in rows if row["label"] == "immediate"]
+    assert len(immediate) >= 60
+    missed = []
+    for row in immediate:
+        meta = metadata(stack)
+        replies = stack.send(row["text"], sender=f"outside-{row['id']}", metadata=meta)
+        first = texts(replies)[0] if replies else ""
+        raised = [e for e in stack.escalations() if e.message_id == meta["message_id"]]
+        if "999" not in first or len(raised) != 1 or raised[0].urgency != "immediate":
+            missed.append(f"{row['id']}: {row['text'][:80]}")
+    assert missed == []
 
 
 def test_disclosure_in_the_middle_of_the_threshold_check(stack):

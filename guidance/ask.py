@@ -16,7 +16,7 @@ from typing import Any
 
 from spacy.language import Language
 
-from guidance.compose import Answer, compose, no_question_text, not_found_text
+from guidance.compose import Answer, compose, no_question_text, not_found
 from guidance.curated import CuratedMatcher, Match
 from guidance.faq import Faq
 from guidance.question_kinds import Query
@@ -61,12 +61,13 @@ class AnswerFinder:
         sentences of the guide; either way quoted and cited."""
         query = self._analyse(text)
         if query is None:
-            return Answer(no_question_text(self._contacts), [])
+            return Answer(no_question_text(self._contacts), [], question=False)
         role = (role or "").strip().lower() or None
         match = self._curated.match(query)
         if match is not None and match.confidence >= self._threshold:
             reply = match.entry.reply_for(role)
-            return Answer(reply.text, list(reply.sources))
+            return Answer(reply.text, list(reply.sources), True, reply.text, match.confidence,
+                          query.kinds, curated=match.entry.id)
         return self._retrieve(query, role)
 
     def curated_match(self, text: str) -> Match | None:
@@ -79,7 +80,7 @@ class AnswerFinder:
         """The answer from the whole guide, without curated answers (for comparing them)."""
         query = self._analyse(text)
         if query is None:
-            return Answer(no_question_text(self._contacts), [])
+            return Answer(no_question_text(self._contacts), [], question=False)
         return self._retrieve(query, (role or "").strip().lower() or None)
 
     def _analyse(self, text: str) -> Query | None:
@@ -91,10 +92,10 @@ class AnswerFinder:
 
     def _retrieve(self, query: Query, role: str | None) -> Answer:
         if not query.weights:
-            return Answer(not_found_text(self._contacts), [])
+            return not_found(self._contacts, query.kinds)
         ranked = self._guide.rank(query, role)
         if not ranked:
-            return Answer(not_found_text(self._contacts), [])
+            return not_found(self._contacts, query.kinds)
         raw = dict((index, score) for score, index in ranked)
         reranked = rerank(self._guide, query, ranked)
         # The best section that speaks to enough of the question answers it.
@@ -103,4 +104,4 @@ class AnswerFinder:
                 if position:
                     reranked.insert(0, reranked.pop(position))
                 return compose(self._guide, query, reranked, self._contacts)
-        return Answer(not_found_text(self._contacts), [])
+        return not_found(self._contacts, query.kinds)

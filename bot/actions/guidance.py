@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 # Where a role-specific pointer helps after the answer itself.
 GP_TIP_INTENTS = frozenset({"ask_gp_conference", "ask_referral_process", "ask_consent_sharing"})
 DSL_TIP_INTENTS = frozenset({"ask_referral_process", "ask_guide", "ask_consent_sharing"})
+CONSULTATION_OFFER = "utter_offer_consultation"
 
 
 class ActionAnswerQuestion(Action):
@@ -59,4 +61,8 @@ class ActionAnswerQuestion(Action):
                 )
         if common.latest_risk(tracker).get("urgency") == "concern":
             dispatcher.utter_message(response="utter_concern_follow_up")
+        if not answer.confident:
+            # The guide may not cover this: offer the consultation form, as an unplaced
+            # threshold check does (the offer's accept and decline rules follow it).
+            return [FollowupAction(CONSULTATION_OFFER)]
         return []

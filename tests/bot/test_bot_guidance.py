@@ -110,3 +110,23 @@ async def test_an_unplaced_check_asks_questions_and_gives_the_consultation_route
     assert message["questions"].startswith("(1) ") and "(2) " in message["questions"]
     assert "0151 606 2008" in message["next_steps"]
     assert SlotSet("child_age", None) in events
+
+
+async def test_a_confident_answer_offers_nothing_more(services, dispatcher, make_tracker):
+    tracker = make_tracker("how do I make a referral", intent="ask_referral_process")
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert events == []
+
+
+async def test_a_not_confident_answer_says_so_and_offers_the_consultation_form(
+    services, dispatcher, said, make_tracker
+):
+    from rasa_sdk.events import FollowupAction
+
+    tracker = make_tracker("who can apply for a care order?", intent="ask_guide")
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert said()[0] == "utter_answer"
+    answer = dispatcher.messages[0]["answer"]
+    assert answer.startswith("The guide may not cover this.") and "0151 606 2008" in answer
+    # The same offer an unplaced threshold check ends with; its accept rule starts the form.
+    assert events == [FollowupAction("utter_offer_consultation")]

@@ -151,7 +151,8 @@ def test_answers_carry_the_number_time_or_level_asked_for(
 def test_answer_shape(finder: AnswerFinder) -> None:
     answer = finder.ask("What is the MARF?")
     data = answer.to_dict()
-    assert set(data) == {"answer", "sources"}
+    assert set(data) == {"answer", "sources", "confident"}
+    assert data["confident"] is True
     assert data["sources"] and all(set(s) == {"id", "title"} for s in data["sources"])
     assert data["sources"][0]["id"] == "making-a-referral-marf"
     json.dumps(data)

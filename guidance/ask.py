@@ -23,7 +23,7 @@ from guidance.question_kinds import Query
 from guidance.retrieval import GuideIndex
 from guidance.sections import Section, Sections
 from guidance.sentences import RERANK_DEPTH, rerank
-from guidance.spelling import respell
+from guidance.spelling import TEXT_SPEAK, respell
 from guidance.vocabulary import Analyser, QueryReader
 
 __all__ = ["Answer", "AnswerFinder"]
@@ -55,6 +55,16 @@ class AnswerFinder:
         faq = faq or Faq()
         self._threshold = faq.threshold
         self._curated = CuratedMatcher(faq, self._analyse)
+        # Every word the guide or the glossary uses: a capitalised word outside it is taken
+        # for a name when a question is kept for the gap list (guidance/gaps.py).
+        self._known = frozenset(nlp.Defaults.stop_words | TEXT_SPEAK).union(
+            *(analyser.words(" ".join([s.title, s.body, *s.tags])) for s in self._guide.sections),
+            *(analyser.words(key) for key in glossary),
+        )
+
+    def knows(self, word: str) -> bool:
+        """Whether the guide (or its glossary) uses this lower-case word."""
+        return word in self._known
 
     def ask(self, text: str, role: str | None = None) -> Answer:
         """Answer a question: a curated answer when one matches confidently, else the best

@@ -20,6 +20,20 @@ DSL_TIP_INTENTS = frozenset({"ask_referral_process", "ask_guide", "ask_consent_s
 CONSULTATION_OFFER = "utter_offer_consultation"
 
 
+def record_gap(question: str, answer: Any, role: str | None) -> None:
+    """Put a question answered without confidence on the partnership's gap list (redacted, no
+    names, role and time only). Never fails the answer."""
+    from mash import gaps
+
+    try:
+        gap = common.engine().gap(question, answer)
+        if gap is not None:
+            with common.sessions()() as session:
+                gaps.record_gap(session=session, text=gap.text, topic=gap.topic, role=role)
+    except Exception:  # noqa: BLE001 - the gap list must never cost the asker the answer
+        logger.exception("could not record a question for the gap list")
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
@@ -62,6 +76,7 @@ class ActionAnswerQuestion(Action):
         if common.latest_risk(tracker).get("urgency") == "concern":
             dispatcher.utter_message(response="utter_concern_follow_up")
         if not answer.confident:
+            await common.in_thread(record_gap, common.latest_text(tracker), answer, role)
             # The guide may not cover this: offer the consultation form, as an unplaced
             # threshold check does (the offer's accept and decline rules follow it).
             return [FollowupAction(CONSULTATION_OFFER)]

@@ -130,3 +130,29 @@ async def test_a_not_confident_answer_says_so_and_offers_the_consultation_form(
     assert answer.startswith("The guide may not cover this.") and "0151 606 2008" in answer
     # The same offer an unplaced threshold check ends with; its accept rule starts the form.
     assert events == [FollowupAction("utter_offer_consultation")]
+
+
+async def test_a_not_confident_answer_goes_on_the_gap_list_with_role_only(
+    services, sessions, dispatcher, make_tracker, metadata_for
+):
+    from sqlalchemy import select
+
+    from mash.models import QuestionGap
+
+    tracker = make_tracker("Can Jamie Smith's foster carer take him abroad on holiday?",
+                           intent="ask_guide", metadata=metadata_for("gp"))
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    confident = make_tracker("how do I make a referral", intent="ask_referral_process")
+    await ActionAnswerQuestion().run(dispatcher, confident, {})
+    with sessions() as session:
+        rows = session.execute(select(QuestionGap)).scalars().all()
+    assert [(r.text, r.role) for r in rows] == [
+        ("Can [name] [name] foster carer take him abroad on holiday?", "gp")]
+
+
+async def test_the_gap_list_failing_never_costs_the_answer(
+    database_down, dispatcher, said, make_tracker
+):
+    tracker = make_tracker("who can apply for a care order?", intent="ask_guide")
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert said()[0] == "utter_answer" and events  # answered, and the consultation offered

@@ -56,8 +56,10 @@ class ActionAnswerQuestion(Action):
         if answer.answer.strip():
             dispatcher.utter_message(response="utter_answer", answer=answer.answer)
             if answer.sources:
+                # The text for any client; the payload for links (chat/sources.py).
                 dispatcher.utter_message(
-                    response="utter_answer_sources", sources=common.join_sources(answer.sources)
+                    response="utter_answer_sources", sources=common.join_sources(answer.sources),
+                    json_message={"sources": [source.to_dict() for source in answer.sources]},
                 )
         else:
             dispatcher.utter_message(response="utter_no_answer")

@@ -13,6 +13,9 @@ async def test_answers_from_the_guide_with_sources(services, dispatcher, said, m
     await ActionAnswerQuestion().run(dispatcher, tracker, {})
     assert said()[:2] == ["utter_answer", "utter_answer_sources"]
     assert "3" in dispatcher.messages[0]["answer"]
+    # The sources also as a payload, which the portal and Slack render as links.
+    sources = dispatcher.messages[1]["custom"]["sources"]
+    assert sources and all(set(source) == {"id", "title"} for source in sources)
 
 
 async def test_a_gp_is_told_about_conference_reports(

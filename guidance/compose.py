@@ -8,7 +8,7 @@ from typing import Any
 
 from guidance.choose import pick, same_point, within_slots
 from guidance.confidence import CONFIDENT_FROM, support
-from guidance.passages import render
+from guidance.passages import join_rendered, render
 from guidance.question_kinds import Query
 from guidance.retrieval import GuideIndex
 from guidance.sections import SourceRef
@@ -64,14 +64,14 @@ def compose(
         rendered = render(sorted(units, key=lambda unit: unit.position))
         if not rendered:
             continue
-        if texts and len(" ".join(texts)) + len(rendered) > MAX_ANSWER_CHARS:
+        if texts and len(join_rendered(texts)) + len(rendered) > MAX_ANSWER_CHARS:
             break
         texts.append(rendered)
         sources.append(guide.sections[index].ref())
         terms.update(guide.topic_terms[index], *(unit.terms for unit in units))
     if not texts:
         return not_found(contacts, query.kinds)
-    quoted = " ".join(texts)
+    quoted = join_rendered(texts)
     share = support(query, terms, guide.idf, guide.max_idf)
     if share >= CONFIDENT_FROM:
         return Answer(quoted, sources, True, quoted, share, query.kinds)
@@ -118,10 +118,11 @@ def not_found(contacts: Any, kinds: frozenset[str] = frozenset()) -> Answer:
 def unsure_text(quoted: str, contacts: Any) -> str:
     """The guide may not cover the question: say so plainly, then the closest it says, then
     the front door and the consultation."""
-    return " ".join(
+    # The quotes on their own lines, so the added numbers never read as part of the guide.
+    return "\n".join(
         part
         for part in ("The guide may not cover this. The closest it says is:", quoted,
-                     numbers_text(contacts), CONSULTATION_OFFER)
+                     " ".join(filter(None, (numbers_text(contacts), CONSULTATION_OFFER))))
         if part
     )
 

@@ -71,8 +71,8 @@ def test_a_not_confident_answer_says_so_quotes_the_closest_and_gives_the_routes(
     assert answer.sources and answer.quoted and answer.quoted in text
     cited = re.sub(r"\s+", " ", " ".join(
         pack.sections.get(source.id).body for source in answer.sources).replace("**", ""))
-    for fragment in re.split(r"(?<=[.!?:;]) ", answer.quoted):
-        assert fragment.rstrip(".;:") in cited, fragment
+    for fragment in re.split(r"(?<=[.!?:;])\s+|\n", answer.quoted):
+        assert fragment.removeprefix("- ").rstrip(".;:") in cited, fragment
     assert answer.to_dict()["confident"] is False
 
 

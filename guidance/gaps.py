@@ -105,8 +105,9 @@ def group_gaps(
             group.last_asked = str(record.get("asked_at") or "")
         group.count += 1
         group.roles[str(record.get("role") or "unknown")] += 1
-        if len(group.examples) < EXAMPLES and record.get("text") not in group.examples:
-            group.examples.append(str(record.get("text") or ""))
+        text = record.get("text")  # empty once purged after the retention period
+        if text and len(group.examples) < EXAMPLES and text not in group.examples:
+            group.examples.append(str(text))
         if record.get("added_section"):
             group.added_section = group.added_section or str(record["added_section"])
         else:

@@ -274,7 +274,8 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"purged text older than {report.cutoff:%Y-%m-%d %H:%M} UTC: "
         f"{report.escalations} escalations, "
-        f"{report.consultations} consultations"
+        f"{report.consultations} consultations, "
+        f"{report.questions} unanswered questions"
     )
     return 0
 

@@ -64,7 +64,7 @@ def record_gap(
         asked_at=now,
         week_start=week_start(now),
         role=role if role in ROLES else None,
-        text=redact(" ".join(str(text).split()))[:MAX_TEXT] or "(empty)",
+        text=redact(" ".join(str(text).split()))[:MAX_TEXT] or "(empty)",  # "" means purged
         topic=topic,
     )
     session.add(row)

@@ -139,3 +139,25 @@ def test_the_gaps_report_groups_the_unanswered_questions_of_a_test_run(
     lines = report_lines(groups)
     assert lines[0] == "6 unanswered questions in 4 groups"
     assert "   2  section:special-guardianship" in "\n".join(lines)
+
+
+def test_question_texts_are_purged_after_the_retention_period_but_still_counted(
+    factory, actors, settings
+) -> None:
+    from mash.retention import purge
+
+    with factory() as session:
+        gaps.record_gap(session=session, text="old question", topic="none", role="dsl",
+                        now=MONDAY)
+        gaps.record_gap(session=session, text="new question", topic="none", role="dsl",
+                        now=MONDAY + timedelta(days=100))
+    with factory() as session:
+        report = purge(session=session, settings=settings, now=MONDAY + timedelta(days=101))
+    assert report.questions == 1
+    with factory() as session:
+        records = [r.to_dict() for r in gaps.list_gaps(session=session, actor=actors["manager"])]
+        rows = figures.weekly_figures(session=session, actor=actors["manager"])
+    assert [r["text"] for r in records] == ["new question", ""]
+    [group] = group_gaps(records)
+    assert group.count == 2 and group.examples == ["new question"]
+    assert sum(r.unanswered_questions for r in rows) == 2

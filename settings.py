@@ -65,6 +65,8 @@ class Settings:
     slack_app_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
     slack_duty_channel: str = "mash-duty"
+    # Where people reach the portal: links to the guide's sections from Slack answers.
+    portal_url: str = "http://127.0.0.1:8000"
     # Minutes an escalation may wait for acknowledgement before re-notifying / going up.
     ack_limit_minutes: Mapping[str, int] = field(
         default_factory=lambda: {"immediate": 15, "concern": 240}
@@ -120,6 +122,7 @@ class Settings:
             slack_app_token=env.get("SLACK_APP_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL", "https://slack.com/api/"),
             slack_duty_channel=env.get("SLACK_DUTY_CHANNEL", "mash-duty"),
+            portal_url=env.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/"),
             ack_limit_minutes={
                 "immediate": _int(env, "ACK_LIMIT_MINUTES_IMMEDIATE", 15),
                 "concern": _int(env, "ACK_LIMIT_MINUTES_CONCERN", 240),
@@ -157,6 +160,8 @@ class Settings:
                 )
             if self.database_url.startswith("sqlite"):
                 raise SettingsError("production needs DATABASE_URL pointing at PostgreSQL")
+        if urlsplit(self.portal_url).scheme not in {"http", "https"} or "|" in self.portal_url:
+            raise SettingsError("PORTAL_URL must be an http(s) address, e.g. https://portal.example")
         if self.rasa_max_chars < 100:
             raise SettingsError("RASA_MAX_CHARS must be at least 100")
         if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:

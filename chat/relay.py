@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 
 from chat.inputs import clean_text
 from chat.signing import WEBHOOK_PATH, SignatureError, sign_request
+from chat.sources import fold_sources
 from chat.spool import EscalationSpool
 from guidance.engine import MAX_TEXT_CHARS, Engine
 from mash import escalations
@@ -152,7 +153,7 @@ class ChatRelay:
             )
             response = self.http.post(url, content=body, headers=headers)
             response.raise_for_status()
-            messages = [m for m in response.json() if isinstance(m, dict)]
+            messages = fold_sources([m for m in response.json() if isinstance(m, dict)])
         except (httpx.HTTPError, ValueError, SignatureError) as exc:
             log.error("the assistant (Rasa) did not answer: %s: %s", type(exc).__name__, exc)
             front_door = self.engine.pack.contacts.front_door

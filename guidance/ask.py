@@ -16,14 +16,14 @@ from typing import Any
 
 from spacy.language import Language
 
-from guidance.compose import Answer, compose, no_question_text, not_found_text
+from guidance.compose import Answer, compose, no_question_text, not_found
 from guidance.curated import CuratedMatcher, Match
 from guidance.faq import Faq
 from guidance.question_kinds import Query
 from guidance.retrieval import GuideIndex
 from guidance.sections import Section, Sections
 from guidance.sentences import RERANK_DEPTH, rerank
-from guidance.spelling import respell
+from guidance.spelling import TEXT_SPEAK, respell
 from guidance.vocabulary import Analyser, QueryReader
 
 __all__ = ["Answer", "AnswerFinder"]
@@ -55,18 +55,29 @@ class AnswerFinder:
         faq = faq or Faq()
         self._threshold = faq.threshold
         self._curated = CuratedMatcher(faq, self._analyse)
+        # Every word the guide or the glossary uses: a capitalised word outside it is taken
+        # for a name when a question is kept for the gap list (guidance/gaps.py).
+        self._known = frozenset(nlp.Defaults.stop_words | TEXT_SPEAK).union(
+            *(analyser.words(" ".join([s.title, s.body, *s.tags])) for s in self._guide.sections),
+            *(analyser.words(key) for key in glossary),
+        )
+
+    def knows(self, word: str) -> bool:
+        """Whether the guide (or its glossary) uses this lower-case word."""
+        return word in self._known
 
     def ask(self, text: str, role: str | None = None) -> Answer:
         """Answer a question: a curated answer when one matches confidently, else the best
         sentences of the guide; either way quoted and cited."""
         query = self._analyse(text)
         if query is None:
-            return Answer(no_question_text(self._contacts), [])
+            return Answer(no_question_text(self._contacts), [], question=False)
         role = (role or "").strip().lower() or None
         match = self._curated.match(query)
         if match is not None and match.confidence >= self._threshold:
             reply = match.entry.reply_for(role)
-            return Answer(reply.text, list(reply.sources))
+            return Answer(reply.text, list(reply.sources), True, reply.text, match.confidence,
+                          query.kinds, curated=match.entry.id)
         return self._retrieve(query, role)
 
     def curated_match(self, text: str) -> Match | None:
@@ -79,7 +90,7 @@ class AnswerFinder:
         """The answer from the whole guide, without curated answers (for comparing them)."""
         query = self._analyse(text)
         if query is None:
-            return Answer(no_question_text(self._contacts), [])
+            return Answer(no_question_text(self._contacts), [], question=False)
         return self._retrieve(query, (role or "").strip().lower() or None)
 
     def _analyse(self, text: str) -> Query | None:
@@ -91,10 +102,10 @@ class AnswerFinder:
 
     def _retrieve(self, query: Query, role: str | None) -> Answer:
         if not query.weights:
-            return Answer(not_found_text(self._contacts), [])
+            return not_found(self._contacts, query.kinds)
         ranked = self._guide.rank(query, role)
         if not ranked:
-            return Answer(not_found_text(self._contacts), [])
+            return not_found(self._contacts, query.kinds)
         raw = dict((index, score) for score, index in ranked)
         reranked = rerank(self._guide, query, ranked)
         # The best section that speaks to enough of the question answers it.
@@ -103,4 +114,4 @@ class AnswerFinder:
                 if position:
                     reranked.insert(0, reranked.pop(position))
                 return compose(self._guide, query, reranked, self._contacts)
-        return Answer(not_found_text(self._contacts), [])
+        return not_found(self._contacts, query.kinds)

@@ -1,5 +1,5 @@
 """python -m guidance VERB: risk, assess, ask, eval, validate, coverage, bench, train, shell,
-faq-threshold.
+faq-threshold, gaps.
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
@@ -88,6 +88,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--details", action="store_true",
                      help="list the questions whose curated and retrieved answers differ")
     sub.set_defaults(handler=_run_faq_threshold)
+    sub = commands.add_parser("gaps", help="group the questions answered without confidence "
+                              "by topic, with counts and examples")
+    sub.add_argument("--from", dest="source", required=True, metavar="FILE.jsonl",
+                     help="records as `python -m mash gaps --as MANAGER` writes them; - for stdin")
+    sub.add_argument("--pack", help="pack folder or name, for section titles (default: "
+                     "GUIDANCE_PACK)")
+    sub.add_argument("--json", action="store_true", help="the groups as JSON lines")
+    sub.set_defaults(handler=_run_gaps)
     sub = commands.add_parser("shell", help="type messages and see risk, level and answer")
     sub.set_defaults(handler=_run_shell)
     return parser
@@ -285,6 +293,37 @@ def _run_validate(args: argparse.Namespace) -> int:
     print(f"pack {pack.name} {pack.version} (effective {pack.effective_date}) at {path}: valid; "
           f"{len(pack.sections)} sections, {len(pack.levels.indicators)} level indicators, "
           f"{len(pack.training)} training offers, {len(pack.concepts)} concepts")
+    return 0
+
+
+def _run_gaps(args: argparse.Namespace) -> int:
+    from guidance.gaps import group_gaps, read_records, report_lines
+    from guidance.yamlfile import PackError
+    from settings import SettingsError
+
+    try:
+        if args.source == "-":
+            records = read_records(sys.stdin)
+        else:
+            with open(args.source, encoding="utf-8") as stream:
+                records = read_records(stream)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read {args.source}: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    try:
+        from guidance.pack import load_pack
+
+        sections = load_pack(_pack_path(args.pack)).sections
+        titles = {section.id: section.title for section in sections}
+    except (SettingsError, PackError, OSError) as exc:
+        print(f"warning: no section titles ({exc})", file=sys.stderr)
+        titles = {}
+    groups = group_gaps(records, titles)
+    if args.json:
+        for group in groups:
+            sys.stdout.write(json.dumps(group.to_dict(), ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write("\n".join(report_lines(groups)) + "\n")
     return 0
 
 

@@ -1,5 +1,5 @@
-"""Composing an answer: the chosen passages rendered in the guide's own words, cited; and what
-to say when the guide has nothing."""
+"""Composing an answer: the chosen passages rendered in the guide's own words, cited; what to
+say when the guide may not cover the question (guidance/confidence.py), and when it has nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from guidance.choose import pick, same_point, within_slots
-from guidance.passages import render
+from guidance.confidence import CONFIDENT_FROM, support
+from guidance.passages import join_rendered, render
 from guidance.question_kinds import Query
 from guidance.retrieval import GuideIndex
 from guidance.sections import SourceRef
@@ -19,11 +20,21 @@ MAX_ANSWER_CHARS = 900
 
 @dataclass(frozen=True)
 class Answer:
-    answer: str
+    answer: str  # what the asker is shown
     sources: list[SourceRef]
+    confident: bool = False  # False: the answer says the guide may not cover this
+    quoted: str = ""  # the guide's own sentences in `answer` (what the evaluation scores)
+    support: float = 0.0  # share of the question a retrieved answer speaks to (0-1)
+    kinds: frozenset[str] = frozenset()  # what kind of answer was asked for ("number"...)
+    question: bool = True  # False: the message had no words to answer
+    curated: str | None = None  # the faq.yml entry given, if any
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.answer, "sources": [source.to_dict() for source in self.sources]}
+        return {
+            "answer": self.answer,
+            "sources": [source.to_dict() for source in self.sources],
+            "confident": self.confident,
+        }
 
 
 def compose(
@@ -48,17 +59,23 @@ def compose(
 
     texts: list[str] = []
     sources: list[SourceRef] = []
+    terms: set[str] = set()
     for index, units in parts:
         rendered = render(sorted(units, key=lambda unit: unit.position))
         if not rendered:
             continue
-        if texts and len(" ".join(texts)) + len(rendered) > MAX_ANSWER_CHARS:
+        if texts and len(join_rendered(texts)) + len(rendered) > MAX_ANSWER_CHARS:
             break
         texts.append(rendered)
         sources.append(guide.sections[index].ref())
+        terms.update(guide.topic_terms[index], *(unit.terms for unit in units))
     if not texts:
-        return Answer(not_found_text(contacts), [])
-    return Answer(" ".join(texts), sources)
+        return not_found(contacts, query.kinds)
+    quoted = join_rendered(texts)
+    share = support(query, terms, guide.idf, guide.max_idf)
+    if share >= CONFIDENT_FROM:
+        return Answer(quoted, sources, True, quoted, share, query.kinds)
+    return Answer(unsure_text(quoted, contacts), sources, False, quoted, share, query.kinds)
 
 
 def numbers_text(contacts: Any) -> str:
@@ -81,9 +98,33 @@ def numbers_text(contacts: Any) -> str:
     return text.strip()
 
 
+CONSULTATION_OFFER = "You can also ask for a consultation with a duty social worker."
+
+
 def not_found_text(contacts: Any) -> str:
-    """The guide has nothing on the question: say so, and give the numbers."""
-    return ("I could not find an answer to that in the guide. " + numbers_text(contacts)).strip()
+    """The guide has nothing on the question: say so, give the numbers and the consultation."""
+    return " ".join(
+        part
+        for part in ("I could not find an answer to that in the guide.", numbers_text(contacts),
+                     CONSULTATION_OFFER)
+        if part
+    )
+
+
+def not_found(contacts: Any, kinds: frozenset[str] = frozenset()) -> Answer:
+    return Answer(not_found_text(contacts), [], kinds=kinds)
+
+
+def unsure_text(quoted: str, contacts: Any) -> str:
+    """The guide may not cover the question: say so plainly, then the closest it says, then
+    the front door and the consultation."""
+    # The quotes on their own lines, so the added numbers never read as part of the guide.
+    return "\n".join(
+        part
+        for part in ("The guide may not cover this. The closest it says is:", quoted,
+                     " ".join(filter(None, (numbers_text(contacts), CONSULTATION_OFFER))))
+        if part
+    )
 
 
 def no_question_text(contacts: Any) -> str:

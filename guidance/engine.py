@@ -13,6 +13,7 @@ from guidance.ask import Answer, AnswerFinder
 from guidance.assess import Assessment, Assessor
 from guidance.classifier import SecondOpinion, load_or_train
 from guidance.combine import Combined
+from guidance.gaps import Gap, gap_for
 from guidance.nlp import make_nlp
 from guidance.pack import Pack
 from guidance.risk import RiskResult, RiskScreen
@@ -79,6 +80,11 @@ class Engine:
     def ask(self, text: str, role: str | None = None) -> Answer:
         """Answer a question from the guide, citing its sections."""
         return self.answers.ask(check_text(text), role=role)
+
+    def gap(self, text: str, answer: Answer) -> Gap | None:
+        """What to keep for the partnership's gap list when `answer` (to `text`) was not
+        confident: the question with names masked, and its topic; None otherwise."""
+        return gap_for(text, answer, self.answers.knows)
 
     def risk_many(self, texts: list[str]) -> list[RiskResult]:
         return self.combined.risk_many([check_text(t) for t in texts])

@@ -176,9 +176,13 @@ def score_questions(engine: Any, path: Path, report: Report) -> None:
     rows = read_labelled(path, ("text",))
     passed = 0
     misses = []
+    confident = confident_right = 0
     for row in rows:
         answer = engine.ask(row["text"], role=row.get("role"))  # as the asker would
-        if answer_passes(answer.answer, list(answer.sources), row):
+        right = answer_passes(answer.quoted, list(answer.sources), row)
+        confident += answer.confident
+        confident_right += answer.confident and right
+        if right:
             passed += 1
         else:
             misses.append(f"    {row.get('id', '?')}: {row['text'][:70]}")
@@ -186,6 +190,7 @@ def score_questions(engine: Any, path: Path, report: Report) -> None:
     report.lines.append(f"questions ({path}, {len(rows)} items)")
     report.check("answers with the expected facts and a source", rate >= MIN_QUESTION_RATE,
                  f"{rate:.0%} ({passed}/{len(rows)})", f">= {MIN_QUESTION_RATE:.0%}")
+    report.lines.append(f"  {_confident_line(confident, confident_right, len(rows))}")
     if misses:
         report.lines.append("  not passing:")
         report.lines.extend(misses)
@@ -205,6 +210,12 @@ def evaluate(engine: Any, *, risk: Path | None = None, vignettes: Path | None = 
 
 
 # -- frozen batches ---------------------------------------------------------------------------
+
+
+def _confident_line(confident: int, right: int, total: int) -> str:
+    """How many answers were given as confident, and how many of those were right."""
+    return (f"confident answers: {confident}/{total}, of them right {right}"
+            f" (the rest say the guide may not cover it)")
 
 
 def _share(count: int, total: int) -> str:
@@ -253,15 +264,20 @@ def frozen_question_lines(engine: Any, path: Path, details: bool = False) -> lis
     """The figures for one frozen questions file; nothing is asserted."""
     rows = read_labelled(path, ("text",))
     misses = []
+    confident = confident_right = 0
     for row in rows:
         answer = engine.ask(row["text"])
-        if not answer_passes(answer.answer, list(answer.sources), row):
-            misses.append(f"    {row.get('id', '?')}: {answer.answer[:70]!s}"
+        right = answer_passes(answer.quoted, list(answer.sources), row)
+        confident += answer.confident
+        confident_right += answer.confident and right
+        if not right:
+            misses.append(f"    {row.get('id', '?')}: {answer.quoted[:70]!s}"
                           f"  <- {row['text'][:60]}")
     passed = len(rows) - len(misses)
     lines = [
         f"  questions ({Path(path).name}, {len(rows)} items)",
         f"    answers with the expected facts and a source: {_share(passed, len(rows))}",
+        f"    {_confident_line(confident, confident_right, len(rows))}",
     ]
     return lines + (misses if details else [])
 

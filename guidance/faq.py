@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guidance.passages import Passage, list_of, render, split_passages
+from guidance.passages import Passage, join_rendered, list_of, render, split_passages
 from guidance.sections import SourceRef
 from guidance.yamlfile import LineDict, LineList, PackError, PackProblem, load_yaml
 
@@ -193,7 +193,7 @@ def _reply(
         sources.append(sections.ref(section_id))
     if len(problems) > before:
         return None
-    text = " ".join(parts)
+    text = join_rendered(parts)
     if len(text) > MAX_ANSWER_CHARS:
         problems.append(PackProblem(file, parent.line_of(key),
                                     f"{key!r} quotes {len(text)} characters; keep it under "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from guidance.confidence import Judged
 from guidance.evaluate import answer_passes, read_labelled
 
 STEPS = tuple(round(0.05 * step, 2) for step in range(1, 21))
@@ -56,7 +57,7 @@ def score_questions(engine: Any, paths: list[Path]) -> list[Scored]:
                 confidence=match.confidence if match else 0.0,
                 entry=match.entry.id if match else None,
                 curated_passes=curated,
-                retrieval_passes=answer_passes(retrieved.answer, retrieved.sources, row),
+                retrieval_passes=answer_passes(retrieved.quoted, retrieved.sources, row),
             ))
     return out
 
@@ -82,3 +83,17 @@ def learn_threshold(steps: list[Step]) -> float:
     """The lowest threshold at which the most questions pass."""
     best = max(step.passed for step in steps)
     return min(step.threshold for step in steps if step.passed == best)
+
+
+def judge_questions(engine: Any, labelled: list[Path], not_covered: list[Path]) -> list[Judged]:
+    """Every question's answer as the asker gets it, right or not, with its support, for
+    learning when a retrieved answer is confident (guidance.confidence). A question of
+    `not_covered` (the guide does not answer it) is never right."""
+    out = []
+    for path, covered in [*((p, True) for p in labelled), *((p, False) for p in not_covered)]:
+        for row in read_labelled(path, ("text",)):
+            answer = engine.ask(row["text"], role=row.get("role"))
+            right = covered and answer_passes(answer.quoted, list(answer.sources), row)
+            out.append(Judged(right=right, curated=answer.curated is not None,
+                              found=bool(answer.sources), support=answer.support))
+    return out

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from guidance.passages import clean_markdown, split_passages
+from guidance.passages import plain_text, split_passages
 from guidance.question_kinds import Query
 from guidance.sections import Section
 from guidance.units import Unit, make_unit
@@ -82,7 +82,7 @@ class GuideIndex:
         self.sections: list[Section] = list(sections)
         documents = []
         for section in self.sections:
-            found = terms(clean_markdown(section.body))
+            found = terms(plain_text(section.body))
             found += terms(section.title) * TITLE_WEIGHT
             for tag in section.tags:
                 found += terms(tag) * TAG_WEIGHT

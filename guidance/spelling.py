@@ -29,6 +29,8 @@ _RESPELL = {
 }
 
 
+# Words of text-speak the respeller knows ("whats", "pls"): not names.
+TEXT_SPEAK = frozenset(_RESPELL)
 _RESPELL_WORD = re.compile(
     r"(?<![\w/.-])(" + "|".join(sorted(map(re.escape, _RESPELL), key=len, reverse=True))
     + r")(?![\w/-])",

@@ -274,7 +274,8 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"purged text older than {report.cutoff:%Y-%m-%d %H:%M} UTC: "
         f"{report.escalations} escalations, "
-        f"{report.consultations} consultations"
+        f"{report.consultations} consultations, "
+        f"{report.questions} unanswered questions"
     )
     return 0
 
@@ -365,6 +366,20 @@ def cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(to_csv(rows))
     else:
         _print_json([r.to_dict() for r in rows])
+    return 0
+
+
+def cmd_gaps(args: argparse.Namespace, settings: Settings) -> int:
+    """The gap list's records as JSON lines (a manager's read, audited), for
+    `python -m guidance gaps --from -`, which groups them by topic."""
+    from mash.gaps import list_gaps
+
+    factory = _factory(settings)
+    actor = _actor(factory, args.as_email)
+    with factory() as session:
+        records = list_gaps(session=session, actor=actor)
+    for record in records:
+        print(json.dumps(record.to_dict(), ensure_ascii=False))
     return 0
 
 
@@ -461,6 +476,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--as", dest="as_email")
     s.add_argument("--since")
     s.add_argument("--until")
+    s = sub.add_parser("gaps", help="questions answered without confidence, as JSON lines "
+                       "(MASH managers; pipe to `python -m guidance gaps --from -`)")
+    s.add_argument("--as", dest="as_email", required=True, help="the MASH manager (e-mail)")
     s = sub.add_parser("bench", help="time raising escalations and the figures over 100,000 rows")
     s.add_argument(
         "--database-url", help="an EMPTY throwaway database (default: a new SQLite file)"
@@ -485,6 +503,7 @@ COMMANDS = {
     "reset-two-factor": cmd_reset_two_factor,
     "enrolment-code": cmd_enrolment_code,
     "figures": cmd_figures,
+    "gaps": cmd_gaps,
     "bench": cmd_bench,
 }
 

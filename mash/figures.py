@@ -1,7 +1,8 @@
 """Dashboard figures per week (Recommendation 3), aggregated in SQL.
 
 Per ISO week (starting Monday, UTC): contacts (escalations + consultation requests),
-escalations by urgency, by category and by source agency type, and the time from raising to
+escalations by urgency, by category and by source agency type, the questions the assistant
+answered without confidence (the gap list, mash/gaps.py), and the time from raising to
 acknowledgement and to outcome (median and 90th percentile, in minutes, interpolated like
 PostgreSQL's percentile_cont). Every figure is computed by indexed SQL that SQLite and
 PostgreSQL both run, so the two give the same numbers and only a few rows per week leave the
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from mash.access import FIGURES_ROLES, Actor
 from mash.db import unit_of_work
 from mash.errors import Forbidden
-from mash.models import URGENCIES, Consultation, Escalation, EscalationCategory
+from mash.models import URGENCIES, Consultation, Escalation, EscalationCategory, QuestionGap
 
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as a fraction, for integer SQL arithmetic
 
@@ -34,6 +35,7 @@ class WeekFigures:
     contacts: int = 0
     escalations: int = 0
     consultations: int = 0
+    unanswered_questions: int = 0  # answered without confidence: the guide may not cover them
     by_urgency: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
     by_source: dict[str, int] = field(default_factory=dict)
@@ -141,6 +143,12 @@ def weekly_figures(
         .group_by(Consultation.week_start)
     ):
         week(w).consultations = count
+    for w, count in session.execute(
+        select(QuestionGap.week_start, func.count())
+        .where(*_range(QuestionGap.week_start, since, until))
+        .group_by(QuestionGap.week_start)
+    ):
+        week(w).unanswered_questions = count
     for prefix, column in (
         ("ack", Escalation.ack_seconds),
         ("outcome", Escalation.outcome_seconds),
@@ -167,6 +175,7 @@ def to_csv(rows: Iterable[WeekFigures]) -> str:
         + [f"source_{s}" for s in sources]
         + [f"category_{c}" for c in categories]
         + ["ack_median_minutes", "ack_p90_minutes", "outcome_median_minutes", "outcome_p90_minutes"]
+        + ["unanswered_questions"]  # last, so the earlier columns keep their places
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -186,5 +195,6 @@ def to_csv(rows: Iterable[WeekFigures]) -> str:
                     r.outcome_p90_minutes,
                 )
             ]
+            + [r.unanswered_questions]
         )
     return buffer.getvalue()

@@ -329,3 +329,24 @@ class AuditEntry(Base):
     subject_type = Column(String(30), nullable=False)
     subject_id = Column(Integer)
     detail = Column(JSON, nullable=False)
+
+
+class QuestionGap(Base):
+    """A question the assistant answered without confidence: the partnership's gap list.
+
+    Holds no one's identity: the question redacted (mash/redact.py) with names masked, the
+    asker's role and when. A group (`topic`) is marked added to the guide with the section.
+    """
+
+    __tablename__ = "question_gaps"
+    __table_args__ = (Index("ix_question_gaps_topic_added_section", "topic", "added_section"),)
+
+    id = Column(Integer, primary_key=True)
+    asked_at = Column(UTCDateTime, nullable=False)
+    week_start = Column(Date, nullable=False, index=True)
+    role = Column(String(20))
+    text = Column(Text, nullable=False)
+    topic = Column(String(120), nullable=False)
+    added_section = Column(String(100))
+    added_at = Column(UTCDateTime)
+    added_by = Column(Integer, ForeignKey("people.id"))

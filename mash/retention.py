@@ -1,9 +1,9 @@
 """Retention: conversation text is kept only as long as triage and follow-up need it.
 
-`purge` blanks escalation excerpts and matched phrases, and consultation topics and callback
-numbers, older than `settings.transcript_retention_days`. The items themselves (status,
-urgency, categories, times, outcome codes) stay, so the figures do not change, and the audit
-trail holds no conversation text, so it stays whole.
+`purge` blanks escalation excerpts and matched phrases, consultation topics and callback
+numbers, and the gap list's question texts, older than `settings.transcript_retention_days`.
+The items themselves (status, urgency, categories, times, outcome codes) stay, so the figures
+do not change, and the audit trail holds no conversation text, so it stays whole.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from mash import audit
 from mash.access import Actor
 from mash.clock import utcnow
 from mash.db import unit_of_work
-from mash.models import Consultation, Escalation
+from mash.models import Consultation, Escalation, QuestionGap
 from settings import Settings
 
 
@@ -27,6 +27,7 @@ class PurgeReport:
     cutoff: datetime
     escalations: int
     consultations: int
+    questions: int = 0  # the gap list's texts (the rows stay: the weekly figures count them)
 
 
 @unit_of_work
@@ -48,6 +49,12 @@ def purge(
         .values(topic=None, callback_number=None, details_purged_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    questions = session.execute(
+        update(QuestionGap)
+        .where(QuestionGap.asked_at < cutoff, QuestionGap.text != "")
+        .values(text="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
     audit.record(
         session,
         actor=actor or Actor.system("retention"),
@@ -59,6 +66,8 @@ def purge(
             "cutoff": cutoff.isoformat(),
             "escalations": escalations,
             "consultations": consultations,
+            "questions": questions,
         },
     )
-    return PurgeReport(cutoff=cutoff, escalations=escalations, consultations=consultations)
+    return PurgeReport(cutoff=cutoff, escalations=escalations, consultations=consultations,
+                       questions=questions)

@@ -12,7 +12,17 @@ from app_context import AppContext
 from schools_portal import errors
 from schools_portal.ratelimit import LoginLimiter
 from schools_portal.rendering import make_templates
-from schools_portal.routes import account, chat, dashboard, guidance, home, queue, school, signin
+from schools_portal.routes import (
+    account,
+    chat,
+    dashboard,
+    gaps,
+    guidance,
+    home,
+    queue,
+    school,
+    signin,
+)
 from schools_portal.security import BodySizeLimit, SecurityHeaders
 from schools_portal.sessions import SESSION_COOKIE, RecentSessions, ServerSessions
 from schools_portal.staticfiles import PortalStaticFiles
@@ -69,7 +79,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
 
     errors.install(app)
     app.mount("/static", PortalStaticFiles(directory=HERE / "static"), name="static")
-    for feature in (signin, account, home, chat, school, guidance, queue, dashboard):
+    for feature in (signin, account, home, chat, school, guidance, queue, dashboard, gaps):
         app.include_router(feature.pages)
         app.include_router(feature.api, prefix="/api")
 

@@ -97,9 +97,11 @@ def require_roles(*roles: str) -> Callable[..., Actor]:
 practitioner = require_roles(*PRACTITIONERS)
 mash_staff = require_roles(*MASH_STAFF)
 figures_reader = require_roles(*FIGURES)
+manager = require_roles("mash_manager")
 Practitioner = Annotated[Actor, Depends(practitioner)]
 MashStaff = Annotated[Actor, Depends(mash_staff)]
 FiguresReader = Annotated[Actor, Depends(figures_reader)]
+Manager = Annotated[Actor, Depends(manager)]
 
 
 def sender_id(actor: Actor) -> str:

@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from chat.sources import clean_sources, section_url
 from mash.access import Actor
 from slack_app.blocks import esc
 from slack_app.deps import SlackDeps
@@ -107,8 +108,15 @@ def _is_safety(deps: SlackDeps, message: dict[str, Any], reference: str | None) 
     )
 
 
-def _render(message: dict[str, Any]) -> str:
-    text = esc(message.get("text") or "")
+def _render(message: dict[str, Any], portal_url: str = "") -> str:
+    sources = clean_sources(message.get("sources")) if portal_url else []
+    if sources:
+        # mrkdwn links to the guide's section pages in the portal (titles escaped).
+        links = "; ".join(f"<{section_url(portal_url, s['id'])}|{esc(s['title'])}>"
+                          for s in sources)
+        text = f"From the guide: {links}"
+    else:
+        text = esc(message.get("text") or "")
     buttons = [b.get("title") for b in message.get("buttons") or [] if b.get("title")]
     if buttons:
         text += "\n_You can reply: " + " · ".join(esc(b) for b in buttons) + "_"
@@ -160,7 +168,9 @@ def handle_message(
         # Not in the directory: only what keeps a child safe, then how to register.
         messages = [m for m in messages if _is_safety(deps, m, reply.escalation_reference)]
         messages.append({"text": registration_text(deps, incoming.user)})
-    text = "\n\n".join(t for t in (_render(m) for m in messages) if t.strip())
+    text = "\n\n".join(
+        t for t in (_render(m, deps.settings.portal_url) for m in messages) if t.strip()
+    )
     if not text:
         text = "Sorry, I have no answer to that. Try asking another way."
     _post(client, incoming, text)

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
@@ -16,6 +17,21 @@ logger = logging.getLogger(__name__)
 # Where a role-specific pointer helps after the answer itself.
 GP_TIP_INTENTS = frozenset({"ask_gp_conference", "ask_referral_process", "ask_consent_sharing"})
 DSL_TIP_INTENTS = frozenset({"ask_referral_process", "ask_guide", "ask_consent_sharing"})
+CONSULTATION_OFFER = "utter_offer_consultation"
+
+
+def record_gap(question: str, answer: Any, role: str | None) -> None:
+    """Put a question answered without confidence on the partnership's gap list (redacted, no
+    names, role and time only). Never fails the answer."""
+    from mash import gaps
+
+    try:
+        gap = common.engine().gap(question, answer)
+        if gap is not None:
+            with common.sessions()() as session:
+                gaps.record_gap(session=session, text=gap.text, topic=gap.topic, role=role)
+    except Exception:  # noqa: BLE001 - the gap list must never cost the asker the answer
+        logger.exception("could not record a question for the gap list")
 
 
 class ActionAnswerQuestion(Action):
@@ -40,8 +56,10 @@ class ActionAnswerQuestion(Action):
         if answer.answer.strip():
             dispatcher.utter_message(response="utter_answer", answer=answer.answer)
             if answer.sources:
+                # The text for any client; the payload for links (chat/sources.py).
                 dispatcher.utter_message(
-                    response="utter_answer_sources", sources=common.join_sources(answer.sources)
+                    response="utter_answer_sources", sources=common.join_sources(answer.sources),
+                    json_message={"sources": [source.to_dict() for source in answer.sources]},
                 )
         else:
             dispatcher.utter_message(response="utter_no_answer")
@@ -59,4 +77,9 @@ class ActionAnswerQuestion(Action):
                 )
         if common.latest_risk(tracker).get("urgency") == "concern":
             dispatcher.utter_message(response="utter_concern_follow_up")
+        if not answer.confident:
+            await common.in_thread(record_gap, common.latest_text(tracker), answer, role)
+            # The guide may not cover this: offer the consultation form, as an unplaced
+            # threshold check does (the offer's accept and decline rules follow it).
+            return [FollowupAction(CONSULTATION_OFFER)]
         return []

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app_context import AppContext
 from chat.relay import MAX_MESSAGE_CHARS, ChatReply
+from chat.sources import clean_sources
 from mash.access import Actor
 from schools_portal.deps import Ctx, Practitioner, sender_id
 from schools_portal.inputs import CleanInputRoute
@@ -33,6 +34,9 @@ class ChatMessageOut(BaseModel):
     text: str = ""
     safety: bool = False
     buttons: list[dict[str, Any]] = []
+    sources: list[dict[str, str]] = Field(
+        [], description="Guide sections the message cites: id, title and the portal page url"
+    )
 
 
 class ChatOut(BaseModel):
@@ -77,8 +81,13 @@ def _message(raw: dict[str, Any]) -> ChatMessageOut:
         for b in raw.get("buttons") or []
         if isinstance(b, dict)
     ]
+    sources = [
+        {**source, "url": f"/guidance/sections/{source['id']}"}
+        for source in clean_sources(raw.get("sources"))
+    ]
     return ChatMessageOut(
-        text=str(raw.get("text") or ""), safety=bool(raw.get("safety")), buttons=buttons
+        text=str(raw.get("text") or ""), safety=bool(raw.get("safety")), buttons=buttons,
+        sources=sources,
     )
 
 

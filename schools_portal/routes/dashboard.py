@@ -92,6 +92,7 @@ def charts(rows: list[WeekFigures]) -> dict[str, Any]:
             "escalations": sum(r.escalations for r in rows),
             "consultations": sum(r.consultations for r in rows),
             "immediate": sum(r.by_urgency.get("immediate", 0) for r in rows),
+            "unanswered": sum(r.unanswered_questions for r in rows),
         },
     }
 

@@ -3,6 +3,7 @@ topic, searchable, every page at its own address. Read-only; any signed-in user.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -11,11 +12,13 @@ from starlette.responses import Response
 from app_context import AppContext
 from guidance.engine import InputError
 from guidance.levels import DOMAINS
-from schools_portal.deps import Ctx, CurrentActor
+from mash import gaps
+from schools_portal.deps import Ctx, CurrentActor, Db
 from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 from schools_portal.topics import by_topic
 
+log = logging.getLogger(__name__)
 pages = APIRouter(tags=["guidance"], route_class=CleanInputRoute)
 api = APIRouter(tags=["guidance"], route_class=CleanInputRoute)
 
@@ -46,8 +49,9 @@ def indicators_by_domain(level: Any) -> list[tuple[str, list[Any]]]:
     ]
 
 
-def search(context: AppContext, query: str, role: str | None) -> dict[str, Any]:
-    """The engine's extractive answer plus sections whose title or tags mention every word."""
+def search(context: AppContext, query: str, role: str | None, db: Any = None) -> dict[str, Any]:
+    """The engine's extractive answer plus sections whose title or tags mention every word.
+    A question answered without confidence goes on the partnership's gap list (with `db`)."""
     query = query.strip()
     answer = None
     if query:
@@ -55,6 +59,8 @@ def search(context: AppContext, query: str, role: str | None) -> dict[str, Any]:
             answer = context.guidance.ask(query, role=ROLE_AUDIENCE.get(role or ""))
         except InputError:
             answer = None
+    if answer is not None and db is not None:
+        _record_gap(context, db, query, answer, role)
     words = [w for w in query.lower().split() if len(w) > 1]
     matches = [
         s
@@ -67,9 +73,20 @@ def search(context: AppContext, query: str, role: str | None) -> dict[str, Any]:
     return {
         "query": query,
         "answer": answer.answer if answer else None,
+        "confident": answer.confident if answer else None,
         "sources": sources,
         "matches": [s for s in matches if s.id not in seen],
     }
+
+
+def _record_gap(context: AppContext, db: Any, query: str, answer: Any, role: str | None) -> None:
+    gap = context.guidance.gap(query, answer)
+    if gap is None:
+        return
+    try:
+        gaps.record_gap(session=db, text=gap.text, topic=gap.topic, role=role)
+    except Exception:  # noqa: BLE001 - the gap list must never cost the asker the answer
+        log.exception("could not record a question for the gap list")
 
 
 @pages.get("/guidance", include_in_schema=False)
@@ -97,12 +114,13 @@ def guidance_search(
     q: str = Query("", max_length=QUERY_MAX),
     actor: CurrentActor,
     context: Ctx,
+    db: Db,
 ) -> Response:
     return render(
         request,
         "guidance_search.html",
         actor=actor,
-        result=search(context, q, actor.role),
+        result=search(context, q, actor.role, db),
         sections=context.guidance.pack.sections,
     )
 
@@ -198,11 +216,13 @@ def search_api(
     q: str = Query(..., min_length=1, max_length=QUERY_MAX),
     actor: CurrentActor,
     context: Ctx,
+    db: Db,
 ) -> dict[str, Any]:
-    found = search(context, q, actor.role)
+    found = search(context, q, actor.role, db)
     return {
         "query": found["query"],
         "answer": found["answer"],
+        "confident": found["confident"],
         "sources": [s.to_dict() for s in found["sources"]],
         "matches": [_section_dict(s) for s in found["matches"]],
     }

@@ -13,6 +13,9 @@ async def test_answers_from_the_guide_with_sources(services, dispatcher, said, m
     await ActionAnswerQuestion().run(dispatcher, tracker, {})
     assert said()[:2] == ["utter_answer", "utter_answer_sources"]
     assert "3" in dispatcher.messages[0]["answer"]
+    # The sources also as a payload, which the portal and Slack render as links.
+    sources = dispatcher.messages[1]["custom"]["sources"]
+    assert sources and all(set(source) == {"id", "title"} for source in sources)
 
 
 async def test_a_gp_is_told_about_conference_reports(
@@ -110,3 +113,49 @@ async def test_an_unplaced_check_asks_questions_and_gives_the_consultation_route
     assert message["questions"].startswith("(1) ") and "(2) " in message["questions"]
     assert "0151 606 2008" in message["next_steps"]
     assert SlotSet("child_age", None) in events
+
+
+async def test_a_confident_answer_offers_nothing_more(services, dispatcher, make_tracker):
+    tracker = make_tracker("how do I make a referral", intent="ask_referral_process")
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert events == []
+
+
+async def test_a_not_confident_answer_says_so_and_offers_the_consultation_form(
+    services, dispatcher, said, make_tracker
+):
+    from rasa_sdk.events import FollowupAction
+
+    tracker = make_tracker("who can apply for a care order?", intent="ask_guide")
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert said()[0] == "utter_answer"
+    answer = dispatcher.messages[0]["answer"]
+    assert answer.startswith("The guide may not cover this.") and "0151 606 2008" in answer
+    # The same offer an unplaced threshold check ends with; its accept rule starts the form.
+    assert events == [FollowupAction("utter_offer_consultation")]
+
+
+async def test_a_not_confident_answer_goes_on_the_gap_list_with_role_only(
+    services, sessions, dispatcher, make_tracker, metadata_for
+):
+    from sqlalchemy import select
+
+    from mash.models import QuestionGap
+
+    tracker = make_tracker("Can Jamie Smith's foster carer take him abroad on holiday?",
+                           intent="ask_guide", metadata=metadata_for("gp"))
+    await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    confident = make_tracker("how do I make a referral", intent="ask_referral_process")
+    await ActionAnswerQuestion().run(dispatcher, confident, {})
+    with sessions() as session:
+        rows = session.execute(select(QuestionGap)).scalars().all()
+    assert [(r.text, r.role) for r in rows] == [
+        ("Can [name] [name] foster carer take him abroad on holiday?", "gp")]
+
+
+async def test_the_gap_list_failing_never_costs_the_answer(
+    database_down, dispatcher, said, make_tracker
+):
+    tracker = make_tracker("who can apply for a care order?", intent="ask_guide")
+    events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
+    assert said()[0] == "utter_answer" and events  # answered, and the consultation offered

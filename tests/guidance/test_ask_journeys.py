@@ -20,8 +20,8 @@ def _assert_quoted(pack, answer) -> None:
     assert answer.sources, answer.answer
     cited = " ".join(pack.sections.get(source.id).body for source in answer.sources)
     cited = re.sub(r"\s+", " ", cited.replace("**", ""))
-    for fragment in re.split(r"(?<=[.!?:;]) ", answer.answer):
-        assert fragment.rstrip(".;:") in cited, fragment
+    for fragment in re.split(r"(?<=[.!?:;])\s+|\n", answer.answer):
+        assert fragment.removeprefix("- ").rstrip(".;:") in cited, fragment
 
 
 @pytest.mark.parametrize(

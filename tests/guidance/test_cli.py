@@ -32,7 +32,7 @@ def test_risk_assess_ask_fields_match_the_contract():
     expected = {
         "risk": ["id", "urgency", "categories", "matches", "by", "reasons"],
         "assess": ["id", "level", "status", "reasons", "next_steps", "sources", "questions", "by"],
-        "ask": ["id", "answer", "sources"],
+        "ask": ["id", "answer", "sources", "confident"],
     }
     for verb, fields in expected.items():
         done = run(verb, "--jsonl", stdin=stdin)
@@ -53,6 +53,8 @@ def test_risk_assess_ask_fields_match_the_contract():
             assert records[1]["level"] is None and records[1]["status"] == "unplaced"
             assert 2 <= len(records[1]["questions"]) <= 3
             assert all(list(s) == ["id", "title"] for s in records[0]["sources"])
+        if verb == "ask":
+            assert records[1]["confident"] is True and "0151 677 6557" in records[1]["answer"]
 
 
 def test_jsonl_bad_lines_get_error_records_and_the_run_goes_on():

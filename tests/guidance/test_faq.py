@@ -32,8 +32,8 @@ def _line_of(file: Path, text: str) -> int:
 def _quoted_from(pack, text: str, sources) -> None:
     cited = " ".join(pack.sections.get(source.id).body for source in sources)
     cited = re.sub(r"\s+", " ", cited.replace("**", ""))
-    for fragment in re.split(r"(?<=[.!?:;]) ", text):
-        assert fragment.rstrip(".;:") in cited, fragment
+    for fragment in re.split(r"(?<=[.!?:;])\s+|\n", text):
+        assert fragment.removeprefix("- ").rstrip(".;:") in cited, fragment
 
 
 def test_the_wirral_pack_has_about_forty_curated_answers(pack) -> None:
@@ -46,7 +46,7 @@ def test_every_curated_answer_quotes_its_cited_sections_once(pack) -> None:
         for reply in [entry.reply, *entry.roles.values()]:
             assert reply.sources and len(reply.text) <= 1000, entry.id
             _quoted_from(pack, reply.text, reply.sources)
-            sentences = re.split(r"(?<=[.!?]) ", reply.text)
+            sentences = re.split(r"(?<=[.!?])\s+", reply.text)
             assert len(sentences) == len(set(sentences)), entry.id  # no sentence repeated
 
 

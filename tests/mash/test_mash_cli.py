@@ -309,3 +309,21 @@ def test_an_admin_issues_a_fresh_enrolment_code_from_the_command_line(settings, 
     assert run_cmd(settings, "enrolment-code", enrolled, "--as", "admin@mash.example") == 1
     assert "already" in capsys.readouterr().err
     assert len(enrolment_rows(factory, SAM)[1]) == 2
+
+
+def test_gaps_exports_records_for_managers_only(cli, tmp_path):
+    from mash import gaps
+    from mash.db import make_engine, session_factory
+
+    cli("migrate")
+    cli("seed-demo")
+    factory = session_factory(make_engine(url=f"sqlite:///{tmp_path / 'cli.db'}"))
+    with factory() as session:
+        gaps.record_gap(session=session, text="What is a care order? ring 07700 900123",
+                        topic="section:special-guardianship", role="gp")
+    out = cli("gaps", "--as", "morgan.hale@mash.example").stdout
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [(r["text"], r["topic"], r["role"]) for r in records] == [
+        ("What is a care order? ring [phone]", "section:special-guardianship", "gp")]
+    refused = cli("gaps", "--as", "dana.price@oakfield.example", ok=False)
+    assert refused.returncode == 1 and "Only MASH managers" in refused.stderr

@@ -203,3 +203,29 @@ def test_an_escalation_refused_for_its_supporting_fields_is_raised_without_them(
                        headers={"X-CSRF-Token": token}).json()
     assert refused and body["escalation_reference"].startswith("E-")
     assert "999" in body["safety_message"]
+
+
+def test_cited_sections_are_links_to_the_guides_pages(as_user, context):
+    answer = [
+        {"recipient_id": "x", "text": "Consent means ..."},
+        {"recipient_id": "x", "text": "From the guide: Consent (consent)"},
+        {"recipient_id": "x", "custom": {"sources": [
+            {"id": "consent", "title": "Consent"},
+            {"id": "not a <section>", "title": "<b>x</b>"}]}},
+    ]
+    original = context.relay.http
+    context.relay.http = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+    try:
+        client, token = as_user("gp")
+        body = client.post("/api/chat", json={"text": "what is consent"},
+                           headers={"X-CSRF-Token": token}).json()
+        assert body["messages"][1]["sources"] == [
+            {"id": "consent", "title": "Consent", "url": "/guidance/sections/consent"}]
+        page = client.post("/chat", data={"text": "what is consent", "csrf_token": token}).text
+        assert 'From the guide: <a href="/guidance/sections/consent">Consent</a></li>' in page
+        assert "<b>x</b>" not in page
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    assert client.get("/guidance/sections/consent").status_code == 200

@@ -27,6 +27,7 @@ FORMS = {
     "/queue/escalations/{escalation_id}/reassign": {"to_user_id": "2"},
     "/queue/consultations/{consultation_id}/pick-up": {},
     "/queue/consultations/{consultation_id}/close": {"advice": "Spoke to the DSL."},
+    "/dashboard/gaps/added": {"topic": "none", "section": "consent"},
 }
 API = {
     "/api/chat": {"text": "What is level 2?"},
@@ -67,7 +68,7 @@ def _path(template: str, escalation_id: int) -> str:
 @pytest.mark.parametrize("bad", [None, "", "not-the-token"])
 @pytest.mark.parametrize("route", sorted(FORMS))
 def test_forms_without_a_valid_token_are_refused(as_user, escalation_id, route, bad):
-    client, _ = as_user("manager" if "queue" in route else "oakfield_dsl")
+    client, _ = as_user("manager" if "queue" in route or "gaps" in route else "oakfield_dsl")
     data = dict(FORMS[route])
     if bad is not None:
         data["csrf_token"] = bad

@@ -97,3 +97,13 @@ def test_make_run_creates_its_secret_once_with_mode_0600(tmp_path) -> None:
 def test_make_run_uses_the_secret_file() -> None:
     script = (ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
     assert "SECRET_KEY=$(scripts/dev_secret.sh var)" in script
+
+
+def test_the_portal_url_for_links_is_an_http_address() -> None:
+    assert Settings.from_env({"APP_ENV": "test"}).portal_url == "http://127.0.0.1:8000"
+    assert Settings.from_env(
+        {"APP_ENV": "test", "PORTAL_URL": "https://portal.example/"}
+    ).portal_url == "https://portal.example"
+    for bad in ("javascript:alert(1)", "portal.example", "https://a|b"):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"APP_ENV": "test", "PORTAL_URL": bad})

@@ -141,3 +141,28 @@ def test_if_the_relay_breaks_the_practitioner_still_gets_the_safety_numbers(
     slack.dm(DSL, DISCLOSURE, ts=ts)
     [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
     assert "something went wrong" in reply["text"] and "999" in reply["text"]
+
+
+def test_cited_sections_are_mrkdwn_links_to_the_portal(slack, stub, context):
+    import httpx
+
+    answer = [
+        {"recipient_id": "x", "text": "Consent means ..."},
+        {"recipient_id": "x", "text": "From the guide: Consent (consent)"},
+        {"recipient_id": "x", "custom": {"sources": [
+            {"id": "consent", "title": "Consent & sharing"}]}},
+    ]
+    original = context.relay.http
+    context.relay.http = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+    try:
+        ts = "1700000900.000100"
+        slack.dm(DSL, "what is consent", ts=ts)
+        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    base = context.settings.portal_url
+    assert f"From the guide: <{base}/guidance/sections/consent|Consent &amp; sharing>" in (
+        reply["text"])
+    assert "Consent (consent)" not in reply["text"]

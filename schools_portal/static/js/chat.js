@@ -22,7 +22,18 @@
     var item = el("li", "msg " + (who === "user" ? "msg-user" : "msg-bot"));
     if (message.safety) { item.className += " msg-safety"; }
     item.appendChild(el("span", "visually-hidden", who === "user" ? "You said: " : "Assistant: "));
-    item.appendChild(document.createTextNode(message.text || ""));
+    if (message.sources && message.sources.length) {
+      // The guide's sections as links to their pages (titles as text nodes).
+      item.appendChild(document.createTextNode("From the guide: "));
+      message.sources.forEach(function (source, index) {
+        if (index) { item.appendChild(document.createTextNode("; ")); }
+        var link = el("a", "", source.title);
+        link.href = source.url;
+        item.appendChild(link);
+      });
+    } else {
+      item.appendChild(document.createTextNode(message.text || ""));
+    }
     if (message.buttons && message.buttons.length) {
       var row = el("div", "msg-buttons");
       message.buttons.forEach(function (b) {

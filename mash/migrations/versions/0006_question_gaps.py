@@ -1,7 +1,7 @@
 """the partnership's gap list: questions the assistant answered without confidence
 
 Revision ID: 0006_question_gaps
-Revises: 0004_slack_step_up (another branch adds 0005; re-chained to it when merged)
+Revises: 0005_drop_slack_step_up
 Create Date: 2026-12-07 18:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_question_gaps"
-down_revision = "0004_slack_step_up"
+down_revision = "0005_drop_slack_step_up"
 branch_labels = None
 depends_on = None
 

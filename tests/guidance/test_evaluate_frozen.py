@@ -32,7 +32,9 @@ class StubEngine:
 
     def ask(self, text: str) -> SimpleNamespace:
         said = text.split("says=")[1].split()[0]
-        return SimpleNamespace(answer=said.replace("_", " "), sources=["a-section"])
+        # scoring reads only the quoted guide sentences (`quoted`), not added contact lines
+        said = said.replace("_", " ")
+        return SimpleNamespace(answer=said, quoted=said, sources=["a-section"], confident=True)
 
 
 def write(path: Path, rows: list[dict]) -> Path:

@@ -191,9 +191,19 @@ class DutyDesk:
                 to_user_id=to_user_id,
             )
 
-    def reference(self, actor: Actor, subject: Subject) -> str:
-        """The item's reference, checking it exists and is visible (NotFound otherwise)."""
-        return self.load(actor, subject).reference
+    def form_reference(self, actor: Actor, subject: Subject, *, form: str) -> str:
+        """The item's reference for the `form` the worker is opening, checking it exists and is
+        visible (NotFound otherwise). Audited as `<kind>.form_opened`: opening a form needs no
+        code and shows no case text, so it must not write the `<kind>.read` a real read does
+        (security re-review R7-2)."""
+        with self.deps.sessions() as session:
+            if subject.subject_type == "escalation":
+                return escalations.open_form(session=session, actor=actor,
+                                             escalation_id=subject.subject_id, form=form,
+                                             channel="slack")
+            return consultations.open_form(session=session, actor=actor,
+                                           consultation_id=subject.subject_id, form=form,
+                                           channel="slack")
 
     def load(self, actor: Actor, subject: Subject) -> EscalationView | ConsultationView:
         with self.deps.sessions() as session:

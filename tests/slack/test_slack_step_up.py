@@ -254,3 +254,27 @@ def test_wrong_passwords_at_the_portal_do_not_lock_the_worker_out_of_slack(
     press_with_code(slack, stub, DUTY, "mash_acknowledge", value(escalation_id), card=where,
                     code=fresh_code(DUTY))
     assert status(context, escalation_id) == "acknowledged"
+
+
+def test_opening_the_outcome_or_reassign_form_is_not_recorded_as_a_read(
+        slack, stub, context, card, demo, fresh_code):
+    """Security re-review R7-2: someone holding the worker's Slack session, with no code, can
+    open the record-outcome and reassign forms (they ask for a code themselves). That must not
+    write `escalation.read` rows in the worker's name, which would say they read the case text;
+    each opening is audited as what it is."""
+    escalation_id, where = card
+    pick_up(slack, stub, context, escalation_id, where, fresh_code(DUTY))  # the worker
+    steps = len(audit_rows(context, "slack.step_up"))
+    for _ in range(3):
+        slack.press(DUTY, "mash_record_outcome", value(escalation_id), card=where)
+        slack.press(DUTY, "mash_reassign", value(escalation_id), card=where)
+    views = stub.wait_for(lambda: len(opened_views(stub)) >= 7 and opened_views(stub))
+    assert sorted(v["callback_id"] for v in views[1:]) == [OUTCOME_VIEW] * 3 + [REASSIGN_VIEW] * 3
+    assert all(f"E-{escalation_id:06d}" in json.dumps(v) for v in views[1:])
+    assert "belt" not in json.dumps(views)  # no case text shown
+    assert worker_reads(context, demo) == []
+    opened = audit_rows(context, "escalation.form_opened")
+    assert sorted(r.detail["form"] for r in opened) == ["reassign"] * 3 + ["record_outcome"] * 3
+    assert {(r.actor_user_id, r.subject_id, r.detail["channel"]) for r in opened} == {
+        (demo.people["duty"], escalation_id, "slack")}
+    assert len(audit_rows(context, "slack.step_up")) == steps  # no code was given

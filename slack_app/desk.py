@@ -276,10 +276,20 @@ class DutyDesk:
         originator_told: bool = False,
     ) -> bool:
         """Redraw the item's duty-channel card in place. False if there is none to update.
-        Raises SlackApiError when Slack refuses (the caller decides whether that matters)."""
+        Raises SlackApiError when Slack refuses (the caller decides whether that matters).
+
+        `fallback` is where the pressed card was, as the form's private_metadata says: a
+        client can forge it, so it is used only in the duty channel and only when it is no
+        other item's card; otherwise a worker's code could overwrite any bot message, such as
+        the assistant's reply in a practitioner's DM (security re-review R7-4)."""
         store = self.deps.store
         card = store.card(subject.subject_type, subject.subject_id)
-        if card is None and fallback is not None and store.card_owner(fallback) is None:
+        if (
+            card is None
+            and fallback is not None
+            and fallback.channel == self.deps.settings.slack_duty_channel
+            and store.card_owner(fallback) is None
+        ):
             card = fallback  # a card posted before its ts was recorded: redraw the pressed one
         if card is None:
             return False

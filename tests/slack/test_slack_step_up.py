@@ -278,3 +278,41 @@ def test_opening_the_outcome_or_reassign_form_is_not_recorded_as_a_read(
     assert {(r.actor_user_id, r.subject_id, r.detail["channel"]) for r in opened} == {
         (demo.people["duty"], escalation_id, "slack")}
     assert len(audit_rows(context, "slack.step_up")) == steps  # no code was given
+
+
+def test_a_forged_card_location_outside_the_duty_channel_is_never_overwritten(
+        slack, stub, context, settings, demo, fresh_code):
+    """Security re-review R7-4: a form's private_metadata says where the pressed card is, and a
+    client can forge it. For an item with no recorded card, a forged channel and ts must not
+    make the desk overwrite another bot message (here the assistant's reply in another
+    school's DSL's DM) with the item's card; a location in the duty channel still is redrawn
+    (a card posted before its ts was recorded)."""
+    from mash import escalations
+    from slack_app.deps import make_client
+
+    riverside = "UDEMODSL02"  # Riverside's DSL: another school
+    slack.dm(riverside, "hello", ts="1700000000.000100")
+    dm = f"D{riverside}"
+    [reply] = stub.wait_for(lambda: [m for m in stub.messages(dm) if m.get("user") != riverside])
+    with context.sessions() as session:  # no dispatcher: the item has no recorded card
+        item = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
+            message_id="slack:r7-no-card", urgency="concern", categories=["neglect"],
+            text="Another child, another note.",
+        )  # fmt: skip
+    forged = meta(item.id, (dm, reply["ts"]), "acknowledge")
+    done = slack.submit(DUTY, STEP_UP_VIEW, code_values(fresh_code(DUTY)), forged)
+    assert done.status_code == 200 and not done.content  # the right code still acknowledges
+    assert status(context, item.id) == "acknowledged"
+
+    posted = make_client(settings).chat_postMessage(channel=DUTY_CHANNEL, text="a card")
+    in_duty = meta(item.id, (DUTY_CHANNEL, posted["ts"]), "pick_up")
+    assert not slack.submit(DUTY, STEP_UP_VIEW, code_values(fresh_code(DUTY)), in_duty).content
+    assert status(context, item.id) == "picked_up"
+    # the card is redrawn after the answer to Slack: wait for the second one's redraw
+    [redrawn] = stub.wait_for(lambda: [c.params for c in stub.calls("chat.update")])
+    assert (redrawn["channel"], redrawn["ts"]) == (DUTY_CHANNEL, posted["ts"])
+    assert f"E-{item.id:06d}" in str(redrawn["text"])
+    [still] = [m for m in stub.messages(dm) if m["ts"] == reply["ts"]]
+    assert still["text"] == reply["text"]

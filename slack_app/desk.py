@@ -45,6 +45,7 @@ TOO_MANY_CODES = (
 )
 USED_CODE = "That code has been used: type the next one."
 TOO_MANY_REASON = "too many wrong codes in Slack"
+MALFORMED_REASON = "malformed form"
 DESK_ACTOR = Actor.system("slack duty desk")
 
 

@@ -17,6 +17,7 @@ from slack_helpers import (
     DUTY,
     DUTY_CHANNEL,
     STEP_UP_VIEW,
+    STRANGER,
     code_values,
     opened_views,
     press_with_code,
@@ -316,3 +317,65 @@ def test_a_forged_card_location_outside_the_duty_channel_is_never_overwritten(
     assert f"E-{item.id:06d}" in str(redrawn["text"])
     [still] = [m for m in stub.messages(dm) if m["ts"] == reply["ts"]]
     assert still["text"] == reply["text"]
+
+
+def test_odd_shapes_in_a_form_are_refused_in_the_form(slack, stub, context, card, demo):
+    """Security re-review I-1: a forged submission with a dict or a string where Slack sends
+    an option (or text) is answered in the form, not with an HTTP 500, and changes nothing."""
+    escalation_id, where = card
+    duty2 = str(demo.people["duty2"])
+    shapes = {
+        "assignee as a dict": (REASSIGN_VIEW, {
+            "assignee": {"person": {"selected_option": {"value": {"x": 1}}}}}, "assignee"),
+        "assignee option as a string": (REASSIGN_VIEW, {
+            "assignee": {"person": {"selected_option": duty2}}}, "assignee"),
+        "outcome option as a string": (OUTCOME_VIEW, {
+            "outcome": {"code": {"selected_option": "no_further_action"}},
+            "note": {"text": {"value": ""}}}, "outcome"),
+        "note as a list": (OUTCOME_VIEW, {
+            "outcome": {"code": {"selected_option": {"value": "no_further_action"}}},
+            "note": {"text": {"value": ["x"]}}, "code": {"code": {"value": {"x": 1}}}}, "code"),
+        "code as a list": (STEP_UP_VIEW, {"code": {"code": {"value": ["123456"]}}}, "code"),
+        "state as a list": (STEP_UP_VIEW, [], "code"),
+    }
+    for name, (callback, values, block) in shapes.items():
+        answer = slack.submit(DUTY, callback, values, meta(escalation_id, where, "acknowledge"))
+        assert answer.status_code == 200, name
+        assert answer.json()["response_action"] == "errors" and block in answer.json()["errors"]
+    forged_action = json.dumps({**value(escalation_id), "action": {"x": 1}})
+    answer = slack.submit(DUTY, STEP_UP_VIEW, code_values("123456"), forged_action)
+    assert answer.status_code == 200 and "malformed" in answer.json()["errors"]["code"]
+    e = escalation(context, escalation_id)
+    assert (e.status, e.picked_up_by, e.outcome_code) == ("raised", None, None)
+    assert audit_rows(context, "slack.step_up_failed") == []  # no code was checked
+
+
+def test_forged_or_malformed_forms_are_refused_and_audited(slack, stub, context, card, demo):
+    """Security re-review I-2: a code modal offering an action it cannot, or a form with
+    malformed metadata, leaves a refusal row, so probing is not invisible; and the role is
+    checked before the fields, so a stranger's form that would fail validation is refused as
+    a stranger's. Nothing is done, and no code is checked."""
+    escalation_id, where = card
+    forged = meta(escalation_id, where, "record_outcome")  # not an action of the code modal
+    for user in (STRANGER, DUTY):
+        answer = slack.submit(user, STEP_UP_VIEW, code_values("123456"), forged).json()
+        assert ("Only MASH staff" if user == STRANGER else "malformed") in answer["errors"]["code"]
+    for callback, block in ((OUTCOME_VIEW, "note"), (REASSIGN_VIEW, "assignee")):
+        answer = slack.submit(DUTY, callback, code_values("123456"), "[]").json()
+        assert "malformed" in answer["errors"][block]
+    empty = {"note": {"text": {"type": "plain_text_input", "value": ""}}}  # no outcome chosen
+    stranger = slack.submit(STRANGER, OUTCOME_VIEW, empty, meta(escalation_id, where)).json()
+    assert "Only MASH staff" in stranger["errors"]["outcome"]
+
+    def refusals(action: str) -> list[tuple]:
+        return [(r.actor_role, r.actor_user_id, r.subject_id, r.detail["reason"])
+                for r in audit_rows(context, f"slack.refused.{action}")]
+
+    duty = demo.people["duty"]
+    assert refusals("step_up") == [("unverified", None, escalation_id, "not MASH staff"),
+                                   ("mash_worker", duty, escalation_id, "malformed form")]
+    assert refusals("record_outcome") == [("mash_worker", duty, None, "malformed form"),
+                                          ("unverified", None, escalation_id, "not MASH staff")]
+    assert refusals("reassign") == [("mash_worker", duty, None, "malformed form")]
+    assert audit_rows(context, "slack.step_up_failed") == []
+    assert status(context, escalation_id) == "raised"

@@ -201,6 +201,17 @@ def get_consultation(*, session: Session, actor: Actor, consultation_id: int) ->
 
 
 @unit_of_work
+def open_form(
+    *, session: Session, actor: Actor, consultation_id: int, form: str, channel: str
+) -> str:
+    """The consultation's reference for a MASH worker opening `form` in `channel`: no case
+    text is read; audited as consultation.form_opened, not as a read."""
+    return lifecycle.open_form(
+        session, actor, CONSULTATION, consultation_id, form=form, channel=channel
+    )
+
+
+@unit_of_work
 def list_consultations(
     *,
     session: Session,

@@ -334,6 +334,17 @@ def get_escalation(*, session: Session, actor: Actor, escalation_id: int) -> Esc
 
 
 @unit_of_work
+def open_form(
+    *, session: Session, actor: Actor, escalation_id: int, form: str, channel: str
+) -> str:
+    """The escalation's reference for a MASH worker opening `form` (e.g. "reassign") in
+    `channel`: no case text is read; audited as escalation.form_opened, not as a read."""
+    return lifecycle.open_form(
+        session, actor, ESCALATION, escalation_id, form=form, channel=channel
+    )
+
+
+@unit_of_work
 def list_escalations(
     *,
     session: Session,

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mash import audit, outbox
-from mash.access import Actor, ChannelIdentity, can_see
+from mash.access import Actor, ChannelIdentity, can_see, item_filter
 from mash.directory import Sender, people_names, recipient_for
 from mash.errors import Conflict, Forbidden, InvalidInput, KeyInUse, NotFound
 from mash.models import Organisation, Person
@@ -75,6 +75,30 @@ def load_visible(session: Session, actor: Actor, kind: ItemKind, item_id: int) -
     if item is None or not (actor.role == "system" or can_see(actor, item)):
         raise NotFound(f"{kind.label} {kind.reference(item_id)} was not found.")
     return item
+
+
+def open_form(
+    session: Session, actor: Actor, kind: ItemKind, item_id: int, *, form: str, channel: str
+) -> str:
+    """The item's reference for a MASH form that will act on it (record outcome, reassign),
+    audited as `<kind>.form_opened`: only the id is read, never the case text, so `<kind>.read`
+    keeps meaning that case text was shown (security re-review R7-2). NotFound as for a read."""
+    require_mash(actor, f"open the {kind.name} forms")
+    model = kind.model
+    found = session.execute(
+        select(model.id).where(model.id == item_id, item_filter(actor, model))
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"{kind.label} {kind.reference(item_id)} was not found.")
+    record(
+        session,
+        actor=actor,
+        kind=kind,
+        action="form_opened",
+        item_id=found,
+        detail={"channel": channel[:40], "form": form[:40]},
+    )
+    return kind.reference(found)
 
 
 def conditional_update(

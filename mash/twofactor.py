@@ -24,8 +24,9 @@ from typing import NoReturn
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mash import audit, sessions
 from mash.access import Actor
@@ -211,8 +212,7 @@ def verify(
     ok = False
     if enrolled(person) and clean.isdigit() and len(clean) == 6:
         step = _matching_step(person.totp_secret, clean, now)
-        if step is not None and step > (person.totp_last_step or -1):
-            person.totp_last_step = step
+        if step is not None and _use_step(session, person, step):
             ok = True
         else:
             reason = "replayed_code" if step is not None else "wrong_code"
@@ -226,6 +226,26 @@ def verify(
     else:
         record_failure(session, person=person, address=address, reason="wrong_code", now=now)
     return ok
+
+
+def _use_step(session: Session, person: Person, step: int) -> bool:
+    """Mark `step` used, once: a conditional update, so of two checks racing with one code
+    (the portal's sign-in and Slack, or two sign-ins) only one succeeds. PostgreSQL re-checks
+    the condition after the other's commit; reading the last step first and writing it after
+    would let both through (security re-review R7-1)."""
+    used = session.execute(
+        update(Person)
+        .where(
+            Person.id == person.id,
+            or_(Person.totp_last_step.is_(None), Person.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:
+        return False
+    set_committed_value(person, "totp_last_step", step)  # the row as it now is
+    return True
 
 
 def _use_recovery_code(

@@ -45,6 +45,7 @@ TOO_MANY_CODES = (
 )
 USED_CODE = "That code has been used: type the next one."
 TOO_MANY_REASON = "too many wrong codes in Slack"
+MALFORMED_REASON = "malformed form"
 DESK_ACTOR = Actor.system("slack duty desk")
 
 
@@ -191,9 +192,19 @@ class DutyDesk:
                 to_user_id=to_user_id,
             )
 
-    def reference(self, actor: Actor, subject: Subject) -> str:
-        """The item's reference, checking it exists and is visible (NotFound otherwise)."""
-        return self.load(actor, subject).reference
+    def form_reference(self, actor: Actor, subject: Subject, *, form: str) -> str:
+        """The item's reference for the `form` the worker is opening, checking it exists and is
+        visible (NotFound otherwise). Audited as `<kind>.form_opened`: opening a form needs no
+        code and shows no case text, so it must not write the `<kind>.read` a real read does
+        (security re-review R7-2)."""
+        with self.deps.sessions() as session:
+            if subject.subject_type == "escalation":
+                return escalations.open_form(session=session, actor=actor,
+                                             escalation_id=subject.subject_id, form=form,
+                                             channel="slack")
+            return consultations.open_form(session=session, actor=actor,
+                                           consultation_id=subject.subject_id, form=form,
+                                           channel="slack")
 
     def load(self, actor: Actor, subject: Subject) -> EscalationView | ConsultationView:
         with self.deps.sessions() as session:
@@ -266,10 +277,20 @@ class DutyDesk:
         originator_told: bool = False,
     ) -> bool:
         """Redraw the item's duty-channel card in place. False if there is none to update.
-        Raises SlackApiError when Slack refuses (the caller decides whether that matters)."""
+        Raises SlackApiError when Slack refuses (the caller decides whether that matters).
+
+        `fallback` is where the pressed card was, as the form's private_metadata says: a
+        client can forge it, so it is used only in the duty channel and only when it is no
+        other item's card; otherwise a worker's code could overwrite any bot message, such as
+        the assistant's reply in a practitioner's DM (security re-review R7-4)."""
         store = self.deps.store
         card = store.card(subject.subject_type, subject.subject_id)
-        if card is None and fallback is not None and store.card_owner(fallback) is None:
+        if (
+            card is None
+            and fallback is not None
+            and fallback.channel == self.deps.settings.slack_duty_channel
+            and store.card_owner(fallback) is None
+        ):
             card = fallback  # a card posted before its ts was recorded: redraw the pressed one
         if card is None:
             return False

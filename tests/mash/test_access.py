@@ -19,11 +19,13 @@ ESCALATION_CALLS = {
     "reassign": {"to_user_id": None},  # filled in with a MASH worker's id
     "record_outcome": {"outcome_code": "no_further_action", "note": ""},
     "mark_originator_informed": {},
+    "open_form": {"form": "reassign", "channel": "slack"},
 }
 CONSULTATION_CALLS = {
     "get_consultation": {},
     "pick_up_consultation": {},
     "close_consultation": {"advice": "advice"},
+    "open_form": {"form": "record_outcome", "channel": "slack"},
 }
 
 

@@ -4,6 +4,7 @@ from sqlalchemy.exc import DatabaseError
 
 from mash import audit, consultations, escalations
 from mash.access import Actor
+from mash.errors import Forbidden, NotFound
 from mash.models import AuditEntry
 
 
@@ -42,6 +43,35 @@ def test_consultation_reads_are_audited(factory, identity_of, actors):
             session=s, actor=actors["manager"], subject_type="consultation", subject_id=c.id
         )
     assert [e.action for e in trail] == ["consultation.request", "consultation.read"]
+
+
+def test_opening_a_form_is_audited_as_such_not_as_a_read(factory, raise_esc, identity_of, actors):
+    """Security re-review R7-2: a MASH worker opening the record-outcome or reassign form (no
+    code needed, no case text shown) must not write the `*.read` row that means case text was
+    shown. Only MASH staff open these forms."""
+    esc = raise_esc(text="very private words")
+    with factory() as s:
+        c = consultations.request_consultation(
+            session=s, identity=identity_of("gp"), topic="t", callback_number="0151 000 9999"
+        )
+        assert escalations.open_form(session=s, actor=actors["duty"], escalation_id=esc.id,
+                                     form="reassign", channel="slack") == esc.reference
+        assert consultations.open_form(session=s, actor=actors["duty"], consultation_id=c.id,
+                                       form="record_outcome", channel="slack") == c.reference
+        with pytest.raises(Forbidden):
+            escalations.open_form(session=s, actor=actors["oakfield_dsl"], escalation_id=esc.id,
+                                  form="reassign", channel="slack")
+        with pytest.raises(NotFound):
+            escalations.open_form(session=s, actor=actors["duty"], escalation_id=esc.id + 99,
+                                  form="reassign", channel="slack")
+        trails = [
+            audit.trail(session=s, actor=actors["manager"], subject_type=kind, subject_id=item)
+            for kind, item in (("escalation", esc.id), ("consultation", c.id))
+        ]
+    assert [(e.action, e.actor_label, e.detail) for e in trails[0]][1:] == [
+        ("escalation.form_opened", "Sam Okafor", {"channel": "slack", "form": "reassign"})]
+    assert [(e.action, e.detail) for e in trails[1]][1:] == [
+        ("consultation.form_opened", {"channel": "slack", "form": "record_outcome"})]
 
 
 def test_audit_detail_refuses_text_fields(session):

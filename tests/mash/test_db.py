@@ -56,25 +56,42 @@ def test_database_errors_never_carry_the_statements_values(tmp_path) -> None:
     engine.dispose()
 
 
-def test_migration_0005_drops_the_slack_window_in_place_and_downgrades(demo_db_url):
+def test_migration_0005_drops_the_slack_window_in_place_and_downgrades(db_url):
     """R6-1: no Slack verification is kept any more. The drop must work on a database whose
     people are referred to (SQLite refuses batch mode's copy of the table), and the downgrade
-    brings 0004's column back, empty."""
+    brings 0004's column back, empty. Further down, 0004's own downgrade drops it in place as
+    well (security re-review R7, I-3), and the way back up keeps every row."""
     from sqlalchemy import inspect
 
     from mash.db import make_engine
     from mash.migrate import downgrade, upgrade
 
     def people_columns() -> set[str]:
-        engine = make_engine(url=demo_db_url)
+        engine = make_engine(url=db_url)
         try:
             return {column["name"] for column in inspect(engine).get_columns("people")}
         finally:
             engine.dispose()
 
-    head = current(demo_db_url)
+    def counts() -> dict[str, int]:
+        engine = make_engine(url=db_url)
+        try:
+            with engine.connect() as conn:
+                return {
+                    table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                    for table in ("people", "audit_log", "recovery_codes", "portal_sessions")
+                }
+        finally:
+            engine.dispose()
+
+    head, before = current(db_url), counts()
+    assert before["people"] > 0  # the demo directory is seeded: the people rows are referred to
     assert "slack_verified_until" not in people_columns()
-    downgrade(demo_db_url, "0004_slack_step_up")
+    downgrade(db_url, "0004_slack_step_up")
     assert "slack_verified_until" in people_columns()
-    upgrade(demo_db_url)  # the demo directory is seeded: the people rows are referred to
-    assert current(demo_db_url) == head and "slack_verified_until" not in people_columns()
+    downgrade(db_url, "0003_enrolment_code")
+    assert current(db_url) == "0003_enrolment_code"
+    assert "slack_verified_until" not in people_columns()
+    upgrade(db_url)
+    assert current(db_url) == head and "slack_verified_until" not in people_columns()
+    assert counts() == before

@@ -17,6 +17,7 @@ from slack_helpers import (
     DUTY,
     DUTY_CHANNEL,
     STEP_UP_VIEW,
+    STRANGER,
     code_values,
     opened_views,
     press_with_code,
@@ -254,3 +255,127 @@ def test_wrong_passwords_at_the_portal_do_not_lock_the_worker_out_of_slack(
     press_with_code(slack, stub, DUTY, "mash_acknowledge", value(escalation_id), card=where,
                     code=fresh_code(DUTY))
     assert status(context, escalation_id) == "acknowledged"
+
+
+def test_opening_the_outcome_or_reassign_form_is_not_recorded_as_a_read(
+        slack, stub, context, card, demo, fresh_code):
+    """Security re-review R7-2: someone holding the worker's Slack session, with no code, can
+    open the record-outcome and reassign forms (they ask for a code themselves). That must not
+    write `escalation.read` rows in the worker's name, which would say they read the case text;
+    each opening is audited as what it is."""
+    escalation_id, where = card
+    pick_up(slack, stub, context, escalation_id, where, fresh_code(DUTY))  # the worker
+    steps = len(audit_rows(context, "slack.step_up"))
+    for _ in range(3):
+        slack.press(DUTY, "mash_record_outcome", value(escalation_id), card=where)
+        slack.press(DUTY, "mash_reassign", value(escalation_id), card=where)
+    views = stub.wait_for(lambda: len(opened_views(stub)) >= 7 and opened_views(stub))
+    assert sorted(v["callback_id"] for v in views[1:]) == [OUTCOME_VIEW] * 3 + [REASSIGN_VIEW] * 3
+    assert all(f"E-{escalation_id:06d}" in json.dumps(v) for v in views[1:])
+    assert "belt" not in json.dumps(views)  # no case text shown
+    assert worker_reads(context, demo) == []
+    opened = audit_rows(context, "escalation.form_opened")
+    assert sorted(r.detail["form"] for r in opened) == ["reassign"] * 3 + ["record_outcome"] * 3
+    assert {(r.actor_user_id, r.subject_id, r.detail["channel"]) for r in opened} == {
+        (demo.people["duty"], escalation_id, "slack")}
+    assert len(audit_rows(context, "slack.step_up")) == steps  # no code was given
+
+
+def test_a_forged_card_location_outside_the_duty_channel_is_never_overwritten(
+        slack, stub, context, settings, demo, fresh_code):
+    """Security re-review R7-4: a form's private_metadata says where the pressed card is, and a
+    client can forge it. For an item with no recorded card, a forged channel and ts must not
+    make the desk overwrite another bot message (here the assistant's reply in another
+    school's DSL's DM) with the item's card; a location in the duty channel still is redrawn
+    (a card posted before its ts was recorded)."""
+    from mash import escalations
+    from slack_app.deps import make_client
+
+    riverside = "UDEMODSL02"  # Riverside's DSL: another school
+    slack.dm(riverside, "hello", ts="1700000000.000100")
+    dm = f"D{riverside}"
+    [reply] = stub.wait_for(lambda: [m for m in stub.messages(dm) if m.get("user") != riverside])
+    with context.sessions() as session:  # no dispatcher: the item has no recorded card
+        item = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
+            message_id="slack:r7-no-card", urgency="concern", categories=["neglect"],
+            text="Another child, another note.",
+        )  # fmt: skip
+    forged = meta(item.id, (dm, reply["ts"]), "acknowledge")
+    done = slack.submit(DUTY, STEP_UP_VIEW, code_values(fresh_code(DUTY)), forged)
+    assert done.status_code == 200 and not done.content  # the right code still acknowledges
+    assert status(context, item.id) == "acknowledged"
+
+    posted = make_client(settings).chat_postMessage(channel=DUTY_CHANNEL, text="a card")
+    in_duty = meta(item.id, (DUTY_CHANNEL, posted["ts"]), "pick_up")
+    assert not slack.submit(DUTY, STEP_UP_VIEW, code_values(fresh_code(DUTY)), in_duty).content
+    assert status(context, item.id) == "picked_up"
+    # the card is redrawn after the answer to Slack: wait for the second one's redraw
+    [redrawn] = stub.wait_for(lambda: [c.params for c in stub.calls("chat.update")])
+    assert (redrawn["channel"], redrawn["ts"]) == (DUTY_CHANNEL, posted["ts"])
+    assert f"E-{item.id:06d}" in str(redrawn["text"])
+    [still] = [m for m in stub.messages(dm) if m["ts"] == reply["ts"]]
+    assert still["text"] == reply["text"]
+
+
+def test_odd_shapes_in_a_form_are_refused_in_the_form(slack, stub, context, card, demo):
+    """Security re-review I-1: a forged submission with a dict or a string where Slack sends
+    an option (or text) is answered in the form, not with an HTTP 500, and changes nothing."""
+    escalation_id, where = card
+    duty2 = str(demo.people["duty2"])
+    shapes = {
+        "assignee as a dict": (REASSIGN_VIEW, {
+            "assignee": {"person": {"selected_option": {"value": {"x": 1}}}}}, "assignee"),
+        "assignee option as a string": (REASSIGN_VIEW, {
+            "assignee": {"person": {"selected_option": duty2}}}, "assignee"),
+        "outcome option as a string": (OUTCOME_VIEW, {
+            "outcome": {"code": {"selected_option": "no_further_action"}},
+            "note": {"text": {"value": ""}}}, "outcome"),
+        "note as a list": (OUTCOME_VIEW, {
+            "outcome": {"code": {"selected_option": {"value": "no_further_action"}}},
+            "note": {"text": {"value": ["x"]}}, "code": {"code": {"value": {"x": 1}}}}, "code"),
+        "code as a list": (STEP_UP_VIEW, {"code": {"code": {"value": ["123456"]}}}, "code"),
+        "state as a list": (STEP_UP_VIEW, [], "code"),
+    }
+    for name, (callback, values, block) in shapes.items():
+        answer = slack.submit(DUTY, callback, values, meta(escalation_id, where, "acknowledge"))
+        assert answer.status_code == 200, name
+        assert answer.json()["response_action"] == "errors" and block in answer.json()["errors"]
+    forged_action = json.dumps({**value(escalation_id), "action": {"x": 1}})
+    answer = slack.submit(DUTY, STEP_UP_VIEW, code_values("123456"), forged_action)
+    assert answer.status_code == 200 and "malformed" in answer.json()["errors"]["code"]
+    e = escalation(context, escalation_id)
+    assert (e.status, e.picked_up_by, e.outcome_code) == ("raised", None, None)
+    assert audit_rows(context, "slack.step_up_failed") == []  # no code was checked
+
+
+def test_forged_or_malformed_forms_are_refused_and_audited(slack, stub, context, card, demo):
+    """Security re-review I-2: a code modal offering an action it cannot, or a form with
+    malformed metadata, leaves a refusal row, so probing is not invisible; and the role is
+    checked before the fields, so a stranger's form that would fail validation is refused as
+    a stranger's. Nothing is done, and no code is checked."""
+    escalation_id, where = card
+    forged = meta(escalation_id, where, "record_outcome")  # not an action of the code modal
+    for user in (STRANGER, DUTY):
+        answer = slack.submit(user, STEP_UP_VIEW, code_values("123456"), forged).json()
+        assert ("Only MASH staff" if user == STRANGER else "malformed") in answer["errors"]["code"]
+    for callback, block in ((OUTCOME_VIEW, "note"), (REASSIGN_VIEW, "assignee")):
+        answer = slack.submit(DUTY, callback, code_values("123456"), "[]").json()
+        assert "malformed" in answer["errors"][block]
+    empty = {"note": {"text": {"type": "plain_text_input", "value": ""}}}  # no outcome chosen
+    stranger = slack.submit(STRANGER, OUTCOME_VIEW, empty, meta(escalation_id, where)).json()
+    assert "Only MASH staff" in stranger["errors"]["outcome"]
+
+    def refusals(action: str) -> list[tuple]:
+        return [(r.actor_role, r.actor_user_id, r.subject_id, r.detail["reason"])
+                for r in audit_rows(context, f"slack.refused.{action}")]
+
+    duty = demo.people["duty"]
+    assert refusals("step_up") == [("unverified", None, escalation_id, "not MASH staff"),
+                                   ("mash_worker", duty, escalation_id, "malformed form")]
+    assert refusals("record_outcome") == [("mash_worker", duty, None, "malformed form"),
+                                          ("unverified", None, escalation_id, "not MASH staff")]
+    assert refusals("reassign") == [("mash_worker", duty, None, "malformed form")]
+    assert audit_rows(context, "slack.step_up_failed") == []
+    assert status(context, escalation_id) == "raised"

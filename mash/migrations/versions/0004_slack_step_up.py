@@ -24,5 +24,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("people") as batch:
+    # In place, as 0005's upgrade does (security re-review R7, I-3): batch mode's copy of
+    # `people` would drop the old table, which SQLite's foreign keys refuse once any row refers
+    # to a person. ALTER TABLE ... DROP COLUMN needs SQLite 3.35+.
+    with op.batch_alter_table("people", recreate="never") as batch:
         batch.drop_column("slack_verified_until")

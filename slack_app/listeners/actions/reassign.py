@@ -24,7 +24,7 @@ def reassign_callback(
         tell(client, press, "Consultations cannot be reassigned from Slack; nothing was changed.")
         return
     try:
-        reference = desk.reference(actor, subject)
+        reference = desk.form_reference(actor, subject, form="reassign")
         people = desk.mash_people(actor)
     except MashError as error:
         tell(client, press, str(error))

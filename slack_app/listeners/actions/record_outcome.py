@@ -21,7 +21,7 @@ def record_outcome_callback(
         return
     press, actor, subject = pressed
     try:
-        reference = desk.reference(actor, subject)
+        reference = desk.form_reference(actor, subject, form="record_outcome")
     except MashError as error:
         tell(client, press, str(error))
         return

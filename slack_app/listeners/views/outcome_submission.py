@@ -8,7 +8,12 @@ from slack_sdk import WebClient
 from mash.errors import InvalidInput, MashError
 from slack_app.blocks import NOTE_INPUT_MAX
 from slack_app.desk import USED_CODE, CodeRefused, Refused
-from slack_app.listeners.views.common import read_metadata, value_of
+from slack_app.listeners.views.common import (
+    read_metadata,
+    refuse_malformed,
+    submitter,
+    value_of,
+)
 
 FIELD_BLOCKS = {"outcome_code": "outcome", "note": "note", "advice": "note"}
 
@@ -19,19 +24,28 @@ def outcome_submission_callback(
     """Record outcome submitted. Validation errors go back into the modal (ack with errors),
     so the service runs before ack here: Slack waits up to 3 s, a service call takes ms."""
     desk = context["desk"]
+    user = submitter(body)
     try:
         subject, card = read_metadata(view)
     except ValueError as error:
-        ack(response_action="errors", errors={"note": str(error)})
+        shown = refuse_malformed(desk, user, action="record_outcome", subject=None,
+                                 problem=str(error))
+        ack(response_action="errors", errors={"note": shown})
         return
     first_block = "outcome" if subject.subject_type == "escalation" else "note"
+    # The role before the fields, so a stranger's forged form is refused (and audited) even
+    # when it would fail validation (I-2); require_code checks it again with the code.
+    try:
+        desk.require_mash(user, action="record_outcome", subject=subject)
+    except Refused as refusal:
+        ack(response_action="errors", errors={first_block: str(refusal)})
+        return
     note = value_of(view, "note", "text") or ""
-    if not isinstance(note, str) or len(note) > NOTE_INPUT_MAX:
-        size = len(note) if isinstance(note, str) else 0
+    if len(note) > NOTE_INPUT_MAX:
         ack(
             response_action="errors",
             errors={
-                "note": f"The note is {size:,} characters; the limit is {NOTE_INPUT_MAX:,}. "
+                "note": f"The note is {len(note):,} characters; the limit is {NOTE_INPUT_MAX:,}. "
                 "Nothing was recorded."
             },
         )
@@ -42,10 +56,8 @@ def outcome_submission_callback(
         return
     # The code first (checked and used up), so a wrong one records nothing.
     try:
-        actor = desk.require_code(
-            (body.get("user") or {}).get("id", ""), value_of(view, "code", "code"),
-            action="record_outcome", subject=subject,
-        )
+        actor = desk.require_code(user, value_of(view, "code", "code"),
+                                  action="record_outcome", subject=subject)
     except CodeRefused as refusal:
         ack(response_action="errors", errors={"code": str(refusal)})
         return
@@ -53,7 +65,7 @@ def outcome_submission_callback(
         ack(response_action="errors", errors={first_block: str(refusal)})
         return
     try:
-        desk.record_outcome(actor, subject, code=str(code or ""), note=note)
+        desk.record_outcome(actor, subject, code=code or "", note=note)
     except InvalidInput as error:
         block = FIELD_BLOCKS.get(error.field or "", first_block)
         ack(response_action="errors", errors={block: str(error), "code": USED_CODE})

@@ -7,7 +7,12 @@ from slack_sdk import WebClient
 
 from mash.errors import MashError
 from slack_app.desk import USED_CODE, CodeRefused, Refused
-from slack_app.listeners.views.common import read_metadata, value_of
+from slack_app.listeners.views.common import (
+    read_metadata,
+    refuse_malformed,
+    submitter,
+    value_of,
+)
 
 
 def reassign_submission_callback(
@@ -15,19 +20,28 @@ def reassign_submission_callback(
 ) -> None:
     """Reassign submitted: errors go back into the modal (so ack comes after the service)."""
     desk = context["desk"]
+    user = submitter(body)
     try:
         subject, card = read_metadata(view)
-        to_user_id = int(value_of(view, "assignee", "person") or "")
     except ValueError as error:
-        message = str(error) if "nothing was changed" in str(error) else "Choose a person."
-        ack(response_action="errors", errors={"assignee": message})
+        shown = refuse_malformed(desk, user, action="reassign", subject=None, problem=str(error))
+        ack(response_action="errors", errors={"assignee": shown})
+        return
+    # The role before the fields (I-2); require_code checks it again with the code.
+    try:
+        desk.require_mash(user, action="reassign", subject=subject)
+    except Refused as refusal:
+        ack(response_action="errors", errors={"assignee": str(refusal)})
+        return
+    try:
+        to_user_id = int(value_of(view, "assignee", "person") or "")
+    except ValueError:
+        ack(response_action="errors", errors={"assignee": "Choose a person."})
         return
     # The code first (checked and used up), so a wrong one changes nothing.
     try:
-        actor = desk.require_code(
-            (body.get("user") or {}).get("id", ""), value_of(view, "code", "code"),
-            action="reassign", subject=subject,
-        )
+        actor = desk.require_code(user, value_of(view, "code", "code"), action="reassign",
+                                  subject=subject)
     except CodeRefused as refusal:
         ack(response_action="errors", errors={"code": str(refusal)})
         return

@@ -8,9 +8,19 @@ from slack_sdk import WebClient
 from mash.access import Actor
 from mash.errors import MashError
 from slack_app import blocks
-from slack_app.blocks import CODE_ACTIONS
+from slack_app.blocks import CODE_ACTIONS, Subject
 from slack_app.desk import DutyDesk, Refused
-from slack_app.listeners.views.common import read_action, read_metadata, value_of
+from slack_app.listeners.views.common import (
+    read_action,
+    read_metadata,
+    refuse_malformed,
+    submitter,
+    value_of,
+)
+from slack_app.store import Card
+
+# The audit name of a refused code modal whose action is missing or not one it offers.
+MALFORMED_CODE_FORM = "step_up"
 
 
 def step_up_submission_callback(
@@ -20,17 +30,20 @@ def step_up_submission_callback(
     action done before ack (Slack waits up to 3 s; both take milliseconds), so a wrong code
     is shown in the modal and a right one answers with the result."""
     desk: DutyDesk = context["desk"]
+    user = submitter(body)
+    subject: Subject | None = None
+    card: Card | None = None
     try:
-        action = read_action(view, CODE_ACTIONS)
         subject, card = read_metadata(view)
+        action = read_action(view, CODE_ACTIONS)
     except ValueError as error:
-        ack(response_action="errors", errors={"code": str(error)})
+        shown = refuse_malformed(desk, user, action=MALFORMED_CODE_FORM, subject=subject,
+                                 problem=str(error))
+        ack(response_action="errors", errors={"code": shown})
         return
     try:
-        actor = desk.require_code(
-            (body.get("user") or {}).get("id", ""), value_of(view, "code", "code"),
-            action=action, subject=subject,
-        )
+        actor = desk.require_code(user, value_of(view, "code", "code"), action=action,
+                                  subject=subject)
     except Refused as refusal:
         ack(response_action="errors", errors={"code": str(refusal)})
         return

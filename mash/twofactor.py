@@ -262,7 +262,16 @@ def _use_recovery_code(
             hasher.verify(row.code_hash, clean)
         except (VerificationError, InvalidHashError):
             continue
-        row.used_at = now
+        # conditional, as _use_step: of two checks racing with one recovery code, one wins
+        used = session.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if used.rowcount != 1:
+            return False
+        set_committed_value(row, "used_at", now)
         left = session.execute(
             select(RecoveryCode.id).where(
                 RecoveryCode.person_id == person.id,

@@ -108,3 +108,15 @@ def test_forty_simultaneous_wrong_codes_are_checked_only_five_times(factory, dem
     assert results.count("wait") == len(wrong) - twofactor.SLACK_MAX_FAILURES
     failed = audit_rows(factory, "slack.step_up_failed", person_id)
     assert len(failed) == twofactor.SLACK_MAX_FAILURES
+
+
+def test_one_recovery_code_used_twice_at_once_is_accepted_once(factory, demo):
+    """A recovery code is marked used by a conditional update too (found after R7-1)."""
+    person_id = demo.people["duty"]
+    with factory() as session:
+        codes = twofactor._replace_recovery_codes(session, session.get(Person, person_id),
+                                                  utcnow())
+        session.commit()
+    results = at_once(factory, [portal(person_id, codes[0], utcnow())] * 2)
+    assert sorted(results) == [False, True], results
+    assert len(audit_rows(factory, "recovery_code_used", person_id)) == 1

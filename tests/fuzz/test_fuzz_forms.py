@@ -118,6 +118,21 @@ def test_outcome_form(escalation_ids, signed_in, code: str, note: str) -> None:
 
 
 @fuzz_settings(300)
+@given(topic=field_text, section=st.one_of(st.sampled_from(["duty-to-refer"]), field_text))
+def test_gap_list_form(signed_in, topic: str, section: str) -> None:
+    """The manager's gap list (issue 15): the form echoes the section it was given."""
+    COUNTS["gap list form"] += 1
+    client, token = signed_in["manager"]
+    response = post_form(client, "/dashboard/gaps/added",
+                         {"topic": topic, "section": section, "csrf_token": token})
+    assert_not_server_error(response)
+    assert_escaped(response)
+    page = client.get("/dashboard/gaps")
+    assert_not_server_error(page)
+    assert_escaped(page)
+
+
+@fuzz_settings(300)
 @given(email=field_text, password=st.text(max_size=60), target=field_text)
 def test_signin_form(app, email: str, password: str, target: str) -> None:
     from fastapi.testclient import TestClient

@@ -315,9 +315,13 @@ def close_consultation(
     return _full(session, c)
 
 
-def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime) -> None:
+def on_delivered(
+    session: Session, *, topic: str, subject_id: int, now: datetime, audience: str = "originator"
+) -> None:
     """Dispatcher hook, inside its transaction: a delivered 'closed' message closes the loop."""
-    if topic != "consultation.closed":
+    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
+    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
+    if topic != "consultation.closed" or audience != "originator":
         return
     lifecycle.mark_informed(
         session,

@@ -718,9 +718,13 @@ def check_deadlines(
     return DeadlineReport(renotified=renotified, sent_to_manager=upward)
 
 
-def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime) -> None:
+def on_delivered(
+    session: Session, *, topic: str, subject_id: int, now: datetime, audience: str = "originator"
+) -> None:
     """Dispatcher hook, inside its transaction: a delivered outcome message closes the loop."""
-    if topic != "escalation.outcome":
+    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
+    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
+    if topic != "escalation.outcome" or audience != "originator":
         return
     lifecycle.mark_informed(
         session,

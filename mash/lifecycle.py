@@ -18,9 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mash import audit, outbox
+from mash import audit, notifications, outbox
 from mash.access import Actor, ChannelIdentity, can_see
-from mash.directory import Sender, people_names, recipient_for
+from mash.directory import Sender, outbox_person, people_names, recipient_for
 from mash.errors import Conflict, Forbidden, InvalidInput, KeyInUse, NotFound
 from mash.models import Organisation, Person
 
@@ -310,7 +310,9 @@ def tell_originator(
     payload: dict[str, Any],
 ) -> None:
     """Queue the message `<kind>.<event>` to whoever raised the item: the person if the
-    directory knows them, and the channel address they wrote from."""
+    directory knows them, and the channel address they wrote from. A person the directory
+    knows (a verified sender) is also told in the portal: a second message, for the portal
+    inbox (mash/notifications.py), so each channel is delivered and retried on its own."""
     originator = session.get(Person, item.originator_user_id) if item.originator_user_id else None
     notify(
         session,
@@ -322,6 +324,17 @@ def tell_originator(
         recipient=recipient_for(originator, (item.channel, item.sender)),
         payload=payload,
     )
+    if originator is not None and item.sender_verified:
+        notify(
+            session,
+            kind=kind,
+            item=item,
+            event=event,
+            audience=notifications.AUDIENCE,
+            now=now,
+            recipient={"people": [outbox_person(originator)]},
+            payload=payload,
+        )
 
 
 def mark_informed(

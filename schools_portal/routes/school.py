@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app_context import AppContext
-from mash import consultations, directory, escalations
+from mash import consultations, directory, escalations, notifications
 from mash.access import Actor, ChannelIdentity
 from mash.consultations import BEST_TIME_MAX, TOPIC_MAX
 from mash.errors import InvalidInput
@@ -151,6 +151,10 @@ def school_escalation(
     db: Db,
 ) -> Response:
     item = fetch_escalation(db, actor, escalation_id)
+    # Reading the item itself is reading its notification.
+    notifications.mark_subject_read(
+        session=db, actor=actor, subject_type="escalation", subject_id=item.id
+    )
     return render(request, "school_escalation.html", actor=actor, item=item)
 
 
@@ -163,6 +167,9 @@ def school_consultation(
     db: Db,
 ) -> Response:
     item = fetch_consultation(db, actor, consultation_id)
+    notifications.mark_subject_read(
+        session=db, actor=actor, subject_type="consultation", subject_id=item.id
+    )
     return render(request, "school_consultation.html", actor=actor, item=item)
 
 

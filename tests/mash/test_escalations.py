@@ -183,12 +183,14 @@ def test_full_lifecycle_closes_the_loop(factory, raise_esc, actors):
         assert informed.status == "originator_informed"
     keys = outbox_keys(factory)
     # Acknowledging and picking up are announced to the duty desk once each (a repeated
-    # acknowledgement queues nothing); the outcome goes to the originator.
+    # acknowledgement queues nothing); the outcome goes to the originator, and to their
+    # portal notifications as a message of its own.
     assert keys == [
         f"escalation:{esc.id}:raised:duty",
         f"escalation:{esc.id}:acknowledged:duty",
         f"escalation:{esc.id}:picked_up:duty",
         f"escalation:{esc.id}:outcome:originator",
+        f"escalation:{esc.id}:outcome:originator_portal",
     ]
     with factory() as s:
         message = s.execute(

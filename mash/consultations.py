@@ -62,13 +62,16 @@ class ConsultationView:
     topic: str | None = None
     callback_number: str | None = None
     advice: str | None = None
+    # The start of the redacted topic, only in listings asked for it (with_topics).
+    topic_preview: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
 
 
 def _view(
-    c: Consultation, org_name: str | None, names: dict[int, str], *, full: bool
+    c: Consultation, org_name: str | None, names: dict[int, str], *, full: bool,
+    with_topic: bool = False,
 ) -> ConsultationView:
     return ConsultationView(
         id=c.id,
@@ -90,6 +93,7 @@ def _view(
         topic=c.topic if full else None,
         callback_number=c.callback_number if full else None,
         advice=c.advice_note if full else None,
+        topic_preview=lifecycle.preview(c.topic) if with_topic else None,
     )
 
 
@@ -209,8 +213,10 @@ def list_consultations(
     open_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    with_topics: bool = False,
 ) -> list[ConsultationView]:
-    """The consultations `actor` may see (without topic, number or advice). Audited."""
+    """The consultations `actor` may see (without topic, number or advice). Audited.
+    `with_topics`: each carries the start of its redacted topic (`topic_preview`)."""
     if status is not None and status not in CONSULTATION_STATUSES:
         raise InvalidInput(
             f"Status must be one of {', '.join(CONSULTATION_STATUSES)}.", field="status"
@@ -225,10 +231,13 @@ def list_consultations(
     else:
         query = query.order_by(Consultation.requested_at.desc(), Consultation.id.desc())
     query = query.limit(max(1, min(limit, 500))).offset(max(0, offset))
-    rows = lifecycle.audited_listing(session, actor, CONSULTATION, query)
+    rows = lifecycle.audited_listing(session, actor, CONSULTATION, query, with_text=with_topics)
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
-    return [_view(r, orgs.get(r.organisation_id), names, full=False) for r in rows]
+    return [
+        _view(r, orgs.get(r.organisation_id), names, full=False, with_topic=with_topics)
+        for r in rows
+    ]
 
 
 @unit_of_work

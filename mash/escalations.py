@@ -93,6 +93,8 @@ class EscalationSummary:
     outcome_label: str | None
     outcome_at: datetime | None
     originator_informed_at: datetime | None
+    # The start of the redacted excerpt, only in listings asked for it (with_excerpts).
+    excerpt_preview: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
@@ -344,9 +346,12 @@ def list_escalations(
     open_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    with_excerpts: bool = False,
 ) -> list[EscalationSummary]:
     """The escalations `actor` may see, most urgent and oldest first when open_only (the duty
-    queue), newest first otherwise (the my-school list). The listing is audited."""
+    queue), newest first otherwise (the my-school list). The listing is audited.
+    `with_excerpts`: each row carries the start of its redacted excerpt (`excerpt_preview`),
+    so rows of the same urgency and status can be told apart; the audit entry says so."""
     if status is not None and status not in ESCALATION_STATUSES:
         raise InvalidInput(
             f"Status must be one of {', '.join(ESCALATION_STATUSES)}.", field="status"
@@ -368,11 +373,15 @@ def list_escalations(
     else:
         query = query.order_by(Escalation.raised_at.desc(), Escalation.id.desc())
     query = query.limit(limit).offset(max(0, offset))
-    rows = lifecycle.audited_listing(session, actor, ESCALATION, query)
+    rows = lifecycle.audited_listing(session, actor, ESCALATION, query, with_text=with_excerpts)
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
     return [
-        EscalationSummary(**_summary_fields(r, orgs.get(r.organisation_id), names)) for r in rows
+        EscalationSummary(
+            **_summary_fields(r, orgs.get(r.organisation_id), names),
+            excerpt_preview=lifecycle.preview(r.excerpt) if with_excerpts else None,
+        )
+        for r in rows
     ]
 
 

@@ -23,6 +23,7 @@ from mash.access import Actor, ChannelIdentity, can_see
 from mash.directory import Sender, outbox_person, people_names, recipient_for
 from mash.errors import Conflict, Forbidden, InvalidInput, KeyInUse, NotFound
 from mash.models import Organisation, Person
+from mash.redact import redact
 
 
 @dataclass(frozen=True)
@@ -122,18 +123,32 @@ def organisation_names(session: Session, items: Iterable[Any]) -> dict[int, str]
     )
 
 
-def audited_listing(session: Session, actor: Actor, kind: ItemKind, query: Any) -> list[Any]:
-    """The rows of a listing query, with an audit entry naming the items shown."""
+def audited_listing(
+    session: Session, actor: Actor, kind: ItemKind, query: Any, *, with_text: bool = False
+) -> list[Any]:
+    """The rows of a listing query, with an audit entry naming the items shown (and, with
+    `with_text`, that their redacted excerpts were shown too)."""
     rows = list(session.execute(query).scalars())
-    record(
-        session,
-        actor=actor,
-        kind=kind,
-        action="list",
-        item_id=None,
-        detail={"ids": [r.id for r in rows]},
-    )
+    detail: dict[str, Any] = {"ids": [r.id for r in rows]}
+    if with_text:
+        detail["with_excerpts"] = True
+    record(session, actor=actor, kind=kind, action="list", item_id=None, detail=detail)
     return rows
+
+
+PREVIEW_MAX = 140
+
+
+def preview(text: str | None) -> str | None:
+    """The start of a stored excerpt or topic for a list row: redacted again (mash.redact) and
+    cut at a word near PREVIEW_MAX characters. None once purged."""
+    if not text:
+        return None
+    text = " ".join(redact(text).split())
+    if len(text) <= PREVIEW_MAX:
+        return text
+    cut = text[:PREVIEW_MAX].rsplit(" ", 1)[0] or text[:PREVIEW_MAX]
+    return cut.rstrip(",;:.") + "…"
 
 
 def find_by_message_id(session: Session, kind: ItemKind, message_id: str) -> Any | None:

@@ -92,12 +92,17 @@ def _school_page(
         "school.html",
         actor=actor,
         status_code=422 if error else 200,
-        escalations=escalations.list_escalations(session=db, actor=actor, limit=100),
-        consultations=consultations.list_consultations(session=db, actor=actor, limit=100),
+        escalations=escalations.list_escalations(
+            session=db, actor=actor, limit=100, with_excerpts=True
+        ),
+        consultations=consultations.list_consultations(
+            session=db, actor=actor, limit=100, with_topics=True
+        ),
         form=form or {"message_id": str(uuid.uuid4())},
         error=error,
         topic_max=TOPIC_MAX,
         best_time_max=BEST_TIME_MAX,
+        category_labels=context.guidance.pack.lexicon.labels,
         **school_contacts(context, db, actor),
     )
 

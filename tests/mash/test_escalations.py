@@ -370,3 +370,30 @@ def test_the_pack_cannot_produce_more_categories_than_an_escalation_keeps():
 
     pack = load_pack(Settings.from_env().pack_path)
     assert len(pack.lexicon.categories) <= escalations.MAX_CATEGORIES
+
+
+def test_a_listing_with_excerpts_shows_the_redacted_start_and_says_so_in_the_audit(
+    factory, raise_esc, actors
+):
+    long = "She said her dad hit her with a belt last night; " * 6 + "ring 0151 496 0000."
+    esc = raise_esc(text=long)
+    other = raise_esc(text="Left alone; mum on 07700 900123, born 12/03/2015.")
+    with factory() as s:
+        plain = escalations.list_escalations(session=s, actor=actors["oakfield_dsl"])
+    assert {e.excerpt_preview for e in plain} == {None}  # only when asked for
+    with factory() as s:
+        rows = escalations.list_escalations(
+            session=s, actor=actors["oakfield_dsl"], with_excerpts=True
+        )
+        entry = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc())).scalars().first()
+    previews = {e.id: e.excerpt_preview for e in rows}
+    assert previews[other.id] == "Left alone; mum on [phone], born [date]."
+    cut = previews[esc.id]
+    assert cut.startswith("She said her dad hit her") and cut.endswith("…")
+    assert len(cut) <= 141 and "0151" not in cut
+    assert entry.action == "escalation.list" and entry.detail["with_excerpts"] is True
+    assert sorted(entry.detail["ids"]) == sorted([esc.id, other.id])
+    with factory() as s:  # another school's DSL sees no rows, so no excerpt
+        assert escalations.list_escalations(
+            session=s, actor=actors["riverside_dsl"], with_excerpts=True
+        ) == []

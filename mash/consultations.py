@@ -8,7 +8,7 @@ idempotent steps, races settled by conditional UPDATEs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -64,6 +64,10 @@ class ConsultationView:
     advice: str | None = None
     # The start of the redacted topic, only in listings asked for it (with_topics).
     topic_preview: str | None = None
+    # Who asked, from the directory (verified senders; full views only): name, role, phone.
+    raised_by_name: str | None = None
+    raised_by_role: str | None = None
+    raised_by_phone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
@@ -99,7 +103,14 @@ def _view(
 
 def _full(session: Session, c: Consultation) -> ConsultationView:
     org_name = lifecycle.organisation_name(session, c.organisation_id)
-    return _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
+    view = _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
+    raiser = lifecycle.raised_by(session, c)
+    return replace(
+        view,
+        raised_by_name=raiser.name if raiser else None,
+        raised_by_role=c.sender_role,
+        raised_by_phone=raiser.phone if raiser else None,
+    )
 
 
 def _replay(

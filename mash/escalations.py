@@ -116,6 +116,9 @@ class EscalationView(EscalationSummary):
     outcome_by: int | None = None
     renotified_at: datetime | None = None
     manager_notified_at: datetime | None = None
+    # Who raised it, from the directory (verified senders only): for the MASH to ring back.
+    raised_by_name: str | None = None
+    raised_by_phone: str | None = None
 
 
 def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) -> dict[str, Any]:
@@ -147,6 +150,7 @@ def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) 
 def _view(session: Session, e: Escalation) -> EscalationView:
     org_name = lifecycle.organisation_name(session, e.organisation_id)
     names = people_names(session, {e.picked_up_by})
+    raiser = lifecycle.raised_by(session, e)
     return EscalationView(
         **_summary_fields(e, org_name, names),
         message_id=e.message_id,
@@ -161,6 +165,8 @@ def _view(session: Session, e: Escalation) -> EscalationView:
         outcome_by=e.outcome_by,
         renotified_at=e.renotified_at,
         manager_notified_at=e.manager_notified_at,
+        raised_by_name=raiser.name if raiser else None,
+        raised_by_phone=raiser.phone if raiser else None,
     )
 
 

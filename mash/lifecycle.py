@@ -104,6 +104,14 @@ def holder_name(session: Session, user_id: int | None) -> str:
     return people_names(session, {user_id}).get(user_id, "someone else")
 
 
+def raised_by(session: Session, item: Any) -> Person | None:
+    """The directory's entry for whoever raised the item, when the sender was verified (an
+    unverified sender's claimed identity is not repeated as if it were known)."""
+    if not item.sender_verified or item.originator_user_id is None:
+        return None
+    return session.get(Person, item.originator_user_id)
+
+
 def organisation_name(session: Session, organisation_id: int | None) -> str | None:
     if organisation_id is None:
         return None

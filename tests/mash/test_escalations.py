@@ -397,3 +397,19 @@ def test_a_listing_with_excerpts_shows_the_redacted_start_and_says_so_in_the_aud
         assert escalations.list_escalations(
             session=s, actor=actors["riverside_dsl"], with_excerpts=True
         ) == []
+
+
+def test_the_full_view_names_a_verified_raiser_with_their_directory_phone(
+    factory, raise_esc, actors
+):
+    esc = raise_esc()
+    stranger = raise_esc(identity=ChannelIdentity(channel="slack", sender="slack:T:U9",
+                                                  user_id="U9"))
+    with factory() as s:
+        seen = escalations.get_escalation(session=s, actor=actors["duty"], escalation_id=esc.id)
+        unknown = escalations.get_escalation(
+            session=s, actor=actors["duty"], escalation_id=stranger.id
+        )
+    assert (seen.raised_by_name, seen.raised_by_phone) == ("Dana Price", "0151 000 1101")
+    assert (unknown.raised_by_name, unknown.raised_by_phone) == (None, None)
+    assert esc.raised_by_name == "Dana Price"  # the raiser's own view says it too

@@ -131,3 +131,10 @@ def test_marking_needs_the_csrf_token(decided):
     assert dsl.post("/api/notifications/read", headers={"X-CSRF-Token": token}).json() == {
         "marked_read": 1
     }
+
+
+def test_a_page_showing_a_secret_loads_no_script_even_with_unread(decided):
+    _item, dsl, _token = decided
+    assert dsl.get("/api/notifications/unread").json()["unread"] == 1
+    page = dsl.get("/account/two-factor").text
+    assert '<code class="secret">' in page and "<script" not in page

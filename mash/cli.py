@@ -241,9 +241,11 @@ def build_targets(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from mash.dispatcher import Dispatcher, Policy
+    from mash.notifications import with_inbox
 
     factory = _factory(settings)
-    targets = build_targets(args)
+    # The portal's notifications always go to its inbox table, whatever else is configured.
+    targets = with_inbox(build_targets(args), factory)
     if settings.slack_bot_token:  # Slack in front; what it cannot reach goes to the targets above
         from slack_app.target import with_slack
 

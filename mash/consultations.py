@@ -8,7 +8,7 @@ idempotent steps, races settled by conditional UPDATEs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -62,13 +62,20 @@ class ConsultationView:
     topic: str | None = None
     callback_number: str | None = None
     advice: str | None = None
+    # The start of the redacted topic, only in listings asked for it (with_topics).
+    topic_preview: str | None = None
+    # Who asked, from the directory (verified senders; full views only): name, role, phone.
+    raised_by_name: str | None = None
+    raised_by_role: str | None = None
+    raised_by_phone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
 
 
 def _view(
-    c: Consultation, org_name: str | None, names: dict[int, str], *, full: bool
+    c: Consultation, org_name: str | None, names: dict[int, str], *, full: bool,
+    with_topic: bool = False,
 ) -> ConsultationView:
     return ConsultationView(
         id=c.id,
@@ -90,12 +97,20 @@ def _view(
         topic=c.topic if full else None,
         callback_number=c.callback_number if full else None,
         advice=c.advice_note if full else None,
+        topic_preview=lifecycle.preview(c.topic) if with_topic else None,
     )
 
 
 def _full(session: Session, c: Consultation) -> ConsultationView:
     org_name = lifecycle.organisation_name(session, c.organisation_id)
-    return _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
+    view = _view(c, org_name, people_names(session, {c.picked_up_by}), full=True)
+    raiser = lifecycle.raised_by(session, c)
+    return replace(
+        view,
+        raised_by_name=raiser.name if raiser else None,
+        raised_by_role=c.sender_role,
+        raised_by_phone=raiser.phone if raiser else None,
+    )
 
 
 def _replay(
@@ -220,8 +235,10 @@ def list_consultations(
     open_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    with_topics: bool = False,
 ) -> list[ConsultationView]:
-    """The consultations `actor` may see (without topic, number or advice). Audited."""
+    """The consultations `actor` may see (without topic, number or advice). Audited.
+    `with_topics`: each carries the start of its redacted topic (`topic_preview`)."""
     if status is not None and status not in CONSULTATION_STATUSES:
         raise InvalidInput(
             f"Status must be one of {', '.join(CONSULTATION_STATUSES)}.", field="status"
@@ -236,10 +253,13 @@ def list_consultations(
     else:
         query = query.order_by(Consultation.requested_at.desc(), Consultation.id.desc())
     query = query.limit(max(1, min(limit, 500))).offset(max(0, offset))
-    rows = lifecycle.audited_listing(session, actor, CONSULTATION, query)
+    rows = lifecycle.audited_listing(session, actor, CONSULTATION, query, with_text=with_topics)
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
-    return [_view(r, orgs.get(r.organisation_id), names, full=False) for r in rows]
+    return [
+        _view(r, orgs.get(r.organisation_id), names, full=False, with_topic=with_topics)
+        for r in rows
+    ]
 
 
 @unit_of_work
@@ -326,9 +346,13 @@ def close_consultation(
     return _full(session, c)
 
 
-def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime) -> None:
+def on_delivered(
+    session: Session, *, topic: str, subject_id: int, now: datetime, audience: str = "originator"
+) -> None:
     """Dispatcher hook, inside its transaction: a delivered 'closed' message closes the loop."""
-    if topic != "consultation.closed":
+    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
+    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
+    if topic != "consultation.closed" or audience != "originator":
         return
     lifecycle.mark_informed(
         session,

@@ -1,10 +1,11 @@
 """A small fictional directory for development and demonstrations (never for production).
 
 Two schools, a GP practice and the MASH, with a DSL for each school, a deputy, a GP, two duty
-social workers, a manager and an admin, and the MASH's named contacts. Every name, URN and
-address is invented. All demo users share one fixed development password, and the staff who
-need a second factor one fixed DEVELOPMENT TOTP secret, both printed by `python -m mash
-seed-demo`; seeding refuses to run in production, and so does the TOTP check for that secret.
+social workers, a manager and an admin, and the MASH's named contacts. Practitioners and duty
+workers have phone numbers (0151 000 ...): the MASH rings a raiser back on theirs. Every name,
+number, URN and address is invented. All demo users share one fixed development password, and
+the staff who need a second factor one fixed DEVELOPMENT TOTP secret, both printed by `python -m
+mash seed-demo`; seeding refuses to run in production, and so does the TOTP check for that secret.
 """
 
 from __future__ import annotations
@@ -99,9 +100,14 @@ PEOPLE = {
         role="dsl",
         org="oakfield",
         slack_user_id="UDEMODSL01",
+        phone="0151 000 1101",
     ),
     "oakfield_deputy": dict(
-        name="Lee Carter", email="lee.carter@oakfield.example", role="deputy_dsl", org="oakfield"
+        name="Lee Carter",
+        email="lee.carter@oakfield.example",
+        role="deputy_dsl",
+        org="oakfield",
+        phone="0151 000 1102",
     ),
     "riverside_dsl": dict(
         name="Jordan Ellis",
@@ -109,8 +115,15 @@ PEOPLE = {
         role="dsl",
         org="riverside",
         slack_user_id="UDEMODSL02",
+        phone="0151 000 1201",
     ),
-    "gp": dict(name="Dr Gita Rao", email="gita.rao@harbour.example", role="gp", org="harbour"),
+    "gp": dict(
+        name="Dr Gita Rao",
+        email="gita.rao@harbour.example",
+        role="gp",
+        org="harbour",
+        phone="0151 000 1301",
+    ),
 }
 
 
@@ -131,6 +144,7 @@ def seed_demo(
         )
     if already:
         _give_staff_the_demo_totp(factory)  # a database seeded before two-factor sign-in
+        _give_demo_phones(factory)  # ...or before the practitioners had callback numbers
         return _describe(factory, created=False)
     orgs: dict[str, int] = {}
     with factory() as session:
@@ -173,6 +187,16 @@ def seed_demo(
         )
     _give_staff_the_demo_totp(factory)
     return _describe(factory, created=True)
+
+
+def _give_demo_phones(factory: sessionmaker) -> None:
+    """Demo people seeded without a phone get the one PEOPLE lists (never replaces one)."""
+    phones = {p["email"]: p["phone"] for p in PEOPLE.values() if p.get("phone")}
+    with factory() as session:
+        for person in session.execute(select(Person).where(Person.email.in_(phones))).scalars():
+            if not person.phone:
+                person.phone = phones[person.email]
+        session.commit()
 
 
 def _give_staff_the_demo_totp(factory: sessionmaker) -> None:

@@ -146,7 +146,13 @@ class Dispatcher:
             )
             if done:  # first to record it runs the hooks: they happen once per message
                 for hook in HOOKS:
-                    hook(session, topic=message.topic, subject_id=message.subject_id, now=now)
+                    hook(
+                        session,
+                        topic=message.topic,
+                        audience=message.audience,
+                        subject_id=message.subject_id,
+                        now=now,
+                    )
 
     def _failed(self, message: Message, error: BaseException, now: datetime) -> None:
         delay = backoff_seconds(message.attempt, self.policy)

@@ -93,6 +93,8 @@ class EscalationSummary:
     outcome_label: str | None
     outcome_at: datetime | None
     originator_informed_at: datetime | None
+    # The start of the redacted excerpt, only in listings asked for it (with_excerpts).
+    excerpt_preview: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
@@ -114,6 +116,9 @@ class EscalationView(EscalationSummary):
     outcome_by: int | None = None
     renotified_at: datetime | None = None
     manager_notified_at: datetime | None = None
+    # Who raised it, from the directory (verified senders only): for the MASH to ring back.
+    raised_by_name: str | None = None
+    raised_by_phone: str | None = None
 
 
 def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) -> dict[str, Any]:
@@ -145,6 +150,7 @@ def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) 
 def _view(session: Session, e: Escalation) -> EscalationView:
     org_name = lifecycle.organisation_name(session, e.organisation_id)
     names = people_names(session, {e.picked_up_by})
+    raiser = lifecycle.raised_by(session, e)
     return EscalationView(
         **_summary_fields(e, org_name, names),
         message_id=e.message_id,
@@ -159,6 +165,8 @@ def _view(session: Session, e: Escalation) -> EscalationView:
         outcome_by=e.outcome_by,
         renotified_at=e.renotified_at,
         manager_notified_at=e.manager_notified_at,
+        raised_by_name=raiser.name if raiser else None,
+        raised_by_phone=raiser.phone if raiser else None,
     )
 
 
@@ -355,9 +363,12 @@ def list_escalations(
     open_only: bool = False,
     limit: int = 50,
     offset: int = 0,
+    with_excerpts: bool = False,
 ) -> list[EscalationSummary]:
     """The escalations `actor` may see, most urgent and oldest first when open_only (the duty
-    queue), newest first otherwise (the my-school list). The listing is audited."""
+    queue), newest first otherwise (the my-school list). The listing is audited.
+    `with_excerpts`: each row carries the start of its redacted excerpt (`excerpt_preview`),
+    so rows of the same urgency and status can be told apart; the audit entry says so."""
     if status is not None and status not in ESCALATION_STATUSES:
         raise InvalidInput(
             f"Status must be one of {', '.join(ESCALATION_STATUSES)}.", field="status"
@@ -379,11 +390,15 @@ def list_escalations(
     else:
         query = query.order_by(Escalation.raised_at.desc(), Escalation.id.desc())
     query = query.limit(limit).offset(max(0, offset))
-    rows = lifecycle.audited_listing(session, actor, ESCALATION, query)
+    rows = lifecycle.audited_listing(session, actor, ESCALATION, query, with_text=with_excerpts)
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
     return [
-        EscalationSummary(**_summary_fields(r, orgs.get(r.organisation_id), names)) for r in rows
+        EscalationSummary(
+            **_summary_fields(r, orgs.get(r.organisation_id), names),
+            excerpt_preview=lifecycle.preview(r.excerpt) if with_excerpts else None,
+        )
+        for r in rows
     ]
 
 
@@ -729,9 +744,13 @@ def check_deadlines(
     return DeadlineReport(renotified=renotified, sent_to_manager=upward)
 
 
-def on_delivered(session: Session, *, topic: str, subject_id: int, now: datetime) -> None:
+def on_delivered(
+    session: Session, *, topic: str, subject_id: int, now: datetime, audience: str = "originator"
+) -> None:
     """Dispatcher hook, inside its transaction: a delivered outcome message closes the loop."""
-    if topic != "escalation.outcome":
+    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
+    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
+    if topic != "escalation.outcome" or audience != "originator":
         return
     lifecycle.mark_informed(
         session,

@@ -18,11 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mash import audit, outbox
+from mash import audit, notifications, outbox
 from mash.access import Actor, ChannelIdentity, can_see, item_filter
-from mash.directory import Sender, people_names, recipient_for
+from mash.directory import Sender, outbox_person, people_names, recipient_for
 from mash.errors import Conflict, Forbidden, InvalidInput, KeyInUse, NotFound
 from mash.models import Organisation, Person
+from mash.redact import redact
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,14 @@ def holder_name(session: Session, user_id: int | None) -> str:
     return people_names(session, {user_id}).get(user_id, "someone else")
 
 
+def raised_by(session: Session, item: Any) -> Person | None:
+    """The directory's entry for whoever raised the item, when the sender was verified (an
+    unverified sender's claimed identity is not repeated as if it were known)."""
+    if not item.sender_verified or item.originator_user_id is None:
+        return None
+    return session.get(Person, item.originator_user_id)
+
+
 def organisation_name(session: Session, organisation_id: int | None) -> str | None:
     if organisation_id is None:
         return None
@@ -146,18 +155,32 @@ def organisation_names(session: Session, items: Iterable[Any]) -> dict[int, str]
     )
 
 
-def audited_listing(session: Session, actor: Actor, kind: ItemKind, query: Any) -> list[Any]:
-    """The rows of a listing query, with an audit entry naming the items shown."""
+def audited_listing(
+    session: Session, actor: Actor, kind: ItemKind, query: Any, *, with_text: bool = False
+) -> list[Any]:
+    """The rows of a listing query, with an audit entry naming the items shown (and, with
+    `with_text`, that their redacted excerpts were shown too)."""
     rows = list(session.execute(query).scalars())
-    record(
-        session,
-        actor=actor,
-        kind=kind,
-        action="list",
-        item_id=None,
-        detail={"ids": [r.id for r in rows]},
-    )
+    detail: dict[str, Any] = {"ids": [r.id for r in rows]}
+    if with_text:
+        detail["with_excerpts"] = True
+    record(session, actor=actor, kind=kind, action="list", item_id=None, detail=detail)
     return rows
+
+
+PREVIEW_MAX = 140
+
+
+def preview(text: str | None) -> str | None:
+    """The start of a stored excerpt or topic for a list row: redacted again (mash.redact) and
+    cut at a word near PREVIEW_MAX characters. None once purged."""
+    if not text:
+        return None
+    text = " ".join(redact(text).split())
+    if len(text) <= PREVIEW_MAX:
+        return text
+    cut = text[:PREVIEW_MAX].rsplit(" ", 1)[0] or text[:PREVIEW_MAX]
+    return cut.rstrip(",;:.") + "…"
 
 
 def find_by_message_id(session: Session, kind: ItemKind, message_id: str) -> Any | None:
@@ -334,7 +357,9 @@ def tell_originator(
     payload: dict[str, Any],
 ) -> None:
     """Queue the message `<kind>.<event>` to whoever raised the item: the person if the
-    directory knows them, and the channel address they wrote from."""
+    directory knows them, and the channel address they wrote from. A person the directory
+    knows (a verified sender) is also told in the portal: a second message, for the portal
+    inbox (mash/notifications.py), so each channel is delivered and retried on its own."""
     originator = session.get(Person, item.originator_user_id) if item.originator_user_id else None
     notify(
         session,
@@ -346,6 +371,17 @@ def tell_originator(
         recipient=recipient_for(originator, (item.channel, item.sender)),
         payload=payload,
     )
+    if originator is not None and item.sender_verified:
+        notify(
+            session,
+            kind=kind,
+            item=item,
+            event=event,
+            audience=notifications.AUDIENCE,
+            now=now,
+            recipient={"people": [outbox_person(originator)]},
+            payload=payload,
+        )
 
 
 def mark_informed(

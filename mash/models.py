@@ -311,6 +311,30 @@ class OutboxMessage(Base):
     delivered_at = Column(UTCDateTime)
 
 
+class Notification(Base):
+    """A message to one person in the portal: their notifications page and the unread count in
+    the navigation. Written only by the outbox's portal inbox (mash/notifications.py), one row
+    per outbox message (`key` is its idempotency key, so a repeated delivery adds nothing).
+    Holds what the outbox payload holds: a reference, a title and plain text, never case text.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_person_id_read_at", "person_id", "read_at"),)
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(200), nullable=False, unique=True)
+    person_id = Column(Integer, ForeignKey("people.id"), nullable=False)
+    topic = Column(String(60), nullable=False)
+    subject_type = Column(String(30), nullable=False)
+    subject_id = Column(Integer, nullable=False)
+    reference = Column(String(20), nullable=False)
+    title = Column(String(200), nullable=False)
+    text = Column(String(500), nullable=False)
+    outcome_label = Column(String(100))
+    created_at = Column(UTCDateTime, nullable=False)
+    read_at = Column(UTCDateTime)
+
+
 class AuditEntry(Base):
     """Append-only: the code only inserts; database triggers refuse UPDATE and DELETE.
 

@@ -22,8 +22,9 @@ from mash.clock import utcnow
 from mash.models import OutboxMessage
 
 # duty: the MASH duty desk (Slack duty channel / duty mailbox); duty_manager: the managers;
-# originator: the practitioner who raised the item.
-AUDIENCES = ("duty", "duty_manager", "originator")
+# originator: the practitioner who raised the item (Slack, e-mail); originator_portal: the same
+# person, in the portal's notifications (mash/notifications.py).
+AUDIENCES = ("duty", "duty_manager", "originator", "originator_portal")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from mash.cli import build_targets
 from mash.db import make_engine, session_factory
 from mash.dispatcher import Dispatcher, PassReport, Policy
+from mash.notifications import with_inbox
 from ops.config import StackConfig
 from settings import Settings
 
@@ -91,10 +92,13 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     args.target = args.target or list(StackConfig.from_env().dispatch_targets)
     factory = session_factory(make_engine(settings))
-    targets = build_targets(
-        argparse.Namespace(
-            target=args.target, pause=0.0, mail_from=args.mail_from, duty_email=args.duty_email
-        )
+    targets = with_inbox(
+        build_targets(
+            argparse.Namespace(
+                target=args.target, pause=0.0, mail_from=args.mail_from, duty_email=args.duty_email
+            )
+        ),
+        factory,
     )
     if settings.slack_bot_token:  # Slack in front, as python -m mash dispatch does
         from slack_app.target import with_slack

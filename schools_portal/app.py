@@ -19,6 +19,7 @@ from schools_portal.routes import (
     gaps,
     guidance,
     home,
+    notifications,
     queue,
     school,
     signin,
@@ -79,7 +80,9 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
 
     errors.install(app)
     app.mount("/static", PortalStaticFiles(directory=HERE / "static"), name="static")
-    for feature in (signin, account, home, chat, school, guidance, queue, dashboard, gaps):
+    for feature in (
+        signin, account, home, chat, school, notifications, guidance, queue, dashboard, gaps
+    ):
         app.include_router(feature.pages)
         app.include_router(feature.api, prefix="/api")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -11,13 +12,19 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
+from mash import notifications
 from mash.access import Actor
+from mash.notifications import Unread
 from schools_portal.deps import MASH_STAFF, PRACTITIONERS, ROLE_LABELS
 from schools_portal.security import CSRF_FIELD, csrf_token
 from settings import Settings
 
+log = logging.getLogger(__name__)
+# How often a practitioner's pages ask for the unread count (static/js/notifications.js).
+NOTIFICATION_POLL_SECONDS = 10
 DISPLAY_TZ = ZoneInfo("Europe/London")
 STATUS_LABELS = {
     "raised": "Raised, waiting for the MASH",
@@ -40,6 +47,7 @@ def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
     env.globals["ROLE_LABELS"] = ROLE_LABELS
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     env.globals["environment"] = settings.environment
+    env.globals["NOTIFICATION_POLL_SECONDS"] = NOTIFICATION_POLL_SECONDS
     return templates
 
 
@@ -60,6 +68,7 @@ def render(
         {
             "actor": actor,
             "nav": nav_for(actor),
+            "unread": unread_for(request, actor),
             "csrf": csrf_token(request),
             "flashes": flashes,
             "path": request.url.path,
@@ -75,12 +84,29 @@ def flash(request: Request, message: str, kind: str = "info") -> None:
     request.session["flash"] = [*request.session.get("flash", []), [kind, message[:300]]]
 
 
+def unread_for(request: Request, actor: Actor | None) -> Unread | None:
+    """The practitioner's unread notifications for the navigation (None for other roles, or
+    when the database cannot say: a page must still render, the chat's above all)."""
+    if actor is None or actor.role not in PRACTITIONERS:
+        return None
+    try:
+        with request.app.state.context.sessions() as session:
+            return notifications.unread(session=session, actor=actor)
+    except SQLAlchemyError:
+        log.warning("unread notifications unavailable for user %s", actor.user_id)
+        return None
+
+
 def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
     if actor is None:
         return []
     items: list[tuple[str, str]] = []
     if actor.role in PRACTITIONERS:
-        items += [("/chat", "Ask the assistant"), ("/school", "My school")]
+        items += [
+            ("/chat", "Ask the assistant"),
+            ("/school", "My school"),
+            ("/notifications", "Notifications"),
+        ]
     if actor.role in MASH_STAFF:
         items += [("/queue", "MASH queue")]
     if actor.role in ("mash_manager", "admin"):

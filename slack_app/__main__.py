@@ -85,10 +85,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(settings: Settings, sessions, stop: threading.Event) -> None:  # type: ignore[no-untyped-def]
     from mash.dispatcher import Dispatcher
+    from mash.notifications import with_inbox
     from mash.targets import LogTarget
     from slack_app.target import with_slack
 
-    targets = with_slack({"*": LogTarget()}, settings=settings, sessions=sessions)
+    targets = with_slack(
+        with_inbox({"*": LogTarget()}, sessions), settings=settings, sessions=sessions
+    )
     Dispatcher(factory=sessions, targets=targets, settings=settings).run_forever(stop=stop)
 
 

@@ -3,8 +3,9 @@
 - A new escalation or consultation gets a card in the duty channel; later messages about the
   same item redraw that card in place (chat.update) and add a note in its thread: reminders
   (broadcast to the channel), the step up to the duty manager, reassignment.
-- The duty managers and a new assignee get direct messages; the originator gets the outcome in
-  plain words with what happens next.
+- The duty managers and a new assignee get direct messages; the originator of an item raised in
+  Slack gets the outcome in plain words with what happens next (the portal's notifications are
+  a separate outbox message, mash/notifications.py).
 - People Slack cannot reach (portal users without a Slack id) go to the `fallback` target.
 
 Idempotent: every post is keyed by the outbox idempotency key and a part name in
@@ -292,8 +293,11 @@ class SlackTarget:
 
 
 def originator_slack_id(recipient: dict[str, Any]) -> str | None:
-    """The originator's Slack user: their directory entry's, else the Slack sender they wrote
-    from (sender ids are `slack:TEAM:USER`)."""
+    """The originator's Slack user, for an item raised in Slack only: their directory entry's,
+    else the Slack sender they wrote from (sender ids are `slack:TEAM:USER`). An item raised in
+    the portal is told in the portal (mash/notifications.py) and by the fallback target."""
+    if recipient.get("channel") != "slack":
+        return None
     for person in recipient.get("people") or []:
         if person.get("slack_user_id"):
             return str(person["slack_user_id"])

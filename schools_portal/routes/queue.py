@@ -66,6 +66,18 @@ def _queue_entry(kind: str, item: Any, raised: datetime, now: datetime) -> dict[
     }
 
 
+def ack_deadline(limits: dict[str, int], e: Any) -> datetime | None:
+    """When the escalation must be acknowledged by (its urgency's limit after it was raised);
+    None once it has been. The queue's countdown and the item page's timer both use it."""
+    if e.acknowledged_at is not None:
+        return None
+    return _utc(e.raised_at) + timedelta(minutes=limits.get(e.urgency, 60))
+
+
+def seconds_left(deadline: datetime | None, now: datetime) -> int | None:
+    return int((deadline - now).total_seconds()) if deadline else None
+
+
 def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any]:
     """The open items as the queue shows them, most urgent first, then oldest."""
     now = datetime.now(timezone.utc)
@@ -73,18 +85,14 @@ def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any
     items = []
     for e in escalations.list_escalations(session=db, actor=actor, open_only=True, limit=200):
         raised = _utc(e.raised_at)
-        deadline = (
-            raised + timedelta(minutes=limits.get(e.urgency, 60))
-            if e.acknowledged_at is None
-            else None
-        )
+        deadline = ack_deadline(limits, e)
         items.append(
             {
                 **_queue_entry("escalation", e, raised, now),
                 "urgency": e.urgency,
                 "categories": [c.replace("_", " ") for c in e.categories],
                 "deadline": deadline.isoformat() if deadline else None,
-                "seconds_left": int((deadline - now).total_seconds()) if deadline else None,
+                "seconds_left": seconds_left(deadline, now),
             }
         )
     items.sort(key=lambda i: (URGENCY_RANK.get(i["urgency"], 9), i["raised_at"]))
@@ -142,17 +150,25 @@ def escalation_page(
     escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
+    context: Ctx,
 ) -> Response:
     item = fetch_escalation(db, actor, escalation_id)
+    may_act = actor.is_manager or item.picked_up_by == actor.user_id
+    is_open = item.status in OPEN_STATUSES
+    now = datetime.now(timezone.utc)
     return render(
         request,
         "queue_escalation.html",
         actor=actor,
         item=item,
-        is_open=item.status in OPEN_STATUSES,
-        may_act=actor.is_manager or item.picked_up_by == actor.user_id,
+        is_open=is_open,
+        may_act=may_act,
+        # The actions panel only when it holds an action this person may take.
+        has_actions=is_open and (item.status in ("raised", "acknowledged") or may_act),
+        seconds_left=seconds_left(ack_deadline(context.settings.ack_limit_minutes, item), now),
+        waited_minutes=int((now - _utc(item.raised_at)).total_seconds() // 60),
         outcomes=OUTCOME_LABELS,
-        people=mash_people(db, actor),
+        people=mash_people(db, actor) if is_open and may_act else [],
         trail=trail_or_none(db, actor, "escalation", item.id),
         note_max=NOTE_MAX,
     )
@@ -167,12 +183,16 @@ def consultation_page(
     db: Db,
 ) -> Response:
     item = fetch_consultation(db, actor, consultation_id)
+    may_act = actor.is_manager or item.picked_up_by == actor.user_id
+    now = datetime.now(timezone.utc)
     return render(
         request,
         "queue_consultation.html",
         actor=actor,
         item=item,
-        may_act=actor.is_manager or item.picked_up_by == actor.user_id,
+        may_act=may_act,
+        has_actions=item.status == "queued" or (item.status == "picked_up" and may_act),
+        waited_minutes=int((now - _utc(item.requested_at)).total_seconds() // 60),
         trail=trail_or_none(db, actor, "consultation", item.id),
         advice_max=ADVICE_MAX,
     )

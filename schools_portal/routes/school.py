@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app_context import AppContext
-from mash import consultations, directory, escalations
+from mash import consultations, directory, escalations, notifications
 from mash.access import Actor, ChannelIdentity
 from mash.consultations import BEST_TIME_MAX, TOPIC_MAX
 from mash.errors import InvalidInput
@@ -92,12 +92,17 @@ def _school_page(
         "school.html",
         actor=actor,
         status_code=422 if error else 200,
-        escalations=escalations.list_escalations(session=db, actor=actor, limit=100),
-        consultations=consultations.list_consultations(session=db, actor=actor, limit=100),
+        escalations=escalations.list_escalations(
+            session=db, actor=actor, limit=100, with_excerpts=True
+        ),
+        consultations=consultations.list_consultations(
+            session=db, actor=actor, limit=100, with_topics=True
+        ),
         form=form or {"message_id": str(uuid.uuid4())},
         error=error,
         topic_max=TOPIC_MAX,
         best_time_max=BEST_TIME_MAX,
+        category_labels=context.guidance.pack.lexicon.labels,
         **school_contacts(context, db, actor),
     )
 
@@ -151,6 +156,10 @@ def school_escalation(
     db: Db,
 ) -> Response:
     item = fetch_escalation(db, actor, escalation_id)
+    # Reading the item itself is reading its notification.
+    notifications.mark_subject_read(
+        session=db, actor=actor, subject_type="escalation", subject_id=item.id
+    )
     return render(request, "school_escalation.html", actor=actor, item=item)
 
 
@@ -163,6 +172,9 @@ def school_consultation(
     db: Db,
 ) -> Response:
     item = fetch_consultation(db, actor, consultation_id)
+    notifications.mark_subject_read(
+        session=db, actor=actor, subject_type="consultation", subject_id=item.id
+    )
     return render(request, "school_consultation.html", actor=actor, item=item)
 
 

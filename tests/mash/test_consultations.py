@@ -60,6 +60,7 @@ def test_request_pick_up_close_and_inform(factory, identity_of, actors):
         f"consultation:{c.id}:requested:duty",
         f"consultation:{c.id}:picked_up:duty",
         f"consultation:{c.id}:closed:originator",
+        f"consultation:{c.id}:closed:originator_portal",
     ]
 
 

@@ -46,11 +46,12 @@ def test_delivers_and_closes_the_loop(factory, raise_esc, actors, settings):
         )
     recorder = Recorder()
     report = Dispatcher(factory=factory, targets={"*": recorder}, settings=settings).run_once()
-    assert report.delivered == 3 and report.failed == 0
+    assert report.delivered == 4 and report.failed == 0
     assert recorder.deliveries == [
         f"escalation:{esc.id}:raised:duty",
         f"escalation:{esc.id}:picked_up:duty",
         f"escalation:{esc.id}:outcome:originator",
+        f"escalation:{esc.id}:outcome:originator_portal",
     ]
     outcome = recorder.shown[f"escalation:{esc.id}:outcome:originator"]
     assert outcome.audience == "originator" and outcome.payload["outcome_label"] == "Advice given"

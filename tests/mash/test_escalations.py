@@ -183,12 +183,14 @@ def test_full_lifecycle_closes_the_loop(factory, raise_esc, actors):
         assert informed.status == "originator_informed"
     keys = outbox_keys(factory)
     # Acknowledging and picking up are announced to the duty desk once each (a repeated
-    # acknowledgement queues nothing); the outcome goes to the originator.
+    # acknowledgement queues nothing); the outcome goes to the originator, and to their
+    # portal notifications as a message of its own.
     assert keys == [
         f"escalation:{esc.id}:raised:duty",
         f"escalation:{esc.id}:acknowledged:duty",
         f"escalation:{esc.id}:picked_up:duty",
         f"escalation:{esc.id}:outcome:originator",
+        f"escalation:{esc.id}:outcome:originator_portal",
     ]
     with factory() as s:
         message = s.execute(
@@ -368,3 +370,46 @@ def test_the_pack_cannot_produce_more_categories_than_an_escalation_keeps():
 
     pack = load_pack(Settings.from_env().pack_path)
     assert len(pack.lexicon.categories) <= escalations.MAX_CATEGORIES
+
+
+def test_a_listing_with_excerpts_shows_the_redacted_start_and_says_so_in_the_audit(
+    factory, raise_esc, actors
+):
+    long = "She said her dad hit her with a belt last night; " * 6 + "ring 0151 496 0000."
+    esc = raise_esc(text=long)
+    other = raise_esc(text="Left alone; mum on 07700 900123, born 12/03/2015.")
+    with factory() as s:
+        plain = escalations.list_escalations(session=s, actor=actors["oakfield_dsl"])
+    assert {e.excerpt_preview for e in plain} == {None}  # only when asked for
+    with factory() as s:
+        rows = escalations.list_escalations(
+            session=s, actor=actors["oakfield_dsl"], with_excerpts=True
+        )
+        entry = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc())).scalars().first()
+    previews = {e.id: e.excerpt_preview for e in rows}
+    assert previews[other.id] == "Left alone; mum on [phone], born [date]."
+    cut = previews[esc.id]
+    assert cut.startswith("She said her dad hit her") and cut.endswith("…")
+    assert len(cut) <= 141 and "0151" not in cut
+    assert entry.action == "escalation.list" and entry.detail["with_excerpts"] is True
+    assert sorted(entry.detail["ids"]) == sorted([esc.id, other.id])
+    with factory() as s:  # another school's DSL sees no rows, so no excerpt
+        assert escalations.list_escalations(
+            session=s, actor=actors["riverside_dsl"], with_excerpts=True
+        ) == []
+
+
+def test_the_full_view_names_a_verified_raiser_with_their_directory_phone(
+    factory, raise_esc, actors
+):
+    esc = raise_esc()
+    stranger = raise_esc(identity=ChannelIdentity(channel="slack", sender="slack:T:U9",
+                                                  user_id="U9"))
+    with factory() as s:
+        seen = escalations.get_escalation(session=s, actor=actors["duty"], escalation_id=esc.id)
+        unknown = escalations.get_escalation(
+            session=s, actor=actors["duty"], escalation_id=stranger.id
+        )
+    assert (seen.raised_by_name, seen.raised_by_phone) == ("Dana Price", "0151 000 1101")
+    assert (unknown.raised_by_name, unknown.raised_by_phone) == (None, None)
+    assert esc.raised_by_name == "Dana Price"  # the raiser's own view says it too

@@ -5,7 +5,12 @@ reference; in a second browser context MASH staff see it arrive in the queue wit
 reload, pick it up and record an outcome; the DSL then sees the outcome. Main actions are done
 with the keyboard alone. axe-core (tests/portal/browser, installed by scripts/ensure_axe.sh)
 checks every page for serious or critical violations; every page is also checked at phone
-width (375 px) for sideways scrolling. Screenshots go to artefacts/screenshots/.
+width (375 px) for sideways scrolling. Screenshots go to artefacts/screenshots/ (and the
+notification journey's to artefacts/notification-journey.png).
+
+A second journey (issue 14): the DSL raises a concern in the chat, a MASH worker in another
+context sees who raised it and records an outcome, and the DSL's notification count and chat
+banner change without a reload (the outbox dispatcher runs beside the portal here).
 
 Rasa is not running here: the relay still gives the safety message and raises the escalation,
 which is the guarantee this journey relies on.
@@ -28,6 +33,9 @@ import uvicorn
 from app_context import AppContext
 from mash import twofactor
 from mash.demo import DEMO_PASSWORD, PEOPLE
+from mash.dispatcher import Dispatcher
+from mash.notifications import with_inbox
+from mash.targets import LogTarget
 from schools_portal import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +48,7 @@ DISCLOSURE = (
     "A Year 5 girl has just told me her stepdad hit her with a belt and she is scared to go home."
 )
 POLL_WAIT_MS = 20_000  # the queue polls every 5 s
+NOTIFICATION_WAIT_MS = 30_000  # the notification count every 10 s, after the dispatcher's pass
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs chromium: scripts/ensure_chromium.sh"),
@@ -57,7 +66,9 @@ def free_port() -> int:
 def live_portal(
     tmp_path_factory, guidance_engine, make_settings, demo_db_template
 ) -> Iterator[str]:
-    """The portal served by uvicorn in a background thread on a free loopback port."""
+    """The portal served by uvicorn in a background thread on a free loopback port, with the
+    outbox dispatcher running beside it (as `make run` has it), delivering to the log and the
+    portal's notifications."""
     tmp = tmp_path_factory.mktemp("browser")
     shutil.copyfile(demo_db_template, tmp / "portal.db")
     settings = make_settings(f"sqlite:///{tmp / 'portal.db'}", tmp)
@@ -67,11 +78,19 @@ def live_portal(
                                            host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    stop = threading.Event()
+    dispatcher = Dispatcher(factory=context.sessions, settings=settings,
+                            targets=with_inbox({"*": LogTarget()}, context.sessions))
+    dispatching = threading.Thread(target=dispatcher.run_forever,
+                                   kwargs={"interval": 0.5, "stop": stop}, daemon=True)
+    dispatching.start()
     deadline = time.monotonic() + 30
     while not server.started:
         assert time.monotonic() < deadline, "the portal did not start"
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
+    stop.set()
+    dispatching.join(timeout=10)
     server.should_exit = True
     thread.join(timeout=10)
     context.close()
@@ -227,6 +246,87 @@ def test_disclosure_to_outcome_journey(live_portal, browser):
         duty.close()
 
 
+def unread_shown(visitor: Visitor) -> int:
+    """The unread count in the navigation (0 when the badge is hidden)."""
+    return visitor.page.evaluate(
+        "() => { const b = document.getElementById('notif-count');"
+        " return b.hidden ? 0 : parseInt(document.getElementById('notif-count-number')"
+        ".textContent, 10); }"
+    )
+
+
+def test_the_dsl_sees_the_outcome_arrive_without_reloading(live_portal, browser):
+    dsl = Visitor(browser, live_portal, "dsl")
+    duty = Visitor(browser, live_portal, "duty")
+    try:
+        # The DSL raises a concern in the chat (Rasa is down: the relay escalates it).
+        dsl.sign_in("oakfield_dsl")
+        before = unread_shown(dsl)  # earlier tests may have left her outcomes to read
+        dsl.tab_to("#chat-text")
+        dsl.page.keyboard.type(
+            "A Year 3 boy has just told me his mum's boyfriend burnt his arm with a cigarette."
+        )
+        dsl.page.keyboard.press("Control+Enter")
+        alert = dsl.page.wait_for_selector("#risk-alert")
+        reference = re.search(r"E-\d{6}", alert.inner_text()).group(0)
+        number = int(reference[2:])
+        dsl.page.evaluate("() => { window.__loadedOnce = true; }")
+
+        # A MASH worker, in another browser context, sees who to ring, picks it up and
+        # records an outcome.
+        duty.sign_in("duty")
+        duty.go(f"/queue/escalations/{number}")
+        raiser = duty.page.inner_text("#raiser")
+        assert "Dana Price" in raiser and "0151 000 1101" in raiser
+        assert "min" in duty.page.inner_text("#time-left")
+        assert duty.page.locator("#trail-title").count() == 0  # no panel a worker cannot use
+        duty.shot("notify-escalation-who-raised-it")
+        duty.axe("escalation with who raised it")
+        duty.page.click("#pick-up")
+        duty.page.wait_for_selector("text=You have picked this escalation up.")
+        duty.page.select_option("#outcome_code", "child_in_need_assessment")
+        duty.page.fill("#note", "Social worker visiting today; please share attendance.")
+        duty.page.click("#record-outcome")
+        duty.page.wait_for_selector("text=Outcome recorded. The person who raised it will be told.")
+
+        # The DSL's count goes up and the banner names the outcome, without a reload.
+        dsl.page.wait_for_function(
+            "n => !document.getElementById('notif-count').hidden && parseInt("
+            "document.getElementById('notif-count-number').textContent, 10) > n",
+            arg=before, timeout=NOTIFICATION_WAIT_MS,
+        )
+        assert dsl.page.evaluate("() => window.__loadedOnce === true")  # never reloaded
+        assert unread_shown(dsl) == before + 1
+        banner = dsl.page.wait_for_selector("#notif-banner:not([hidden])")
+        assert f"Outcome of your concern {reference}" in banner.inner_text()
+        assert f"New notification: Outcome of your concern {reference}" in dsl.page.inner_text(
+            "#notif-live"
+        )
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        dsl.page.screenshot(path=str(SHOTS.parent / "notification-journey.png"), full_page=True)
+        dsl.shot("notify-chat-banner")
+        dsl.axe("chat with a notification")
+
+        # She reads the outcome: from the banner to the concern, then the list is read.
+        dsl.page.click("#notif-banner-link")
+        dsl.page.wait_for_url(re.compile(rf"/school/escalations/{number}$"))
+        assert "Child in need assessment" in dsl.page.inner_text(".outcome")
+        assert "Social worker visiting today" in dsl.page.inner_text("main")
+        assert unread_shown(dsl) == before  # opening the concern read its notification
+        dsl.go("/notifications")
+        first = dsl.page.locator("#notifications li").first
+        assert reference in first.inner_text() and "Child in need assessment" in first.inner_text()
+        dsl.shot("notify-notifications")
+        dsl.axe("notifications")
+        dsl.go("/school")
+        row = dsl.page.locator("#concerns tr", has_text=reference)
+        assert "Child in need assessment" in row.inner_text()
+        assert "burnt his arm" in row.inner_text()  # the redacted excerpt tells rows apart
+    finally:
+        dsl.close()
+        duty.close()
+
+
 def test_consultation_by_keyboard(live_portal, browser):
     gp = Visitor(browser, live_portal, "gp")
     try:
@@ -249,7 +349,7 @@ def test_consultation_by_keyboard(live_portal, browser):
 PAGES = {
     "dsl": ["/guidance", "/guidance/levels/1", "/guidance/levels/4",
             "/guidance/sections/responding-to-disclosure", "/guidance/search?q=consent",
-            "/school", "/chat", "/no-such-page"],
+            "/school", "/chat", "/notifications", "/no-such-page"],
     "manager": ["/dashboard", "/queue", "/queue/escalations/1", "/queue/consultations/1"],
 }
 

@@ -28,6 +28,8 @@ FORMS = {
     "/queue/consultations/{consultation_id}/pick-up": {},
     "/queue/consultations/{consultation_id}/close": {"advice": "Spoke to the DSL."},
     "/dashboard/gaps/added": {"topic": "none", "section": "consent"},
+    "/notifications/read": {},
+    "/notifications/{notification_id}/read": {},
 }
 API = {
     "/api/chat": {"text": "What is level 2?"},
@@ -37,6 +39,8 @@ API = {
     "/api/escalations/{escalation_id}/reassign": {"to_user_id": 2},
     "/api/consultations/{consultation_id}/pick-up": {},
     "/api/consultations/{consultation_id}/close": {"advice": "Spoke to the DSL."},
+    "/api/notifications/read": {},
+    "/api/notifications/{notification_id}/read": {},
 }
 
 
@@ -62,7 +66,7 @@ def escalation_id(context, demo) -> int:
 
 
 def _path(template: str, escalation_id: int) -> str:
-    return template.format(escalation_id=escalation_id, consultation_id=1)
+    return template.format(escalation_id=escalation_id, consultation_id=1, notification_id=1)
 
 
 @pytest.mark.parametrize("bad", [None, "", "not-the-token"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -125,3 +126,60 @@ def test_consultation_pick_up_and_close(as_user, context, demo):
     assert "Advice recorded" in page.text
     gp, _ = as_user("gp")
     assert "Send a report and attend." in gp.get(f"/school/consultations/{con.id}").text
+
+
+def test_the_item_page_says_who_to_ring_with_the_timer_and_no_idle_panels(
+    as_user, raise_one, context, demo
+):
+    item = raise_one("immediate", minutes_ago=5)
+    duty, token = as_user("duty")
+    page = duty.get(f"/queue/escalations/{item.id}").text
+    raiser = page[page.index('id="raiser"'):page.index("</dl>", page.index('id="raiser"'))]
+    assert "Dana Price" in raiser and "Oakfield Primary School (fictional)" in raiser
+    assert "Designated safeguarding lead" in raiser
+    assert '<a href="tel:01510001101">0151 000 1101</a>' in raiser
+    timer = re.search(r'<dd id="time-left"[^>]*data-seconds-left="(-?\d+)"[^>]*>([^<]*)</dd>',
+                      page)
+    assert 8 * 60 < int(timer.group(1)) <= 10 * 60 and timer.group(2) in ("9 min", "10 min")
+    assert '<script src="/static/js/countdown.js" defer></script>' in page
+    assert "Audit trail" not in page  # a worker may not read it: no empty panel either
+    assert 'id="actions-title"' in page and 'id="pick-up"' in page
+
+    # Picked up by a colleague: nothing this worker may do, so no actions panel.
+    other, other_token = as_user("duty2")
+    other.post(f"/api/escalations/{item.id}/pick-up", headers={"X-CSRF-Token": other_token})
+    page = duty.get(f"/queue/escalations/{item.id}").text
+    assert 'id="actions-title"' not in page
+    assert re.search(r'<dd id="time-left"[^>]*>Acknowledged</dd>', page)
+    manager, _ = as_user("manager")
+    page = manager.get(f"/queue/escalations/{item.id}").text
+    assert "Audit trail" in page and 'id="actions-title"' in page  # a manager may act
+
+
+def test_an_unverified_sender_is_not_named(as_user, context):
+    with context.sessions() as session:
+        item = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender="slack:T1:UNKNOWN",
+                                     user_id="UNKNOWN"),
+            message_id="u-1", urgency="immediate", categories=["neglect"], text="alone",
+        )
+    duty, _ = as_user("duty")
+    page = duty.get(f"/queue/escalations/{item.id}").text
+    raiser = page[page.index('id="raiser"'):page.index("</dl>", page.index('id="raiser"'))]
+    assert "unverified sender" in raiser and "No number in the directory" in raiser
+
+
+def test_a_consultation_shows_who_asked(as_user, demo):
+    gp, token = as_user("gp")
+    made = gp.post("/api/consultations", headers={"X-CSRF-Token": token},
+                   json={"topic": "A bruised baby: refer?", "callback_number": "0151 000 7777"})
+    consultation_id = made.json()["id"]
+    duty, _ = as_user("duty")
+    page = duty.get(f"/queue/consultations/{consultation_id}").text
+    raiser = page[page.index('id="raiser"'):page.index("</dl>", page.index('id="raiser"'))]
+    assert "Dr Gita Rao" in raiser and "GP" in raiser
+    assert "Harbour Medical Centre (fictional)" in raiser
+    assert '<a href="tel:01510007777">0151 000 7777</a>' in raiser  # the number she gave
+    assert '<a href="tel:01510001301">0151 000 1301</a>' in raiser  # and the directory's
+    assert "Audit trail" not in page

@@ -40,6 +40,7 @@ def test_request_consultation_by_form(as_user):
     page = client.get("/school").text
     assert "Consultation C-000001 requested" in page
     assert "C-000001" in page and "Waiting for a social worker" in page
+    assert "Worried about J&#39;s attendance." in page  # the topic tells requests apart
     # A double submit of the same form does not queue a second request.
     client.post("/school/consultations", data=data)
     assert len(client.get("/api/consultations").json()) == 1
@@ -127,3 +128,30 @@ def test_consultation_replay_by_its_owner_returns_it_with_an_audit_row(as_user, 
     again = post_consultation(client, token, "my-key", "Worried about J.")
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert count_audit(context, "consultation.replay") == 1
+
+
+def test_the_concerns_list_tells_rows_apart_by_category_and_redacted_excerpt(
+    as_user, context, demo
+):
+    from mash.access import ChannelIdentity
+
+    identity = ChannelIdentity(
+        channel="portal", sender="portal-x", user_id=str(demo.people["oakfield_dsl"]),
+        role="dsl", organisation_id=demo.organisations["oakfield"],
+    )
+    for n, (categories, text) in enumerate([
+        (["physical_abuse"], "Year 5 boy says his stepdad hit him; mum on 07700 900123."),
+        (["neglect"], "Twins left alone overnight again, nobody answering at CH41 1AA."),
+    ]):
+        with context.sessions() as session:
+            escalations.raise_escalation(
+                session=session, identity=identity, message_id=f"list-{n}",
+                urgency="immediate", categories=categories, text=text,
+            )
+    dsl, _ = as_user("oakfield_dsl")
+    page = dsl.get("/school").text
+    concerns = page[page.index('id="concerns"'):page.index('id="consultations"')]
+    assert "Disclosure or signs of physical abuse" in concerns  # the pack's category label
+    assert "Year 5 boy says his stepdad hit him; mum on [phone]." in concerns
+    assert "nobody answering at [postcode]." in concerns
+    assert "07700" not in concerns and "CH41 1AA" not in concerns

@@ -29,6 +29,7 @@ from mash.db import make_engine, session_factory
 from mash.demo import DemoDirectory, seed_demo
 from mash.dispatcher import Dispatcher, Policy
 from mash.models import Person
+from mash.notifications import PortalInbox
 from mash.targets import FileTarget
 from settings import Settings
 from slack_app.asgi import mount
@@ -149,7 +150,8 @@ def slack_target(deps: SlackDeps, tmp_path: Path) -> SlackTarget:
 def dispatcher(context: AppContext, slack_target: SlackTarget) -> Dispatcher:
     return Dispatcher(
         factory=context.sessions,
-        targets={"duty": slack_target, "duty_manager": slack_target, "originator": slack_target},
+        targets={"duty": slack_target, "duty_manager": slack_target, "originator": slack_target,
+                 "originator_portal": PortalInbox(context.sessions)},
         settings=context.settings,
         policy=Policy(lease_seconds=5, base_backoff=0.05, max_backoff=0.3),
     )

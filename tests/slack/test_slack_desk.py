@@ -149,8 +149,8 @@ def test_acknowledge_pick_up_and_record_outcome_by_a_mash_worker(
     assert "Child in need assessment" in str(shown["blocks"]) and buttons(shown) == []
 
     # The dispatcher notes the acknowledgement and the pick-up in the card's thread and closes
-    # the loop: the DSL hears in plain words, once.
-    assert dispatcher.run_once().delivered == 3
+    # the loop: the DSL hears in plain words, once (and in the portal's notifications).
+    assert dispatcher.run_once().delivered == 4
     assert dispatcher.run_once().delivered == 0
     notes = [m["text"] for m in stub.replies(*where)]
     assert any("acknowledged by Sam Okafor" in n for n in notes), notes

@@ -12,7 +12,7 @@ from slack_helpers import DISCLOSURE, DSL, DUTY, DUTY_CHANNEL, MANAGER, STRANGER
 from slack_stub import TEAM_ID
 from sqlalchemy import select
 
-from mash import consultations, escalations
+from mash import consultations, escalations, notifications
 from mash.access import ChannelIdentity
 from mash.clock import utcnow
 from mash.dispatcher import pending_count
@@ -186,3 +186,49 @@ def test_portal_originators_go_to_the_fallback_target(stub, context, dispatcher,
     assert deliveries == 1
     assert json.loads(json.dumps(first))[f"escalation:{view.id}:outcome:originator"]
     assert [c for c in stub.served("conversations.open")] == []
+
+
+def test_raised_in_slack_the_outcome_is_a_dm_and_a_portal_notification(
+    stub, context, dispatcher, demo
+):
+    view = raise_one(context, 1)  # Dana, from Slack, linked to the directory
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(
+            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
+        )
+    dispatcher.run_once()
+    dispatcher.run_once()
+    [dm] = stub.messages(f"D{DSL}")
+    assert view.reference in dm["text"] and "Advice given" in dm["text"]
+    dana = actor(context, DSL)
+    with context.sessions() as session:
+        [note] = notifications.list_notifications(session=session, actor=dana)
+    assert note.reference == view.reference and note.outcome_label == "Advice given"
+
+
+def test_raised_in_the_portal_the_outcome_is_not_a_slack_dm(
+    stub, context, dispatcher, demo, tmp_path
+):
+    # Dana has a Slack account, but raised this one in the portal: she is told there.
+    portal = ChannelIdentity(
+        channel="portal", sender=f"portal-{demo.people['oakfield_dsl']}",
+        user_id=str(demo.people["oakfield_dsl"]), role="dsl",
+        organisation_id=demo.organisations["oakfield"],
+    )
+    view = raise_one(context, 1, identity=portal)
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(
+            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
+        )
+    dispatcher.run_once()
+    assert stub.messages(f"D{DSL}") == [] and stub.served("conversations.open") == []
+    deliveries, _first = read_file_target(tmp_path / "fallback.jsonl")
+    assert deliveries == 1  # the fallback (e-mail in production) still carries it
+    with context.sessions() as session:
+        assert notifications.unread(session=session, actor=actor(context, DSL)).count == 1

@@ -35,10 +35,8 @@
     row.appendChild(td);
   }
 
-  function timeLeft(item) {
-    if (item.seconds_left === null) { return ["Acknowledged", ""]; }
-    if (item.seconds_left < 0) { return ["Overdue by " + Math.floor(-item.seconds_left / 60) + " min", "overdue"]; }
-    return [Math.floor(item.seconds_left / 60) + " min", ""];
+  function timeLeft(item) {  // the same words as the item page's timer (countdown.js)
+    return window.PortalCountdown.label(item.seconds_left);
   }
 
   function statusText(item) {

@@ -350,16 +350,7 @@ def on_delivered(
     session: Session, *, topic: str, subject_id: int, now: datetime, audience: str = "originator"
 ) -> None:
     """Dispatcher hook, inside its transaction: a delivered 'closed' message closes the loop."""
-    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
-    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
-    if topic != "consultation.closed" or audience != "originator":
-        return
-    lifecycle.mark_informed(
-        session,
-        kind=CONSULTATION,
-        item_id=subject_id,
-        from_status="closed",
-        actor=Actor.system("dispatcher"),
-        how="notification",
-        now=now,
+    lifecycle.close_loop_on_delivery(
+        session, kind=CONSULTATION, topic=topic, wanted_topic="consultation.closed",
+        from_status="closed", subject_id=subject_id, audience=audience, now=now,
     )

@@ -748,18 +748,9 @@ def on_delivered(
     session: Session, *, topic: str, subject_id: int, now: datetime, audience: str = "originator"
 ) -> None:
     """Dispatcher hook, inside its transaction: a delivered outcome message closes the loop."""
-    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
-    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
-    if topic != "escalation.outcome" or audience != "originator":
-        return
-    lifecycle.mark_informed(
-        session,
-        kind=ESCALATION,
-        item_id=subject_id,
-        from_status="outcome_recorded",
-        actor=Actor.system("dispatcher"),
-        how="notification",
-        now=now,
+    lifecycle.close_loop_on_delivery(
+        session, kind=ESCALATION, topic=topic, wanted_topic="escalation.outcome",
+        from_status="outcome_recorded", subject_id=subject_id, audience=audience, now=now,
     )
 
 

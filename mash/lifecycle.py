@@ -414,3 +414,17 @@ def mark_informed(
         detail={"how": how},
     )
     return True
+
+
+def close_loop_on_delivery(
+    session: Session, *, kind: ItemKind, topic: str, wanted_topic: str, from_status: str,
+    subject_id: int, audience: str, now: datetime,
+) -> None:
+    """A dispatcher hook's body: a delivered `wanted_topic` message closes the loop."""
+    # The originator's own channel (Slack, e-mail) closes the loop; the portal notification
+    # (audience originator_portal) is a copy beside it, so a Slack outage still shows.
+    if topic != wanted_topic or audience != "originator":
+        return
+    mark_informed(session, kind=kind, item_id=subject_id, from_status=from_status,
+                  actor=Actor.system("dispatcher"), how="notification", now=now)
+

@@ -36,6 +36,7 @@ from typing import Any
 
 from guidance.assess import Assessment, Assessor
 from guidance.classifier import Opinion, SecondOpinion
+from guidance.gc_pause import without_gc
 from guidance.risk import RiskResult, RiskScreen
 
 RULES, MODEL = "rules", "model"
@@ -77,6 +78,12 @@ class Combined:
         self.second_opinion = second_opinion
 
     def risk_many(self, texts: list[str]) -> list[RiskResult]:
+        return without_gc(self._risk_many, texts)
+
+    def assess_many(self, texts: list[str]) -> list[Assessment]:
+        return without_gc(self._assess_many, texts)
+
+    def _risk_many(self, texts: list[str]) -> list[RiskResult]:
         rules = self.screen.screen_many(texts)
         if self.second_opinion is None:
             return rules
@@ -89,7 +96,7 @@ class Combined:
             out[i] = self._risk(texts[i], rules[i], opinion)
         return out
 
-    def assess_many(self, texts: list[str]) -> list[Assessment]:
+    def _assess_many(self, texts: list[str]) -> list[Assessment]:
         rules_risks = self.screen.screen_many(texts)
         by_rules = self.assessor.assess_given(texts, rules_risks)
         if self.second_opinion is None:

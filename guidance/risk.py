@@ -18,18 +18,18 @@ How a message is screened:
 from __future__ import annotations
 
 import bisect
-import gc
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain, compress
 from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 
+from guidance.gc_pause import without_gc
 from guidance.lexicon import Gap, Lexicon, NotSet, Num, Pattern, SetRef, Slot, Words
 
 NONE, CONCERN, IMMEDIATE = 0, 1, 2
@@ -330,11 +330,12 @@ class RiskScreen:
             c.id for c in lexicon.categories if not c.innocent_causes)
         self.lemma_cache: dict[str, int] = {}
         self._compile_all()
-        # first phrase -> (its patterns, or [] and [(key id or -1, [patterns])]: a pattern with
-        # a key is tried only if one of the key's phrases is in the message)
+        # first phrase -> (its patterns, or () and the runs of patterns sharing a key as two
+        # tuples (key ids, [entries]): a pattern with a key is tried only if one of the key's
+        # phrases is in the message; the runs are picked in C by itertools.compress)
         key_ids: dict[frozenset[int], int] = {}
         self.keys: list[frozenset[int]] = []
-        self.candidates: dict[int, tuple[list, list[tuple[int, list]]]] = {}
+        self.candidates: dict[int, tuple[list, tuple[int, ...], tuple[list, ...]]] = {}
         for pattern in self.patterns:
             if pattern.key is not None and pattern.key not in key_ids:
                 key_ids[pattern.key] = len(self.keys)
@@ -348,7 +349,7 @@ class RiskScreen:
             keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
                      for i in indices]
             if all(k < 0 for k, _ in keyed):
-                self.candidates[phrase_id] = ([entries[i] for i in indices], [])
+                self.candidates[phrase_id] = ([entries[i] for i in indices], (), ())
             else:
                 # runs of patterns sharing a key, in pattern order: (key id, [entries])
                 runs: list[tuple[int, list]] = []
@@ -357,7 +358,8 @@ class RiskScreen:
                         runs[-1][1].append(entries[index])
                     else:
                         runs.append((key_id, [entries[index]]))
-                self.candidates[phrase_id] = ([], runs)
+                self.candidates[phrase_id] = ([], tuple(k for k, _ in runs),
+                                              tuple(r for _, r in runs))
         # phrase -> the keys it belongs to: a message's usable keys in one union (the ids of
         # keys holding any of its phrases) rather than a set test per pattern run
         holders: dict[int, set[int]] = {}
@@ -480,35 +482,35 @@ class RiskScreen:
     # screening
 
     def screen(self, text: str) -> RiskResult:
-        with _gc_paused():
-            message = self._prepare(text)
-            for base, chunk in message.chunks:  # one chunk unless the text is huge
-                self._add_doc(message, base, next(self._docs([chunk])))
-            return self._judge(message)
+        return without_gc(self._screen_all, [text])[0]
 
     def screen_many(self, texts: Iterable[str]) -> list[RiskResult]:
-        with _gc_paused():
-            messages = [self._prepare(text) for text in texts]
-            chunks = [(m, base, chunk) for m in messages for base, chunk in m.chunks]
-            docs = self._docs(chunk for _, _, chunk in chunks)
-            for (message, base, _), doc in zip(chunks, docs, strict=True):
-                self._add_doc(message, base, doc)
-            return [self._judge(m) for m in messages]
+        return without_gc(self._screen_all, texts)
+
+    def _screen_all(self, texts: Iterable[str]) -> list[RiskResult]:
+        messages = [self._prepare(text) for text in texts]
+        chunks = [(m, base, chunk) for m in messages for base, chunk in m.chunks]
+        docs = self._docs(chunk for _, _, chunk in chunks)
+        for (message, base, _), doc in zip(chunks, docs, strict=True):
+            self._add_doc(message, base, doc)
+        return [self._judge(m) for m in messages]
 
     def is_procedural(self, text: str) -> bool:
         """Whether the rules read `text` as a question or hypothetical about procedure with no
         sign of a real child ("what do I do if a child discloses abuse?"). Every sentence asks
         or sits in a hypothetical or conditional zone, and no disclosure, age or specific
         detail shows a real child. The learned second opinion may not raise such a message."""
-        with _gc_paused():
-            message = self._prepare(text)
-            for base, chunk in message.chunks:
-                self._add_doc(message, base, next(self._docs([chunk])))
-            if not message.texts:
-                return False
-            hits = self._find_hits(message)
-            return _Context(message, hits, self.lexicon.school_year_offset,
-                            self.no_innocent_causes).procedural()
+        return without_gc(self._is_procedural, text)
+
+    def _is_procedural(self, text: str) -> bool:
+        message = self._prepare(text)
+        for base, chunk in message.chunks:
+            self._add_doc(message, base, next(self._docs([chunk])))
+        if not message.texts:
+            return False
+        hits = self._find_hits(message)
+        return _Context(message, hits, self.lexicon.school_year_offset,
+                        self.no_innocent_causes).procedural()
 
     def _prepare(self, text: str) -> _Message:
         if not isinstance(text, str):
@@ -575,17 +577,15 @@ class RiskScreen:
         keys_of_phrase = self.keys_of_phrase
         usable = {-1}.union(*(keys_of_phrase[p] for p in present if p in keys_of_phrase))
         all_candidates = self.candidates
+        contains = usable.__contains__
         for phrase_id, spans in by_phrase.items():
             indexed = all_candidates.get(phrase_id)
             if indexed is None:
                 continue
-            candidates, keyed = indexed
-            if keyed:
+            candidates, run_keys, runs = indexed
+            if run_keys:
                 # skip patterns needing a word that is nowhere in the message (in order)
-                candidates = []
-                for key_id, indices in keyed:
-                    if key_id in usable:
-                        candidates.extend(indices)
+                candidates = list(chain.from_iterable(compress(runs, map(contains, run_keys))))
             for index, slots, single, anchored, shared, pattern in candidates:
                 for start, end in spans:
                     if shared and (index, start) in done:
@@ -725,21 +725,6 @@ class RiskScreen:
         first = bisect.bisect_right(message.starts, span[0]) - 1
         last = bisect.bisect_left(message.starts, span[1])
         return _Hit("category", category, level, max(first, 0), max(last, first + 1))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Screening allocates many short-lived objects; with the large spaCy and lexicon heaps
-    alive, the cyclic collector's passes cost more than the screening (profiled: ~40%).
-    Nothing the screen builds is cyclic, so reference counting frees it all."""
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _match_rest(slots, index: int, pos: int, occurrences, texts: list[str],

@@ -325,6 +325,7 @@ class RiskScreen:
         self.first_index: dict[int, list[int]] = {}
         self.corules: list[tuple[str, int, int, tuple[frozenset[int], ...]]] = []
         self.break_cache: dict[str, bool] = {}
+        self.slot_phrases: dict[Slot, list[tuple[str, bool]]] = {}
         self.lemma_table = self._lookup_lemmas()
         self.no_innocent_causes = frozenset(
             c.id for c in lexicon.categories if not c.innocent_causes)
@@ -404,6 +405,13 @@ class RiskScreen:
                 self.first_index.setdefault(phrase_id, []).append(index)
 
     def _phrases_of(self, slot: Slot) -> list[tuple[str, bool]]:
+        # the same slots ("@victim", "@household") recur in hundreds of patterns: expand once
+        phrases = self.slot_phrases.get(slot)
+        if phrases is None:
+            phrases = self.slot_phrases[slot] = self._expand(slot)
+        return phrases
+
+    def _expand(self, slot: Slot) -> list[tuple[str, bool]]:
         if isinstance(slot, Words):
             phrases = []
             for text, exact in zip(slot.alternatives, slot.exact, strict=True):

@@ -46,7 +46,9 @@ class LineList(list):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineMarks:
+    """Builds LineDict / LineList from the parser's node marks (a mixin for both loaders)."""
+
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         mapping = LineDict(super().construct_mapping(node, deep=True))
         mapping.line = node.start_mark.line + 1
@@ -64,27 +66,45 @@ class _LineLoader(yaml.SafeLoader):
         return items
 
 
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
-)
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
-)
+# libyaml's parser (when PyYAML has it) reads the pack several times faster than the pure
+# Python one and gives the same nodes and marks; a text it refuses is read again by the Python
+# parser, so syntax problems keep their messages and lines.
+class _FastLineLoader(_LineMarks, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    pass
+
+
+class _LineLoader(_LineMarks, yaml.SafeLoader):
+    pass
+
+
+for _loader in (_FastLineLoader, _LineLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                            _LineMarks.construct_mapping)
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+                            _LineMarks.construct_sequence)
 
 
 def parse_yaml(text: str, file: Path, first_line: int = 1) -> Any:
     """Parse YAML text; raise PackError naming the file and line of a syntax error."""
     try:
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_FastLineLoader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        data = _parse_reporting(text, file, first_line)
+    if first_line != 1:
+        _shift_lines(data, first_line - 1)
+    return data
+
+
+def _parse_reporting(text: str, file: Path, first_line: int) -> Any:
+    """The pure Python parser: its problem messages and lines are the ones the pack reports."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + first_line if mark else None
         raise PackError([PackProblem(file, line, f"invalid YAML: {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise PackError([PackProblem(file, None, f"invalid YAML: {exc}")]) from None
-    if first_line != 1:
-        _shift_lines(data, first_line - 1)
-    return data
 
 
 def _shift_lines(node: Any, offset: int) -> None:

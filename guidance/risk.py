@@ -23,7 +23,6 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain, compress
 from typing import Any
 
 from spacy.language import Language
@@ -295,6 +294,12 @@ class _Hit:
     head: int = -1  # for co-occurrence hits: the token a negation must govern
 
 
+# first phrase -> (patterns, [(key id, patterns)]), see RiskScreen.__init__
+_Index = dict[int, tuple[list, list[tuple[int, list]]]]
+# a message's phrases: (phrase -> its spans, the phrases present, the usable pattern keys)
+_Found = tuple[dict[int, list[tuple[int, int]]], set[int], set[int]]
+
+
 @dataclass
 class _Message:
     """One message on its way through the screen."""
@@ -331,36 +336,20 @@ class RiskScreen:
             c.id for c in lexicon.categories if not c.innocent_causes)
         self.lemma_cache: dict[str, int] = {}
         self._compile_all()
-        # first phrase -> (its patterns, or () and the runs of patterns sharing a key as two
-        # tuples (key ids, [entries]): a pattern with a key is tried only if one of the key's
-        # phrases is in the message; the runs are picked in C by itertools.compress)
+        # first phrase -> (its patterns, or [] and the runs of patterns sharing a key, in
+        # pattern order: [(key id, [entries])]): a pattern with a key is tried only if one of
+        # the key's phrases is in the message.
+        # Two indexes: the patterns a cue could judge (categories, partner and pregnancy
+        # terms), and the cues, which are looked for only when the first found something
         key_ids: dict[frozenset[int], int] = {}
         self.keys: list[frozenset[int]] = []
-        self.candidates: dict[int, tuple[list, tuple[int, ...], tuple[list, ...]]] = {}
         for pattern in self.patterns:
             if pattern.key is not None and pattern.key not in key_ids:
                 key_ids[pattern.key] = len(self.keys)
                 self.keys.append(pattern.key)
-        # what the search needs of each pattern, unpacked once: (index, slots, single,
-        # anchored, whether its first slot has several phrases (the same start may then be
-        # reached twice), the pattern)
-        entries = [(i, p.slots, len(p.slots) == 1, p.anchored, len(p.slots[0][1]) > 1, p)
-                   for i, p in enumerate(self.patterns)]
-        for phrase_id, indices in self.first_index.items():
-            keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
-                     for i in indices]
-            if all(k < 0 for k, _ in keyed):
-                self.candidates[phrase_id] = ([entries[i] for i in indices], (), ())
-            else:
-                # runs of patterns sharing a key, in pattern order: (key id, [entries])
-                runs: list[tuple[int, list]] = []
-                for key_id, index in keyed:
-                    if runs and runs[-1][0] == key_id:
-                        runs[-1][1].append(entries[index])
-                    else:
-                        runs.append((key_id, [entries[index]]))
-                self.candidates[phrase_id] = ([], tuple(k for k, _ in runs),
-                                              tuple(r for _, r in runs))
+        self.risk_candidates = self._candidates(key_ids, _JUDGED)
+        self.cue_candidates = self._candidates(
+            key_ids, frozenset(p.kind for p in self.patterns) - _JUDGED)
         # phrase -> the keys it belongs to: a message's usable keys in one union (the ids of
         # keys holding any of its phrases) rather than a set test per pattern run
         holders: dict[int, set[int]] = {}
@@ -370,6 +359,34 @@ class RiskScreen:
         self.keys_of_phrase = {p: frozenset(k) for p, k in holders.items()}
 
     # building
+
+    def _candidates(self, key_ids: dict[frozenset[int], int],
+                    kinds: frozenset[str]) -> _Index:
+        """The index of the patterns of these kinds by first phrase (see __init__)."""
+        # what the search needs of each pattern, unpacked once: (index, slots, single,
+        # anchored, whether its first slot has several phrases (the same start may then be
+        # reached twice), the pattern)
+        entries = [(i, p.slots, len(p.slots) == 1, p.anchored, len(p.slots[0][1]) > 1, p)
+                   for i, p in enumerate(self.patterns)]
+        candidates: _Index = {}
+        for phrase_id, all_indices in self.first_index.items():
+            indices = [i for i in all_indices if self.patterns[i].kind in kinds]
+            if not indices:
+                continue
+            keyed = [(-1 if self.patterns[i].key is None else key_ids[self.patterns[i].key], i)
+                     for i in indices]
+            if all(k < 0 for k, _ in keyed):
+                candidates[phrase_id] = ([entries[i] for i in indices], [])
+                continue
+            # runs of patterns sharing a key, in pattern order: (key id, [entries])
+            runs: list[tuple[int, list]] = []
+            for key_id, index in keyed:
+                if runs and runs[-1][0] == key_id:
+                    runs[-1][1].append(entries[index])
+                else:
+                    runs.append((key_id, [entries[index]]))
+            candidates[phrase_id] = ([], runs)
+        return candidates
 
     def _compile_all(self) -> None:
         sources: list[tuple[str, str, Pattern]] = []
@@ -571,29 +588,49 @@ class RiskScreen:
                 occurrences.setdefault(first + start, []).append((first + end, phrase_id))
 
     def _find_hits(self, message: _Message) -> list[_Hit]:
-        texts = message.texts
-        occurrences = message.occurrences
-        breaks = message.breaks
+        """Every match of a category, cue, partner or pregnancy pattern or co-occurrence
+        rule; risk matches first, then cues (callers look at one kind at a time, so only the
+        order within a kind matters, and it is the patterns' order)."""
+        found = self._phrases_found(message)
+        return self._risk_hits(message, found) + self._hits(message, found, self.cue_candidates)
+
+    def _phrases_found(self, message: _Message) -> _Found:
+        """(phrase -> its spans, the phrases present, the usable pattern keys)."""
         by_phrase: dict[int, list[tuple[int, int]]] = {}
-        for start, found in occurrences.items():
+        for start, found in message.occurrences.items():
             for end, phrase_id in found:
                 by_phrase.setdefault(phrase_id, []).append((start, end))
         present = set(by_phrase)
-        hits: list[_Hit] = []
-        done: set[tuple[int, int]] = set()
         # the keys (words a pattern needs later on) somewhere in the message; -1: no key
         keys_of_phrase = self.keys_of_phrase
         usable = {-1}.union(*(keys_of_phrase[p] for p in present if p in keys_of_phrase))
-        all_candidates = self.candidates
-        contains = usable.__contains__
+        return by_phrase, present, usable
+
+    def _risk_hits(self, message: _Message, found: _Found) -> list[_Hit]:
+        hits = self._hits(message, found, self.risk_candidates)
+        if self.corules:
+            hits.extend(self._co_hits(found[0], found[1], message.breaks))
+        return hits
+
+    def _hits(self, message: _Message, found: _Found,
+              all_candidates: _Index) -> list[_Hit]:
+        texts = message.texts
+        occurrences = message.occurrences
+        breaks = message.breaks
+        by_phrase, _, usable = found
+        hits: list[_Hit] = []
+        done: set[tuple[int, int]] = set()
         for phrase_id, spans in by_phrase.items():
             indexed = all_candidates.get(phrase_id)
             if indexed is None:
                 continue
-            candidates, run_keys, runs = indexed
-            if run_keys:
+            candidates, runs = indexed
+            if runs:
                 # skip patterns needing a word that is nowhere in the message (in order)
-                candidates = list(chain.from_iterable(compress(runs, map(contains, run_keys))))
+                candidates = []
+                for key_id, run in runs:
+                    if key_id in usable:
+                        candidates.extend(run)
             for index, slots, single, anchored, shared, pattern in candidates:
                 for start, end in spans:
                     if shared and (index, start) in done:
@@ -607,8 +644,6 @@ class RiskScreen:
                             done.add((index, start))
                         hits.append(_Hit(pattern.kind, pattern.label, pattern.level, start, stop,
                                          pattern.topic))
-        if self.corules:
-            hits.extend(self._co_hits(by_phrase, present, breaks))
         return hits
 
     def _co_hits(self, by_phrase: dict[int, list[tuple[int, int]]], present: set[int],
@@ -654,9 +689,11 @@ class RiskScreen:
     def _judge(self, message: _Message) -> RiskResult:
         if not message.texts:
             return RiskResult("none", [], [])
-        hits = self._find_hits(message)
-        if not any(h.kind in _JUDGED for h in hits):
+        found = self._phrases_found(message)
+        hits = self._risk_hits(message, found)
+        if not hits:
             return RiskResult("none", [], [])  # nothing a cue could leave standing
+        hits += self._hits(message, found, self.cue_candidates)
         context = _Context(message, hits, self.lexicon.school_year_offset,
                            self.no_innocent_causes)
         risks = [h for h in hits if h.kind == "category"]

@@ -44,6 +44,11 @@ WINDOW_OVERLAP = 500
 # windows, so a disclosure near the end is never cut off. About 100 KB, under nginx's 1 MiB.
 MAX_MESSAGE_CHARS = 100_000
 RASA_TIMEOUT_SECONDS = 15.0
+# Stopping a half-finished form: the bare command a button could send (the signed channel lets
+# a bare command through), and how the bot answers it when no form is open (the start of
+# utter_nothing_to_cancel in bot/domain/core.yml; tests/chat/test_relay.py checks they agree).
+CANCEL_COMMAND = "/cancel"
+NOTHING_TO_CANCEL = "There's nothing in progress to stop."
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,19 @@ class ChatRelay:
                     }
                 )
         return reply
+
+    def stop_open_form(self, *, sender_id: str, metadata: Mapping[str, Any]) -> bool | None:
+        """Stop whatever form the conversation has open (threshold check, consultation request)
+        by sending the bare cancel command through the signed channel, so the next message is
+        read as a new question and not as the form's answer. True when a form was stopped,
+        False when none was open, None when the assistant did not answer (nothing to stop then:
+        the caller's message gets the relay's own answer either way)."""
+        metadata = {**metadata, "message_id": str(uuid.uuid4())}
+        reply = self._ask_rasa(sender_id, CANCEL_COMMAND, metadata)
+        if not reply.assistant_available:
+            return None
+        texts = [str(m.get("text") or "") for m in reply.messages]
+        return bool(texts) and not any(t.startswith(NOTHING_TO_CANCEL) for t in texts)
 
     def _ask_rasa(self, sender_id: str, text: str, metadata: dict[str, Any]) -> ChatReply:
         url = self.settings.rasa_url.rstrip("/") + WEBHOOK_PATH

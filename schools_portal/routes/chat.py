@@ -15,6 +15,7 @@ from app_context import AppContext
 from chat.relay import MAX_MESSAGE_CHARS, ChatReply
 from chat.sources import clean_sources
 from mash.access import Actor
+from schools_portal import sessions
 from schools_portal.conversations import (
     CONVERSATION_ID,
     conversation_key,
@@ -82,7 +83,7 @@ def relay_message(
         "message_id": str(uuid.uuid4()),  # fresh per message: the escalation's idempotency key
     }
     key = conversation_key(actor, conversation)
-    now = datetime.now(timezone.utc)
+    now = sessions.now(request)
     notes: list[ChatMessageOut] = []
     reason = reason_to_stop_forms(
         request, conversation, resumed=resumed,

@@ -186,3 +186,31 @@ def test_the_page_carries_the_sessions_transcript_mark_and_the_new_conversation_
     with TestClient(app) as other:  # another sign-in: another mark
         portal_sign_in(other, "oakfield_dsl")
         assert mark not in other.get("/chat").text
+
+
+def test_numbers_are_tap_to_call_and_references_unbroken_in_pages():
+    from schools_portal.phone_links import phone_links
+
+    text = ("Ring 999 now, then the front door on 0151 606 2008 (or 0800 555 111, 07700 900123). "
+            "Your reference is E-000014; C-000002 too. Not 19990 or E-0000145 or 2008-01.")
+    html = str(phone_links(text))
+    assert '<a href="tel:999">999</a>' in html
+    assert '<a href="tel:01516062008">0151 606 2008</a>' in html
+    assert '<a href="tel:0800555111">0800 555 111</a>' in html
+    assert '<a href="tel:07700900123">07700 900123</a>' in html
+    assert '<span class="nowrap">E-000014</span>' in html
+    assert '<span class="nowrap">C-000002</span>' in html
+    assert html.count("<a ") == 4 and html.count("nowrap") == 2
+    assert str(phone_links("<b>0151 606 2008</b>")) == (
+        '&lt;b&gt;<a href="tel:01516062008">0151 606 2008</a>&lt;/b&gt;')
+
+
+def test_chat_js_uses_the_same_patterns_as_the_server():
+    import re
+
+    from schools_portal.phone_links import PHONE, REFERENCE
+    from settings import ROOT
+
+    script = (ROOT / "schools_portal" / "static" / "js" / "chat.js").read_text()
+    tokens = re.search(r"var TOKENS = /(.*)/g;", script).group(1)
+    assert tokens == f"({PHONE.pattern})|({REFERENCE.pattern})"

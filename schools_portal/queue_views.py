@@ -2,8 +2,10 @@
 refreshes (static/js/queue.js) write another audit entry only when they show an item that
 view's entries have not yet named. So the trail still says who saw which item, without a row
 every few seconds. A view is a random token the page carries, remembered in the portal session
-with the ids its entries named; a refresh without a known token (any other API client) is
-audited as before."""
+with the ids its entries named. A refresh with a token the session does not know (forgotten,
+lost to another tab's write of the session, or made up) is audited and then remembered: every
+item a person is shown is still named in an entry of theirs. Without a token (any other API
+client) every listing is audited, as before."""
 
 from __future__ import annotations
 
@@ -14,14 +16,18 @@ from typing import Any
 from fastapi import Request
 
 VIEWS_KEY = "queue_views"
-KEEP_VIEWS = 5  # queue tabs per portal session (oldest forgotten: audited again, not lost)
+KEEP_VIEWS = 10  # queue tabs per portal session (the oldest forgotten: audited again)
 VIEW_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def is_view(view: str | None) -> bool:
+    return bool(view and VIEW_TOKEN.fullmatch(view))
 
 
 def audited_ids(request: Request, view: str | None) -> dict[str, list[int]] | None:
     """What the view's audit entries named so far ({"escalation": [...], "consultation":
     [...]}), or None for an unknown view (then the listing is audited)."""
-    if not view or not VIEW_TOKEN.fullmatch(view):
+    if not is_view(view):
         return None
     return request.session.get(VIEWS_KEY, {}).get(view)
 

@@ -339,7 +339,7 @@ def queue_api(
 ) -> dict[str, Any]:
     audited = queue_views.audited_ids(request, view)
     queue = queue_items(context, db, actor, audited=audited)
-    if audited is not None:
+    if queue_views.is_view(view):
         queue_views.remember(request, view, queue)
     return queue
 

@@ -18,9 +18,9 @@ from mash.access import Actor
 from mash.consultations import ADVICE_MAX
 from mash.errors import MashError
 from mash.escalations import NOTE_MAX, OPEN_STATUSES, OUTCOME_LABELS
-from schools_portal import queue_views
 from schools_portal.deps import Ctx, CurrentActor, Db, MashStaff
 from schools_portal.inputs import CleanInputRoute
+from schools_portal.queue_views import QueueViews, is_view
 from schools_portal.rendering import STATUS_LABELS, flash, render, when
 from schools_portal.resources import MAX_ID, fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
@@ -81,7 +81,7 @@ def seconds_left(deadline: datetime | None, now: datetime) -> int | None:
 
 def queue_items(
     context: AppContext, db: Session, actor: Actor,
-    audited: dict[str, list[int]] | None = None,
+    audited: dict[str, frozenset[int]] | None = None,
 ) -> dict[str, Any]:
     """The open items as the queue shows them, most urgent first, then oldest. `audited`: the
     ids a live view's audit entries already named (schools_portal/queue_views.py)."""
@@ -150,7 +150,7 @@ def queue_page(
     queue = queue_items(context, db, actor)
     return render(
         request, "queue.html", actor=actor, queue=queue, poll_seconds=POLL_SECONDS,
-        view=queue_views.start(request, queue),
+        view=request.app.state.queue_views.start(actor.user_id, queue),
     )
 
 
@@ -337,10 +337,10 @@ def queue_api(
     db: Db,
     context: Ctx,
 ) -> dict[str, Any]:
-    audited = queue_views.audited_ids(request, view)
-    queue = queue_items(context, db, actor, audited=audited)
-    if queue_views.is_view(view):
-        queue_views.remember(request, view, queue)
+    views: QueueViews = request.app.state.queue_views
+    queue = queue_items(context, db, actor, audited=views.named(actor.user_id, view))
+    if is_view(view):
+        views.remember(actor.user_id, view, queue)
     return queue
 
 

@@ -232,3 +232,15 @@ def test_an_item_that_left_and_came_back_is_still_named_once(as_user, raise_one,
     client.post(f"/api/escalations/{item.id}/pick-up", headers={"X-CSRF-Token": token})
     client.get(f"/api/queue?view={view}")
     assert [kind for kind, _ in _listings(context)] == ["escalation", "consultation"]
+
+
+def test_two_queue_tabs_of_one_session_each_keep_their_view(as_user, raise_one, context):
+    raise_one("immediate")
+    client, _ = as_user("duty")
+    views = [re.search(r'data-view="([^"]+)"', client.get("/queue").text).group(1)
+             for _ in range(2)]
+    assert views[0] != views[1]
+    for _ in range(3):
+        for view in views:
+            client.get(f"/api/queue?view={view}")
+    assert len(_listings(context)) == 2 * 2  # the two page loads only

@@ -89,9 +89,11 @@ def relay_message(
         request, conversation, resumed=resumed,
         idle_minutes=context.settings.chat_form_idle_minutes, now=now,
     )
-    if reason and context.relay.stop_open_form(sender_id=key, metadata=metadata):
+    reply: ChatReply = context.relay.send(
+        sender_id=key, text=text, metadata=metadata, stop_form_first=reason is not None
+    )
+    if reply.form_stopped:
         notes.append(ChatMessageOut(text=stopped_note(reason), notice=True))
-    reply: ChatReply = context.relay.send(sender_id=key, text=text, metadata=metadata)
     mark_seen(request, conversation, now)
     return ChatOut(
         messages=notes + [_message(m) for m in reply.messages],

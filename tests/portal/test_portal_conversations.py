@@ -163,6 +163,40 @@ def test_the_idle_limit_is_a_setting(make_settings, demo_db_url, tmp_path):
         Settings.from_env({"CHAT_FORM_IDLE_MINUTES": "0", "VAR_DIR": str(tmp_path)})
 
 
+def test_a_disclosure_is_not_held_back_by_stopping_a_form(as_user, rasa, context):
+    """A disclosure after a pause goes straight to Rasa (whose safety rules take it out of any
+    form) with no cancel first: the safety message waits on nothing extra."""
+    client, token = as_user("oakfield_dsl")
+    say(client, token, "check the threshold", conversation=TAB_A)
+    reply = say(client, token, "A pupil told me her dad hit her with a belt last night.",
+                conversation=TAB_A, resumed=True)
+    assert [c["message"] for c in rasa.calls][-1].startswith("A pupil told me")
+    assert CANCEL_COMMAND not in [c["message"] for c in rasa.calls]
+    assert reply["urgency"] == "immediate" and reply["escalation_reference"].startswith("E-")
+    assert not any(m["notice"] for m in reply["messages"])
+
+
+def test_a_slow_rasa_holds_the_cancel_for_5_seconds_at_most(context):
+    from chat.relay import CANCEL_TIMEOUT_SECONDS
+
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"]["read"])
+        raise httpx.ReadTimeout("slow", request=request)
+
+    original = context.relay.http
+    context.relay.http = httpx.Client(transport=httpx.MockTransport(handler))
+    try:
+        reply = context.relay.send(sender_id="portal-1-x", text="who is our MASH contact?",
+                                   metadata={"user_id": 1}, stop_form_first=True)
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    assert seen[0] == CANCEL_TIMEOUT_SECONDS == 5.0 and seen[1] == 15.0
+    assert reply.form_stopped is False and reply.assistant_available is False
+
+
 def test_with_rasa_down_the_message_still_gets_the_relays_answer(as_user, context):
     """Stopping a form needs Rasa; when it is down the message is still screened and answered
     (here a disclosure: the safety message and an escalation)."""

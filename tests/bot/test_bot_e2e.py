@@ -239,8 +239,8 @@ def test_the_relay_stops_a_half_finished_form_so_the_next_question_is_a_question
         stack, guidance_engine):
     """Issue 14: a threshold check left half done (a reload, another page, 10 idle minutes)
     swallowed the next question ("who is our MASH contact?" got "How old is the child?"). The
-    portal then has the relay send the bare cancel command through the signed channel
-    (chat/relay.py stop_open_form): this is that contract against the real bot."""
+    portal then has the relay send the bare cancel command through the signed channel first
+    (chat/relay.py send(stop_form_first=True)): this is that contract against the real bot."""
     from chat.relay import ChatRelay
 
     settings = Settings(environment="test", database_url=stack.db_url, var_dir=stack.logs,
@@ -253,9 +253,10 @@ def test_the_relay_stops_a_half_finished_form_so_the_next_question_is_a_question
         asked = relay.send(sender_id=sender, text="I want to do a threshold check",
                            metadata=metadata(stack))
         assert any("What is worrying you" in t for t in texts(asked.messages)), asked.messages
-        assert relay.stop_open_form(sender_id=sender, metadata=metadata(stack)) is True
-        answer = texts(relay.send(sender_id=sender, text="who is our MASH contact?",
-                                  metadata=metadata(stack)).messages)
+        reply = relay.send(sender_id=sender, text="who is our MASH contact?",
+                           metadata=metadata(stack), stop_form_first=True)
+        assert reply.form_stopped is True
+        answer = texts(reply.messages)
         assert any("MASH contact" in t for t in answer), answer
         assert not any("How old is the child" in t for t in answer), answer
         # Nothing open now: the cancel says so, and the relay reads it as nothing stopped.

@@ -19,7 +19,7 @@ from spacy.language import Language
 from guidance.compose import Answer, compose, no_question_text, not_found
 from guidance.curated import CuratedMatcher, Match
 from guidance.faq import Faq
-from guidance.question_kinds import Query
+from guidance.question_kinds import KindReader, Query
 from guidance.retrieval import GuideIndex
 from guidance.sections import Section, Sections
 from guidance.sentences import RERANK_DEPTH, rerank
@@ -45,12 +45,20 @@ class AnswerFinder:
         contacts: Any,
         nlp: Language,
         faq: Faq | None = None,
+        kinds: KindReader | None = None,
     ):
+        """`kinds`: what kind of answer a question asks for; by default the question-kind
+        model of the cached classifier bundle (trained first if it is missing)."""
         self._contacts = contacts
+        if kinds is None:
+            from guidance.classifier import load_or_train
+
+            kinds = KindReader(load_or_train().kinds)
         analyser = Analyser(nlp)
         self._guide = GuideIndex(sections, analyser.terms)
         glossary = getattr(sections, "glossary", {}) or {}
-        self._reader = QueryReader(analyser, self._guide.idf, self._guide.term_counts, glossary)
+        self._reader = QueryReader(analyser, self._guide.idf, self._guide.term_counts, glossary,
+                                   kinds)
         # Curated answers (the pack's faq.yml), matched over the same reading as retrieval.
         faq = faq or Faq()
         self._threshold = faq.threshold

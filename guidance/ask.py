@@ -10,6 +10,7 @@ numbers.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +25,7 @@ from guidance.retrieval import GuideIndex
 from guidance.sections import Section, Sections
 from guidance.sentences import RERANK_DEPTH, rerank
 from guidance.spelling import TEXT_SPEAK, respell
+from guidance.tuning import Weights
 from guidance.vocabulary import Analyser, QueryReader
 
 __all__ = ["Answer", "AnswerFinder"]
@@ -46,6 +48,7 @@ class AnswerFinder:
         nlp: Language,
         faq: Faq | None = None,
         kinds: KindReader | None = None,
+        weights: Weights | None = None,
     ):
         """`kinds`: what kind of answer a question asks for; by default the question-kind
         model of the cached classifier bundle (trained first if it is missing)."""
@@ -55,7 +58,7 @@ class AnswerFinder:
 
             kinds = KindReader(load_or_train().kinds)
         analyser = Analyser(nlp)
-        self._guide = GuideIndex(sections, analyser.terms)
+        self._guide = GuideIndex(sections, analyser.terms, weights)
         glossary = getattr(sections, "glossary", {}) or {}
         self._reader = QueryReader(analyser, self._guide.idf, self._guide.term_counts, glossary,
                                    kinds)
@@ -77,7 +80,21 @@ class AnswerFinder:
     def ask(self, text: str, role: str | None = None) -> Answer:
         """Answer a question: a curated answer when one matches confidently, else the best
         sentences of the guide; either way quoted and cited."""
-        query = self._analyse(text)
+        return self.answer(self.read(text), role)
+
+    def read(self, text: str) -> Query | None:
+        """The question analysed (None when it has no words): what `answer` takes."""
+        return self._analyse(text)
+
+    def with_weights(self, weights: Weights) -> AnswerFinder:
+        """The same finder with other retrieval weights (for learning them); shares the index."""
+        other = copy.copy(self)
+        other._guide = copy.copy(self._guide)
+        other._guide.weights = weights
+        return other
+
+    def answer(self, query: Query | None, role: str | None = None) -> Answer:
+        """`ask` on a question already read."""
         if query is None:
             return Answer(no_question_text(self._contacts), [], question=False)
         role = (role or "").strip().lower() or None

@@ -231,6 +231,33 @@ class LinearModel:
         logits /= logits.sum(axis=1, keepdims=True)
         return logits
 
+    def proba_one(self, text: str) -> np.ndarray:
+        """`proba` for one text, without the batch's bookkeeping (the answer engine reads one
+        question at a time and must stay fast)."""
+        tokens, pieces = prepare(text)
+        if self.word_n == (1, 2):
+            words = [i for i in map(self.word_vocab.get, tokens) if i is not None]
+            pairs = map(" ".join, zip(tokens, tokens[1:], strict=False))
+            words += [i for i in map(self.word_vocab.get, pairs) if i is not None]
+        else:
+            words = self._word_features(tokens)
+        chars = []
+        for piece in pieces:
+            char_id = self._char_ids.get(piece)
+            if char_id is None:
+                char_id = self._char_id(piece)
+            if char_id:
+                chars.append(char_id)
+        logits = self.intercept.copy()
+        for table, rows in ((self._word_rows, words), (self._char_table, chars)):
+            if rows:
+                block = table[rows].sum(axis=0)
+                if block[-1] > 0:
+                    logits += block[:-1] / block[-1]
+        logits -= logits.max()
+        np.exp(logits, out=logits)
+        return logits / logits.sum()
+
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}_idf": self.idf, f"{prefix}_coef": self.coef,
                 f"{prefix}_intercept": self.intercept}
@@ -280,7 +307,7 @@ class SecondOpinion:
         """The kinds of answer a question asks for: every kind from the learned threshold up."""
         if self.kind_model is None:
             raise ClassifierError("this model was built without question kinds")
-        return kinds_from(self.kind_model, self.kind_model.proba([text])[0],
+        return kinds_from(self.kind_model, self.kind_model.proba_one(text),
                           self.thresholds["kinds"])
 
     def opinions(self, texts: Sequence[str]) -> list[Opinion]:

@@ -50,19 +50,25 @@ class Query:
     expanded_from: dict[str, frozenset[str]] = field(default_factory=dict)  # ...for which words
     framed: set[str] = field(default_factory=set)  # "long" of "how long"
 
-    # One property per kind, so that the rules choosing sentences read plainly.
-    asks_number = property(lambda self: "number" in self.kinds)
-    asks_time = property(lambda self: "time" in self.kinds)
-    asks_date = property(lambda self: "date" in self.kinds)
-    asks_hours = property(lambda self: "hours" in self.kinds)  # "When is it open?"
-    asks_definition = property(lambda self: "definition" in self.kinds)
-    asks_action = property(lambda self: "action" in self.kinds)
-    asks_level = property(lambda self: "level" in self.kinds)
-    asks_list = property(lambda self: "list" in self.kinds)
-    asks_signs = property(lambda self: "signs" in self.kinds)
-    asks_who = property(lambda self: "who" in self.kinds)
-    asks_should = property(lambda self: "should" in self.kinds)  # an instruction answers
-    asks_permission = property(lambda self: "permission" in self.kinds)  # "You can..." answers
+    # One flag per kind, set once from `kinds` (they are read for every sentence scored, so
+    # plain attributes rather than properties).
+    asks_number: bool = field(init=False, default=False)
+    asks_time: bool = field(init=False, default=False)
+    asks_date: bool = field(init=False, default=False)
+    asks_hours: bool = field(init=False, default=False)  # "When is it open?"
+    asks_definition: bool = field(init=False, default=False)
+    asks_action: bool = field(init=False, default=False)
+    asks_level: bool = field(init=False, default=False)
+    asks_list: bool = field(init=False, default=False)
+    asks_signs: bool = field(init=False, default=False)
+    asks_who: bool = field(init=False, default=False)
+    asks_should: bool = field(init=False, default=False)  # an instruction answers
+    asks_permission: bool = field(init=False, default=False)  # "You can..." answers
+
+    def __post_init__(self) -> None:
+        for kind in self.kinds:
+            if kind in KINDS:
+                setattr(self, f"asks_{kind}", True)
 
 
 class KindReader:

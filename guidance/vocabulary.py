@@ -130,9 +130,8 @@ class QueryReader:
 
     def read(self, question: str) -> Query:
         """The question (already respelled) as weighted guide terms and kinds."""
-        query = Query()
+        query = Query(kinds=self._kinds.read(question))
         normalised = normalise(question)
-        query.kinds = self._kinds.read(question)
         frame, content = frame_and_content(normalised)
         lemmas = self._analyser.lemmas(content)[:MAX_QUERY_TERMS]
         mended = [self._mend(lemma) for lemma in lemmas]

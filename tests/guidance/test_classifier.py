@@ -335,3 +335,11 @@ def test_a_bundle_without_the_kind_model_says_so(trained):
     model, _ = trained
     with pytest.raises(classifier.ClassifierError):
         replace(model, kind_model=None).kinds("what is neglect")
+
+
+def test_one_question_at_a_time_gives_the_batch_probabilities(trained):
+    model, _ = trained
+    texts = ["what is neglect", "", "   ", "x" * 3000, "how long does the assessment take?"]
+    batch = model.kind_model.proba(texts)
+    for text, row in zip(texts, batch, strict=True):
+        np.testing.assert_allclose(model.kind_model.proba_one(text), row, atol=1e-12)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from spacy.language import Language
 
+from guidance.ages import spell_years_old
 from guidance.levels import Context, Indicator, Levels, Pattern, TokenSpec
 from guidance.nlp import normalise
 from guidance.sections import SourceRef
@@ -37,7 +38,6 @@ MASH_DECIDES = (
 # A tidy list of level-2 needs this long, or spanning all three domains, is "several unmet needs".
 MULTIPLE_NEEDS_COUNT = 4
 MAX_SOURCES = 6
-_AGE = re.compile(r"\b(\d{1,2}) ?(?:yo|y/o|y\.o\.?|yrs? old|years? old)\b")
 _HYPHEN = re.compile(r"(?<=\w)-(?=\w)")
 _CLAUSE_BREAK = frozenset({".", ",", ";", ":", "!", "?", "but", "however", "although", "though"})
 _SENTENCE_BREAK = frozenset({".", ";", "!", "?"})
@@ -92,7 +92,7 @@ def prepare(text: str) -> str:
     """Normalise text the way patterns are written: lowercase, no apostrophes, split hyphens."""
     text = normalise(text).replace("'", "").replace('"', " ")
     text = _HYPHEN.sub(" ", text)
-    return _AGE.sub(r"\1 year old", text)
+    return spell_years_old(text)
 
 
 @dataclass(frozen=True)

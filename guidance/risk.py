@@ -12,7 +12,7 @@ How a message is screened:
    match only when it governs it (same clause or zone) and nothing independent shows a real
    child or event. When unsure, the higher urgency wins.
 4. Ages and relationships ("14yo", "a 24-year-old 'boyfriend'", "Year 7 ... pregnant") are read
-   with regular expressions and judged by the lexicon's age rules.
+   by guidance/ages.py and judged by the lexicon's age rules.
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ from typing import Any
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 
+from guidance.ages import (
+    AGE_GLUED,
+    INFANT_SHORT,
+    find_ages,
+    infant_age,
+    is_number,
+    partner_age,
+    unglue_age,
+)
 from guidance.gc_pause import without_gc
 from guidance.lexicon import Gap, Lexicon, NotSet, Num, Pattern, SetRef, Slot, Words
 
@@ -63,57 +72,7 @@ _TAG = re.compile(r"</?[a-z][^<>]{0,200}>")
 _HYPHEN = re.compile(r"(?<=[a-z0-9])-(?=[a-z0-9])")
 _SPACE_RUN = re.compile(r"\s{2,}|[^\S ]")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
-# infant ages written short ("4mo", "6 wks", "3/12 old") are spelled out so the lexicon's
-# "month old" / "week old" words and the age reader see them
-# (a bare "4mo" is an age, "for 3 mths" a time: other short forms need "old")
-_INFANT_SHORT = re.compile(
-    r"(?<![\w/])(\d{1,2})\s?(?:(mo|m/o)(?:\s?olds?)?|(mos|mth|mths|mnth|mnths)\s?olds?"
-    r"|(wk|wks|w/o)\s?olds?|/(12|52)(?:\s?olds?|(?=\s(?:f|m|male|female|boy|girl|infant)\b)))\b"
-)
-# ages glued to their unit ("4yo", "14y/o", "9yr old") are split so the words match
-_AGE_GLUED = re.compile(r"(?<![\w/.])(\d{1,2})(yo|yos|y/o|y\.o\.|yrs|yr)(?![\w/])")
-_TIME_BEFORE = re.compile(r"\b(?:for|over|past|last|in|within|after|every|next|than)\s$")
 _QUANTITY = frozenset({"a", "little", "tiny", "wee", "quite", "the", "every", "one"})
-_AGE_HINT = re.compile(
-    r"\d|teen|twel|eleven|\bten\b|nine|eight|seven|\bsix|\bfive|\bfour|three|\btwo\b|\bone\b"
-    r"|reception|nursery|twent|thirt|fort|fift"
-)
-
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-}
-_NUM = r"(\d{1,2}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")"
-_NOT_AGE_UNIT = (
-    r"(?!\s?(?:%|am\b|pm\b|min|hour|time|st\b|nd\b|rd\b|th\b|day|week|month|mile|second"
-    r"|cm|kg|lb|percent|:))"
-)
-_AGE_YEARS = re.compile(
-    rf"\b{_NUM}\s?(?:yo|y\.o\.?|y/o|yrs? olds?|years? olds?|years of age|yr)\b"
-)
-_AGE_AGED = re.compile(rf"\b(?:aged?|age of)\s?{_NUM}\b{_NOT_AGE_UNIT}")
-_AGE_CLINICAL = re.compile(r"(?:^|(?<=\bpt )|(?<=\bpatient )|(?<=[:;,(] )|(?<=[:;,(]))"
-                           r"(1[0-7]|[2-9])\s?(?:f|m)\b")
-_AGE_INFANT = re.compile(rf"\b{_NUM}\s?(?:months?|mths?|weeks?|wks?|days?)\s?olds?\b")
-_AGE_SCHOOL = re.compile(r"\b(?:year|yr)\s?(\d{1,2})\b(?!\s?(?:%|olds?\b))")
-_AGE_RECEPTION = re.compile(r"\b(?:reception|nursery)\s(?:child|children|boy|girl|pupil|class)")
-_AGE_BARE = re.compile(
-    rf"\b(?:she|he|they|i)\s?(?:'s|is|was|s|are|were|'m|am)\s(?:only\s|just\s)?{_NUM}\b{_NOT_AGE_UNIT}"
-)
-_AGE_DECADE = re.compile(
-    r"\bin\s(?:his|her|their)\s(?:early\s|mid\s|late\s)?"
-    r"(20s|30s|40s|50s|twenties|thirties|forties|fifties)"
-)
-_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50}
-_BEFORE_PARTNER = re.compile(
-    r"^[\s'\"(]*(?:(?:older|adult|new|secret|male|female|so called)\s*)*[\s'\")]*$"
-)
-_AFTER_PARTNER = re.compile(
-    r"[\s'\",(:-]*(?:(?:who\s?(?:is|'s|s|was)|is|was|'s|s|aged?|of|a|an)\s)?\(?\s*"
-)
-_BARE_NUMBER = re.compile(rf"{_NUM}\b{_NOT_AGE_UNIT}")
 _FAMILY_POSSESSIVE = re.compile(
     r"(?:mum|mother|mom|dad|father|nan|gran|grandma|parent|carer|aunt|auntie|uncle|sister|"
     r"brother)'s\s(?:new\s|older\s)?$"
@@ -184,8 +143,8 @@ class _Folder:
                                    lambda m: "\n" if "\n" in m.group() else " ")
         folded, offsets = _rewrite(folded, offsets, _REPEATS, _squeeze)
         if _DIGIT.search(folded):  # both need a digit
-            folded, offsets = _rewrite(folded, offsets, _INFANT_SHORT, _infant_age)
-            folded, offsets = _rewrite(folded, offsets, _AGE_GLUED, _unglue_age)
+            folded, offsets = _rewrite(folded, offsets, INFANT_SHORT, infant_age)
+            folded, offsets = _rewrite(folded, offsets, AGE_GLUED, unglue_age)
         if self.speak is not None and not self.speak_words.isdisjoint(_WORDISH.findall(folded)):
             folded, offsets = _rewrite(folded, offsets, self.speak,
                                        lambda m: self.table[m.group()])
@@ -219,19 +178,6 @@ def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return (plain or char).lower().translate(_CONFUSABLES)
-
-
-def _unglue_age(match: re.Match) -> str:
-    unit = match.group(2)
-    return f"{match.group(1)} {unit if unit.startswith('yr') else 'yo'}"
-
-
-def _infant_age(match: re.Match) -> str:
-    if _TIME_BEFORE.search(match.string, max(0, match.start() - 8), match.start()):
-        return match.group()  # "for 3mo" is a time, not an age
-    number = match.group(1)
-    weeks = match.group(4) or match.group(5) == "52"
-    return f"{number} {'week' if weeks else 'month'} old"
 
 
 def _squeeze(match: re.Match) -> str:
@@ -737,7 +683,7 @@ class RiskScreen:
             start, end = message.starts[term.start], message.ends[term.end - 1]
             if _FAMILY_POSSESSIVE.search(message.folded[max(0, start - 30):start]):
                 continue
-            age = _partner_age(message.folded, ages, start, end)
+            age = partner_age(message.folded, ages, start, end)
             if age is not None:
                 partner_ages.add(age)
                 partner_links.append((term, age))
@@ -808,7 +754,7 @@ def _match_rest(slots, index: int, pos: int, occurrences, texts: list[str],
                 return None
         return _match_rest(slots, index + 1, pos, occurrences, texts, breaks)
     if kind == "n":
-        if pos < len(texts) and (texts[pos].isdigit() or texts[pos] in _NUMBER_WORDS):
+        if pos < len(texts) and is_number(texts[pos]):
             stop = _match_rest(slots, index + 1, pos + 1, occurrences, texts, breaks)
             if stop is not None:
                 return stop
@@ -945,7 +891,7 @@ class _Context:
     @cached_property
     def ages(self) -> list[tuple[int, int, int]]:
         """Every age mentioned (read only when a rule needs it: it costs a dozen regexes)."""
-        return _find_ages(self.message.folded, self.school_year_offset)
+        return find_ages(self.message.folded, self.school_year_offset)
 
     @cached_property
     def strong(self) -> bool:
@@ -1233,48 +1179,6 @@ def _dedupe(hits: list[_Hit]) -> list[_Hit]:
             continue
         kept.append(hit)
     return kept
-
-
-def _find_ages(text: str, school_year_offset: int) -> list[tuple[int, int, int]]:
-    """Every age mentioned: (start, end, years) in folded-text characters."""
-    if not _AGE_HINT.search(text):
-        return []
-    ages = []
-    for regex in (_AGE_YEARS, _AGE_AGED, _AGE_BARE, _AGE_CLINICAL):
-        for m in regex.finditer(text):
-            ages.append((m.start(), m.end(), _number(m.group(1))))
-    for m in _AGE_INFANT.finditer(text):
-        ages.append((m.start(), m.end(), 0))
-    for m in _AGE_SCHOOL.finditer(text):
-        ages.append((m.start(), m.end(), int(m.group(1)) + school_year_offset))
-    for m in _AGE_RECEPTION.finditer(text):
-        ages.append((m.start(), m.end(), 4))
-    for m in _AGE_DECADE.finditer(text):
-        word = m.group(1)
-        ages.append((m.start(), m.end(), _DECADES.get(word) or int(word[:2])))
-    ages.sort()
-    # an infant "7 month old" also looks like nothing else; drop exact duplicates only
-    return list(dict.fromkeys(ages))
-
-
-def _number(word: str) -> int:
-    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
-
-
-def _partner_age(text: str, ages, start: int, end: int) -> tuple[int, int, int] | None:
-    """The age written just before ("a 24-year-old 'boyfriend'") or after ("boyfriend, 19")."""
-    for age in ages:
-        if age[1] <= start and _BEFORE_PARTNER.match(text[age[1]:start]):
-            return age
-    after = _AFTER_PARTNER.match(text, end)
-    pos = after.end() if after else end
-    for age in ages:
-        if age[0] == pos:
-            return age
-    bare = _BARE_NUMBER.match(text, pos)
-    if bare:
-        return (bare.start(), bare.end(), _number(bare.group(1)))
-    return None
 
 
 def _rule_level(rules, kind: str, child: int, partner: int | None) -> int:

@@ -300,17 +300,17 @@ def test_families_of_harm(risk_screen, text, urgency):
     ],
 )
 def test_short_ages_are_read(risk_screen, text, years):
-    from guidance.risk import _find_ages
+    from guidance.ages import find_ages
 
     folded, _ = risk_screen.folder.fold(text)
-    assert years in [age for _, _, age in _find_ages(folded, 4)]
+    assert years in [age for _, _, age in find_ages(folded, 4)]
 
 
 def test_a_date_is_not_read_as_an_infant_age(risk_screen):
-    from guidance.risk import _find_ages
+    from guidance.ages import find_ages
 
     folded, _ = risk_screen.folder.fold("Seen on 10/12 for a review, Year 9 girl")
-    assert 0 not in [age for _, _, age in _find_ages(folded, 4)]
+    assert 0 not in [age for _, _, age in find_ages(folded, 4)]
 
 
 def test_short_forms_keep_offsets_into_the_original_text(risk_screen):

@@ -38,7 +38,9 @@ _AGE_UNIT = re.compile(
     re.IGNORECASE,
 )
 # "aged 7", "age 7", "age: 7"
-_AGE_AGED = re.compile(rf"\bage[d]?:?\s+{_NUM}\b(?!\s*(?:weeks?|months?|[/.-]))", re.IGNORECASE)
+_AGE_AGED = re.compile(
+    rf"\bage[d]?:?\s+{_NUM}\b(?!\s*(?:weeks?|months?|[/-]|\.\d))", re.IGNORECASE
+)
 # GP shorthand: "9/12" months, "3/52" weeks (not part of a date: redaction took those).
 _AGE_CLINICAL = re.compile(r"(?<![\d/])(\d{1,2})/(12|52)(?![\d/])")
 # "J.S.", "J. S.", "J.S"
@@ -102,7 +104,10 @@ def read_child_details(text: str) -> ChildDetails:
     initials: set[str] = set()
     for match in _DOTTED.finditer(text):
         initials.add(re.sub(r"[.\s]", "", match.group(1)))
-    for pattern in (_LABELLED, _BARE):
+    letters = [ch for ch in text if ch.isalpha()]
+    shouting = sum(ch.isupper() for ch in letters) > len(letters) / 2
+    # A message typed in capitals has no bare initials to tell apart from its words.
+    for pattern in (_LABELLED,) if shouting else (_LABELLED, _BARE):
         for match in pattern.finditer(text):
             token = match.group(1)
             if token not in ACRONYMS:

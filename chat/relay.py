@@ -59,6 +59,9 @@ class ChatReply:
     urgency: str = "none"
     categories: list[str] = field(default_factory=list)
     escalation_reference: str | None = None
+    # The message joined the sender's open escalation for the same child (mash/followups.py)
+    # rather than raising a new one; escalation_reference is the one it joined.
+    escalation_joined: bool = False
     assistant_available: bool = True
     safety_message_added: bool = False
 
@@ -68,6 +71,7 @@ class ChatReply:
             "urgency": self.urgency,
             "categories": self.categories,
             "escalation_reference": self.escalation_reference,
+            "escalation_joined": self.escalation_joined,
             "assistant_available": self.assistant_available,
         }
 
@@ -123,14 +127,11 @@ class ChatRelay:
         reply.urgency, reply.categories = screen.urgency, screen.categories
         if screen.urgency == "immediate":
             self._ensure_safety_message(reply)
-            reply.escalation_reference = self._raise(sender_id, text, metadata, screen)
+            raised = self._raise(sender_id, text, metadata, screen)
+            if raised is not None:
+                reply.escalation_reference, reply.escalation_joined = raised
             if reply.escalation_reference and not _mentions(reply, reply.escalation_reference):
-                reply.messages.append(
-                    {
-                        "text": f"Your concern has been escalated to the MASH duty social "
-                        f"worker. Reference: {reply.escalation_reference}."
-                    }
-                )
+                reply.messages.append({"text": escalated_text(reply)})
         return reply
 
     def _ask_rasa(self, sender_id: str, text: str, metadata: dict[str, Any]) -> ChatReply:
@@ -180,7 +181,9 @@ class ChatRelay:
 
     def _raise(
         self, sender_id: str, text: str, metadata: dict[str, Any], screen: Screen
-    ) -> str | None:
+    ) -> tuple[str, bool] | None:
+        """(reference, joined) of the escalation this message raised or joined; None when it
+        was spooled for later."""
         record = {
             "sender_id": sender_id,
             "text": text[:MAX_TEXT_CHARS],
@@ -214,7 +217,7 @@ class ChatRelay:
             log.error("spooled escalations wait for the database: %s", exc)
         return reference
 
-    def _raise_record(self, record: dict[str, Any]) -> str:
+    def _raise_record(self, record: dict[str, Any]) -> tuple[str, bool]:
         identity = ChannelIdentity.from_metadata(record["metadata"], sender=record["sender_id"])
         kwargs = dict(
             message_id=record["message_id"],
@@ -232,12 +235,12 @@ class ChatRelay:
                 log.warning("message id already used by another sender; raising under a new id")
                 kwargs["message_id"] = f"relay:{uuid.uuid4()}"
                 view = self._raise_once(session, identity, kwargs)
-        return view.reference
+        return view.reference, view.joined
 
-    @staticmethod
     def _raise_once(
-        session: Any, identity: ChannelIdentity, kwargs: dict[str, Any]
+        self, session: Any, identity: ChannelIdentity, kwargs: dict[str, Any]
     ) -> escalations.EscalationView:
+        kwargs = {**kwargs, "settings": self.settings}
         try:
             return escalations.raise_escalation(session=session, identity=identity, **kwargs)
         except InvalidInput as exc:
@@ -250,6 +253,21 @@ class ChatRelay:
     def drain_spool(self) -> int:
         """Raise escalations spooled while the database was down. Safe to call any time."""
         return self.spool.drain(self._raise_record, retry_later=(SQLAlchemyError,))
+
+
+def escalated_text(reply: ChatReply) -> str:
+    """What the user is told about the escalation when Rasa's reply did not say it."""
+    if reply.escalation_joined:
+        return (
+            f"This has been added to the concern you raised earlier about what reads as the "
+            f"same child, reference {reply.escalation_reference}, and the MASH duty social "
+            f"worker has been alerted again. If it is about a different child, please say so "
+            f"or ring the number above."
+        )
+    return (
+        f"Your concern has been escalated to the MASH duty social worker. "
+        f"Reference: {reply.escalation_reference}."
+    )
 
 
 def _mentions(reply: ChatReply, needle: str) -> bool:

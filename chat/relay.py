@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from chat.cards import card_text, disclosure_card, fold_cards
 from chat.inputs import clean_text
 from chat.signing import WEBHOOK_PATH, SignatureError, sign_request
 from chat.sources import fold_sources
@@ -132,7 +133,21 @@ class ChatRelay:
                 reply.escalation_reference, reply.escalation_joined = raised
             if reply.escalation_reference and not _mentions(reply, reply.escalation_reference):
                 reply.messages.append({"text": escalated_text(reply)})
+            self._add_level_card(reply, text, metadata)
         return reply
+
+    def _add_level_card(self, reply: ChatReply, text: str, metadata: dict[str, Any]) -> None:
+        """A GP's disclosure also gets the suggested level, its reasons, the GP's route and the
+        guide's sections (chat/cards.py), after the safety message and the reference."""
+        if any(m.get("card") for m in reply.messages):
+            return
+        try:
+            card = disclosure_card(self.engine, text[:MAX_TEXT_CHARS], metadata.get("role"))
+        except Exception:  # noqa: BLE001 - the level is extra; the safety message is not
+            log.exception("the suggested level could not be added")
+            return
+        if card is not None:
+            reply.messages.append({"text": card_text(card), "card": card})
 
     def _ask_rasa(self, sender_id: str, text: str, metadata: dict[str, Any]) -> ChatReply:
         url = self.settings.rasa_url.rstrip("/") + WEBHOOK_PATH
@@ -154,7 +169,9 @@ class ChatRelay:
             )
             response = self.http.post(url, content=body, headers=headers)
             response.raise_for_status()
-            messages = fold_sources([m for m in response.json() if isinstance(m, dict)])
+            messages = fold_cards(
+                fold_sources([m for m in response.json() if isinstance(m, dict)])
+            )
         except (httpx.HTTPError, ValueError, SignatureError) as exc:
             log.error("the assistant (Rasa) did not answer: %s: %s", type(exc).__name__, exc)
             front_door = self.engine.pack.contacts.front_door

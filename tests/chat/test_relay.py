@@ -277,3 +277,28 @@ def test_a_different_child_from_the_same_person_is_its_own_escalation(settings, 
     assert other.urgency == "immediate" and not other.escalation_joined
     assert other.escalation_reference != first.escalation_reference
     assert count_escalations(factory) == 2
+
+
+def test_a_gps_disclosure_gets_the_level_its_reasons_the_gp_route_and_the_sections(
+    settings, engine, factory
+):
+    """Issue 14 point 5: the bruised 9-month-old, from a GP: the safety message first, the
+    reference, then the suggested level with its reasons, the GP's route and the guide's
+    section on bruising in non-mobile babies; none of the school's advice."""
+    gp = {"user_id": "8", "role": "gp", "organisation_id": 4, "channel": "portal"}
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="portal-8", text=BABY, metadata={**gp, "message_id": "g-1"}
+    )
+    assert "999" in reply.messages[0]["text"] and reply.escalation_reference
+    card = reply.messages[-1]["card"]
+    assert card["level"] == 4 and card["reasons"]
+    assert "bruising-non-mobile-babies" in [s["id"] for s in card["sources"]]
+    steps = " ".join(card["next_steps"])
+    assert "Integrated Front Door" in steps and "GP report" in steps
+    said = " ".join(m["text"] for m in reply.messages)
+    assert "own words" not in said and "designated safeguarding lead" not in said
+    # a school's DSL keeps the journey it had: no card with the disclosure
+    dsl = relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "g-2"}
+    )
+    assert not any(m.get("card") for m in dsl.messages)

@@ -33,5 +33,6 @@ def test_a_card_payload_is_folded_onto_the_text_before_it():
 
 def test_card_text_lists_each_item_on_its_own_line():
     text = card_text(clean_card(CARD))
-    assert "Next steps:\n- Ring the Integrated Front Door the same day.\n- Send a GP report." in text
+    assert "Next steps:\n- Ring the Integrated Front Door the same day.\n- Send a GP report." \
+        in text
     assert text.endswith("In the guide: Bruising in babies")

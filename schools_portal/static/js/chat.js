@@ -18,11 +18,42 @@
     return node;
   }
 
+  // A threshold result as a card (chat/cards.py): the same markup as _threshold_card.html.
+  function renderCard(card) {
+    var box = el("div", "threshold-card");
+    var head = el("p", "threshold-level");
+    head.appendChild(el("strong", "", card.level ? "Suggested level " + card.level : "No level can be suggested yet"));
+    if (card.level && card.level_name) { head.appendChild(document.createTextNode(": " + card.level_name)); }
+    box.appendChild(head);
+    [["Why", card.reasons], ["Next steps", card.next_steps], ["What would help place it", card.questions]].forEach(function (part) {
+      if (!part[1] || !part[1].length) { return; }
+      box.appendChild(el("p", "threshold-heading", part[0]));
+      var list = el("ul");
+      part[1].forEach(function (text) { list.appendChild(el("li", "", text)); });
+      box.appendChild(list);
+    });
+    if (card.sources && card.sources.length) {
+      box.appendChild(el("p", "threshold-heading", "In the guide"));
+      var links = el("ul");
+      card.sources.forEach(function (source) {
+        var li = el("li");
+        var link = el("a", "", source.title);
+        link.href = source.url;
+        li.appendChild(link);
+        links.appendChild(li);
+      });
+      box.appendChild(links);
+    }
+    return box;
+  }
+
   function addMessage(who, message) {
     var item = el("li", "msg " + (who === "user" ? "msg-user" : "msg-bot"));
     if (message.safety) { item.className += " msg-safety"; }
     item.appendChild(el("span", "visually-hidden", who === "user" ? "You said: " : "Assistant: "));
-    if (message.sources && message.sources.length) {
+    if (message.card) {
+      item.appendChild(renderCard(message.card));
+    } else if (message.sources && message.sources.length) {
       // The guide's sections as links to their pages (titles as text nodes).
       item.appendChild(document.createTextNode("From the guide: "));
       message.sources.forEach(function (source, index) {
@@ -59,10 +90,16 @@
     box.appendChild(el("p", "safety", reply.safety_message || "If a child is in immediate danger, ring 999 now."));
     var p = el("p");
     if (reply.escalation_reference) {
-      p.appendChild(document.createTextNode("This has been escalated to the MASH duty social worker. Your reference is "));
-      p.appendChild(el("strong", "reference", reply.escalation_reference));
-      p.appendChild(document.createTextNode(". You can follow it on "));
-      var link = el("a", "", "My school");
+      if (reply.escalation_joined) {
+        p.appendChild(document.createTextNode("This has been added to the concern you raised earlier about what reads as the same child, reference "));
+        p.appendChild(el("strong", "reference", reply.escalation_reference));
+        p.appendChild(document.createTextNode(", and the MASH duty social worker has been alerted again. If it is about a different child, say so or ring the number above. You can follow it on "));
+      } else {
+        p.appendChild(document.createTextNode("This has been escalated to the MASH duty social worker. Your reference is "));
+        p.appendChild(el("strong", "reference", reply.escalation_reference));
+        p.appendChild(document.createTextNode(". You can follow it on "));
+      }
+      var link = el("a", "", riskSlot.getAttribute("data-home-tab") || "My school");
       link.href = "/school#concerns";
       p.appendChild(link);
       p.appendChild(document.createTextNode("."));

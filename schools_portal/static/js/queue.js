@@ -23,6 +23,13 @@
     a.href = item.url;
     a.textContent = item.reference;
     td.appendChild(a);
+    if (item.message_count > 1) {  // further messages joined it (the same person, the same child)
+      td.appendChild(document.createTextNode(" "));
+      var count = document.createElement("span");
+      count.className = "muted small";
+      count.textContent = "(" + item.message_count + " messages)";
+      td.appendChild(count);
+    }
     row.appendChild(td);
   }
 

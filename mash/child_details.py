@@ -4,7 +4,8 @@ Used to decide whether a further disclosure from the same person is about the ch
 open escalation (mash.followups). Only two kinds of detail are read, because practitioners are
 asked to use initials rather than names and nearly always give an age:
 
-- ages ("9-month-old", "9 months", "aged 7", "7yo", "7 year old", "9/12", "3/52");
+- ages ("9-month-old", "9 months", "aged 7", "7yo", "7 year old", "9/12", "3/52", and a
+  school year: "Year 5" is 9 or 10);
 - initials ("J.S.", "JS", "child A", "initials KT").
 
 A wrong reading can only ever make the match stricter or looser in one known way: details that
@@ -41,6 +42,9 @@ _AGE_UNIT = re.compile(
 _AGE_AGED = re.compile(
     rf"\bage[d]?:?\s+{_NUM}\b(?!\s*(?:weeks?|months?|[/-]|\.\d))", re.IGNORECASE
 )
+# A school year ("Year 5", "Yr 5", "Y5"): a child of N+4 or N+5 (England and Wales).
+_SCHOOL_YEAR = re.compile(r"\b(?:year|yr|y)\s?(\d{1,2})\b(?![\s-]*(?:olds?|old\b))",
+                          re.IGNORECASE)
 # GP shorthand: "9/12" months, "3/52" weeks (not part of a date: redaction took those).
 _AGE_CLINICAL = re.compile(r"(?<![\d/])(\d{1,2})/(12|52)(?![\d/])")
 # "J.S.", "J. S.", "J.S"
@@ -96,6 +100,10 @@ def read_child_details(text: str) -> ChildDetails:
         ages.add(_age_key(_number(match.group(1)), unit))
     for match in _AGE_AGED.finditer(text):
         ages.add(_age_key(_number(match.group(1)), "years"))
+    for match in _SCHOOL_YEAR.finditer(text):
+        year = int(match.group(1))
+        if 1 <= year <= 13:
+            ages.update({(year + 4) * 12, (year + 5) * 12})
     for match in _AGE_CLINICAL.finditer(text):
         unit = "months" if match.group(2) == "12" else "weeks"
         ages.add(_age_key(int(match.group(1)), unit))

@@ -99,6 +99,8 @@ def open_match(
             Escalation.status.in_(OPEN_STATUSES),
             Escalation.urgency.in_(at_least),
             Escalation.last_message_at >= now - long_window,
+            # a message joins what came before it, never an escalation raised after it
+            Escalation.last_message_at <= now,
         )
         .order_by(Escalation.last_message_at.desc(), Escalation.id.desc())
         .limit(MAX_CANDIDATES)

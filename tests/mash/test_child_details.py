@@ -18,6 +18,8 @@ from mash.child_details import ChildDetails, compare, read_all, read_child_detai
         ("a seven year old girl", {84}),
         ("the 14 yr old has gone missing", {168}),
         ("2 years old and 24 months old are one age", {24}),
+        ("Year 5 boy says his stepdad hit him", {108, 120}),
+        ("a Y11 pupil", {180, 192}),
         ("a baby with a bruise on his cheek", set()),
         ("ring 0151 606 2008 about it", set()),
     ],
@@ -55,6 +57,9 @@ def test_compare_different_same_and_unknown():
     assert compare(read_child_details("KT, aged 7"), js7) == "different"  # other initials
     assert compare(read_child_details("JS again, aged 8"), js7) == "different"  # other age
     assert compare(read_child_details("JS told me more"), js7) == "same"
+    year5 = read_child_details("a Year 5 boy")
+    assert compare(read_child_details("he is aged 9"), year5) == "same"
+    assert compare(read_child_details("twins aged 3"), year5) == "different"
 
 
 def test_details_of_several_messages_are_read_together():

@@ -141,7 +141,9 @@ def test_the_concerns_list_tells_rows_apart_by_category_and_redacted_excerpt(
     )
     for n, (categories, text) in enumerate([
         (["physical_abuse"], "Year 5 boy says his stepdad hit him; mum on 07700 900123."),
-        (["neglect"], "Twins left alone overnight again, nobody answering at CH41 1AA."),
+        # two children (Year 5, aged 3), so two rows (a further message about the same child
+        # would join the first: mash/followups.py)
+        (["neglect"], "Twins aged 3 left alone overnight, nobody answering at CH41 1AA."),
     ]):
         with context.sessions() as session:
             escalations.raise_escalation(

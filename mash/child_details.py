@@ -51,7 +51,7 @@ _AGE_CLINICAL = re.compile(r"(?<![\d/])(\d{1,2})/(12|52)(?![\d/])")
 _DOTTED = re.compile(r"(?<![A-Za-z.])((?:[A-Z]\.\s?){1,2}[A-Z])\.?(?![A-Za-z])")
 # "child A", "pupil JS", "baby KT", "initials KT"
 _LABELLED = re.compile(
-    r"\b(?:child|pupil|student|baby|infant|boy|girl|patient|son|daughter|initials?)\s+"
+    r"\b(?i:child|pupil|student|baby|infant|boy|girl|patient|son|daughter|initials?)\s+"
     r"([A-Z]{1,3})\b"
 )
 # A bare 2-3 capital token ("JS said ..."), unless it is one of the field's acronyms.
@@ -61,7 +61,7 @@ ACRONYMS = frozenset(
     AE ADD ADHD ASD BBC CAF CAMHS CCE CIN CP CPP CSC CSE CT DBS DOB DSL DV ED EDT EHA EHCP FGM
     GP GPS HV ICPC IFD LA LAC LADO MARF MASH MRI NAI NFA NHS NSPCC OK PC PCSO PE RE SALT SEN
     SEND SENCO SW TAF TV UK USA YOT ZZ ID IT PM AM ADL RCPC ICP PSHE DT ICT MFL ASAP PTO CTO
-    WSCP SGO EWO DSO NQT TA KS MH AND THE FOR NOT BUT ALL HER HIS SHE HIM WHO WHY HOW ANY
+    WSCP SGO EWO DSO NQT TA KS MH AND THE FOR NOT BUT ALL HER HIS SHE HIM WHO WHY HOW ANY I
     """.split()
 )
 

@@ -35,6 +35,8 @@ def test_ages_are_read_in_the_ways_practitioners_write_them(text, ages):
         ("J. S. told me", {"JS"}),
         ("JS said her step-dad hit her", {"JS"}),
         ("child A has a bruise", {"A"}),
+        ("Child B: she told me", {"B"}),
+        ("a child I teach told me", set()),  # the pronoun, not initials
         ("pupil KT is scared to go home", {"KT"}),
         # the field's acronyms are not initials
         ("The GP and the DSL rang the MASH and the IFD", set()),

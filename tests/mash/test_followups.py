@@ -171,3 +171,36 @@ def test_further_messages_are_purged_with_the_excerpts(factory, raise_esc, setti
         view = escalations.get_escalation(session=s, actor=actors["duty"], escalation_id=first.id)
     assert view.excerpt is None and view.message_count == 2
     assert view.further_messages[0]["excerpt"] is None
+
+
+def test_the_same_further_message_raised_concurrently_joins_once(factory, raise_esc,
+                                                                 identity_of):
+    """The action and the relay raise each message, possibly at the same moment."""
+    import threading
+
+    first = raise_esc(text=FIRST)
+    workers = 4
+    barrier = threading.Barrier(workers)
+    views, errors = [], []
+
+    def go() -> None:
+        try:
+            with factory() as session:
+                barrier.wait()
+                views.append(escalations.raise_escalation(
+                    session=session, identity=identity_of("oakfield_dsl"), message_id="race-2",
+                    urgency="immediate", categories=["physical_abuse"], text=AGAIN))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=go) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert {v.id for v in views} == {first.id} and all(v.joined for v in views)
+    assert count_rows(factory, Escalation) == 1
+    with factory() as s:
+        assert s.get(Escalation, first.id).message_count == 2
+    assert sum(":follow_up:" in k for k in keys(factory)) == 1

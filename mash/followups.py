@@ -35,6 +35,9 @@ from settings import Settings
 OPEN_STATUSES = ("raised", "acknowledged", "picked_up")
 URGENCY_RANK = {"concern": 1, "immediate": 2}
 MAX_CANDIDATES = 20  # one person's open escalations in the window: a handful at most
+# The child's details are read from the first message and this many of the latest further ones
+# (so a long run of messages does not make each new one slower).
+DETAIL_MESSAGES = 20
 
 
 def find_by_message_id(session: Session, message_id: str) -> EscalationMessage | None:
@@ -50,6 +53,18 @@ def further_messages(session: Session, escalation_id: int) -> list[EscalationMes
             select(EscalationMessage)
             .where(EscalationMessage.escalation_id == escalation_id)
             .order_by(EscalationMessage.received_at, EscalationMessage.id)
+        ).scalars()
+    )
+
+
+def recent_excerpts(session: Session, escalation_id: int, limit: int) -> list[str | None]:
+    """The excerpts of an escalation's latest `limit` further messages."""
+    return list(
+        session.execute(
+            select(EscalationMessage.excerpt)
+            .where(EscalationMessage.escalation_id == escalation_id)
+            .order_by(EscalationMessage.received_at.desc(), EscalationMessage.id.desc())
+            .limit(limit)
         ).scalars()
     )
 
@@ -107,7 +122,9 @@ def open_match(
     ).scalars()
     details = read_child_details(excerpt)
     for escalation in candidates:
-        texts = [escalation.excerpt] + [m.excerpt for m in further_messages(session, escalation.id)]
+        texts = [escalation.excerpt]
+        if (escalation.message_count or 1) > 1:
+            texts += recent_excerpts(session, escalation.id, DETAIL_MESSAGES)
         verdict = compare(details, read_all(texts))
         if verdict == "same":
             return escalation

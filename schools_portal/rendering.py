@@ -52,6 +52,7 @@ def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
     env = templates.env
     env.filters["when"] = when
     env.filters["guide_markdown"] = guide_markdown
+    env.tests["has_list"] = has_list
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
     env.filters["label"] = lambda s: (s or "").replace("_", " ")
     env.globals["ROLE_LABELS"] = ROLE_LABELS
@@ -142,6 +143,13 @@ def when(value: datetime | str | None) -> str:
 
 
 _BULLET = re.compile(r"^\s*[-*]\s+")
+_LIST_LINE = re.compile(r"^- ", re.MULTILINE)
+
+
+def has_list(text: str | None) -> bool:
+    """Whether an answer quotes a list ("- " lines, as guidance.passages renders one), to be
+    drawn as a list rather than run together."""
+    return bool(text and _LIST_LINE.search(text))
 
 
 def guide_markdown(text: str) -> Markup:

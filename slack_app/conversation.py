@@ -139,7 +139,8 @@ def _render(message: dict[str, Any], portal_url: str = "") -> str:
                           for s in sources)
         text = f"From the guide: {links}"
     else:
-        text = esc(message.get("text") or "")
+        # A quoted list's "- " lines as Slack bullets.
+        text = re.sub(r"(?m)^- ", "• ", esc(message.get("text") or ""))
     buttons = [b.get("title") for b in message.get("buttons") or [] if b.get("title")]
     if buttons:
         text += "\n_You can reply: " + " · ".join(esc(b) for b in buttons) + "_"

@@ -93,3 +93,22 @@ def test_a_different_child_is_its_own_escalation_in_the_portal(as_user, context)
     ).json()
     assert other["escalation_reference"] != first["escalation_reference"]
     assert other["escalation_joined"] is False and other["urgency"] == "immediate"
+
+
+def test_an_answer_quoting_a_list_is_drawn_as_a_list(as_user, context):
+    """Issue 14 point 9: lists rendered as lists, not run together (the page without
+    JavaScript; chat.js draws the same)."""
+    import httpx
+
+    answer = "A good record:\n- is made at the time\n- keeps facts and opinion apart"
+    original = context.relay.http
+    context.relay.http = httpx.Client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(200, json=[{"text": answer}])))
+    try:
+        dsl, token = as_user("oakfield_dsl")
+        page = dsl.post("/chat", data={"text": "what makes a good record", "csrf_token": token})
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    assert ('<div class="msg-rich"><p>A good record:</p>\n<ul><li>is made at the time</li>'
+            '<li>keeps facts and opinion apart</li></ul></div>') in page.text

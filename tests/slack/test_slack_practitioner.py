@@ -220,3 +220,20 @@ def test_the_same_child_again_in_slack_joins_the_open_escalation(slack, stub, co
                                    if "Further information" in r.get("text", "")])
     assert len(notes) == 1 and reference in notes[0]["text"] and notes[0]["reply_broadcast"]
     assert "fingertip" not in notes[0]["text"]  # no case text in Slack
+
+
+def test_a_quoted_list_is_drawn_with_bullets(slack, stub, context):
+    import httpx
+
+    answer = [{"recipient_id": "x", "text": "A good record:\n- is made at the time\n- is signed"}]
+    original = context.relay.http
+    context.relay.http = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+    try:
+        ts = "1700001200.000100"
+        slack.dm(DSL, "what makes a good record", ts=ts)
+        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    assert "A good record:\n• is made at the time\n• is signed" in reply["text"]

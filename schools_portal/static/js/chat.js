@@ -47,6 +47,26 @@
     return box;
   }
 
+  // An answer quoting a list ("- " lines) drawn as paragraphs and a list, as the page does
+  // (rendering.guide_markdown); every piece of text goes in as a text node.
+  function richText(text) {
+    var box = el("div", "msg-rich");
+    text.split(/\n\s*\n/).forEach(function (block) {
+      var list = null;
+      block.split("\n").forEach(function (line) {
+        if (!line.trim()) { return; }
+        if (/^\s*[-*]\s+/.test(line)) {
+          if (!list) { list = el("ul"); box.appendChild(list); }
+          list.appendChild(el("li", "", line.replace(/^\s*[-*]\s+/, "")));
+        } else {
+          list = null;
+          box.appendChild(el("p", "", line.trim()));
+        }
+      });
+    });
+    return box;
+  }
+
   function addMessage(who, message) {
     var item = el("li", "msg " + (who === "user" ? "msg-user" : "msg-bot"));
     if (message.safety) { item.className += " msg-safety"; }
@@ -62,6 +82,8 @@
         link.href = source.url;
         item.appendChild(link);
       });
+    } else if (who !== "user" && /^- /m.test(message.text || "")) {
+      item.appendChild(richText(message.text));
     } else {
       item.appendChild(document.createTextNode(message.text || ""));
     }

@@ -80,6 +80,9 @@ class Settings:
     # Portal sessions (server-side): signed out after this long idle, and after this long at all.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    # A portal conversation unused this long has any half-finished form (threshold check,
+    # consultation request) stopped before its next message, so that message is a new question.
+    chat_form_idle_minutes: int = 10
     # A one-time enrolment code (staff setting up their second factor) is good this long.
     enrolment_code_hours: int = 72
 
@@ -137,6 +140,7 @@ class Settings:
             follow_up_short_window_minutes=_int(env, "FOLLOW_UP_SHORT_WINDOW_MINUTES", 30),
             session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12),
+            chat_form_idle_minutes=_int(env, "CHAT_FORM_IDLE_MINUTES", 10),
             enrolment_code_hours=_int(env, "ENROLMENT_CODE_HOURS", 72),
         )
         settings.check()
@@ -173,6 +177,8 @@ class Settings:
             raise SettingsError("RASA_MAX_CHARS must be at least 100")
         if self.session_idle_minutes <= 0 or self.session_absolute_hours <= 0:
             raise SettingsError("SESSION_IDLE_MINUTES and SESSION_ABSOLUTE_HOURS must be positive")
+        if self.chat_form_idle_minutes <= 0:
+            raise SettingsError("CHAT_FORM_IDLE_MINUTES must be positive")
         if self.enrolment_code_hours <= 0:
             raise SettingsError("ENROLMENT_CODE_HOURS must be positive")
         if not 0 <= self.follow_up_short_window_minutes <= self.follow_up_window_minutes:

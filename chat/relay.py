@@ -45,6 +45,12 @@ WINDOW_OVERLAP = 500
 # windows, so a disclosure near the end is never cut off. About 100 KB, under nginx's 1 MiB.
 MAX_MESSAGE_CHARS = 100_000
 RASA_TIMEOUT_SECONDS = 15.0
+# Stopping a half-finished form: the bare command a button could send (the signed channel lets
+# a bare command through), and how the bot answers it when no form is open (the start of
+# utter_nothing_to_cancel in bot/domain/core.yml; tests/chat/test_relay.py checks they agree).
+CANCEL_COMMAND = "/cancel"
+NOTHING_TO_CANCEL = "There's nothing in progress to stop."
+CANCEL_TIMEOUT_SECONDS = 5.0  # a slow Rasa must not hold the message itself for long
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class ChatReply:
     escalation_joined: bool = False
     assistant_available: bool = True
     safety_message_added: bool = False
+    # With stop_form_first: True when a half-finished form was stopped before this message.
+    form_stopped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,7 +124,14 @@ class ChatRelay:
         self.clock = clock
         self.spool = EscalationSpool(settings.var_dir / "escalation-spool")
 
-    def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any]) -> ChatReply:
+    def send(
+        self, *, sender_id: str, text: Any, metadata: Mapping[str, Any],
+        stop_form_first: bool = False,
+    ) -> ChatReply:
+        """`stop_form_first`: the channel thinks a form may have been left half done (the
+        conversation was idle, or the page was left): stop it first, so this message is read
+        as a new question. Not for a disclosure: the bot's safety rules take it out of any
+        form themselves, and the safety message must not wait on an extra call to Rasa."""
         if isinstance(text, str):  # channels clean at their boundary; this is the backstop
             text = clean_text(text)
         if not isinstance(text, str) or not text.strip():
@@ -124,7 +139,11 @@ class ChatRelay:
         metadata = dict(metadata)
         metadata.setdefault("message_id", str(uuid.uuid4()))
         screen = screen_whole_text(self.engine, text)
+        stopped = False
+        if stop_form_first and screen.urgency != "immediate":
+            stopped = bool(self.stop_open_form(sender_id=sender_id, metadata=metadata))
         reply = self._ask_rasa(sender_id, text, metadata)
+        reply.form_stopped = stopped
         reply.urgency, reply.categories = screen.urgency, screen.categories
         if screen.urgency == "immediate":
             self._ensure_safety_message(reply)
@@ -149,7 +168,23 @@ class ChatRelay:
         if card is not None:
             reply.messages.append({"text": card_text(card), "card": card})
 
-    def _ask_rasa(self, sender_id: str, text: str, metadata: dict[str, Any]) -> ChatReply:
+    def stop_open_form(self, *, sender_id: str, metadata: Mapping[str, Any]) -> bool | None:
+        """Stop whatever form the conversation has open (threshold check, consultation request)
+        by sending the bare cancel command through the signed channel, so the next message is
+        read as a new question and not as the form's answer. True when a form was stopped,
+        False when none was open, None when the assistant did not answer (nothing to stop then:
+        the caller's message gets the relay's own answer either way)."""
+        metadata = {**metadata, "message_id": str(uuid.uuid4())}
+        reply = self._ask_rasa(sender_id, CANCEL_COMMAND, metadata, timeout=CANCEL_TIMEOUT_SECONDS)
+        if not reply.assistant_available:
+            return None
+        texts = [str(m.get("text") or "") for m in reply.messages]
+        return bool(texts) and not any(t.startswith(NOTHING_TO_CANCEL) for t in texts)
+
+    def _ask_rasa(
+        self, sender_id: str, text: str, metadata: dict[str, Any],
+        timeout: float = RASA_TIMEOUT_SECONDS,
+    ) -> ChatReply:
         url = self.settings.rasa_url.rstrip("/") + WEBHOOK_PATH
         notes: list[dict[str, Any]] = []
         # The whole text goes to Rasa's channel, which screens all of it for risk and hands
@@ -167,7 +202,7 @@ class ChatRelay:
                 self.settings.channel_secret, conversation=sender_id, text=text,
                 metadata=metadata,
             )
-            response = self.http.post(url, content=body, headers=headers)
+            response = self.http.post(url, content=body, headers=headers, timeout=timeout)
             response.raise_for_status()
             messages = fold_cards(
                 fold_sources([m for m in response.json() if isinstance(m, dict)])

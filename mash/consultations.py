@@ -8,6 +8,7 @@ idempotent steps, races settled by conditional UPDATEs.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -236,6 +237,7 @@ def list_consultations(
     limit: int = 50,
     offset: int = 0,
     with_topics: bool = False,
+    already_audited: Collection[int] | None = None,
 ) -> list[ConsultationView]:
     """The consultations `actor` may see (without topic, number or advice). Audited.
     `with_topics`: each carries the start of its redacted topic (`topic_preview`)."""
@@ -253,7 +255,10 @@ def list_consultations(
     else:
         query = query.order_by(Consultation.requested_at.desc(), Consultation.id.desc())
     query = query.limit(max(1, min(limit, 500))).offset(max(0, offset))
-    rows = lifecycle.audited_listing(session, actor, CONSULTATION, query, with_text=with_topics)
+    rows = lifecycle.audited_listing(
+        session, actor, CONSULTATION, query, with_text=with_topics,
+        already_audited=already_audited,
+    )
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
     return [

@@ -10,7 +10,7 @@ a second notification. Races are settled by conditional UPDATEs checked by rowco
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -520,6 +520,7 @@ def list_escalations(
     limit: int = 50,
     offset: int = 0,
     with_excerpts: bool = False,
+    already_audited: Collection[int] | None = None,
 ) -> list[EscalationSummary]:
     """The escalations `actor` may see, most urgent and oldest first when open_only (the duty
     queue), newest first otherwise (the my-school list). The listing is audited.
@@ -546,7 +547,10 @@ def list_escalations(
     else:
         query = query.order_by(Escalation.raised_at.desc(), Escalation.id.desc())
     query = query.limit(limit).offset(max(0, offset))
-    rows = lifecycle.audited_listing(session, actor, ESCALATION, query, with_text=with_excerpts)
+    rows = lifecycle.audited_listing(
+        session, actor, ESCALATION, query, with_text=with_excerpts,
+        already_audited=already_audited,
+    )
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
     latest = (

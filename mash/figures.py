@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, select, union_all
@@ -24,7 +24,17 @@ from sqlalchemy.orm import Session
 from mash.access import FIGURES_ROLES, Actor
 from mash.db import unit_of_work
 from mash.errors import Forbidden
-from mash.models import URGENCIES, Consultation, Escalation, EscalationCategory, QuestionGap
+from mash.models import (
+    ORGANISATION_KINDS,
+    URGENCIES,
+    Consultation,
+    Escalation,
+    EscalationCategory,
+    QuestionGap,
+)
+
+# The CSV's source columns: every organisation kind, and senders the directory did not know.
+SOURCE_KINDS = (*ORGANISATION_KINDS, "unknown")
 
 PERCENTILES = {"median": (1, 2), "p90": (9, 10)}  # p as a fraction, for integer SQL arithmetic
 
@@ -164,11 +174,26 @@ def weekly_figures(
     return [weeks[w] for w in sorted(weeks)]
 
 
-def to_csv(rows: Iterable[WeekFigures]) -> str:
-    """One line per week; a column per urgency, source type and category seen in the range."""
+def every_week(rows: Iterable[WeekFigures], *, since: date, until: date) -> list[WeekFigures]:
+    """`rows` (from weekly_figures) with a row of zeros for each week in [since, until) that
+    had no activity, oldest first: a chart of 52 weeks draws 52 columns, not one fat bar."""
+    by_week = {r.week_start: r for r in rows}
+    out, week = [], since - timedelta(days=since.weekday())
+    while week < until:
+        out.append(by_week.pop(week, None) or WeekFigures(
+            week_start=week, by_urgency={u: 0 for u in URGENCIES}))
+        week += timedelta(weeks=1)
+    return sorted(out + list(by_week.values()), key=lambda r: r.week_start)
+
+
+def to_csv(rows: Iterable[WeekFigures], *, categories: Sequence[str] = ()) -> str:
+    """One line per week. Fixed columns, whatever occurred: every urgency, every source type
+    (SOURCE_KINDS) and every category in `categories` (the pack's, in the pack's order), then
+    any other source or category that occurred (sorted), so nothing counted is left out."""
     rows = list(rows)
-    sources = sorted({k for r in rows for k in r.by_source})
-    categories = sorted({k for r in rows for k in r.by_category})
+    sources = [*SOURCE_KINDS, *sorted({k for r in rows for k in r.by_source} - set(SOURCE_KINDS))]
+    categories = [*categories,
+                  *sorted({k for r in rows for k in r.by_category} - set(categories))]
     header = (
         ["week_start", "contacts", "escalations", "consultations"]
         + [f"urgency_{u}" for u in URGENCIES]

@@ -9,7 +9,7 @@ are the parts that are the same for both. Internal: callers use those two module
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -156,11 +156,16 @@ def organisation_names(session: Session, items: Iterable[Any]) -> dict[int, str]
 
 
 def audited_listing(
-    session: Session, actor: Actor, kind: ItemKind, query: Any, *, with_text: bool = False
+    session: Session, actor: Actor, kind: ItemKind, query: Any, *, with_text: bool = False,
+    already_audited: Collection[int] | None = None,
 ) -> list[Any]:
     """The rows of a listing query, with an audit entry naming the items shown (and, with
-    `with_text`, that their redacted excerpts were shown too)."""
+    `with_text`, that their redacted excerpts were shown too). `already_audited`: the ids an
+    earlier entry of the same live view named (the portal's queue refreshing itself); when
+    every row is among them nothing new was shown, so no entry is written."""
     rows = list(session.execute(query).scalars())
+    if already_audited is not None and {r.id for r in rows} <= set(already_audited):
+        return rows
     detail: dict[str, Any] = {"ids": [r.id for r in rows]}
     if with_text:
         detail["with_excerpts"] = True

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app_context import AppContext
 from schools_portal import errors
+from schools_portal.queue_views import QueueViews
 from schools_portal.ratelimit import LoginLimiter
 from schools_portal.rendering import make_templates
 from schools_portal.routes import (
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         settings.redis_url if settings.is_production else ""
     )
     app.state.recent_sessions = RecentSessions()  # for a database outage (schools_portal/sessions)
+    app.state.queue_views = QueueViews()  # live queue views' audited ids (queue_views.py)
     app.state.clock = None  # tests set a function returning the time (sessions' lifetimes)
     app.state.https_only = settings.environment not in {"development", "test"}  # Secure cookies
 

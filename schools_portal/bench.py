@@ -9,6 +9,11 @@ walk its pages and API calls `--rounds` times at once, pausing `--think` seconds
 instead (every user firing back to back). Prints p50/p95/max per endpoint. Rasa
 is pointed at a closed port, so /api/chat measures the portal's own part (risk screen and
 escalation) without waiting on Rasa; the target p95 < 150 ms applies to the other endpoints.
+
+Meanwhile `--queue-watchers` MASH staff tabs (default 20) keep the live queue open as
+static/js/queue.js does: each loads /queue once (untimed: its view token) and then asks for
+`/api/queue?view=...` every `--poll` seconds (5); those updates are timed as
+"live queue update".
 """
 
 from __future__ import annotations
@@ -177,6 +182,26 @@ def run_user(client: httpx.Client, token: str, key: str, rounds: int, item_id: i
                     errors.append(f"{label}: {response.status_code}")
 
 
+QUEUE_UPDATE = "live queue update (/api/queue?view)"
+STAFF = ("duty", "duty2", "manager")
+
+
+def watch_queue(client: httpx.Client, poll: float, seed: int, stop: threading.Event,
+                timings: dict[str, list[float]], errors: list[str], lock: threading.Lock) -> None:
+    """One open queue page: its view token, then an update every `poll` seconds."""
+    view = re.search(r'data-view="([^"]+)"', client.get("/queue").text).group(1)
+    stop.wait(poll * random.Random(seed).random())  # tabs opened at different moments
+    while not stop.is_set():
+        start = time.perf_counter()
+        response = client.get("/api/queue", params={"view": view})
+        elapsed = (time.perf_counter() - start) * 1000
+        with lock:
+            timings[QUEUE_UPDATE].append(elapsed)
+            if response.status_code != 200:
+                errors.append(f"{QUEUE_UPDATE}: {response.status_code}")
+        stop.wait(poll)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
@@ -191,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=30, help="open escalations to seed")
     parser.add_argument("--think", type=float, default=1.0,
                         help="seconds between one user's requests (0: back to back)")
+    parser.add_argument("--queue-watchers", type=int, default=20,
+                        help="MASH staff tabs keeping the live queue open meanwhile")
+    parser.add_argument("--poll", type=float, default=5.0,
+                        help="seconds between a queue tab's updates (queue.js: 5)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -205,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             # the same person are more tabs: their own client holding that session's cookie.
             signed: dict[str, tuple[httpx.Client, str]] = {}
             users = []
-            for key in keys:
+            for key in keys + [STAFF[n % len(STAFF)] for n in range(args.queue_watchers)]:
                 if key not in signed:
                     signed[key] = sign_in(base, key)
                     users.append(signed[key])
@@ -218,24 +247,37 @@ def main(argv: list[str] | None = None) -> int:
             timings: dict[str, list[float]] = defaultdict(list)
             errors: list[str] = []
             lock = threading.Lock()
+            walkers, watchers = users[: len(keys)], users[len(keys):]
             threads = [
                 threading.Thread(target=run_user, args=(client, token, key, args.rounds, item_id,
                                                         args.think, n, timings, errors, lock))
-                for n, ((client, token), key) in enumerate(zip(users, keys, strict=True))
+                for n, ((client, token), key) in enumerate(zip(walkers, keys, strict=True))
             ]
+            stop = threading.Event()
+            watching = [
+                threading.Thread(target=watch_queue,
+                                 args=(client, args.poll, n, stop, timings, errors, lock))
+                for n, (client, _) in enumerate(watchers)
+            ]
+            for thread in watching:
+                thread.start()
             started = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             wall = time.perf_counter() - started
+            stop.set()
+            for thread in watching:
+                thread.join()
             for client, _ in users:
                 client.close()
         finally:
             process.terminate()
             process.wait(timeout=30)
     total = sum(len(v) for v in timings.values())
-    print(f"\n{args.users} concurrent users, {args.rounds} rounds, think time {args.think:g} s: "
+    print(f"\n{args.users} concurrent users, {args.rounds} rounds, think time {args.think:g} s, "
+          f"{args.queue_watchers} live queue tabs updating every {args.poll:g} s: "
           f"{total} requests in {wall:.1f} s ({total / wall:.0f} requests/s)\n")
     print(f"{'endpoint':<36} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     failed = []

@@ -19,6 +19,7 @@ from mash import notifications
 from mash.access import Actor
 from mash.notifications import Unread
 from schools_portal.deps import MASH_STAFF, PRACTITIONERS, ROLE_LABELS
+from schools_portal.phone_links import phone_links
 from schools_portal.security import CSRF_FIELD, csrf_token
 from settings import Settings
 
@@ -53,6 +54,7 @@ def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
     env.filters["when"] = when
     env.filters["guide_markdown"] = guide_markdown
     env.tests["has_list"] = has_list
+    env.filters["phone_links"] = phone_links
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
     env.filters["label"] = lambda s: (s or "").replace("_", " ")
     env.globals["ROLE_LABELS"] = ROLE_LABELS

@@ -16,7 +16,16 @@ from chat.cards import clean_card
 from chat.relay import MAX_MESSAGE_CHARS, ChatReply
 from chat.sources import clean_sources
 from mash.access import Actor
-from schools_portal.deps import Ctx, Practitioner, sender_id
+from schools_portal import sessions
+from schools_portal.conversations import (
+    CONVERSATION_ID,
+    conversation_key,
+    mark_seen,
+    reason_to_stop_forms,
+    stopped_note,
+    transcript_owner,
+)
+from schools_portal.deps import Ctx, Practitioner
 from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 from schools_portal.security import require_csrf
@@ -29,11 +38,21 @@ class ChatIn(BaseModel):
     text: StrictStr = Field(
         ..., min_length=1, max_length=MAX_MESSAGE_CHARS, description="The message"
     )
+    conversation: StrictStr | None = Field(
+        None, regex=CONVERSATION_ID.pattern,
+        description="The browser tab's conversation id (16-64 of A-Za-z0-9_-); without it the "
+        "user's one default conversation. It only picks among the signed-in user's own.",
+    )
+    resumed: bool = Field(
+        False, description="The first message since the page was loaded again (a reload or a "
+        "return from another page): any half-finished form is stopped first",
+    )
 
 
 class ChatMessageOut(BaseModel):
     text: str = ""
     safety: bool = False
+    notice: bool = Field(False, description="The portal's own note (e.g. a form was stopped)")
     buttons: list[dict[str, Any]] = []
     sources: list[dict[str, str]] = Field(
         [], description="Guide sections the message cites: id, title and the portal page url"
@@ -63,7 +82,10 @@ class ChatOut(BaseModel):
     )
 
 
-def relay_message(context: AppContext, actor: Actor, text: str) -> ChatOut:
+def relay_message(
+    request: Request, context: AppContext, actor: Actor, text: str, *,
+    conversation: str | None = None, resumed: bool = False,
+) -> ChatOut:
     metadata = {
         "user_id": actor.user_id,
         "role": actor.role,
@@ -71,9 +93,21 @@ def relay_message(context: AppContext, actor: Actor, text: str) -> ChatOut:
         "channel": "portal",
         "message_id": str(uuid.uuid4()),  # fresh per message: the escalation's idempotency key
     }
-    reply: ChatReply = context.relay.send(sender_id=sender_id(actor), text=text, metadata=metadata)
+    key = conversation_key(actor, conversation)
+    now = sessions.now(request)
+    notes: list[ChatMessageOut] = []
+    reason = reason_to_stop_forms(
+        request, conversation, resumed=resumed,
+        idle_minutes=context.settings.chat_form_idle_minutes, now=now,
+    )
+    reply: ChatReply = context.relay.send(
+        sender_id=key, text=text, metadata=metadata, stop_form_first=reason is not None
+    )
+    if reply.form_stopped:
+        notes.append(ChatMessageOut(text=stopped_note(reason), notice=True))
+    mark_seen(request, conversation, now)
     return ChatOut(
-        messages=[_message(m) for m in reply.messages],
+        messages=notes + [_message(m) for m in reply.messages],
         urgency=reply.urgency,
         categories=reply.categories,
         escalation_reference=reply.escalation_reference,
@@ -109,7 +143,8 @@ def _message(raw: dict[str, Any]) -> ChatMessageOut:
 @pages.get("/chat", include_in_schema=False)
 def chat_page(*, request: Request, actor: Practitioner) -> Response:
     return render(
-        request, "chat.html", actor=actor, sent=None, reply=None, max_chars=MAX_MESSAGE_CHARS
+        request, "chat.html", actor=actor, sent=None, reply=None, max_chars=MAX_MESSAGE_CHARS,
+        owner=transcript_owner(request),
     )
 
 
@@ -122,9 +157,10 @@ def chat_send(
     context: Ctx,
 ) -> Response:
     """Without JavaScript: the page shows this message and its reply."""
-    reply = relay_message(context, actor, text)
+    reply = relay_message(request, context, actor, text)
     return render(
-        request, "chat.html", actor=actor, sent=text, reply=reply, max_chars=MAX_MESSAGE_CHARS
+        request, "chat.html", actor=actor, sent=text, reply=reply, max_chars=MAX_MESSAGE_CHARS,
+        owner=transcript_owner(request),
     )
 
 
@@ -136,8 +172,12 @@ def chat_send(
 )
 def chat_api(
     *,
+    request: Request,
     body: ChatIn,
     actor: Practitioner,
     context: Ctx,
 ) -> ChatOut:
-    return relay_message(context, actor, body.text)
+    return relay_message(
+        request, context, actor, body.text, conversation=body.conversation,
+        resumed=body.resumed,
+    )

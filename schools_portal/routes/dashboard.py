@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import PlainTextResponse, Response
 
+from app_context import AppContext
 from mash import figures
 from mash.access import Actor
 from mash.figures import WeekFigures
 from schools_portal.charts import Series, bar_chart, column_chart
-from schools_portal.deps import Db, FiguresReader
+from schools_portal.deps import Ctx, Db, FiguresReader
 from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 
@@ -39,7 +40,10 @@ def _since(weeks: int) -> date:
 
 
 def load(db: Session, actor: Actor, weeks: int) -> list[WeekFigures]:
-    return figures.weekly_figures(session=db, actor=actor, since=_since(weeks))
+    """Every week of the period, oldest first; a week with no activity is a row of zeros."""
+    since = _since(weeks)
+    rows = figures.weekly_figures(session=db, actor=actor, since=since)
+    return figures.every_week(rows, since=since, until=since + timedelta(weeks=weeks))
 
 
 def charts(rows: list[WeekFigures]) -> dict[str, Any]:
@@ -62,6 +66,7 @@ def charts(rows: list[WeekFigures]) -> dict[str, Any]:
                 Series("Consultations", COLOURS["consultations"], [r.consultations
                                                                   for r in rows]),
             ],
+            axis="Contacts",
         ),
         "times": column_chart(
             "times",
@@ -75,6 +80,7 @@ def charts(rows: list[WeekFigures]) -> dict[str, Any]:
             ],
             stacked=False,
             unit=" min",
+            axis="Minutes (median)",
         ),
         "categories": bar_chart(
             "categories",
@@ -111,9 +117,9 @@ def dashboard_page(
     )
 
 
-def _csv(rows: list[WeekFigures], weeks: int) -> Response:
+def _csv(rows: list[WeekFigures], weeks: int, context: AppContext) -> Response:
     return PlainTextResponse(
-        figures.to_csv(rows),
+        figures.to_csv(rows, categories=list(context.guidance.pack.lexicon.labels)),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="mash-figures-{weeks}w.csv"'},
     )
@@ -122,9 +128,9 @@ def _csv(rows: list[WeekFigures], weeks: int) -> Response:
 @pages.get("/dashboard/figures.csv", include_in_schema=False)
 def dashboard_csv(
     *,
-    weeks: int = WEEKS, actor: FiguresReader, db: Db
+    weeks: int = WEEKS, actor: FiguresReader, db: Db, context: Ctx
 ) -> Response:
-    return _csv(load(db, actor, weeks), weeks)
+    return _csv(load(db, actor, weeks), weeks, context)
 
 
 @api.get("/figures", summary="Weekly figures (MASH managers and administrators)")
@@ -142,6 +148,6 @@ def figures_api(
 )
 def figures_csv_api(
     *,
-    weeks: int = WEEKS, actor: FiguresReader, db: Db
+    weeks: int = WEEKS, actor: FiguresReader, db: Db, context: Ctx
 ) -> Response:
-    return _csv(load(db, actor, weeks), weeks)
+    return _csv(load(db, actor, weeks), weeks, context)

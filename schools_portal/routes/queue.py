@@ -20,6 +20,7 @@ from mash.errors import MashError
 from mash.escalations import NOTE_MAX, OPEN_STATUSES, OUTCOME_LABELS
 from schools_portal.deps import Ctx, CurrentActor, Db, MashStaff
 from schools_portal.inputs import CleanInputRoute
+from schools_portal.queue_views import QueueViews, is_view
 from schools_portal.rendering import STATUS_LABELS, flash, render, when
 from schools_portal.resources import MAX_ID, fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
@@ -78,12 +79,20 @@ def seconds_left(deadline: datetime | None, now: datetime) -> int | None:
     return int((deadline - now).total_seconds()) if deadline else None
 
 
-def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any]:
-    """The open items as the queue shows them, most urgent first, then oldest."""
+def queue_items(
+    context: AppContext, db: Session, actor: Actor,
+    audited: dict[str, frozenset[int]] | None = None,
+) -> dict[str, Any]:
+    """The open items as the queue shows them, most urgent first, then oldest. `audited`: the
+    ids a live view's audit entries already named (schools_portal/queue_views.py)."""
     now = datetime.now(timezone.utc)
     limits = context.settings.ack_limit_minutes
+    audited = audited or {}
     items = []
-    for e in escalations.list_escalations(session=db, actor=actor, open_only=True, limit=200):
+    for e in escalations.list_escalations(
+        session=db, actor=actor, open_only=True, limit=200,
+        already_audited=audited.get("escalation"),
+    ):
         raised = _utc(e.raised_at)
         deadline = ack_deadline(limits, e)
         items.append(
@@ -100,7 +109,8 @@ def queue_items(context: AppContext, db: Session, actor: Actor) -> dict[str, Any
     consults = [
         {**_queue_entry("consultation", c, _utc(c.requested_at), now), "best_time": c.best_time}
         for c in consultations.list_consultations(
-            session=db, actor=actor, open_only=True, limit=200
+            session=db, actor=actor, open_only=True, limit=200,
+            already_audited=audited.get("consultation"),
         )
     ]
     return {"now": now.isoformat(), "escalations": items, "consultations": consults}
@@ -138,9 +148,10 @@ def queue_page(
     db: Db,
     context: Ctx,
 ) -> Response:
+    queue = queue_items(context, db, actor)
     return render(
-        request, "queue.html", actor=actor, queue=queue_items(context, db, actor),
-        poll_seconds=POLL_SECONDS,
+        request, "queue.html", actor=actor, queue=queue, poll_seconds=POLL_SECONDS,
+        view=request.app.state.queue_views.start(actor.user_id, queue),
     )
 
 
@@ -317,11 +328,21 @@ def close_consultation_form(
 @api.get("/queue", summary="The open escalations and consultations (MASH staff)")
 def queue_api(
     *,
+    request: Request,
+    view: str | None = Query(
+        None, max_length=64,
+        description="The queue page's view token: its refreshes are audited only when they "
+        "show an item the view has not yet shown",
+    ),
     actor: MashStaff,
     db: Db,
     context: Ctx,
 ) -> dict[str, Any]:
-    return queue_items(context, db, actor)
+    views: QueueViews = request.app.state.queue_views
+    queue = queue_items(context, db, actor, audited=views.named(actor.user_id, view))
+    if is_view(view):
+        views.remember(actor.user_id, view, queue)
+    return queue
 
 
 @api.get("/escalations", summary="Escalations visible to you (your organisation's, or all)")

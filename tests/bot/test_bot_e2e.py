@@ -235,6 +235,37 @@ def test_disclosure_in_the_middle_of_the_threshold_check(stack):
     assert len([e for e in stack.escalations() if e.message_id == meta["message_id"]]) == 1
 
 
+def test_the_relay_stops_a_half_finished_form_so_the_next_question_is_a_question(
+        stack, guidance_engine):
+    """Issue 14: a threshold check left half done (a reload, another page, 10 idle minutes)
+    swallowed the next question ("who is our MASH contact?" got "How old is the child?"). The
+    portal then has the relay send the bare cancel command through the signed channel first
+    (chat/relay.py send(stop_form_first=True)): this is that contract against the real bot."""
+    from chat.relay import ChatRelay
+
+    settings = Settings(environment="test", database_url=stack.db_url, var_dir=stack.logs,
+                        rasa_url=stack.rasa_url, channel_secret=stack.channel_secret)
+    db = make_engine(url=stack.db_url)
+    relay = ChatRelay(settings=settings, engine=guidance_engine,
+                      session_factory=session_factory(db))
+    sender = f"portal-{stack.demo.people['oakfield_dsl']}-e2eTabConversation01"
+    try:
+        asked = relay.send(sender_id=sender, text="I want to do a threshold check",
+                           metadata=metadata(stack))
+        assert any("What is worrying you" in t for t in texts(asked.messages)), asked.messages
+        reply = relay.send(sender_id=sender, text="who is our MASH contact?",
+                           metadata=metadata(stack), stop_form_first=True)
+        assert reply.form_stopped is True
+        answer = texts(reply.messages)
+        assert any("MASH contact" in t for t in answer), answer
+        assert not any("How old is the child" in t for t in answer), answer
+        # Nothing open now: the cancel says so, and the relay reads it as nothing stopped.
+        assert relay.stop_open_form(sender_id=sender, metadata=metadata(stack)) is False
+    finally:
+        relay.http.close()
+        db.dispose()
+
+
 def test_threshold_check_to_a_level(stack):
     sender = "dsl-level"
     say = lambda text: texts(stack.send(text, sender=sender, metadata=metadata(stack)))  # noqa: E731

@@ -116,3 +116,15 @@ def test_figures_need_the_right_role(session, actors):
     with pytest.raises(Forbidden):
         figures.weekly_figures(session=session, actor=actors["oakfield_dsl"])
     assert figures.weekly_figures(session=session, actor=Actor.system()) == []
+
+
+def test_every_week_fills_quiet_weeks_with_zeros_in_order():
+    busy = figures.WeekFigures(week_start=date(2026, 3, 9), escalations=2, contacts=2)
+    rows = figures.every_week([busy], since=date(2026, 3, 4), until=date(2026, 3, 30))
+    assert [r.week_start for r in rows] == [date(2026, 3, 2), date(2026, 3, 9),
+                                            date(2026, 3, 16), date(2026, 3, 23)]
+    assert rows[1] is busy
+    quiet = rows[0]
+    assert (quiet.contacts, quiet.escalations, quiet.by_urgency) == (
+        0, 0, {"immediate": 0, "concern": 0})
+    assert figures.to_csv(rows).splitlines()[0] == figures.to_csv([]).splitlines()[0]

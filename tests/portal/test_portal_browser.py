@@ -5,8 +5,8 @@ reference; in a second browser context MASH staff see it arrive in the queue wit
 reload, pick it up and record an outcome; the DSL then sees the outcome. Main actions are done
 with the keyboard alone. axe-core (tests/portal/browser, installed by scripts/ensure_axe.sh)
 checks every page for serious or critical violations; every page is also checked at phone
-width (375 px) for sideways scrolling. Screenshots go to artefacts/screenshots/ (and the
-notification journey's to artefacts/notification-journey.png).
+width (390 px) for sideways scrolling, and axe runs there too. Screenshots go to
+artefacts/screenshots/ (and the notification journey's to artefacts/notification-journey.png).
 
 A second journey (issue 14): the DSL raises a concern in the chat, a MASH worker in another
 context sees who raised it and records an outcome, and the DSL's notification count and chat
@@ -48,6 +48,7 @@ DISCLOSURE = (
     "A Year 5 girl has just told me her stepdad hit her with a belt and she is scared to go home."
 )
 POLL_WAIT_MS = 20_000  # the queue polls every 5 s
+PHONE = 390  # px: a current phone's width (issue 14)
 NOTIFICATION_WAIT_MS = 30_000  # the notification count every 10 s, after the dispatcher's pass
 
 pytestmark = [
@@ -355,23 +356,23 @@ PAGES = {
 
 
 def test_every_page_is_accessible_and_fits_a_phone(live_portal, browser):
-    anonymous = Visitor(browser, live_portal, "anonymous", width=375)
+    anonymous = Visitor(browser, live_portal, "anonymous", width=PHONE)
     try:
         anonymous.go("/signin")
         anonymous.shot("phone-signin")
         anonymous.axe("sign in")
-        assert _fits(anonymous), "sign-in scrolls sideways at 375 px"
+        assert _fits(anonymous), f"sign-in scrolls sideways at {PHONE} px"
     finally:
         anonymous.close()
     for key, paths in (("oakfield_dsl", PAGES["dsl"]), ("manager", PAGES["manager"])):
-        for width in (1280, 375):
+        for width in (1280, PHONE):
             visitor = Visitor(browser, live_portal, key, width=width)
             try:
                 visitor.sign_in(key)
                 for path in paths:
                     visitor.go(path)
                     name = (path.strip("/").replace("/", "-").split("?")[0] or "home")
-                    visitor.shot(("phone-" if width == 375 else "") + f"{key}-{name}")
+                    visitor.shot(("phone-" if width == PHONE else "") + f"{key}-{name}")
                     visitor.axe(f"{path} at {width}px")
                     assert _fits(visitor), f"{path} scrolls sideways at {width} px"
             finally:

@@ -58,7 +58,7 @@ def test_form_post_without_javascript_shows_the_alert(as_user):
     page = client.post("/chat", data={"text": DISCLOSURE, "csrf_token": token})
     assert page.status_code == 200
     assert 'class="risk-alert" role="alert"' in page.text
-    assert "ring 999 now" in page.text
+    assert 'ring <a href="tel:999">999</a> now' in page.text  # a tap-to-call number
     assert "E-000001" in page.text
 
 

@@ -70,7 +70,8 @@ def test_an_odd_disclosure_through_the_chat_page_gets_the_alert_and_one_escalati
     client, token = as_user("oakfield_dsl")
     page = post_form(client, "/chat", "text=" + ODD_FORM, token)
     assert page.status_code == 200
-    assert 'class="risk-alert" role="alert"' in page.text and "ring 999 now" in page.text
+    assert 'class="risk-alert" role="alert"' in page.text
+    assert 'ring <a href="tel:999">999</a> now' in page.text  # a tap-to-call number
     assert "E-000001" in page.text
     assert "\x00" not in page.text and "\x1b" not in page.text
     [escalation] = stored(context, Escalation)

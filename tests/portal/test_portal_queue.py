@@ -183,3 +183,64 @@ def test_a_consultation_shows_who_asked(as_user, demo):
     assert '<a href="tel:01510007777">0151 000 7777</a>' in raiser  # the number she gave
     assert '<a href="tel:01510001301">0151 000 1301</a>' in raiser  # and the directory's
     assert "Audit trail" not in page
+
+
+def _listings(context) -> list[tuple[str, list[int]]]:
+    from sqlalchemy import select
+
+    from mash.models import AuditEntry
+
+    with context.sessions() as session:
+        rows = session.execute(select(AuditEntry).where(AuditEntry.action.like("%.list"))
+                               .order_by(AuditEntry.id)).scalars()
+        return [(r.subject_type, r.detail["ids"]) for r in rows]
+
+
+def test_the_live_queue_is_audited_once_per_view_and_again_only_for_new_items(
+        as_user, raise_one, context):
+    """Issue 14: every 5 s refresh wrote audit rows. Now the page's listing is audited; its
+    refreshes only when they show an item the view has not shown yet."""
+    first = raise_one("immediate")
+    client, _ = as_user("duty")
+    page = client.get("/queue").text
+    view = re.search(r'data-view="([^"]+)"', page).group(1)
+    assert _listings(context) == [("escalation", [first.id]), ("consultation", [])]
+    for _ in range(3):  # three refreshes showing nothing new: no entries
+        assert [e["id"] for e in client.get(f"/api/queue?view={view}").json()[
+            "escalations"]] == [first.id]
+    assert len(_listings(context)) == 2
+    second = raise_one("immediate")  # a new item shown: that refresh is audited, naming it
+    client.get(f"/api/queue?view={view}")
+    client.get(f"/api/queue?view={view}")
+    assert _listings(context)[2:] == [("escalation", [first.id, second.id])]
+    # A view this session does not know (another's, made up, forgotten) is audited the first
+    # time, then is a view like any other; without a view every listing is audited.
+    client.get("/api/queue?view=not-a-view-of-this-session")
+    client.get("/api/queue?view=not-a-view-of-this-session")
+    other, _ = as_user("manager")
+    other.get(f"/api/queue?view={view}")
+    other.get("/api/queue")
+    other.get("/api/queue")
+    assert len(_listings(context)) == 3 + 4 * 2
+
+
+def test_an_item_that_left_and_came_back_is_still_named_once(as_user, raise_one, context):
+    """An item once named by the view stays named: a refresh showing fewer items writes nothing."""
+    item = raise_one("immediate")
+    client, token = as_user("duty")
+    view = re.search(r'data-view="([^"]+)"', client.get("/queue").text).group(1)
+    client.post(f"/api/escalations/{item.id}/pick-up", headers={"X-CSRF-Token": token})
+    client.get(f"/api/queue?view={view}")
+    assert [kind for kind, _ in _listings(context)] == ["escalation", "consultation"]
+
+
+def test_two_queue_tabs_of_one_session_each_keep_their_view(as_user, raise_one, context):
+    raise_one("immediate")
+    client, _ = as_user("duty")
+    views = [re.search(r'data-view="([^"]+)"', client.get("/queue").text).group(1)
+             for _ in range(2)]
+    assert views[0] != views[1]
+    for _ in range(3):
+        for view in views:
+            client.get(f"/api/queue?view={view}")
+    assert len(_listings(context)) == 2 * 2  # the two page loads only

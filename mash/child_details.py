@@ -4,8 +4,8 @@ Used to decide whether a further disclosure from the same person is about the ch
 open escalation (mash.followups). Only two kinds of detail are read, because practitioners are
 asked to use initials rather than names and nearly always give an age:
 
-- ages ("9-month-old", "9 months", "aged 7", "7yo", "7 year old", "9/12", "3/52", and a
-  school year: "Year 5" is 9 or 10);
+- ages ("9-month-old", "9 months", "aged 7", "7yo", "7 year old", "9/12", "3/52");
+- school years ("Year 5", "Y5"), compared with school years only;
 - initials ("J.S.", "JS", "child A", "initials KT").
 
 A wrong reading can only ever make the match stricter or looser in one known way: details that
@@ -72,13 +72,17 @@ class ChildDetails:
 
     ages: frozenset[int] = frozenset()
     initials: frozenset[str] = frozenset()
+    # School years are compared with school years only: "Year 3" and "Year 4" are different
+    # children, though their ages overlap.
+    school_years: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
-        return not self.ages and not self.initials
+        return not self.ages and not self.initials and not self.school_years
 
     def merged(self, other: ChildDetails) -> ChildDetails:
-        return ChildDetails(self.ages | other.ages, self.initials | other.initials)
+        return ChildDetails(self.ages | other.ages, self.initials | other.initials,
+                            self.school_years | other.school_years)
 
 
 def _number(raw: str) -> int:
@@ -100,10 +104,8 @@ def read_child_details(text: str) -> ChildDetails:
         ages.add(_age_key(_number(match.group(1)), unit))
     for match in _AGE_AGED.finditer(text):
         ages.add(_age_key(_number(match.group(1)), "years"))
-    for match in _SCHOOL_YEAR.finditer(text):
-        year = int(match.group(1))
-        if 1 <= year <= 13:
-            ages.update({(year + 4) * 12, (year + 5) * 12})
+    school_years = {int(m.group(1)) for m in _SCHOOL_YEAR.finditer(text)
+                    if 1 <= int(m.group(1)) <= 13}
     for match in _AGE_CLINICAL.finditer(text):
         unit = "months" if match.group(2) == "12" else "weeks"
         ages.add(_age_key(int(match.group(1)), unit))
@@ -120,7 +122,7 @@ def read_child_details(text: str) -> ChildDetails:
             token = match.group(1)
             if token not in ACRONYMS:
                 initials.add(token)
-    return ChildDetails(frozenset(ages), frozenset(initials))
+    return ChildDetails(frozenset(ages), frozenset(initials), frozenset(school_years))
 
 
 def read_all(texts: Iterable[str | None]) -> ChildDetails:
@@ -137,7 +139,8 @@ def compare(new: ChildDetails, known: ChildDetails) -> str:
     in common), 'same' when they share a detail and disagree on none, 'unknown' otherwise
     (either gives nothing the other can be checked against)."""
     shared = False
-    for mine, theirs in ((new.ages, known.ages), (new.initials, known.initials)):
+    for mine, theirs in ((new.ages, known.ages), (new.initials, known.initials),
+                         (new.school_years, known.school_years)):
         if mine and theirs:
             if not mine & theirs:
                 return "different"

@@ -68,7 +68,7 @@ def test_the_same_child_again_joins_the_open_escalation_in_the_portal(as_user, c
     page = dsl.post("/chat", data={"text": AGAIN, "csrf_token": token}).text
     reference = first["escalation_reference"]
     # the safety message every time, and the reference it joined
-    assert 'class="risk-alert" role="alert"' in page and "ring 999 now" in page
+    assert 'class="risk-alert" role="alert"' in page and 'href="tel:999"' in page
     assert "added to the concern you raised earlier" in page and reference in page
     with context.sessions() as session:
         found = escalations.list_escalations(session=session, actor=MASH)

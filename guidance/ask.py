@@ -10,6 +10,7 @@ numbers.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -19,11 +20,12 @@ from spacy.language import Language
 from guidance.compose import Answer, compose, no_question_text, not_found
 from guidance.curated import CuratedMatcher, Match
 from guidance.faq import Faq
-from guidance.question_kinds import Query
+from guidance.question_kinds import KindReader, Query
 from guidance.retrieval import GuideIndex
 from guidance.sections import Section, Sections
 from guidance.sentences import RERANK_DEPTH, rerank
 from guidance.spelling import TEXT_SPEAK, respell
+from guidance.tuning import Weights
 from guidance.vocabulary import Analyser, QueryReader
 
 __all__ = ["Answer", "AnswerFinder"]
@@ -45,12 +47,21 @@ class AnswerFinder:
         contacts: Any,
         nlp: Language,
         faq: Faq | None = None,
+        kinds: KindReader | None = None,
+        weights: Weights | None = None,
     ):
+        """`kinds`: what kind of answer a question asks for; by default the question-kind
+        model of the cached classifier bundle (trained first if it is missing)."""
         self._contacts = contacts
+        if kinds is None:
+            from guidance.classifier import load_or_train
+
+            kinds = KindReader(load_or_train().kinds)
         analyser = Analyser(nlp)
-        self._guide = GuideIndex(sections, analyser.terms)
+        self._guide = GuideIndex(sections, analyser.terms, weights)
         glossary = getattr(sections, "glossary", {}) or {}
-        self._reader = QueryReader(analyser, self._guide.idf, self._guide.term_counts, glossary)
+        self._reader = QueryReader(analyser, self._guide.idf, self._guide.term_counts, glossary,
+                                   kinds)
         # Curated answers (the pack's faq.yml), matched over the same reading as retrieval.
         faq = faq or Faq()
         self._threshold = faq.threshold
@@ -69,7 +80,21 @@ class AnswerFinder:
     def ask(self, text: str, role: str | None = None) -> Answer:
         """Answer a question: a curated answer when one matches confidently, else the best
         sentences of the guide; either way quoted and cited."""
-        query = self._analyse(text)
+        return self.answer(self.read(text), role)
+
+    def read(self, text: str) -> Query | None:
+        """The question analysed (None when it has no words): what `answer` takes."""
+        return self._analyse(text)
+
+    def with_weights(self, weights: Weights) -> AnswerFinder:
+        """The same finder with other retrieval weights (for learning them); shares the index."""
+        other = copy.copy(self)
+        other._guide = copy.copy(self._guide)
+        other._guide.weights = weights
+        return other
+
+    def answer(self, query: Query | None, role: str | None = None) -> Answer:
+        """`ask` on a question already read."""
         if query is None:
             return Answer(no_question_text(self._contacts), [], question=False)
         role = (role or "").strip().lower() or None

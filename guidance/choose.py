@@ -12,12 +12,9 @@ from guidance.sentences import score_units
 from guidance.units import Unit
 from guidance.vocabulary import EXPANSION_WEIGHT
 
-DETAIL_IDF = 1.0  # a question word this rare is a detail the answer should speak to...
-DETAIL_SHARE = 0.3  # ...if a sentence with it scores at least this share of the best
-REWORDED_SHARE = 0.1  # the glossary's word for the asker's word: a sentence with it answers
-BEST_SHARE = 0.5  # a sentence scoring under half the best one is left out...
-ACTION_SHARE = 0.4  # ...but "what should I do" wants every core step
-STEP_SHARE = 0.25  # ...down to this share of the best, if they are steps
+# The shares of the best sentence's score that decide what else is quoted are learned
+# (guidance/tuning.py: best_share, action_share, step_share, detail_share, reworded_share).
+DETAIL_IDF = 1.0  # a question word this rare is a detail the answer should speak to
 LIST_CHARS = 520  # a list quoted whole is kept to about this many characters
 # A sentence that points back to the one before it ("In that case, refer without consent").
 _ANAPHOR = re.compile(
@@ -38,7 +35,8 @@ def pick(guide: GuideIndex, query: Query, index: int, limit: int) -> list[tuple[
         chosen = opening + [pair for pair in ranked if pair not in opening][:1]
         chosen = [pair for pair in chosen if pair in opening or pair[0] >= 0.6 * best]
     else:
-        share = ACTION_SHARE if query.asks_action else BEST_SHARE
+        weights = guide.weights
+        share = weights.action_share if query.asks_action else weights.best_share
         chosen = [pair for pair in ranked if pair[0] >= share * best][:limit]
         if query.asks_action:
             # Room left: the next steps in the guide's own order of importance.
@@ -47,7 +45,7 @@ def pick(guide: GuideIndex, query: Query, index: int, limit: int) -> list[tuple[
                 for pair in ranked
                 if pair not in chosen
                 and (pair[1].is_action or pair[1].forbids)
-                and pair[0] >= STEP_SHARE * best
+                and pair[0] >= weights.step_share * best
             ]
             chosen += steps[: max(0, limit - len(slots(chosen)))]
         if len(chosen) < 2:
@@ -138,8 +136,8 @@ def cover_detail(
     ]
     best = ranked[0][0] if ranked else 0.0
     for group, share in (
-        (sorted(missing, key=lambda t: -guide.idf[t])[:1], DETAIL_SHARE),
-        (sorted(reworded, key=lambda t: (-guide.idf[t], t)), REWORDED_SHARE),
+        (sorted(missing, key=lambda t: -guide.idf[t])[:1], guide.weights.detail_share),
+        (sorted(reworded, key=lambda t: (-guide.idf[t], t)), guide.weights.reworded_share),
     ):
         chosen = add_detail(group, chosen, ranked, share * best, limit)
     return chosen

@@ -1,5 +1,5 @@
 """python -m guidance VERB: risk, assess, ask, eval, validate, coverage, bench, train, shell,
-faq-threshold, gaps.
+faq-threshold, tune, gaps.
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
@@ -88,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--details", action="store_true",
                      help="list the questions whose curated and retrieved answers differ")
     sub.set_defaults(handler=_run_faq_threshold)
+    sub = commands.add_parser("tune", help="learn the retrieval weights on the labelled "
+                              "questions' training split and compare them with the code's")
+    sub.add_argument("--pack", help="pack folder or name (default: GUIDANCE_PACK)")
+    sub.set_defaults(handler=_run_tune)
     sub = commands.add_parser("gaps", help="group the questions answered without confidence "
                               "by topic, with counts and examples")
     sub.add_argument("--from", dest="source", required=True, metavar="FILE.jsonl",
@@ -357,6 +361,34 @@ def _run_faq_threshold(args: argparse.Namespace) -> int:
                 mark = "gain" if s.curated_passes else "loss"
                 print(f"  {s.confidence:.2f} {mark} {s.id} -> {s.entry}: {s.text[:70]}")
     return 0
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from guidance import learn_weights
+    from guidance.tuning import Weights
+
+    engine = _load_engine(sys.stderr, args.pack)
+    if engine is None:
+        return EXIT_PACK
+    finder = engine.answers
+    covered, not_covered = learn_weights.labelled_files()
+    train = learn_weights.read_items(finder, covered, not_covered, True)
+    held = learn_weights.read_items(finder, covered, not_covered, False)
+    learned = learn_weights.learn(finder, train, learn_weights.required_rows(), log=sys.stdout)
+    current = Weights()
+    for field in fields(Weights):
+        start, now, new = (getattr(w, field.name) for w in (learn_weights.START, current,
+                                                             learned))
+        mark = "" if new == now else "   <- differs from guidance/tuning.py"
+        print(f"  {field.name:16s} hand-set {start:<5} learned {new:<5} code {now:<5}{mark}")
+    for name, items in (("training", train), ("held back", held)):
+        for label, weights in (("hand-set", learn_weights.START), ("learned", learned)):
+            got = learn_weights.score(finder, items, weights)
+            print(f"{name:9s} {label:8s}: {got.passed}/{got.covered} answered with the facts, "
+                  f"{got.declined}/{got.not_covered} not-covered questions not confident")
+    return 0 if learned == current else 1
 
 
 def _run_coverage(args: argparse.Namespace) -> int:

@@ -50,9 +50,9 @@ def compose(
         best_unit = picked[0][0]
         other = pick(guide, query, second, 1)
         if (
-            second_score >= 0.8 * top_score
+            second_score >= guide.weights.second_section * top_score
             and other
-            and other[0][0] >= 0.9 * best_unit
+            and other[0][0] >= guide.weights.second_sentence * best_unit
             and not any(same_point(other[0][1], unit) for _, unit in picked)
         ):
             parts.append((second, [other[0][1]]))

@@ -16,6 +16,7 @@ from guidance.combine import Combined
 from guidance.gaps import Gap, gap_for
 from guidance.nlp import make_nlp
 from guidance.pack import Pack
+from guidance.question_kinds import KindReader
 from guidance.risk import RiskResult, RiskScreen
 
 # Longer than any real message or case note, short enough that one request stays fast.
@@ -57,10 +58,14 @@ class Engine:
         self.nlp = make_nlp()
         self.risk_screen = RiskScreen(pack.lexicon, self.nlp)
         self.assessor = Assessor(pack.levels, self.risk_screen, self.nlp, pack.sections)
-        self.answers = AnswerFinder(pack.sections, pack.contacts, self.nlp, pack.faq)
         if second_opinion is _LOAD:
             second_opinion = load_or_train(rules=self.rules_only)
         self.second_opinion: SecondOpinion | None = second_opinion
+        # The question-kind model travels in the same cached bundle as the second opinion;
+        # without a second opinion (the rules alone) answers still read kinds from it.
+        models = second_opinion if second_opinion is not None else load_or_train()
+        self.answers = AnswerFinder(pack.sections, pack.contacts, self.nlp, pack.faq,
+                                    KindReader(models.kinds))
         self.combined = Combined(self.risk_screen, self.assessor, second_opinion)
 
     def rules_only(self, texts: list[str]) -> list[tuple[str, bool]]:

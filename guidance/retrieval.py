@@ -18,16 +18,14 @@ from rank_bm25 import BM25Okapi
 from guidance.passages import plain_text, split_passages
 from guidance.question_kinds import Query
 from guidance.sections import Section
+from guidance.tuning import Weights
 from guidance.units import Unit, make_unit
 
 K1 = 1.2
 B = 0.75
 TITLE_WEIGHT = 3
 TAG_WEIGHT = 2
-ROLE_BOOST = 1.25  # a section written for the asker's role wins a near tie
-MIN_SCORE = 1.5  # below this best BM25 score the guide has nothing on the question
 UNKNOWN_SHARE = 1.0  # a word the guide never uses weighs as much as its rarest word
-MIN_COVERAGE = 0.35  # share of the question's weight the best section must match
 
 
 class _LuceneBM25(BM25Okapi):
@@ -78,8 +76,10 @@ class GuideIndex:
     """One pack's sections ready to rank and to quote: BM25 over each section's lemmas (title
     and tags counted more) and each section's quotable units. Build once; then read only."""
 
-    def __init__(self, sections: Iterable[Section], terms: Callable[[str], list[str]]):
+    def __init__(self, sections: Iterable[Section], terms: Callable[[str], list[str]],
+                 weights: Weights | None = None):
         self.sections: list[Section] = list(sections)
+        self.weights = weights or Weights()  # learned (guidance/tuning.py)
         documents = []
         for section in self.sections:
             found = terms(plain_text(section.body))
@@ -113,7 +113,7 @@ class GuideIndex:
         if role:
             for index, section in enumerate(self.sections):
                 if role in section.audience:
-                    scores[index] *= ROLE_BOOST
+                    scores[index] *= self.weights.role_boost
         return sorted(
             ((float(score), index) for index, score in enumerate(scores) if score > 0),
             reverse=True,
@@ -131,7 +131,7 @@ class GuideIndex:
     def is_answerable(self, query: Query, best: tuple[float, int]) -> bool:
         """Whether the section scores enough and speaks to enough of what was asked."""
         score, index = best
-        if score < MIN_SCORE:
+        if score < self.weights.min_score:
             return False
         # How much of what was asked does the best section speak to? Unknown words weigh most.
         tf = self.term_counts[index]
@@ -140,7 +140,7 @@ class GuideIndex:
         # A glossary match means the question named this topic in other words: count it fully.
         matched_expansion = sum(self.idf[t] for t in query.expanded if t in tf)
         total = sum(asked) or 1.0
-        return (sum(matched) + matched_expansion) / total >= MIN_COVERAGE
+        return (sum(matched) + matched_expansion) / total >= self.weights.min_coverage
 
     def opening_defines(self, query: Query, index: int) -> bool:
         """Whether the section's first two sentences name most of what was asked about."""

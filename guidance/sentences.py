@@ -10,12 +10,12 @@ from guidance.retrieval import GuideIndex
 from guidance.units import Unit
 
 RERANK_DEPTH = 6
-TOPIC_WEIGHT = 0.35  # a section's title and tag words matter less when choosing its sentences
-SENTENCE_WEIGHT = 1.0  # how much the best single sentence adds to a section's score
-TITLE_BONUS = 1.0  # a section whose title and tags name all the question's words counts double
-COVERAGE_FLOOR = 0.4  # a section naming none of the question's words keeps this share
-LOCAL_DISCOUNT = 0.7  # a word in every sentence of a section counts 30% when choosing among them
-UNRELATED_KIND = 0.3
+# How sentences and sections are weighed is learned (guidance/tuning.py): topic_weight (a
+# section's title and tag words when choosing its sentences), sentence_weight (what the best
+# sentence adds to a section's score), title_bonus (a section whose title and tags name the
+# question), coverage_floor (the share kept by a section naming none of the question's words),
+# local_discount (a word in every sentence of a section), unrelated_kind (a sentence of the
+# right kind naming nothing asked about).
 ACTOR_BONUS = 0.75  # per person or agency a sentence names, for "who" questions
 STEP_ORDER = 0.5  # and the earlier of two steps is the more basic
 
@@ -30,6 +30,7 @@ def score_units(
     """
     units = guide.units[index]
     topic = guide.title_terms[index]
+    tuned = guide.weights
     weights: dict[str, float] = {}
     for term, weight in query.weights.items():
         if term not in guide.idf:
@@ -39,7 +40,8 @@ def score_units(
             value *= 0.5  # the glossary's wording: the asker's own words decide
         if choosing:
             share = guide.unit_df[index].get(term, 0) / max(len(units), 1)
-            value *= (1.0 - LOCAL_DISCOUNT * share) * (TOPIC_WEIGHT if term in topic else 1.0)
+            value *= ((1.0 - tuned.local_discount * share)
+                      * (tuned.topic_weight if term in topic else 1.0))
         weights[term] = value
     scored = []
     for unit in units:
@@ -49,7 +51,7 @@ def score_units(
         if score <= 0 and not choosing:
             continue
         # A sentence of the right kind that names nothing asked about is a weak answer.
-        score += kind_bonus(query, unit) * (1.0 if score > 0 else UNRELATED_KIND)
+        score += kind_bonus(query, unit) * (1.0 if score > 0 else tuned.unrelated_kind)
         if query.asks_action and choosing:
             score += step_bonus(unit, len(units))
         if unit.position == 0:
@@ -116,6 +118,7 @@ def rerank(
         t: w * guide.idf[t] for t, w in query.weights.items() if t in guide.idf and " " not in t
     }
     total = sum(asked.values()) or 1.0
+    tuned = guide.weights
     head = []
     for score, i in ranked[:RERANK_DEPTH]:
         # A section missing the question's rarest word answers less of it.
@@ -123,9 +126,9 @@ def rerank(
         coverage = sum(v for t, v in asked.items() if t in tf) / total
         head.append(
             (
-                (score + SENTENCE_WEIGHT * best_sentence(guide, query, i))
-                * (1.0 + TITLE_BONUS * guide.topic_coverage(query, i))
-                * (COVERAGE_FLOOR + (1.0 - COVERAGE_FLOOR) * coverage),
+                (score + tuned.sentence_weight * best_sentence(guide, query, i))
+                * (1.0 + tuned.title_bonus * guide.topic_coverage(query, i))
+                * (tuned.coverage_floor + (1.0 - tuned.coverage_floor) * coverage),
                 i,
             )
         )

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from spacy.language import Language
 
 from guidance.nlp import normalise
-from guidance.question_kinds import Query, frame_and_content, read_kinds
+from guidance.question_kinds import KindReader, Query, frame_and_content
 from guidance.spelling import deletes, derived, stem
 
 MAX_QUERY_TERMS = 80
@@ -83,8 +83,10 @@ class QueryReader:
         idf: Mapping[str, float],
         term_counts: Sequence[Mapping[str, int]],
         glossary: Mapping[str, Sequence[str]],
+        kinds: KindReader,
     ):
         self._analyser = analyser
+        self._kinds = kinds
         self._idf = idf
         # Glossary: single words by word, phrases by their word tuple; expansions pre-lemmatised.
         self._gloss_words: dict[str, list[str]] = {}
@@ -128,9 +130,8 @@ class QueryReader:
 
     def read(self, question: str) -> Query:
         """The question (already respelled) as weighted guide terms and kinds."""
-        query = Query()
+        query = Query(kinds=self._kinds.read(question))
         normalised = normalise(question)
-        read_kinds(query, normalised, set(self._analyser.words(question)))
         frame, content = frame_and_content(normalised)
         lemmas = self._analyser.lemmas(content)[:MAX_QUERY_TERMS]
         mended = [self._mend(lemma) for lemma in lemmas]

@@ -281,3 +281,65 @@ def test_none_items_are_not_pushed_to_immediate(engine, path):
     rules = engine.risk_screen.screen_many([row["text"] for row in rows])
     combined = engine.risk_many([row["text"] for row in rows])
     assert all(RANK[c.urgency] >= RANK[r.urgency] for c, r in zip(combined, rules, strict=True))
+
+
+def test_the_question_kind_model_travels_in_the_bundle_as_plain_arrays(trained):
+    model, cache = trained
+    [directory] = [p.parent for p in cache.glob("*/model.json")]
+    meta = json.loads((directory / "model.json").read_text(encoding="utf-8"))
+    assert "kinds" in meta and meta["kind_settings"] == classifier.KIND_SETTINGS
+    reloaded = classifier.load(directory)
+    questions = [text for text, _ in classifier.read_kind_rows(DATA / classifier.KINDS_FILE)]
+    np.testing.assert_array_equal(reloaded.kind_model.proba(questions),
+                                  model.kind_model.proba(questions))
+    # The threshold is the one learned on the held-back questions, and is reported.
+    figures = model.figures["kinds"]
+    assert model.thresholds["kinds"] == figures["threshold"] in classifier.KIND_STEPS
+    assert figures["f1"] >= 0.8
+    assert any(line.startswith("question kinds:") for line in classifier.describe(model))
+
+
+def test_the_kind_numpy_prediction_equals_scikit_learn():
+    rows = classifier.read_kind_rows(DATA / classifier.KINDS_FILE)
+    frames = classifier.frame_rows(DATA / classifier.KIND_FRAMES_FILE)
+    assert len(frames) == classifier.KIND_SETTINGS["fills_per_frame"] * len(
+        [f for fs in (classifier.yaml.safe_load(
+            (DATA / classifier.KIND_FRAMES_FILE).read_text())["frames"].values()) for f in fs])
+    pipeline = classifier.fit_pipeline(*classifier._kind_pairs(rows + frames),
+                                       classifier.KIND_SETTINGS)
+    linear = classifier.to_linear(pipeline, classifier.KIND_SETTINGS)
+    texts = [text for text, _ in rows]
+    np.testing.assert_allclose(linear.proba(texts), pipeline.predict_proba(texts), atol=1e-9)
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("what's the phone number for the emergency duty team", "number"),
+    ("how long has the LADO got to respond", "time"),
+    ("what is a child protection plan", "definition"),
+    ("a boy in year 7 told me his uncle touches him", "action"),
+    ("which level of need is a child missing from home", "level"),
+    ("what are the signs of child criminal exploitation", "signs"),
+    ("is the front door open on a sunday", "hours"),
+])
+def test_plain_questions_get_their_kind(trained, question, kind):
+    model, _ = trained
+    assert kind in model.kinds(question)
+
+
+def test_a_greeting_asks_for_no_kind(trained):
+    model, _ = trained
+    assert model.kinds("hello") == frozenset()
+
+
+def test_a_bundle_without_the_kind_model_says_so(trained):
+    model, _ = trained
+    with pytest.raises(classifier.ClassifierError):
+        replace(model, kind_model=None).kinds("what is neglect")
+
+
+def test_one_question_at_a_time_gives_the_batch_probabilities(trained):
+    model, _ = trained
+    texts = ["what is neglect", "", "   ", "x" * 3000, "how long does the assessment take?"]
+    batch = model.kind_model.proba(texts)
+    for text, row in zip(texts, batch, strict=True):
+        np.testing.assert_allclose(model.kind_model.proba_one(text), row, atol=1e-12)

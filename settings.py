@@ -72,6 +72,11 @@ class Settings:
         default_factory=lambda: {"immediate": 15, "concern": 240}
     )
     transcript_retention_days: int = 90
+    # A further disclosure from the same person joins their open escalation (mash/followups.py)
+    # within this many minutes of its latest message when the child's details agree, and within
+    # the short window when there are no details to compare. 0 turns joining off.
+    follow_up_window_minutes: int = 120
+    follow_up_short_window_minutes: int = 30
     # Portal sessions (server-side): signed out after this long idle, and after this long at all.
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
@@ -131,6 +136,8 @@ class Settings:
                 "concern": _int(env, "ACK_LIMIT_MINUTES_CONCERN", 240),
             },
             transcript_retention_days=_int(env, "TRANSCRIPT_RETENTION_DAYS", 90),
+            follow_up_window_minutes=_int(env, "FOLLOW_UP_WINDOW_MINUTES", 120),
+            follow_up_short_window_minutes=_int(env, "FOLLOW_UP_SHORT_WINDOW_MINUTES", 30),
             session_idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 12),
             chat_form_idle_minutes=_int(env, "CHAT_FORM_IDLE_MINUTES", 10),
@@ -174,6 +181,10 @@ class Settings:
             raise SettingsError("CHAT_FORM_IDLE_MINUTES must be positive")
         if self.enrolment_code_hours <= 0:
             raise SettingsError("ENROLMENT_CODE_HOURS must be positive")
+        if not 0 <= self.follow_up_short_window_minutes <= self.follow_up_window_minutes:
+            raise SettingsError(
+                "FOLLOW_UP_SHORT_WINDOW_MINUTES must be between 0 and FOLLOW_UP_WINDOW_MINUTES"
+            )
         for urgency, minutes in self.ack_limit_minutes.items():
             if minutes <= 0:
                 raise SettingsError(f"the {urgency} acknowledgement limit must be positive")

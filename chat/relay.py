@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
+from chat.cards import card_text, disclosure_card, fold_cards
 from chat.inputs import clean_text
 from chat.signing import WEBHOOK_PATH, SignatureError, sign_request
 from chat.sources import fold_sources
@@ -65,6 +66,9 @@ class ChatReply:
     urgency: str = "none"
     categories: list[str] = field(default_factory=list)
     escalation_reference: str | None = None
+    # The message joined the sender's open escalation for the same child (mash/followups.py)
+    # rather than raising a new one; escalation_reference is the one it joined.
+    escalation_joined: bool = False
     assistant_available: bool = True
     safety_message_added: bool = False
     # With stop_form_first: True when a half-finished form was stopped before this message.
@@ -76,6 +80,7 @@ class ChatReply:
             "urgency": self.urgency,
             "categories": self.categories,
             "escalation_reference": self.escalation_reference,
+            "escalation_joined": self.escalation_joined,
             "assistant_available": self.assistant_available,
         }
 
@@ -142,15 +147,26 @@ class ChatRelay:
         reply.urgency, reply.categories = screen.urgency, screen.categories
         if screen.urgency == "immediate":
             self._ensure_safety_message(reply)
-            reply.escalation_reference = self._raise(sender_id, text, metadata, screen)
+            raised = self._raise(sender_id, text, metadata, screen)
+            if raised is not None:
+                reply.escalation_reference, reply.escalation_joined = raised
             if reply.escalation_reference and not _mentions(reply, reply.escalation_reference):
-                reply.messages.append(
-                    {
-                        "text": f"Your concern has been escalated to the MASH duty social "
-                        f"worker. Reference: {reply.escalation_reference}."
-                    }
-                )
+                reply.messages.append({"text": escalated_text(reply)})
+            self._add_level_card(reply, text, metadata)
         return reply
+
+    def _add_level_card(self, reply: ChatReply, text: str, metadata: dict[str, Any]) -> None:
+        """A GP's disclosure also gets the suggested level, its reasons, the GP's route and the
+        guide's sections (chat/cards.py), after the safety message and the reference."""
+        if any(m.get("card") for m in reply.messages):
+            return
+        try:
+            card = disclosure_card(self.engine, text[:MAX_TEXT_CHARS], metadata.get("role"))
+        except Exception:  # noqa: BLE001 - the level is extra; the safety message is not
+            log.exception("the suggested level could not be added")
+            return
+        if card is not None:
+            reply.messages.append({"text": card_text(card), "card": card})
 
     def stop_open_form(self, *, sender_id: str, metadata: Mapping[str, Any]) -> bool | None:
         """Stop whatever form the conversation has open (threshold check, consultation request)
@@ -188,7 +204,9 @@ class ChatRelay:
             )
             response = self.http.post(url, content=body, headers=headers, timeout=timeout)
             response.raise_for_status()
-            messages = fold_sources([m for m in response.json() if isinstance(m, dict)])
+            messages = fold_cards(
+                fold_sources([m for m in response.json() if isinstance(m, dict)])
+            )
         except (httpx.HTTPError, ValueError, SignatureError) as exc:
             log.error("the assistant (Rasa) did not answer: %s: %s", type(exc).__name__, exc)
             front_door = self.engine.pack.contacts.front_door
@@ -215,7 +233,9 @@ class ChatRelay:
 
     def _raise(
         self, sender_id: str, text: str, metadata: dict[str, Any], screen: Screen
-    ) -> str | None:
+    ) -> tuple[str, bool] | None:
+        """(reference, joined) of the escalation this message raised or joined; None when it
+        was spooled for later."""
         record = {
             "sender_id": sender_id,
             "text": text[:MAX_TEXT_CHARS],
@@ -249,7 +269,7 @@ class ChatRelay:
             log.error("spooled escalations wait for the database: %s", exc)
         return reference
 
-    def _raise_record(self, record: dict[str, Any]) -> str:
+    def _raise_record(self, record: dict[str, Any]) -> tuple[str, bool]:
         identity = ChannelIdentity.from_metadata(record["metadata"], sender=record["sender_id"])
         kwargs = dict(
             message_id=record["message_id"],
@@ -267,12 +287,12 @@ class ChatRelay:
                 log.warning("message id already used by another sender; raising under a new id")
                 kwargs["message_id"] = f"relay:{uuid.uuid4()}"
                 view = self._raise_once(session, identity, kwargs)
-        return view.reference
+        return view.reference, view.joined
 
-    @staticmethod
     def _raise_once(
-        session: Any, identity: ChannelIdentity, kwargs: dict[str, Any]
+        self, session: Any, identity: ChannelIdentity, kwargs: dict[str, Any]
     ) -> escalations.EscalationView:
+        kwargs = {**kwargs, "settings": self.settings}
         try:
             return escalations.raise_escalation(session=session, identity=identity, **kwargs)
         except InvalidInput as exc:
@@ -285,6 +305,21 @@ class ChatRelay:
     def drain_spool(self) -> int:
         """Raise escalations spooled while the database was down. Safe to call any time."""
         return self.spool.drain(self._raise_record, retry_later=(SQLAlchemyError,))
+
+
+def escalated_text(reply: ChatReply) -> str:
+    """What the user is told about the escalation when Rasa's reply did not say it."""
+    if reply.escalation_joined:
+        return (
+            f"This has been added to the concern you raised earlier about what reads as the "
+            f"same child, reference {reply.escalation_reference}, and the MASH duty social "
+            f"worker has been alerted again. If it is about a different child, please say so "
+            f"or ring the number above."
+        )
+    return (
+        f"Your concern has been escalated to the MASH duty social worker. "
+        f"Reference: {reply.escalation_reference}."
+    )
 
 
 def _mentions(reply: ChatReply, needle: str) -> bool:

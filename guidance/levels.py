@@ -20,7 +20,8 @@ Pattern syntax: words separated by spaces, each matching one token by its lemma,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from guidance.sections import ContactsLike, fill_placeholders
@@ -36,7 +37,11 @@ DOMAINS = {
 MIN_INDICATORS_PER_LEVEL = 12
 _LEVEL_FIELDS = {
     "level", "name", "description", "who_responds", "next_steps", "sections", "indicators",
+    "roles",
 }
+# Roles a level may give its own next steps for (`roles:`), and their fields.
+LEVEL_ROLES = ("dsl", "gp", "mash")
+_ROLE_FIELDS = {"next_steps", "sections"}
 _INDICATOR_FIELDS = {
     "id", "text", "patterns", "mitigated", "doing_well", "past", "once", "sections",
 }
@@ -99,6 +104,16 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class RoleSteps:
+    """A role's own next steps at a level (a GP's route is not a school's), and the guide
+    sections for them, cited first."""
+
+    next_steps: tuple[str, ...]
+    sections: tuple[str, ...] = ()
+    section_lines: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Level:
     number: int
     name: str
@@ -109,6 +124,7 @@ class Level:
     indicators: tuple[Indicator, ...]
     line: int
     section_lines: tuple[int, ...]
+    roles: Mapping[str, RoleSteps] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -187,6 +203,9 @@ class Levels:
             refs.extend(zip(ind.sections, ind.section_lines, strict=True))
         unplaced = self.context.unplaced
         refs.extend(zip(unplaced.sections, unplaced.section_lines, strict=True))
+        for level in self:
+            for steps in level.roles.values():
+                refs.extend(zip(steps.sections, steps.section_lines, strict=True))
         return refs
 
 
@@ -449,6 +468,7 @@ class _Reader:
         steps, _ = self.strings(raw, "next_steps")
         sections, section_lines = self.strings(raw, "sections")
         indicators = self.indicators(raw, number)
+        roles = self.roles(raw.get("roles"), raw.line_of("roles")) if "roles" in raw else {}
         if None in (name, description, who):
             return None
         return Level(
@@ -461,7 +481,32 @@ class _Reader:
             indicators=indicators,
             line=raw.line,
             section_lines=section_lines,
+            roles=roles,
         )
+
+    def roles(self, raw: object, line: int) -> dict[str, RoleSteps]:
+        """`roles: {gp: {next_steps: [...], sections: [...]}}`: a role's own next steps."""
+        if not isinstance(raw, LineDict):
+            self.problem(line, "'roles' must map a role to its next_steps and sections")
+            return {}
+        roles = {}
+        for role, value in raw.items():
+            if role not in LEVEL_ROLES:
+                self.problem(raw.line_of(role),
+                             f"unknown role '{role}' (expected one of {', '.join(LEVEL_ROLES)})")
+                continue
+            if not isinstance(value, LineDict):
+                self.problem(raw.line_of(role), f"'roles.{role}' must be a mapping")
+                continue
+            for key in value:
+                if key not in _ROLE_FIELDS:
+                    self.problem(value.line_of(key), f"unknown field 'roles.{role}.{key}'")
+            steps, _ = self.strings(value, "next_steps")
+            sections, section_lines = (), ()
+            if "sections" in value:
+                sections, section_lines = self.strings(value, "sections")
+            roles[role] = RoleSteps(steps, sections, section_lines)
+        return roles
 
     def indicators(self, raw: LineDict, number: int) -> tuple[Indicator, ...]:
         by_domain = raw.get("indicators")

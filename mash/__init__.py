@@ -10,6 +10,8 @@ it is given, committed before it returns, rolled back on error; access rules enf
                        authenticate, actor_for, list_people, set_named_contact, named_contact
     mash.escalations   raise_escalation, get_escalation, list_escalations, acknowledge, pick_up,
                        reassign, record_outcome, mark_originator_informed, check_deadlines
+                       (a further message about the same child joins the sender's open
+                       escalation: mash.followups, mash.child_details)
     mash.consultations request_consultation, get_consultation, list_consultations,
                        pick_up_consultation, close_consultation
     mash.outbox        Message, Target (protocol); mash.targets LogTarget, FileTarget, SmtpTarget

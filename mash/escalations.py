@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mash import lifecycle, outbox
+from mash import followups, lifecycle, outbox
 from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
@@ -29,7 +29,7 @@ from mash.directory import (
     people_names,
     resolve_sender,
 )
-from mash.errors import Conflict, Forbidden, InvalidInput
+from mash.errors import Conflict, Forbidden, InvalidInput, KeyInUse
 from mash.lifecycle import ItemKind, conditional_update, load_visible, require_mash
 from mash.models import (
     ESCALATION_STATUSES,
@@ -37,6 +37,7 @@ from mash.models import (
     URGENCIES,
     Escalation,
     EscalationCategory,
+    EscalationMessage,
     Person,
 )
 from mash.redact import redact
@@ -58,7 +59,7 @@ OUTCOME_LABELS = {
     "already_open": "Already open to a social worker",
     "other": "Other",
 }
-OPEN_STATUSES = ("raised", "acknowledged", "picked_up")
+OPEN_STATUSES = followups.OPEN_STATUSES
 
 
 def reference(escalation_id: int) -> str:
@@ -95,6 +96,11 @@ class EscalationSummary:
     originator_informed_at: datetime | None
     # The start of the redacted excerpt, only in listings asked for it (with_excerpts).
     excerpt_preview: str | None = None
+    # Messages the escalation holds (further ones joined it: mash/followups.py), the latest's
+    # time and, in listings with excerpts, the start of the latest one.
+    message_count: int = 1
+    last_message_at: datetime | None = None
+    latest_preview: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
@@ -119,6 +125,12 @@ class EscalationView(EscalationSummary):
     # Who raised it, from the directory (verified senders only): for the MASH to ring back.
     raised_by_name: str | None = None
     raised_by_phone: str | None = None
+    # The further messages joined to it, oldest first: {received_at, urgency, categories,
+    # excerpt} (redacted; excerpt None once purged).
+    further_messages: list[dict[str, Any]] = field(default_factory=list)
+    # True when the message this call raised joined the escalation as a further message
+    # (raise_escalation, and its replays): the user is told the reference it joined.
+    joined: bool = False
 
 
 def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) -> dict[str, Any]:
@@ -144,10 +156,21 @@ def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) 
         outcome_label=OUTCOME_LABELS.get(e.outcome_code or ""),
         outcome_at=e.outcome_at,
         originator_informed_at=e.originator_informed_at,
+        message_count=e.message_count or 1,
+        last_message_at=e.last_message_at or e.raised_at,
     )
 
 
-def _view(session: Session, e: Escalation) -> EscalationView:
+def _further(m: EscalationMessage) -> dict[str, Any]:
+    return {
+        "received_at": m.received_at.isoformat(),
+        "urgency": m.urgency,
+        "categories": list(m.categories or []),
+        "excerpt": m.excerpt,
+    }
+
+
+def _view(session: Session, e: Escalation, *, joined: bool = False) -> EscalationView:
     org_name = lifecycle.organisation_name(session, e.organisation_id)
     names = people_names(session, {e.picked_up_by})
     raiser = lifecycle.raised_by(session, e)
@@ -167,6 +190,12 @@ def _view(session: Session, e: Escalation) -> EscalationView:
         manager_notified_at=e.manager_notified_at,
         raised_by_name=raiser.name if raiser else None,
         raised_by_phone=raiser.phone if raiser else None,
+        further_messages=(
+            [_further(m) for m in followups.further_messages(session, e.id)]
+            if (e.message_count or 1) > 1
+            else []
+        ),
+        joined=joined,
     )
 
 
@@ -214,10 +243,17 @@ def raise_escalation(
     suggested_level: int | None = None,
     level_reasons: Sequence[str] = (),
     now: datetime | None = None,
+    settings: Settings | None = None,
 ) -> EscalationView:
     """Raise an escalation for the message `message_id`, or return the one this sender already
     raised for it (an audited replay). The key belongs to its sender: one another sender used is
     KeyInUse (a Conflict) and reveals nothing.
+
+    A further message from the same person about what reads as the same child, while their
+    escalation is open and within the window (mash/followups.py; `settings` gives the windows,
+    the defaults when None), joins that escalation instead: stored as a further excerpt, counted,
+    audited (escalation.follow_up) and re-alerted to the duty desk on the same item. The view
+    returned is that escalation's, with `joined` True, so the user is told its reference.
 
     `identity` is the channel's word for the sender (ChannelIdentity.from_metadata). A sender the
     directory does not know is still escalated, recorded as unverified (visible to the MASH and
@@ -253,6 +289,19 @@ def raise_escalation(
     existing = lifecycle.find_by_message_id(session, ESCALATION, message_id)
     if existing is not None:
         return _view(session, _replay(session, existing, identity, sender, now))
+    joined = followups.find_by_message_id(session, message_id)
+    if joined is not None:
+        return _replay_follow_up(session, joined, identity, sender, now)
+    excerpt = redact(text)[:EXCERPT_MAX]
+    target = followups.open_match(
+        session, identity=identity, sender=sender, urgency=urgency, excerpt=excerpt, now=now,
+        settings=settings or Settings(),
+    )
+    if target is not None:
+        view = _join(session, target, identity=identity, sender=sender, message_id=message_id,
+                     urgency=urgency, categories=cats, phrases=phrases, excerpt=excerpt, now=now)
+        if view is not None:
+            return view
 
     e = Escalation(
         message_id=message_id,
@@ -260,11 +309,13 @@ def raise_escalation(
         urgency=urgency,
         categories=cats,
         matched_phrases=phrases,
-        excerpt=redact(text)[:EXCERPT_MAX],
+        excerpt=excerpt,
         suggested_level=suggested_level,
         level_reasons=reasons,
         status="raised",
         raised_at=now,
+        last_message_at=now,
+        message_count=1,
         week_start=week_start(now),
         version=1,
     )
@@ -301,6 +352,111 @@ def raise_escalation(
         detail={"urgency": urgency, "verified": sender.verified},
     )
     return _view(session, e)
+
+
+def _join(
+    session: Session,
+    e: Escalation,
+    *,
+    identity: ChannelIdentity,
+    sender: Sender,
+    message_id: str,
+    urgency: str,
+    categories: list[str],
+    phrases: list[str],
+    excerpt: str,
+    now: datetime,
+) -> EscalationView | None:
+    """Attach the message to the open escalation `e`; None if `e` changed meanwhile."""
+    new_categories = [c for c in categories if c not in (e.categories or [])]
+    merged_phrases = list(dict.fromkeys([*(e.matched_phrases or []), *phrases]))[:MAX_PHRASES]
+    count = (e.message_count or 1) + 1
+    if not conditional_update(
+        session,
+        ESCALATION,
+        e.id,
+        [Escalation.version == e.version, Escalation.status.in_(OPEN_STATUSES)],
+        {
+            "message_count": count,
+            "last_message_at": now,
+            "categories": sorted([*(e.categories or []), *new_categories]),
+            "matched_phrases": merged_phrases,
+        },
+    ):
+        # Changed just now. By the same message joining from another transaction (the relay
+        # and the action raise each message): theirs stands. Otherwise (picked up, closed, a
+        # different message) this one is raised on its own: a duplicate at worst, never lost.
+        theirs = followups.find_by_message_id(session, message_id)
+        if theirs is not None:
+            return _replay_follow_up(session, theirs, identity, sender, now)
+        return None
+    theirs = followups.add_message(
+        session,
+        EscalationMessage(
+            escalation_id=e.id,
+            message_id=message_id,
+            channel=identity.channel[:40],
+            sender=identity.sender[:200],
+            originator_user_id=sender.person.id if sender.person else None,
+            urgency=urgency,
+            categories=categories,
+            matched_phrases=phrases,
+            excerpt=excerpt,
+            received_at=now,
+        ),
+    )
+    if theirs is not None:  # raised concurrently for the same message: theirs stands
+        return _replay_follow_up(session, theirs, identity, sender, now)
+    e = _refresh(session, e)
+    session.add_all(
+        EscalationCategory(escalation_id=e.id, category=c, week_start=e.week_start)
+        for c in new_categories
+    )
+    who = sender.organisation.name if sender.organisation else "an unverified sender"
+    holder = people_by_ids(session, [e.picked_up_by]) if e.picked_up_by else []
+    outbox.enqueue(
+        session,
+        key=f"escalation:{e.id}:follow_up:{count}:duty",
+        topic="escalation.follow_up",
+        audience="duty",
+        subject_type="escalation",
+        subject_id=e.id,
+        now=now,
+        recipient={"people": holder} if holder else None,
+        payload=_payload(
+            session,
+            e,
+            f"Further information: {e.urgency} escalation {reference(e.id)}",
+            f"{reference(e.id)} has a further message from {who} ({count} messages now).",
+            message_count=count,
+            new_categories=new_categories,
+        ),
+    )
+    lifecycle.record(
+        session,
+        actor=sender.actor,
+        kind=ESCALATION,
+        action="follow_up",
+        item_id=e.id,
+        now=now,
+        detail={"urgency": urgency, "message_count": count, "verified": sender.verified},
+    )
+    return _view(session, e, joined=True)
+
+
+def _replay_follow_up(
+    session: Session, m: EscalationMessage, identity: ChannelIdentity, sender: Sender,
+    now: datetime,
+) -> EscalationView:
+    """A further message raised again under its message id (the relay after the action):
+    the escalation it joined, to its own sender only (as `_replay`)."""
+    if not lifecycle.owned_by(m, identity, sender):
+        raise KeyInUse(
+            "That message id has already been used for another request, so nothing was "
+            "recorded. Please send it again with a new id."
+        )
+    e = session.get(Escalation, m.escalation_id)
+    return _view(session, _replay(session, e, identity, sender, now), joined=True)
 
 
 def _replay(
@@ -397,10 +553,16 @@ def list_escalations(
     )
     orgs = lifecycle.organisation_names(session, rows)
     names = people_names(session, {r.picked_up_by for r in rows})
+    latest = (
+        followups.latest_excerpts(session, [r.id for r in rows if (r.message_count or 1) > 1])
+        if with_excerpts
+        else {}
+    )
     return [
         EscalationSummary(
             **_summary_fields(r, orgs.get(r.organisation_id), names),
             excerpt_preview=lifecycle.preview(r.excerpt) if with_excerpts else None,
+            latest_preview=lifecycle.preview(latest.get(r.id)),
         )
         for r in rows
     ]

@@ -237,6 +237,32 @@ class Escalation(Base):
     ack_seconds = Column(Integer)
     outcome_seconds = Column(Integer)
     version = Column(Integer, nullable=False, default=1)
+    # Further messages from the same person about the same child join the open escalation
+    # (mash/followups.py): how many messages it holds, and when the latest came.
+    message_count = Column(Integer, nullable=False, default=1, server_default="1")
+    last_message_at = Column(UTCDateTime)
+
+
+class EscalationMessage(Base):
+    """A further message joined to an open escalation (mash/followups.py): the same person, the
+    same child, within the window. Its message id is an idempotency key like an escalation's,
+    so the relay raising the same message again finds it here. Excerpt and phrases are redacted
+    and purged with the escalation's."""
+
+    __tablename__ = "escalation_messages"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, ForeignKey("escalations.id"), nullable=False, index=True)
+    message_id = Column(String(200), nullable=False, unique=True)
+    channel = Column(String(40), nullable=False)
+    sender = Column(String(200), nullable=False)
+    originator_user_id = Column(Integer, ForeignKey("people.id"))
+    urgency = Column(String(20), nullable=False)
+    categories = Column(JSON, nullable=False)
+    matched_phrases = Column(JSON)
+    excerpt = Column(Text)
+    excerpt_purged_at = Column(UTCDateTime)
+    received_at = Column(UTCDateTime, nullable=False)
 
 
 class EscalationCategory(Base):

@@ -1,9 +1,10 @@
 """Retention: conversation text is kept only as long as triage and follow-up need it.
 
-`purge` blanks escalation excerpts and matched phrases, consultation topics and callback
-numbers, and the gap list's question texts, older than `settings.transcript_retention_days`.
-The items themselves (status, urgency, categories, times, outcome codes) stay, so the figures
-do not change, and the audit trail holds no conversation text, so it stays whole.
+`purge` blanks escalation excerpts and matched phrases (further messages' too), consultation
+topics and callback numbers, and the gap list's question texts, older than
+`settings.transcript_retention_days`. The items themselves (status, urgency, categories, times,
+outcome codes) stay, so the figures do not change, and the audit trail holds no conversation
+text, so it stays whole.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mash import audit
 from mash.access import Actor
 from mash.clock import utcnow
 from mash.db import unit_of_work
-from mash.models import Consultation, Escalation, QuestionGap
+from mash.models import Consultation, Escalation, EscalationMessage, QuestionGap
 from settings import Settings
 
 
@@ -43,6 +44,15 @@ def purge(
         .values(excerpt=None, matched_phrases=null(), excerpt_purged_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # Further messages joined to an escalation (mash/followups.py) are conversation text too.
+    session.execute(
+        update(EscalationMessage)
+        .where(
+            EscalationMessage.received_at < cutoff, EscalationMessage.excerpt_purged_at.is_(None)
+        )
+        .values(excerpt=None, matched_phrases=null(), excerpt_purged_at=now)
+        .execution_options(synchronize_session=False)
+    )
     consultations = session.execute(
         update(Consultation)
         .where(Consultation.requested_at < cutoff, Consultation.details_purged_at.is_(None))

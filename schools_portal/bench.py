@@ -87,7 +87,9 @@ def prepare(tmp: Path, items: int) -> str:
     for n in range(items):
         key = ("oakfield_dsl", "riverside_dsl", "gp")[n % 3]
         identity = ChannelIdentity(
-            channel="portal", sender=f"portal-{demo.people[key]}",
+            # a conversation per item, so each is an escalation of its own rather than a
+            # further message joining the same person's open one (mash/followups.py)
+            channel="portal", sender=f"portal-{demo.people[key]}-{n}",
             user_id=str(demo.people[key]), role=PEOPLE[key]["role"],
             organisation_id=demo.organisations[PEOPLE[key]["org"]],
         )

@@ -38,15 +38,27 @@ STATUS_LABELS = {
 }
 
 
+# The practitioner's own tab is named for their role: a GP's is their practice, not a school.
+HOME_TABS = {"gp": "My practice"}
+HOME_TAB_DEFAULT = "My school"
+
+
+def home_tab(role: str | None) -> str:
+    """The name of the practitioner's own tab (/school) for their role."""
+    return HOME_TABS.get(role or "", HOME_TAB_DEFAULT)
+
+
 def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(directory))  # autoescapes .html
     env = templates.env
     env.filters["when"] = when
     env.filters["guide_markdown"] = guide_markdown
+    env.tests["has_list"] = has_list
     env.filters["phone_links"] = phone_links
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
     env.filters["label"] = lambda s: (s or "").replace("_", " ")
     env.globals["ROLE_LABELS"] = ROLE_LABELS
+    env.globals["home_tab"] = home_tab
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     env.globals["environment"] = settings.environment
     env.globals["NOTIFICATION_POLL_SECONDS"] = NOTIFICATION_POLL_SECONDS
@@ -106,7 +118,7 @@ def nav_for(actor: Actor | None) -> list[tuple[str, str]]:
     if actor.role in PRACTITIONERS:
         items += [
             ("/chat", "Ask the assistant"),
-            ("/school", "My school"),
+            ("/school", home_tab(actor.role)),
             ("/notifications", "Notifications"),
         ]
     if actor.role in MASH_STAFF:
@@ -133,6 +145,13 @@ def when(value: datetime | str | None) -> str:
 
 
 _BULLET = re.compile(r"^\s*[-*]\s+")
+_LIST_LINE = re.compile(r"^- ", re.MULTILINE)
+
+
+def has_list(text: str | None) -> bool:
+    """Whether an answer quotes a list ("- " lines, as guidance.passages renders one), to be
+    drawn as a list rather than run together."""
+    return bool(text and _LIST_LINE.search(text))
 
 
 def guide_markdown(text: str) -> Markup:

@@ -157,6 +157,12 @@ def escalation_card(
             ],
         },
     ]
+    if view.message_count > 1:  # further messages about the same child joined it
+        blocks[1]["fields"].append({
+            "type": "mrkdwn",
+            "text": f"*Messages*\n{view.message_count} (latest "
+                    f"{_slack_date(view.last_message_at or view.raised_at)})",
+        })
     if view.level_reasons:
         reasons = "; ".join(view.level_reasons[:5])
         blocks.append(

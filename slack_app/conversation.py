@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
+from chat.cards import clean_card
 from chat.sources import clean_sources, section_url
 from mash.access import Actor
 from slack_app.blocks import esc
@@ -108,7 +109,29 @@ def _is_safety(deps: SlackDeps, message: dict[str, Any], reference: str | None) 
     )
 
 
+def render_card(card: dict[str, Any], portal_url: str) -> str:
+    """A threshold card (chat/cards.py) as mrkdwn: the level in bold, each list as bullets,
+    the guide's sections as links to their portal pages."""
+    if card["level"]:
+        lines = [f"*Suggested level {card['level']}: {esc(card['level_name'])}*"]
+    else:
+        lines = ["*No level can be suggested yet*"]
+    for title, key in (("Why", "reasons"), ("Next steps", "next_steps"),
+                       ("What would help place it", "questions")):
+        if card[key]:
+            lines.append(f"_{title}_")
+            lines += [f"• {esc(item)}" for item in card[key]]
+    if card["sources"]:
+        lines.append("_In the guide_")
+        lines += [f"• <{section_url(portal_url, s['id'])}|{esc(s['title'])}>"
+                  for s in card["sources"]]
+    return "\n".join(lines)
+
+
 def _render(message: dict[str, Any], portal_url: str = "") -> str:
+    card = clean_card(message.get("card")) if portal_url else None
+    if card is not None:
+        return render_card(card, portal_url)
     sources = clean_sources(message.get("sources")) if portal_url else []
     if sources:
         # mrkdwn links to the guide's section pages in the portal (titles escaped).
@@ -116,7 +139,8 @@ def _render(message: dict[str, Any], portal_url: str = "") -> str:
                           for s in sources)
         text = f"From the guide: {links}"
     else:
-        text = esc(message.get("text") or "")
+        # A quoted list's "- " lines as Slack bullets.
+        text = re.sub(r"(?m)^- ", "• ", esc(message.get("text") or ""))
     buttons = [b.get("title") for b in message.get("buttons") or [] if b.get("title")]
     if buttons:
         text += "\n_You can reply: " + " · ".join(esc(b) for b in buttons) + "_"

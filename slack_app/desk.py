@@ -220,7 +220,15 @@ class DutyDesk:
         """(reference, case text) for a MASH worker who pressed "View excerpt": read through the
         service as that worker (the access check and an audited read). None once purged."""
         view = self.load(actor, subject)
-        text = view.excerpt if isinstance(view, EscalationView) else view.topic
+        if not isinstance(view, EscalationView):
+            return view.reference, view.topic
+        text = view.excerpt
+        # Further messages about the same child that joined it (mash/followups.py), in order.
+        further = [m["excerpt"] for m in view.further_messages if m["excerpt"]]
+        if further and text:
+            parts = [text, *further]
+            text = "\n\n".join(f"Message {n} of {len(parts)}:\n{part}"
+                                for n, part in enumerate(parts, 1))
         return view.reference, text
 
     def mash_people(self, actor: Actor) -> list[tuple[int, str]]:

@@ -104,6 +104,19 @@ class SlackTarget:
                 f" has not been acknowledged after {waited} minutes. Please acknowledge it or "
                 f"pick it up.",
             )
+        elif topic == "escalation.follow_up":
+            # A further message about the same child joined the item: the card is redrawn
+            # (its message count) and the duty desk is told in its thread, broadcast.
+            card = self._card(subject)
+            self._post_once(
+                f"{message.idempotency_key}#thread",
+                channel=card.channel,
+                thread_ts=card.ts,
+                reply_broadcast=True,
+                text=f":speech_balloon: *Further information:* "
+                f"{esc(message.payload.get('reference'))} has a further message from the same "
+                f"person ({message.payload.get('message_count')} messages now).",
+            )
         elif topic == "escalation.overdue":
             self._step_up(message, subject)
         elif topic == "escalation.reassigned":

@@ -10,17 +10,10 @@ from typing import Any, TypeVar
 from rasa_sdk import Tracker
 
 from bot.runtime import get_engine, get_sessions, get_settings
+from guidance.roles import AUDIENCE_FOR_ROLE  # noqa: F401 - the actions' name for it
 
 T = TypeVar("T")
 
-# The guide's audiences (section front matter) for each signed-in role.
-AUDIENCE_FOR_ROLE = {
-    "dsl": "dsl",
-    "deputy_dsl": "dsl",
-    "gp": "gp",
-    "mash_worker": "mash",
-    "mash_manager": "mash",
-}
 SCHOOL_ROLES = frozenset({"dsl", "deputy_dsl"})
 ROLE_LABELS = {
     "dsl": "a designated safeguarding lead",

@@ -29,6 +29,7 @@ def raise_immediate(
         categories=categories,
         text=text,
         matched_phrases=matched,
+        settings=common.settings(),
     )
 
 
@@ -58,5 +59,8 @@ class ActionRaiseEscalation(Action):
                 phone=tracker.get_slot("safety_phone") or fallback["phone"],
             )
             return []
-        dispatcher.utter_message(response="utter_escalation_raised", reference=view.reference)
+        # A further message about the same child joined the sender's open escalation
+        # (mash/followups.py): the user is told which one, and that the MASH was alerted again.
+        response = "utter_escalation_joined" if view.joined else "utter_escalation_raised"
+        dispatcher.utter_message(response=response, reference=view.reference)
         return [SlotSet("escalation_reference", view.reference)]

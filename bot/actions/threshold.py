@@ -10,6 +10,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
+from chat.cards import threshold_card
+from guidance.roles import for_role
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class ActionAssessThreshold(Action):
         try:
             engine = common.engine()
             result = await common.in_thread(engine.assess, case_text(tracker))
+            # In the asker's role: a GP's next steps are the GP's route (guidance/roles.py).
+            result = for_role(result, engine.pack, common.role(tracker))
             level_name = engine.pack.levels[result.level].name if result.placed else ""
         except Exception:  # noqa: BLE001
             logger.exception("the guidance engine could not assess the case")
@@ -61,6 +65,8 @@ class ActionAssessThreshold(Action):
                 next_steps=_bullets(result.next_steps),
                 sources=common.join_sources(result.sources) or "the thresholds document",
             )
+            # The same result as a card (chat/cards.py) for the channels to draw, with links.
+            dispatcher.utter_message(json_message={"card": threshold_card(result)})
             return reset
         dispatcher.utter_message(
             response="utter_threshold_result",
@@ -70,4 +76,5 @@ class ActionAssessThreshold(Action):
             next_steps=_bullets(result.next_steps),
             sources=common.join_sources(result.sources) or "the thresholds document",
         )
+        dispatcher.utter_message(json_message={"card": threshold_card(result, level_name)})
         return reset

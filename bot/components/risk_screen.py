@@ -101,14 +101,19 @@ def higher_screen(own: dict[str, Any], metadata: Any) -> dict[str, Any]:
     return merged
 
 
-def safety_entities(contacts: Any, now: dt.datetime) -> list[dict[str, Any]]:
-    """Entities that fill the safety slots: which line is open now, its name and number, 999."""
+def safety_entities(
+    contacts: Any, now: dt.datetime, role: str | None = None
+) -> list[dict[str, Any]]:
+    """Entities that fill the safety slots: which line is open now, its name and number, 999,
+    and whose words to use (`safety_audience`: a GP's advice is clinical, not a classroom's;
+    the role is the signed channel's, never the text's)."""
     line = contacts.safety_line(now)
     values = {
         "safety_when": "in_hours" if line.in_hours else "out_of_hours",
         "safety_service": line.name,
         "safety_phone": line.number,
         "emergency_phone": contacts.emergency.phone or "999",
+        "safety_audience": "gp" if role == "gp" else "school",
     }
     return [
         {"entity": name, "value": value, "start": 0, "end": 0, "extractor": EXTRACTOR,
@@ -208,5 +213,7 @@ class RiskScreen(GraphComponent):
             entities = [
                 e for e in message.get(ENTITIES) or [] if e.get("extractor") != EXTRACTOR
             ]
-            entities += safety_entities(engine.pack.contacts, now)
+            metadata = message.get(METADATA)
+            role = metadata.get("role") if isinstance(metadata, dict) else None
+            entities += safety_entities(engine.pack.contacts, now, role)
             message.set(ENTITIES, entities, add_to_output=True)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StrictStr
 from starlette.responses import Response
 
 from app_context import AppContext
+from chat.cards import clean_card
 from chat.relay import MAX_MESSAGE_CHARS, ChatReply
 from chat.sources import clean_sources
 from mash.access import Actor
@@ -56,6 +57,11 @@ class ChatMessageOut(BaseModel):
     sources: list[dict[str, str]] = Field(
         [], description="Guide sections the message cites: id, title and the portal page url"
     )
+    card: dict[str, Any] | None = Field(
+        None,
+        description="A threshold result as a card (chat/cards.py): level, level_name, reasons, "
+        "next_steps, questions and sources (each with the portal page url)",
+    )
 
 
 class ChatOut(BaseModel):
@@ -64,6 +70,11 @@ class ChatOut(BaseModel):
     categories: list[str]
     escalation_reference: str | None = Field(
         None, description="Set when the message raised an escalation to the MASH"
+    )
+    escalation_joined: bool = Field(
+        False,
+        description="The message joined the sender's open escalation about the same child "
+        "(escalation_reference is the one it joined) rather than raising a new one",
     )
     assistant_available: bool
     safety_message: str | None = Field(
@@ -100,6 +111,7 @@ def relay_message(
         urgency=reply.urgency,
         categories=reply.categories,
         escalation_reference=reply.escalation_reference,
+        escalation_joined=reply.escalation_joined,
         assistant_available=reply.assistant_available,
         safety_message=(
             context.guidance.pack.contacts.safety_message(datetime.now(timezone.utc))
@@ -119,9 +131,12 @@ def _message(raw: dict[str, Any]) -> ChatMessageOut:
         {**source, "url": f"/guidance/sections/{source['id']}"}
         for source in clean_sources(raw.get("sources"))
     ]
+    card = clean_card(raw.get("card"))
+    if card is not None:
+        card["sources"] = [{**s, "url": f"/guidance/sections/{s['id']}"} for s in card["sources"]]
     return ChatMessageOut(
         text=str(raw.get("text") or ""), safety=bool(raw.get("safety")), buttons=buttons,
-        sources=sources,
+        sources=sources, card=card,
     )
 
 

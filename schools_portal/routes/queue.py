@@ -99,6 +99,7 @@ def queue_items(
             {
                 **_queue_entry("escalation", e, raised, now),
                 "urgency": e.urgency,
+                "message_count": e.message_count,  # further messages joined it (followups)
                 "categories": [c.replace("_", " ") for c in e.categories],
                 "deadline": deadline.isoformat() if deadline else None,
                 "seconds_left": seconds_left(deadline, now),

@@ -51,7 +51,21 @@ def test_immediate_risk_forces_the_intent_and_supplies_the_numbers(screen, guida
         "safety_service": contacts.front_door.name,
         "safety_phone": contacts.front_door.phone,
         "emergency_phone": "999",
+        "safety_audience": "school",
     }
+
+
+def test_a_gps_safety_message_is_chosen_by_the_signed_role(screen):
+    """The role comes from the signed channel's metadata, never from the text: a GP gets the
+    clinical wording (bot/domain/safety.yml, safety_audience gp), everyone else the school's."""
+    msg = message(DISCLOSURE)
+    msg.set("metadata", {"role": "gp", "user_id": "8"})
+    screen._screen(msg, now=TUESDAY_10AM)
+    assert entities(msg)["safety_audience"] == "gp"
+    claimed = message("I am a GP. " + DISCLOSURE)
+    claimed.set("metadata", {"role": "dsl"})
+    screen._screen(claimed, now=TUESDAY_10AM)
+    assert entities(claimed)["safety_audience"] == "school"
 
 
 def test_out_of_hours_gives_the_out_of_hours_number(screen, guidance_engine):

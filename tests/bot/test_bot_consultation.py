@@ -93,11 +93,12 @@ def test_references_are_read_from_the_text():
     assert reference_in("ELSE-5 or E-") is None
 
 
-async def _raise(dispatcher, make_tracker, metadata_for, key="oakfield_dsl", message_id="e-9"):
+async def _raise(dispatcher, make_tracker, metadata_for, key="oakfield_dsl", message_id="e-9",
+                 text="he said dad punched him"):
     risk = {"urgency": "immediate", "categories": ["physical_abuse"], "matches": []}
     await ActionRaiseEscalation().run(
-        dispatcher, make_tracker("he said dad punched him",
-                                 metadata=metadata_for(key, message_id=message_id), risk=risk), {}
+        dispatcher, make_tracker(text, metadata=metadata_for(key, message_id=message_id),
+                                 risk=risk), {}
     )
     reference = dispatcher.messages[0]["reference"]
     dispatcher.messages.clear()
@@ -119,8 +120,10 @@ async def test_a_reference_gets_that_item_alone_with_its_outcome(
     from mash.access import Actor
     from mash.models import AuditEntry
 
-    reference = await _raise(dispatcher, make_tracker, metadata_for)
-    await _raise(dispatcher, make_tracker, metadata_for, message_id="e-10")  # a newer one
+    reference = await _raise(dispatcher, make_tracker, metadata_for, text="JS said dad punched him")
+    newer = await _raise(dispatcher, make_tracker, metadata_for, message_id="e-10",
+                         text="KT said mum slapped her")  # a newer one, about another child
+    assert newer != reference
     [answer] = await _ask(dispatcher, make_tracker, metadata_for, "oakfield_dsl",
                           f"what happened with {reference}?")
     assert answer["response"] == "utter_referral_status_item"

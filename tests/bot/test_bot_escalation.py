@@ -99,3 +99,26 @@ async def test_the_escalation_records_the_relays_conversation_not_rasas_derived_
     with sessions() as session:
         row = session.execute(select(Escalation)).scalar_one()
     assert row.sender == "slack:T1:U1"
+
+
+async def test_the_same_child_again_joins_and_says_the_reference_it_joined(
+    services, sessions, dispatcher, said, make_tracker, metadata_for
+):
+    """Issue 14 point 4: a further message about the same child, from the same person, joins
+    their open escalation; the action says so (utter_escalation_joined) with its reference."""
+    first = make_tracker("A pupil, aged 7, just told me her dad hit her with a belt.",
+                         intent="report_immediate_risk",
+                         metadata=metadata_for("oakfield_dsl", message_id="m-a"), risk=RISK)
+    again = make_tracker("The 7 year old I mentioned now says he hits her most nights.",
+                         intent="report_immediate_risk",
+                         metadata=metadata_for("oakfield_dsl", message_id="m-b"), risk=RISK)
+    await ActionRaiseEscalation().run(dispatcher, first, {})
+    events = await ActionRaiseEscalation().run(dispatcher, again, {})
+
+    assert said() == ["utter_escalation_raised", "utter_escalation_joined"]
+    reference = dispatcher.messages[0]["reference"]
+    assert dispatcher.messages[1]["reference"] == reference
+    assert events[0]["value"] == reference
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert row.message_count == 2

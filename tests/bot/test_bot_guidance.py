@@ -87,11 +87,15 @@ async def test_assessment_gives_a_level_and_says_the_mash_decides(
     services, dispatcher, said, make_tracker
 ):
     events = await ActionAssessThreshold().run(dispatcher, make_tracker(slots=THRESHOLD_SLOTS), {})
-    assert said() == ["utter_threshold_result"]
+    assert said() == ["utter_threshold_result", None]  # then the card (a custom payload)
     result = dispatcher.messages[0]
     assert result["level"] in (1, 2, 3, 4)
     assert result["level_name"]
     assert result["reasons"] and result["next_steps"]
+    # The same result as a card for the channels (chat/cards.py): lists and section links.
+    card = dispatcher.messages[1]["custom"]["card"]
+    assert card["level"] == result["level"] and card["level_name"] == result["level_name"]
+    assert card["reasons"] and card["next_steps"] and card["sources"]
     # The form's slots are cleared so the next check starts afresh.
     assert SlotSet("child_age", None) in events and len(events) == 4
 
@@ -107,7 +111,9 @@ async def test_an_unplaced_check_asks_questions_and_gives_the_consultation_route
     }
     events = await ActionAssessThreshold().run(dispatcher, make_tracker(slots=slots), {})
     # No level is guessed; the rule that follows offers the consultation form.
-    assert said() == ["utter_threshold_unplaced"]
+    assert said() == ["utter_threshold_unplaced", None]
+    card = dispatcher.messages[1]["custom"]["card"]
+    assert card["level"] is None and len(card["questions"]) >= 2
     message = dispatcher.messages[0]
     assert "level" not in message
     assert message["questions"].startswith("(1) ") and "(2) " in message["questions"]
@@ -159,3 +165,27 @@ async def test_the_gap_list_failing_never_costs_the_answer(
     tracker = make_tracker("who can apply for a care order?", intent="ask_guide")
     events = await ActionAnswerQuestion().run(dispatcher, tracker, {})
     assert said()[0] == "utter_answer" and events  # answered, and the consultation offered
+
+
+async def test_a_gps_threshold_check_gives_the_gp_route_and_the_section(
+    services, dispatcher, said, make_tracker, metadata_for
+):
+    """Issue 14 point 5: a GP's check of a bruised 9-month-old gives the level, its reasons, the
+    GP's route (not "tell your designated safeguarding lead") and the bruising section."""
+    slots = {
+        "concern_description": "A bruise on the cheek of a baby who is not yet crawling",
+        "child_age": "0",
+        "people_involved": "mum, who says he rolled off the sofa",
+        "support_tried": "nothing yet",
+    }
+    await ActionAssessThreshold().run(
+        dispatcher, make_tracker(slots=slots, metadata=metadata_for("gp")), {})
+    result, card = dispatcher.messages[0], dispatcher.messages[1]["custom"]["card"]
+    assert result["level"] == card["level"] == 4
+    assert "GP report" in result["next_steps"] and "designated safeguarding lead" not in (
+        result["next_steps"])
+    assert "bruising-non-mobile-babies" in [s["id"] for s in card["sources"]]
+    dispatcher.messages.clear()
+    await ActionAssessThreshold().run(
+        dispatcher, make_tracker(slots=slots, metadata=metadata_for("oakfield_dsl")), {})
+    assert "designated safeguarding lead" in dispatcher.messages[0]["next_steps"]  # unchanged

@@ -233,3 +233,72 @@ def test_the_signed_client_signs_and_fails_closed_without_a_secret(monkeypatch):
 
     monkeypatch.setenv("CHANNEL_SECRET", "")
     assert say.main(["--quiet", "--url", "http://127.0.0.1:9", "hi"]) == 1
+
+
+BABY = "GP here: 9-month-old with a bruise on his cheek, mum says he rolled off the sofa."
+BABY_AGAIN = "Re the 9 month old I just mentioned: the bruise looks like fingertip marks."
+
+
+def test_the_same_child_again_joins_the_open_escalation_and_still_gets_the_safety_message(
+    settings, engine, factory
+):
+    """Issue 14 point 4: re-asking about the same baby in other words, from the same person,
+    joins the open escalation; the safety message reaches the user every time, and the user is
+    told the reference it joined."""
+    relay = relay_for(settings, engine, factory)
+    first = relay.send(sender_id="portal-1", text=BABY, metadata={**META, "message_id": "b-1"})
+    second = relay.send(sender_id="portal-1", text=BABY_AGAIN,
+                        metadata={**META, "message_id": "b-2"})
+    assert first.urgency == second.urgency == "immediate"
+    assert "999" in second.messages[0]["text"] and second.safety_message_added
+    assert second.escalation_reference == first.escalation_reference
+    assert second.escalation_joined and not first.escalation_joined
+    told = " ".join(m["text"] for m in second.messages)
+    assert "added to the concern you raised earlier" in told
+    assert first.escalation_reference in told
+    assert count_escalations(factory) == 1
+    # the action raised it first (Rasa's reply names the reference): the relay changes nothing
+    again = relay.send(sender_id="portal-1", text=BABY_AGAIN,
+                       metadata={**META, "message_id": "b-2"})
+    assert again.escalation_reference == first.escalation_reference and again.escalation_joined
+    with factory() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert row.message_count == 2
+
+
+def test_a_different_child_from_the_same_person_is_its_own_escalation(settings, engine, factory):
+    relay = relay_for(settings, engine, factory)
+    first = relay.send(sender_id="portal-1", text=BABY, metadata={**META, "message_id": "c-1"})
+    other = relay.send(
+        sender_id="portal-1",
+        text="Also a 6 year old in the same clinic told me his dad hit him with a belt.",
+        metadata={**META, "message_id": "c-2"},
+    )
+    assert other.urgency == "immediate" and not other.escalation_joined
+    assert other.escalation_reference != first.escalation_reference
+    assert count_escalations(factory) == 2
+
+
+def test_a_gps_disclosure_gets_the_level_its_reasons_the_gp_route_and_the_sections(
+    settings, engine, factory
+):
+    """Issue 14 point 5: the bruised 9-month-old, from a GP: the safety message first, the
+    reference, then the suggested level with its reasons, the GP's route and the guide's
+    section on bruising in non-mobile babies; none of the school's advice."""
+    gp = {"user_id": "8", "role": "gp", "organisation_id": 4, "channel": "portal"}
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="portal-8", text=BABY, metadata={**gp, "message_id": "g-1"}
+    )
+    assert "999" in reply.messages[0]["text"] and reply.escalation_reference
+    card = reply.messages[-1]["card"]
+    assert card["level"] == 4 and card["reasons"]
+    assert "bruising-non-mobile-babies" in [s["id"] for s in card["sources"]]
+    steps = " ".join(card["next_steps"])
+    assert "Integrated Front Door" in steps and "GP report" in steps
+    said = " ".join(m["text"] for m in reply.messages)
+    assert "own words" not in said and "designated safeguarding lead" not in said
+    # a school's DSL keeps the journey it had: no card with the disclosure
+    dsl = relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "g-2"}
+    )
+    assert not any(m.get("card") for m in dsl.messages)

@@ -166,3 +166,25 @@ def test_combinations_name_real_indicators(levels, pack_dir, tmp_path):
     assert loaded is None
     line = _line_of(text, "Parents not engaging with the help")
     assert any(p.line == line and "no indicator" in p.message for p in problems)
+
+
+def test_a_level_may_give_a_gp_their_own_next_steps(levels):
+    gp = levels[4].roles["gp"]
+    steps = " ".join(gp.next_steps)
+    assert "0151 606 2008" in steps and "conference" in steps and "{{" not in steps
+    assert "designated safeguarding lead" not in steps and "own words" not in steps
+    assert "gp-conference-reports" in gp.sections
+    assert "gp" in levels[3].roles and levels[1].roles == {}
+
+
+def test_an_unknown_role_or_field_in_roles_is_a_problem(pack_dir, tmp_path):
+    target = _copy(pack_dir, tmp_path)
+    text = (target / "levels.yml").read_text(encoding="utf-8")
+    text = text.replace("    roles:\n      gp:\n", "    roles:\n      teacher:\n", 1)
+    text = text.replace("        sections: [gp-responsibilities, gp-conference-reports",
+                        "        extra: [gp-responsibilities, gp-conference-reports", 1)
+    (target / "levels.yml").write_text(text, encoding="utf-8")
+    _, problems = load_levels(target)
+    messages = [p.message for p in problems]
+    assert any("unknown role 'teacher'" in m for m in messages)
+    assert any("unknown field 'roles.gp.extra'" in m for m in messages)

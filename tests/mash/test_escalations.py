@@ -311,11 +311,12 @@ def test_reassign(factory, raise_esc, actors, demo):
 
 def test_deadlines_renotify_then_go_up_once_each(factory, raise_esc, settings, actors):
     now = utcnow()
-    late = raise_esc(now=now - timedelta(minutes=20))  # immediate: limit 15
-    later = raise_esc(now=now - timedelta(minutes=31))  # past twice the limit
-    fresh = raise_esc(now=now - timedelta(minutes=5))
-    concern = raise_esc(urgency="concern", now=now - timedelta(minutes=60))  # limit 240
-    acked = raise_esc(now=now - timedelta(minutes=40))
+    # five different children (initials), so none joins another as a further message
+    late = raise_esc(text="AB hit", now=now - timedelta(minutes=20))  # immediate: limit 15
+    later = raise_esc(text="CD hit", now=now - timedelta(minutes=31))  # past twice the limit
+    fresh = raise_esc(text="EF hit", now=now - timedelta(minutes=5))
+    concern = raise_esc(text="GH hit", urgency="concern", now=now - timedelta(minutes=60))
+    acked = raise_esc(text="JK hit", now=now - timedelta(minutes=40))
     with factory() as s:
         escalations.acknowledge(session=s, actor=actors["duty"], escalation_id=acked.id)
         report = escalations.check_deadlines(session=s, settings=settings, now=now)
@@ -375,9 +376,10 @@ def test_the_pack_cannot_produce_more_categories_than_an_escalation_keeps():
 def test_a_listing_with_excerpts_shows_the_redacted_start_and_says_so_in_the_audit(
     factory, raise_esc, actors
 ):
-    long = "She said her dad hit her with a belt last night; " * 6 + "ring 0151 496 0000."
+    # two children (ages 9 and 6), so the second is an escalation of its own
+    long = "She said her dad hit her with a belt last night; " * 6 + "ring 0151 496 0000, aged 9."
     esc = raise_esc(text=long)
-    other = raise_esc(text="Left alone; mum on 07700 900123, born 12/03/2015.")
+    other = raise_esc(text="Left alone, aged 6; mum on 07700 900123, born 12/03/2015.")
     with factory() as s:
         plain = escalations.list_escalations(session=s, actor=actors["oakfield_dsl"])
     assert {e.excerpt_preview for e in plain} == {None}  # only when asked for
@@ -387,7 +389,7 @@ def test_a_listing_with_excerpts_shows_the_redacted_start_and_says_so_in_the_aud
         )
         entry = s.execute(select(AuditEntry).order_by(AuditEntry.id.desc())).scalars().first()
     previews = {e.id: e.excerpt_preview for e in rows}
-    assert previews[other.id] == "Left alone; mum on [phone], born [date]."
+    assert previews[other.id] == "Left alone, aged 6; mum on [phone], born [date]."
     cut = previews[esc.id]
     assert cut.startswith("She said her dad hit her") and cut.endswith("…")
     assert len(cut) <= 141 and "0151" not in cut

@@ -115,7 +115,7 @@ def test_a_form_left_open_is_stopped_when_the_tab_comes_back(as_user, rasa):
     assert rasa.calls[1]["metadata"]["message_id"] != rasa.calls[2]["metadata"]["message_id"]
     notice, answer = reply["messages"]
     assert notice == {"text": FORM_STOPPED_RESUMED, "safety": False, "notice": True,
-                      "buttons": [], "sources": []}
+                      "buttons": [], "sources": [], "card": None}
     assert answer["text"] == "Your MASH contact is ..."  # not "How old is the child?"
 
 

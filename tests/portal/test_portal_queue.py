@@ -16,14 +16,17 @@ def raise_one(context, demo):
     counter = iter(range(1, 1000))
 
     def make(urgency: str = "immediate", minutes_ago: int = 0):
+        n = next(counter)
         with context.sessions() as session:
             return escalations.raise_escalation(
                 session=session,
                 identity=ChannelIdentity(channel="portal", sender="portal-x",
                                          user_id=str(demo.people["oakfield_dsl"]),
                                          organisation_id=demo.organisations["oakfield"]),
-                message_id=f"q-{next(counter)}", urgency=urgency, categories=["neglect"],
-                text="left alone", now=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago),
+                message_id=f"q-{n}", urgency=urgency, categories=["neglect"],
+                # each about another child (initials), so each is an item of its own
+                text=f"Child {'ABCDEFGHJKLMNPQRSTUVWXYZ'[n % 24]} left alone",
+                now=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago),
             )
 
     return make

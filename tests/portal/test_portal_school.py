@@ -140,8 +140,10 @@ def test_the_concerns_list_tells_rows_apart_by_category_and_redacted_excerpt(
         role="dsl", organisation_id=demo.organisations["oakfield"],
     )
     for n, (categories, text) in enumerate([
-        (["physical_abuse"], "Year 5 boy says his stepdad hit him; mum on 07700 900123."),
-        (["neglect"], "Twins left alone overnight again, nobody answering at CH41 1AA."),
+        # two children (aged 9 and aged 3), so two rows (a further message about the same
+        # child would join the first: mash/followups.py)
+        (["physical_abuse"], "Year 5 boy, aged 9, says his stepdad hit him; mum on 07700 900123."),
+        (["neglect"], "Twins aged 3 left alone overnight, nobody answering at CH41 1AA."),
     ]):
         with context.sessions() as session:
             escalations.raise_escalation(
@@ -152,6 +154,6 @@ def test_the_concerns_list_tells_rows_apart_by_category_and_redacted_excerpt(
     page = dsl.get("/school").text
     concerns = page[page.index('id="concerns"'):page.index('id="consultations"')]
     assert "Disclosure or signs of physical abuse" in concerns  # the pack's category label
-    assert "Year 5 boy says his stepdad hit him; mum on [phone]." in concerns
+    assert "Year 5 boy, aged 9, says his stepdad hit him; mum on [phone]." in concerns
     assert "nobody answering at [postcode]." in concerns
     assert "07700" not in concerns and "CH41 1AA" not in concerns

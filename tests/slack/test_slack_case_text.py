@@ -116,3 +116,26 @@ def test_consultation_card_shows_no_topic(context, dispatcher, stub, demo):
     shown = json.dumps(message["blocks"]) + message["text"]
     assert not any(word in shown for word in SECRET_WORDS)
     assert "View request" in shown and "C-" in shown
+
+
+def test_view_excerpt_shows_every_message_that_joined_the_escalation(
+    slack, stub, context, posted, fresh_code
+):
+    """A further message about the same child (mash/followups.py) is read with the first."""
+    escalation_id, message = posted
+    with context.sessions() as session:
+        joined = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
+            message_id="slack:case-text-2", urgency="immediate", categories=["physical_abuse"],
+            text="She has now shown me a mark on her arm as well.",
+        )  # fmt: skip
+    assert joined.id == escalation_id and joined.joined
+    press_view(slack, DUTY, escalation_id, message)
+    [asked] = stub.wait_for(lambda: opened_views(stub))
+    right = slack.submit(
+        DUTY, STEP_UP_VIEW, code_values(fresh_code(DUTY)), asked["private_metadata"]
+    ).json()
+    shown = json.dumps(right["view"]["blocks"])
+    assert "Message 1 of 2" in shown and "belt" in shown
+    assert "Message 2 of 2" in shown and "a mark on her arm" in shown

@@ -166,3 +166,74 @@ def test_cited_sections_are_mrkdwn_links_to_the_portal(slack, stub, context):
     assert f"From the guide: <{base}/guidance/sections/consent|Consent &amp; sharing>" in (
         reply["text"])
     assert "Consent (consent)" not in reply["text"]
+
+
+def test_a_threshold_card_is_drawn_as_mrkdwn_with_section_links(slack, stub, context):
+    """Issue 14 point 9: the threshold result as a short card (level, lists as bullets, the
+    guide's sections as links to the portal), not one paragraph of (1)(2)(3)."""
+    import httpx
+
+    card = {"kind": "threshold", "level": 4, "level_name": "Specialist / statutory",
+            "reasons": ["A bruise on a baby who is not yet mobile."],
+            "next_steps": ["Ring the Integrated Front Door the same day.", "Send a GP report."],
+            "questions": [],
+            "sources": [{"id": "bruising-non-mobile-babies", "title": "Bruising in babies"}]}
+    answer = [
+        {"recipient_id": "x", "text": "From what you've described this looks most like Level 4."},
+        {"recipient_id": "x", "custom": {"card": card}},
+    ]
+    original = context.relay.http
+    context.relay.http = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+    try:
+        ts = "1700000950.000100"
+        slack.dm(DSL, "threshold check answers", ts=ts)
+        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    base = context.settings.portal_url
+    text = reply["text"]
+    assert "*Suggested level 4: Specialist / statutory*" in text
+    assert "_Next steps_\n• Ring the Integrated Front Door the same day.\n• Send a GP report." in (
+        text)
+    assert f"• <{base}/guidance/sections/bruising-non-mobile-babies|Bruising in babies>" in text
+
+
+def test_the_same_child_again_in_slack_joins_the_open_escalation(slack, stub, context, running):
+    """Issue 14 point 4 in Slack: the safety message both times, one escalation holding both
+    messages, the reference it joined in the reply, and the duty desk told in the card's
+    thread."""
+    first_ts, second_ts = "1700001000.000100", "1700001060.000100"
+    slack.dm(DSL, "A 9-month-old has a bruise on his cheek, mum says he rolled off.", ts=first_ts)
+    [first] = stub.wait_for(lambda: replies(stub, f"D{DSL}", first_ts))
+    slack.dm(DSL, "About the 9 month old: the bruise looks like fingertip marks.", ts=second_ts)
+    [second] = stub.wait_for(lambda: replies(stub, f"D{DSL}", second_ts))
+    [escalation] = escalations(context)
+    reference = f"E-{escalation.id:06d}"
+    assert "999" in first["text"] and "999" in second["text"]
+    assert reference in second["text"] and "added to the concern you raised earlier" in (
+        second["text"])
+    assert escalation.message_count == 2
+    [card] = stub.wait_for(lambda: top_level(stub, DUTY_CHANNEL))
+    notes = stub.wait_for(lambda: [r for r in replies(stub, DUTY_CHANNEL, card["ts"])
+                                   if "Further information" in r.get("text", "")])
+    assert len(notes) == 1 and reference in notes[0]["text"] and notes[0]["reply_broadcast"]
+    assert "fingertip" not in notes[0]["text"]  # no case text in Slack
+
+
+def test_a_quoted_list_is_drawn_with_bullets(slack, stub, context):
+    import httpx
+
+    answer = [{"recipient_id": "x", "text": "A good record:\n- is made at the time\n- is signed"}]
+    original = context.relay.http
+    context.relay.http = httpx.Client(
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
+    try:
+        ts = "1700001200.000100"
+        slack.dm(DSL, "what makes a good record", ts=ts)
+        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
+    finally:
+        context.relay.http.close()
+        context.relay.http = original
+    assert "A good record:\n• is made at the time\n• is signed" in reply["text"]

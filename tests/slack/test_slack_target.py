@@ -25,7 +25,10 @@ def slack_identity(user: str = DSL) -> ChannelIdentity:
     return ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{user}", user_id=user)
 
 
-def raise_one(context, n: int, *, user: str = DSL, identity=None, urgency="immediate"):
+def raise_one(context, n: int, *, user: str = DSL, identity=None, urgency="immediate",
+              text: str | None = None):
+    """The n-th escalation, about the n-th child (its own initial), so it is an item of its own
+    and not a further message about an earlier one (mash/followups.py)."""
     with context.sessions() as session:
         return escalations.raise_escalation(
             session=session,
@@ -33,7 +36,7 @@ def raise_one(context, n: int, *, user: str = DSL, identity=None, urgency="immed
             message_id=f"slack:target-{n}",
             urgency=urgency,
             categories=["physical_abuse"],
-            text=DISCLOSURE,
+            text=text or f"Child {'ABCDEFGHJKLMNPQRSTUVWXYZ'[n % 24]}: {DISCLOSURE}",
         )
 
 

@@ -76,6 +76,55 @@
     return node;
   }
 
+  // A threshold result as a card (chat/cards.py): the same markup as _threshold_card.html.
+  function renderCard(card) {
+    var box = el("div", "threshold-card");
+    var head = el("p", "threshold-level");
+    head.appendChild(el("strong", "", card.level ? "Suggested level " + card.level : "No level can be suggested yet"));
+    if (card.level && card.level_name) { head.appendChild(document.createTextNode(": " + card.level_name)); }
+    box.appendChild(head);
+    [["Why", card.reasons], ["Next steps", card.next_steps], ["What would help place it", card.questions]].forEach(function (part) {
+      if (!part[1] || !part[1].length) { return; }
+      box.appendChild(el("p", "threshold-heading", part[0]));
+      var list = el("ul");
+      part[1].forEach(function (text) { list.appendChild(el("li", "", text)); });
+      box.appendChild(list);
+    });
+    if (card.sources && card.sources.length) {
+      box.appendChild(el("p", "threshold-heading", "In the guide"));
+      var links = el("ul");
+      card.sources.forEach(function (source) {
+        var li = el("li");
+        var link = el("a", "", source.title);
+        link.href = source.url;
+        li.appendChild(link);
+        links.appendChild(li);
+      });
+      box.appendChild(links);
+    }
+    return box;
+  }
+
+  // An answer quoting a list ("- " lines) drawn as paragraphs and a list, as the page does
+  // (rendering.guide_markdown); every piece of text goes in as a text node.
+  function richText(text) {
+    var box = el("div", "msg-rich");
+    text.split(/\n\s*\n/).forEach(function (block) {
+      var list = null;
+      block.split("\n").forEach(function (line) {
+        if (!line.trim()) { return; }
+        if (/^\s*[-*]\s+/.test(line)) {
+          if (!list) { list = el("ul"); box.appendChild(list); }
+          list.appendChild(el("li", "", line.replace(/^\s*[-*]\s+/, "")));
+        } else {
+          list = null;
+          box.appendChild(el("p", "", line.trim()));
+        }
+      });
+    });
+    return box;
+  }
+
   // Text as text nodes, with numbers as tel: links and references kept in one piece.
   function appendText(parent, text) {
     var last = 0;
@@ -101,7 +150,9 @@
     if (message.safety) { item.className += " msg-safety"; }
     if (message.notice) { item.className += " msg-notice"; }
     item.appendChild(el("span", "visually-hidden", who === "user" ? "You said: " : "Assistant: "));
-    if (message.sources && message.sources.length) {
+    if (message.card) {
+      item.appendChild(renderCard(message.card));
+    } else if (message.sources && message.sources.length) {
       // The guide's sections as links to their pages (titles as text nodes).
       item.appendChild(document.createTextNode("From the guide: "));
       message.sources.forEach(function (source, index) {
@@ -110,6 +161,8 @@
         link.href = source.url;
         item.appendChild(link);
       });
+    } else if (who !== "user" && /^- /m.test(message.text || "")) {
+      item.appendChild(richText(message.text));
     } else {
       appendText(item, message.text || "");
     }
@@ -127,7 +180,8 @@
     log.appendChild(item);
     if (!options.restored) {
       remember({ kind: who, text: message.text || "", safety: !!message.safety,
-                 notice: !!message.notice, sources: message.sources || [] });
+                 notice: !!message.notice, sources: message.sources || [],
+                 card: message.card || null });
       item.scrollIntoView({ block: "nearest" });
     }
   }
@@ -152,10 +206,16 @@
     box.appendChild(safety);
     var p = el("p");
     if (reply.escalation_reference) {
-      p.appendChild(document.createTextNode("This has been escalated to the MASH duty social worker. Your reference is "));
-      p.appendChild(el("strong", "reference nowrap", reply.escalation_reference));
-      p.appendChild(document.createTextNode(". You can follow it on "));
-      var link = el("a", "", "My school");
+      if (reply.escalation_joined) {
+        p.appendChild(document.createTextNode("This has been added to the concern you raised earlier about what reads as the same child, reference "));
+        p.appendChild(el("strong", "reference nowrap", reply.escalation_reference));
+        p.appendChild(document.createTextNode(", and the MASH duty social worker has been alerted again. If it is about a different child, say so or ring the number above. You can follow it on "));
+      } else {
+        p.appendChild(document.createTextNode("This has been escalated to the MASH duty social worker. Your reference is "));
+        p.appendChild(el("strong", "reference nowrap", reply.escalation_reference));
+        p.appendChild(document.createTextNode(". You can follow it on "));
+      }
+      var link = el("a", "", riskSlot.getAttribute("data-home-tab") || "My school");
       link.href = "/school#concerns";
       p.appendChild(link);
       p.appendChild(document.createTextNode("."));

@@ -73,6 +73,21 @@
       if (a.getAttribute("href") !== spec.link.url) { a.setAttribute("href", spec.link.url); }
       setText(a, spec.link.reference);
       a.className = "nowrap";
+      // Further messages about the same child joined it (mash/followups.py): "(N messages)".
+      var countText = spec.link.message_count > 1 ? "(" + spec.link.message_count + " messages)" : "";
+      var count = td.querySelector(".msg-count");
+      if (countText && !count) {
+        count = document.createElement("span");
+        count.className = "muted small msg-count";
+        a.insertAdjacentElement("afterend", count);
+        a.insertAdjacentText("afterend", " ");
+      }
+      if (count && countText) {
+        setText(count, countText);
+      } else if (count) {
+        if (count.previousSibling && count.previousSibling.nodeType === 3) { td.removeChild(count.previousSibling); }
+        td.removeChild(count);
+      }
       var mark = td.querySelector(".badge-new");
       var isNew = unseen.indexOf(keyOf(spec.link)) >= 0;
       if (isNew && !mark) {

@@ -61,6 +61,9 @@ class ActionRaiseEscalation(Action):
             return []
         # A further message about the same child joined the sender's open escalation
         # (mash/followups.py): the user is told which one, and that the MASH was alerted again.
-        response = "utter_escalation_joined" if view.joined else "utter_escalation_raised"
-        dispatcher.utter_message(response=response, reference=view.reference)
+        # (Each response is named in its own call: bot/checks.py finds them there.)
+        if view.joined:
+            dispatcher.utter_message(response="utter_escalation_joined", reference=view.reference)
+        else:
+            dispatcher.utter_message(response="utter_escalation_raised", reference=view.reference)
         return [SlotSet("escalation_reference", view.reference)]

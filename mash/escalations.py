@@ -297,6 +297,10 @@ def raise_escalation(
         session, identity=identity, sender=sender, urgency=urgency, excerpt=excerpt, now=now,
         settings=settings or Settings(),
     )
+    if target is not None and target.message_id == message_id:
+        # The same message, raised by another transaction that committed after our look-up
+        # above: a replay of it, never a further message joined to itself.
+        return _view(session, _replay(session, target, identity, sender, now))
     if target is not None:
         view = _join(session, target, identity=identity, sender=sender, message_id=message_id,
                      urgency=urgency, categories=cats, phrases=phrases, excerpt=excerpt, now=now)

@@ -11,8 +11,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import conlist, constr, validator
+
+from guidance.schema import PackModel, check
 from guidance.yamlfile import LineDict, PackError, PackProblem, load_yaml
 
 MANIFEST_FILE = "pack.yml"
@@ -22,9 +26,7 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.we
 _PHONE = re.compile(r"^\+?[0-9][0-9 ]{1,20}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 _TIME = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
-_TOP_FIELDS = {"name", "authority", "version", "effective_date", "timezone", "hours", "contacts"}
-_CONTACT_FIELDS = {"name", "phone", "url", "note"}
-_HOURS_FIELDS = {"days", "open", "close", "closed_dates"}
+_NEED_PHONE = ("front_door", "out_of_hours", "emergency")  # the safety message rings these
 
 
 @dataclass(frozen=True)
@@ -143,127 +145,123 @@ def load_manifest(pack_dir: Path) -> tuple[Manifest | None, list[PackProblem]]:
         return None, list(exc.problems)
     if not isinstance(data, LineDict):
         return None, [PackProblem(file, 1, "pack.yml must be a mapping of fields")]
-    checker = _Checker(file)
-    manifest = checker.manifest(data)
-    return (manifest if not checker.problems else None), checker.problems
+    model, problems = check(_ManifestModel, data, file)
+    if model is None:
+        return None, problems
+    hours = model.hours
+    contacts = {
+        key: Contact(key=key, name=c.name, phone=c.phone, url=c.url, note=c.note)
+        for key, c in model.contacts.items()
+    }
+    return (
+        Manifest(
+            name=model.name,
+            authority=model.authority,
+            version=model.version,
+            effective_date=model.effective_date,
+            timezone=model.timezone,
+            contacts=Contacts(
+                contacts,
+                hours=Hours(tuple(hours.days), hours.open, hours.close,
+                            frozenset(hours.closed_dates)),
+                timezone=ZoneInfo(model.timezone),
+            ),
+        ),
+        [],
+    )
 
 
-class _Checker:
-    """Collects problems while reading the manifest, so all of them are reported at once."""
+# -- the shape of pack.yml ----------------------------------------------------------------------
 
-    def __init__(self, file: Path):
-        self.file = file
-        self.problems: list[PackProblem] = []
+Text = constr(strict=True, strip_whitespace=True, min_length=1)
 
-    def problem(self, line: int | None, message: str) -> None:
-        self.problems.append(PackProblem(self.file, line, message))
 
-    def text(self, data: LineDict, key: str, *, required: bool = True) -> str | None:
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.problem(data.line, f"'{key}' is missing")
-            return None
-        if not isinstance(value, str) or not value.strip():
-            hint = " (quote it)" if isinstance(value, int | float) else ""
-            self.problem(data.line_of(key), f"'{key}' must be non-empty text{hint}")
-            return None
-        return value.strip()
+def _a_date(value: object) -> object:
+    # YAML reads 2026-11-01 as a date and 2026-11-01 10:00 as a datetime (also a date)
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
 
-    def manifest(self, data: LineDict) -> Manifest | None:
-        for key in data:
-            if key not in _TOP_FIELDS:
-                self.problem(data.line_of(key), f"unknown field '{key}'")
-        name = self.text(data, "name")
-        authority = self.text(data, "authority")
-        version = self.text(data, "version")
-        effective = data.get("effective_date")
-        if not isinstance(effective, dt.date) or isinstance(effective, dt.datetime):
-            self.problem(data.line_of("effective_date"), "'effective_date' must be YYYY-MM-DD")
-            effective = None
-        tz_name = self.text(data, "timezone")
-        timezone = None
-        if tz_name:
-            try:
-                timezone = ZoneInfo(tz_name)
-            except (ZoneInfoNotFoundError, ValueError):
-                self.problem(data.line_of("timezone"), f"unknown time zone '{tz_name}'")
-        hours = self.hours(data)
-        contacts = self.contacts(data)
-        if self.problems or None in (name, authority, version, effective, timezone, hours):
-            return None
-        return Manifest(
-            name=name,
-            authority=authority,
-            version=version,
-            effective_date=effective,
-            timezone=tz_name,
-            contacts=Contacts(contacts, hours=hours, timezone=timezone),
-        )
 
-    def hours(self, data: LineDict) -> Hours | None:
-        raw = data.get("hours")
-        if not isinstance(raw, LineDict):
-            self.problem(data.line_of("hours"), "'hours' must be a mapping with days, open, close")
-            return None
-        for key in raw:
-            if key not in _HOURS_FIELDS:
-                self.problem(raw.line_of(key), f"unknown field 'hours.{key}'")
-        days = raw.get("days")
-        if not isinstance(days, list) or not days or any(d not in DAY_NAMES for d in days):
-            self.problem(raw.line_of("days"), f"'hours.days' must list days from {DAY_NAMES}")
-            days = None
-        times = {}
-        for key in ("open", "close"):
-            value = raw.get(key)
-            match = _TIME.match(value) if isinstance(value, str) else None
-            if not match:
-                self.problem(raw.line_of(key), f"'hours.{key}' must be a quoted \"HH:MM\" time")
-            else:
-                times[key] = dt.time(int(match[1]), int(match[2]))
-        if len(times) == 2 and times["open"] >= times["close"]:
-            self.problem(raw.line_of("close"), "'hours.close' must be after 'hours.open'")
-        closed = raw.get("closed_dates") or []
-        if not isinstance(closed, list) or any(
-            not isinstance(d, dt.date) or isinstance(d, dt.datetime) for d in closed
-        ):
-            self.problem(raw.line_of("closed_dates"), "'hours.closed_dates' must list dates")
-            closed = []
-        if days is None or len(times) != 2 or times["open"] >= times["close"]:
-            return None
-        return Hours(tuple(days), times["open"], times["close"], frozenset(closed))
+class _ContactModel(PackModel):
+    name: Text
+    note: Text
+    phone: Text | None = None
+    url: Text | None = None
 
-    def contacts(self, data: LineDict) -> dict[str, Contact]:
-        raw = data.get("contacts")
-        if not isinstance(raw, LineDict):
-            self.problem(data.line_of("contacts"), "'contacts' must be a mapping of key -> contact")
-            return {}
-        contacts: dict[str, Contact] = {}
-        for key, entry in raw.items():
-            line = raw.line_of(key)
-            if not _KEY.match(str(key)):
-                self.problem(line, f"contact key '{key}' must be lower_snake_case")
-                continue
-            if not isinstance(entry, LineDict):
-                self.problem(line, f"contact '{key}' must be a mapping with name and note")
-                continue
-            for field in entry:
-                if field not in _CONTACT_FIELDS:
-                    self.problem(entry.line_of(field), f"unknown field '{field}' in '{key}'")
-            name = self.text(entry, "name")
-            note = self.text(entry, "note")
-            phone = self.text(entry, "phone", required=False)
-            url = self.text(entry, "url", required=False)
-            if phone and not _PHONE.match(phone):
-                self.problem(entry.line_of("phone"), f"contact '{key}': malformed phone number")
-            if url and not url.startswith(("https://", "http://")):
-                self.problem(entry.line_of("url"), f"contact '{key}' url must start with https://")
-            if name and note:
-                contacts[key] = Contact(key=key, name=name, phone=phone, url=url, note=note)
-        for key in REQUIRED_CONTACTS:
-            if key not in raw:
-                self.problem(raw.line, f"required contact '{key}' is missing")
-        for key in ("front_door", "out_of_hours", "emergency"):
-            if key in contacts and not contacts[key].phone:
-                self.problem(raw.line_of(key), f"contact '{key}' needs a phone number")
-        return contacts
+    @validator("phone")
+    def _phone(cls, value: str | None) -> str | None:  # noqa: N805 - pydantic's validator
+        if value is not None and not _PHONE.match(value):
+            raise ValueError("malformed phone number")
+        return value
+
+    @validator("url")
+    def _url(cls, value: str | None) -> str | None:  # noqa: N805
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https://")
+        return value
+
+
+class _HoursModel(PackModel):
+    days: conlist(Literal[DAY_NAMES], min_items=1)  # type: ignore[valid-type]
+    open: dt.time
+    close: dt.time
+    closed_dates: list[dt.date] = []
+
+    @validator("open", "close", pre=True)
+    def _hh_mm(cls, value: object) -> dt.time:  # noqa: N805
+        match = _TIME.match(value) if isinstance(value, str) else None
+        if not match:
+            raise ValueError('must be a quoted "HH:MM" time')
+        return dt.time(int(match[1]), int(match[2]))
+
+    @validator("close")
+    def _after_open(cls, value: dt.time, values: dict) -> dt.time:  # noqa: N805
+        if "open" in values and values["open"] >= value:
+            raise ValueError("must be after 'hours.open'")
+        return value
+
+    @validator("closed_dates", pre=True, each_item=True)
+    def _dates(cls, value: object) -> object:  # noqa: N805
+        return _a_date(value)
+
+
+class _ManifestModel(PackModel):
+    name: Text
+    authority: Text
+    version: Text
+    effective_date: dt.date
+    timezone: Text
+    hours: _HoursModel
+    contacts: dict[str, _ContactModel]
+
+    @validator("effective_date", pre=True)
+    def _effective(cls, value: object) -> object:  # noqa: N805
+        return _a_date(value)
+
+    @validator("timezone")
+    def _zone(cls, value: str) -> str:  # noqa: N805
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}'") from None
+        return value
+
+    @validator("contacts", pre=True)
+    def _keys(cls, value: object) -> object:  # noqa: N805
+        if isinstance(value, dict):
+            bad = [str(key) for key in value if not _KEY.match(str(key))]
+            if bad:
+                raise ValueError(f"contact keys must be lower_snake_case: {', '.join(bad)}")
+            missing = [key for key in REQUIRED_CONTACTS if key not in value]
+            if missing:
+                raise ValueError("required contact " + ", ".join(f"'{k}'" for k in missing)
+                                 + " is missing")
+        return value
+
+    @validator("contacts")
+    def _numbers(cls, value: dict[str, _ContactModel]) -> dict:  # noqa: N805
+        needing = [key for key in _NEED_PHONE if key in value and not value[key].phone]
+        if needing:
+            raise ValueError(", ".join(f"'{k}'" for k in needing) + " needs a phone number")
+        return value

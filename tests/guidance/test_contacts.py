@@ -109,3 +109,21 @@ def test_yaml_syntax_error_names_file_and_line(pack_dir, tmp_path):
     manifest, problems = load_manifest(target)
     assert manifest is None
     assert problems[0].file.name == "pack.yml" and problems[0].line is not None
+
+
+def test_shape_problems_name_the_field_and_its_line(pack_dir, tmp_path):
+    text = (pack_dir / "pack.yml").read_text(encoding="utf-8")
+    text = text.replace("    name: Crimestoppers\n", "    name: Crimestoppers\n    fax: \"0151\"\n")
+    text = text.replace("days: [mon, tue, wed, thu, fri]", "days: [mon, tues]")
+    text = text.replace("effective_date: 2026-11-01", "effective_date: soon")
+    manifest, problems = load_manifest(_broken_copy(pack_dir, tmp_path, text))
+    assert manifest is None
+    lines = text.splitlines()
+    by_message = {p.message: p.line for p in problems}
+    assert len(problems) == 3, by_message
+    fax = next(m for m in by_message if "unknown field 'contacts.crimestoppers.fax'" in m)
+    assert lines[by_message[fax] - 1].strip().startswith("fax:")
+    days = next(m for m in by_message if m.startswith("'hours.days.1'"))
+    assert "days: [mon, tues]" in lines[by_message[days] - 1]
+    date = next(m for m in by_message if m.startswith("'effective_date'"))
+    assert lines[by_message[date] - 1].startswith("effective_date:")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import conlist, constr, validator
+from pydantic import conlist, validator
 
-from guidance.schema import PackModel, check
+from guidance.schema import PackModel, Text, check
 from guidance.yamlfile import LineDict, PackError, PackProblem, load_yaml
 
 MANIFEST_FILE = "pack.yml"
@@ -172,9 +172,6 @@ def load_manifest(pack_dir: Path) -> tuple[Manifest | None, list[PackProblem]]:
 
 
 # -- the shape of pack.yml ----------------------------------------------------------------------
-
-Text = constr(strict=True, strip_whitespace=True, min_length=1)
-
 
 def _a_date(value: object) -> object:
     # YAML reads 2026-11-01 as a date and 2026-11-01 10:00 as a datetime (also a date)

@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, Extra, ValidationError
+from pydantic import BaseModel, Extra, ValidationError, constr
 
 from guidance.yamlfile import LineDict, LineList, PackProblem
 
 Model = TypeVar("Model", bound=BaseModel)
+# Text a council writes: a string (YAML's 2026.1 is a number: quote it), trimmed, not empty.
+Text = constr(strict=True, strip_whitespace=True, min_length=1)
 
 
 class PackModel(BaseModel):

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pydantic import conlist, validator
+
+from guidance.schema import PackModel, Text, check
 from guidance.yamlfile import (
     LineDict,
     LineList,
@@ -30,8 +33,6 @@ AUDIENCES = ("all", "dsl", "gp", "mash")
 CONTACT_FIELDS = ("name", "phone", "url", "note")
 
 _SECTION_FIELDS = ("id", "title", "audience", "tags", "source")
-_TRAINING_FIELDS = ("id", "title", "kind", "who_for", "description", "source")
-_TRAINING_OPTIONAL = ("how_to_access",)
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _CONTACT_REF = re.compile(r"^\s*contact\.([a-z][a-z0-9_]*)\.([a-z]+)\s*$")
@@ -350,44 +351,47 @@ def load_training(
     return offers, problems
 
 
+class _OfferModel(PackModel):
+    id: Text
+    title: Text
+    kind: Text
+    who_for: conlist(Text, min_items=1)  # type: ignore[valid-type]
+    description: Text
+    source: Text
+    how_to_access: Text | None = None
+
+    @validator("id")
+    def _kebab(cls, value: str) -> str:  # noqa: N805 - pydantic's validator
+        if not _ID.match(value):
+            raise ValueError(f"{value!r} must be kebab-case (lower-case words and hyphens)")
+        return value
+
+
 def _load_offer(
     item: LineDict, file: Path, contacts: ContactsLike | None, seen: set[str]
 ) -> tuple[TrainingOffer | None, list[PackProblem]]:
-    problems: list[PackProblem] = []
-
-    def problem(key: str | None, message: str) -> None:
-        problems.append(PackProblem(file, item.line_of(key) if key else item.line, message))
-
-    for key in item:
-        if key not in _TRAINING_FIELDS + _TRAINING_OPTIONAL:
-            problem(key, f"unknown training field {key!r}")
-    for key in _TRAINING_FIELDS:
-        if key not in item:
-            problem(None, f"training offer is missing {key!r}")
-    offer_id = _text(item, "id", problem)
-    if offer_id is not None:
-        if not _ID.match(offer_id):
-            problem("id", f"id {offer_id!r} must be kebab-case")
-        elif offer_id in seen:
-            problem("id", f"duplicate training offer id {offer_id!r}")
-        seen.add(offer_id)
-    who_for = _strings(item, "who_for", problem, allow_empty=False)
+    model, problems = check(_OfferModel, item, file)
+    if model is None:
+        return None, problems
+    if model.id in seen:
+        duplicate = f"duplicate training offer id {model.id!r}"
+        return None, [PackProblem(file, item.line_of("id"), duplicate)]
+    seen.add(model.id)
     filled: dict[str, str | None] = {}
     for key in ("title", "kind", "description", "source", "how_to_access"):
-        text = _text(item, key, problem)
+        text = getattr(model, key)
         if text is not None:
             text, more = fill_placeholders(text, contacts, file, item.line_of(key))
             problems.extend(more)
         filled[key] = text
-    required = [filled[key] for key in ("title", "kind", "description", "source")]
-    if problems or offer_id is None or who_for is None or None in required:
+    if problems:
         return None, problems
     return (
         TrainingOffer(
-            id=offer_id,
+            id=model.id,
             title=filled["title"],  # type: ignore[arg-type]
             kind=filled["kind"],  # type: ignore[arg-type]
-            who_for=tuple(who_for),
+            who_for=tuple(model.who_for),
             description=filled["description"],  # type: ignore[arg-type]
             source=filled["source"],  # type: ignore[arg-type]
             how_to_access=filled["how_to_access"],

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Literal, Optional, Tuple, Union
 
-from pydantic import BaseModel, Extra, PrivateAttr, ValidationError, conint, constr, validator
+from pydantic import PrivateAttr, ValidationError, conint, constr, validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from guidance.schema import PackModel, item_line, key_line, line_at
 from guidance.yamlfile import PackError, PackProblem, read_text
 
 CONCEPTS_DIR = "concepts"
@@ -47,7 +48,7 @@ def _as_tuple(value: Any) -> Tuple[Any, ...]:
     return tuple(value) if isinstance(value, list | tuple) else (value,)
 
 
-class ConceptTest(BaseModel):
+class ConceptTest(PackModel):
     """One test message and what the whole engine must say about it."""
 
     kind: Kind
@@ -55,9 +56,6 @@ class ConceptTest(BaseModel):
     # One urgency, or a list of acceptable ones for a genuinely ambiguous wording.
     urgency: Union[Urgency, List[Urgency]]
     level: Optional[Union[LevelNumber, List[LevelNumber]]] = None
-
-    class Config:
-        extra = Extra.forbid
 
     @validator("urgency", "level")
     def _list_not_empty(cls, value: Any) -> Any:  # noqa: N805 - pydantic validators
@@ -87,7 +85,7 @@ class ConceptTest(BaseModel):
         return _as_tuple(self.level) if self.level is not None else ()
 
 
-class Concept(BaseModel):
+class Concept(PackModel):
     id: constr(strict=True, regex=r"^[a-z0-9]+(-[a-z0-9]+)*$")
     title: constr(strict=True, strip_whitespace=True, min_length=1)
     lists: List[ListName]
@@ -100,9 +98,6 @@ class Concept(BaseModel):
 
     _file: Path = PrivateAttr(default=Path())
     _index: int = PrivateAttr(default=0)  # position in its file's list
-
-    class Config:
-        extra = Extra.forbid
 
     @validator("lists")
     def _some_list(cls, value: list[str]) -> list[str]:  # noqa: N805
@@ -209,14 +204,14 @@ class _Lines:
     def item(self, file: Path, index: int) -> int | None:
         tree = self.tree(file)
         items = tree.get("concepts") if isinstance(tree, dict) else None
-        return _item_line(items, index) if isinstance(items, list) else None
+        return item_line(items, index) if isinstance(items, list) else None
 
     def at(self, file: Path, index: int, loc: tuple[Any, ...]) -> int | None:
         tree = self.tree(file)
         items = tree.get("concepts") if isinstance(tree, dict) else None
         if not isinstance(items, list) or index >= len(items):
             return None
-        return _line_at(items[index], loc, _item_line(items, index))
+        return line_at(items[index], loc, item_line(items, index))
 
 
 def _read_file(file: Path, lines: _Lines) -> tuple[list[Concept], list[PackProblem]]:
@@ -233,7 +228,7 @@ def _read_file(file: Path, lines: _Lines) -> tuple[list[Concept], list[PackProbl
     if items is None:
         return [], []
     if not isinstance(items, list):
-        return [], [PackProblem(file, _key_line(lines.tree(file), "concepts"),
+        return [], [PackProblem(file, key_line(lines.tree(file), "concepts"),
                                 "'concepts' must be a list")]
     concepts: list[Concept] = []
     for index, item in enumerate(items):
@@ -279,35 +274,3 @@ def _check_links(concepts: Iterable[Concept], lines: _Lines, field: str, known: 
         for name in getattr(concept, field)
         if name not in known
     ]
-
-
-# -- line numbers from ruamel's node marks -----------------------------------------------------
-
-
-def _key_line(node: Any, key: Any) -> int | None:
-    try:
-        return node.lc.key(key)[0] + 1
-    except (AttributeError, KeyError, TypeError):
-        return None
-
-
-def _item_line(node: Any, index: int) -> int | None:
-    try:
-        return node.lc.item(index)[0] + 1
-    except (AttributeError, KeyError, IndexError, TypeError):
-        return None
-
-
-def _line_at(node: Any, loc: tuple[Any, ...], default: int | None) -> int | None:
-    """The line of the deepest YAML node on the error's path (a key or a list item)."""
-    line = default
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            line = _key_line(node, part) or line
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            line = _item_line(node, part) or line
-            node = node[part]
-        else:
-            break  # pydantic's own parts (a union branch's type name), or a missing key
-    return line

@@ -54,15 +54,37 @@ def _dotted(loc: Sequence[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def line_at(data: Any, loc: Sequence[Any]) -> int | None:
-    """The line of the value at `loc` (keys and list indexes), or of the nearest part found."""
-    line = getattr(data, "line", None) or None
+def line_at(data: Any, loc: Sequence[Any], default: int | None = None) -> int | None:
+    """The line of the deepest node on `loc` (keys and list indexes) that the data has.
+
+    `data` is what guidance.yamlfile reads (mappings and lists that know their lines) or a
+    ruamel.yaml round-trip tree (whose nodes carry `lc` marks); other parts of `loc`, such as
+    a union branch's type name, end the walk."""
+    line = getattr(data, "line", None) or default
     node = data
     for part in loc:
-        if isinstance(node, LineDict) and part in node:
-            line, node = node.line_of(str(part)), node[part]
-        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
-            line, node = node.line_of(part), node[part]
+        if isinstance(node, dict) and part in node:
+            line, node = key_line(node, part) or line, node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            line, node = item_line(node, part) or line, node[part]
         else:
             break
     return line
+
+
+def key_line(node: Any, key: Any) -> int | None:
+    if isinstance(node, LineDict):
+        return node.line_of(str(key))
+    try:
+        return node.lc.key(key)[0] + 1
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
+def item_line(node: Any, index: int) -> int | None:
+    if isinstance(node, LineList):
+        return node.line_of(index)
+    try:
+        return node.lc.item(index)[0] + 1
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None

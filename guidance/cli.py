@@ -1,5 +1,5 @@
 """python -m guidance VERB: risk, assess, ask, eval, validate, coverage, bench, train, shell,
-faq-threshold, tune, gaps.
+faq-threshold, tune, gaps, shadow-report.
 
 Exit status: 0 success; 1 bad input, a failed threshold or a pack with problems (validate);
 2 the pack cannot be loaded, the settings are wrong or a labelled file is unreadable.
@@ -100,6 +100,17 @@ def _parser() -> argparse.ArgumentParser:
                      "GUIDANCE_PACK)")
     sub.add_argument("--json", action="store_true", help="the groups as JSON lines")
     sub.set_defaults(handler=_run_gaps)
+    sub = commands.add_parser("shadow-report", help="score texts with the live pack and a "
+                              "candidate pack; count and show where they differ")
+    sub.add_argument("--candidate", required=True, help="the candidate pack's folder or name")
+    sub.add_argument("--pack", help="the live pack's folder or name (default: GUIDANCE_PACK)")
+    sub.add_argument("--jsonl", type=Path, nargs="*", metavar="FILE",
+                     help='files of {"text": ...} lines (default: the labelled risk messages '
+                          "and vignettes under tests/guidance/data)")
+    sub.add_argument("--ask", action="store_true", help="compare answers to the texts too")
+    sub.add_argument("--examples", type=int, default=3, help="examples of each kind of "
+                     "difference (default 3)")
+    sub.set_defaults(handler=_run_shadow_report)
     sub = commands.add_parser("shell", help="type messages and see risk, level and answer")
     sub.set_defaults(handler=_run_shell)
     return parser
@@ -415,6 +426,41 @@ def _run_coverage(args: argparse.Namespace) -> int:
     print(f"pack {engine.pack.name} {engine.pack.version}: concept coverage")
     print("\n".join(report_lines(results, catalogue.by_list(), failures=args.failures)))
     return EXIT_INPUT if any(r.failures for r in results) else 0
+
+
+def _run_shadow_report(args: argparse.Namespace) -> int:
+    from guidance import classifier, shadow
+    from guidance.engine import Engine
+    from guidance.evaluate import EvalFileError, read_labelled
+    from guidance.pack import load_pack
+    from guidance.yamlfile import PackError
+
+    live = _load_engine(sys.stderr, args.pack)
+    if live is None:
+        return EXIT_PACK
+    path = _pack_path(args.candidate)
+    try:
+        # the same learned second opinion: the trial measures the pack's change alone
+        candidate = Engine(load_pack(path), second_opinion=live.second_opinion)
+    except PackError as exc:
+        print(f"error: the candidate pack at {path} has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_PACK
+    files = args.jsonl if args.jsonl else [p for group in classifier.training_files()
+                                           for p in group]
+    try:
+        texts = [row["text"] for file in files for row in read_labelled(file, ("text",))]
+    except EvalFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PACK
+    verbs = ("risk", "assess", "ask") if args.ask else ("risk", "assess")
+    print(f"==> live {live.pack.name} {live.pack.version} ({live.pack.path}) against candidate "
+          f"{candidate.pack.name} {candidate.pack.version} ({path}): {len(texts)} texts from "
+          f"{len(files)} files, {', '.join(verbs)}", file=sys.stderr)
+    found = shadow.compare(live, candidate, texts, verbs)
+    print("\n".join(shadow.report_lines(texts, found, examples=args.examples)))
+    return 0
 
 
 def _run_bench(args: argparse.Namespace) -> int:

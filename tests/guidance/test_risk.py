@@ -25,9 +25,6 @@ EXTRA8 = Path(__file__).parent / "data" / "risk_extra8.jsonl"
 # frozen batches 2026-12-07 and 2026-12-07b, moved here once their misses were mended
 EXTRA9 = Path(__file__).parent / "data" / "risk_extra9.jsonl"
 EXTRA10 = Path(__file__).parent / "data" / "risk_extra10.jsonl"
-# frozen batches 2026-12-07c and 2026-12-07e, moved here once their misses were mended
-EXTRA12 = Path(__file__).parent / "data" / "risk_extra12.jsonl"
-EXTRA13 = Path(__file__).parent / "data" / "risk_extra13.jsonl"
 # risk_extra11.jsonl (333 messages written blind to the engine) is training data for the learned
 # second opinion only: the rules alone caught 107 of its 140 immediate items, and are not held
 # to it here (test_classifier checks the model raises none of its "none" items above 5%).
@@ -71,7 +68,7 @@ def test_second_extra_set_meets_the_acceptance_thresholds(risk_screen):
 
 
 @pytest.mark.parametrize("path", [EXTRA3, EXTRA4, EXTRA5, EXTRA6, EXTRA7, EXTRA8, EXTRA9,
-                                  EXTRA10, EXTRA12, EXTRA13],
+                                  EXTRA10],
                          ids=lambda p: p.stem)
 def test_fresh_style_sets_meet_the_acceptance_thresholds(risk_screen, path):
     rows = read_jsonl(path)

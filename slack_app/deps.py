@@ -27,12 +27,14 @@ class Reply(Protocol):
     messages: list[dict[str, Any]]
     urgency: str
     escalation_reference: str | None
+    form_stopped: bool
 
 
 class Relay(Protocol):
     """chat.relay.ChatRelay: the only way to talk to the assistant."""
 
-    def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any]) -> Reply: ...
+    def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any],
+             stop_form_first: bool = False) -> Reply: ...
 
 
 def api_base(settings: Settings) -> str:

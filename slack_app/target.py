@@ -314,9 +314,10 @@ def originator_slack_id(recipient: dict[str, Any]) -> str | None:
     for person in recipient.get("people") or []:
         if person.get("slack_user_id"):
             return str(person["slack_user_id"])
-    sender = str(recipient.get("sender") or "")
-    if recipient.get("channel") == "slack" and sender.startswith("slack:"):
-        return sender.rsplit(":", 1)[-1] or None
+    # `slack:TEAM:USER`; an address with more after it (a thread) still names the user third
+    parts = str(recipient.get("sender") or "").split(":")
+    if len(parts) >= 3 and parts[0] == "slack":
+        return parts[2] or None
     return None
 
 

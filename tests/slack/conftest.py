@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from fake_rasa import FakeRasa
 from slack_helpers import BOT_TOKEN, DUTY_CHANNEL, SIGNING_SECRET, SlackClient
 from slack_stub import SlackStub
 from sqlalchemy import select
@@ -110,6 +111,36 @@ def fresh_code(context: AppContext) -> Callable[[str], str]:
 @pytest.fixture()
 def deps(context: AppContext) -> SlackDeps:
     return SlackDeps.from_context(context)
+
+
+@pytest.fixture()
+def rasa_answers(context: AppContext) -> Iterator[Callable[[Any], Any]]:
+    """Rasa answered by the test instead of being down: call it with a handler (an httpx
+    request in, a response out) or with the list of messages Rasa should answer every time."""
+    original, clients = context.relay.http, []
+
+    def answer(handler_or_messages: Any) -> Any:
+        handler = handler_or_messages
+        if not callable(handler):
+            messages = list(handler_or_messages)
+
+            def handler(_request: httpx.Request) -> httpx.Response:
+                return httpx.Response(200, json=messages)
+
+        clients.append(httpx.Client(transport=httpx.MockTransport(handler)))
+        context.relay.http = clients[-1]
+        return handler
+
+    yield answer
+    context.relay.http = original
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture()
+def rasa(rasa_answers: Callable[[Any], Any], settings: Settings) -> FakeRasa:
+    """Rasa's signed channel with one open form per conversation (tests/fake_rasa.py)."""
+    return rasa_answers(FakeRasa(settings.channel_secret))
 
 
 @pytest.fixture()

@@ -235,3 +235,15 @@ def test_raised_in_the_portal_the_outcome_is_not_a_slack_dm(
     assert deliveries == 1  # the fallback (e-mail in production) still carries it
     with context.sessions() as session:
         assert notifications.unread(session=session, actor=actor(context, DSL)).count == 1
+
+
+def test_the_originators_slack_user_is_read_from_the_directory_then_the_address():
+    from slack_app.target import originator_slack_id
+
+    assert originator_slack_id({"channel": "slack", "sender": "slack:T1:U1"}) == "U1"
+    # a conversation key with the thread after the address still names the user
+    assert originator_slack_id({"channel": "slack", "sender": "slack:T1:U1:D1:1.2"}) == "U1"
+    assert originator_slack_id({"channel": "slack", "sender": "slack:T1:U1",
+                                "people": [{"slack_user_id": "U9"}]}) == "U9"
+    assert originator_slack_id({"channel": "portal", "sender": "slack:T1:U1"}) is None
+    assert originator_slack_id({"channel": "slack", "sender": "portal-5"}) is None

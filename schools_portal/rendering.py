@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
@@ -155,22 +155,23 @@ def has_list(text: str | None) -> bool:
 
 
 def guide_markdown(text: str) -> Markup:
-    """Paragraphs and bullet lists (all the guide uses), every character escaped first."""
+    """Paragraphs and bullet lists (all the guide uses), every character escaped first;
+    numbers are tap-to-call links and references kept in one piece (phone_links)."""
     html: list[str] = []
     for block in re.split(r"\n\s*\n", (text or "").strip()):
         lines = [line for line in block.splitlines() if line.strip()]
         if not lines:
             continue
         if all(_BULLET.match(line) for line in lines):
-            items = "".join(f"<li>{escape(_BULLET.sub('', line))}</li>" for line in lines)
+            items = "".join(f"<li>{phone_links(_BULLET.sub('', line))}</li>" for line in lines)
             html.append(f"<ul>{items}</ul>")
             continue
         lead = [line for line in lines if not _BULLET.match(line)]
         bullets = [line for line in lines if _BULLET.match(line)]
         if bullets and lines[: len(lead)] == lead:  # "Intro line:\n- a\n- b"
-            html.append(f"<p>{escape(' '.join(lead))}</p>")
-            items = "".join(f"<li>{escape(_BULLET.sub('', line))}</li>" for line in bullets)
+            html.append(f"<p>{phone_links(' '.join(lead))}</p>")
+            items = "".join(f"<li>{phone_links(_BULLET.sub('', line))}</li>" for line in bullets)
             html.append(f"<ul>{items}</ul>")
         else:
-            html.append(f"<p>{escape(' '.join(line.strip() for line in lines))}</p>")
+            html.append(f"<p>{phone_links(' '.join(line.strip() for line in lines))}</p>")
     return Markup("\n".join(html))

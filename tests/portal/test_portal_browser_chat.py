@@ -167,3 +167,34 @@ def test_at_phone_width_the_alert_stays_in_view_with_tap_to_call_numbers(live_po
         dsl.axe("chat with the alert at 390px")
     finally:
         dsl.close()
+
+
+def test_numbers_inside_list_answers_and_cards_are_tap_to_call(live_portal, browser):
+    """Issue 14: an answer drawn as a list, and a threshold card, keep tap-to-call numbers
+    (chat.js renders every piece of text through the same tel: patterns)."""
+    answer = {"urgency": "none", "categories": [], "escalation_reference": None,
+              "escalation_joined": False, "assistant_available": True, "safety_message": None,
+              "messages": [
+                  {"text": "Who to ring:\n- the front door on 0151 606 2008\n- 999 in danger",
+                   "safety": False, "notice": False, "buttons": [], "sources": [], "card": None},
+                  {"text": "Level 4", "safety": False, "notice": False, "buttons": [],
+                   "sources": [], "card": {
+                       "level": 4, "level_name": "Specialist", "reasons": ["A baby's bruise."],
+                       "next_steps": ["Ring the out-of-hours team on 0151 233 3700."],
+                       "questions": [], "sources": []}}]}
+    dsl = Visitor(browser, live_portal, "dsl", width=PHONE_WIDTH)
+    try:
+        dsl.sign_in("oakfield_dsl")
+        dsl.page.route("**/api/chat", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)))
+        send(dsl, "who do I ring?")
+        links = dsl.page.locator(".msg-rich li a[href^='tel:']").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))")
+        assert links == ["tel:01516062008", "tel:999"]
+        assert dsl.page.locator(".threshold-card li a[href='tel:01512333700']").count() == 1
+        dsl.page.reload()  # the stored transcript is drawn the same way
+        dsl.page.wait_for_selector(".msg-rich")
+        assert dsl.page.locator(".msg-rich li a[href^='tel:']").count() == 2
+        assert dsl.page.locator(".threshold-card li a[href^='tel:']").count() == 1
+    finally:
+        dsl.close()

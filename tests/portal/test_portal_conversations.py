@@ -219,3 +219,20 @@ def test_chat_js_uses_the_same_patterns_as_the_server():
     script = (ROOT / "schools_portal" / "static" / "js" / "chat.js").read_text()
     tokens = re.search(r"var TOKENS = /(.*)/g;", script).group(1)
     assert tokens == f"({PHONE.pattern})|({REFERENCE.pattern})"
+
+
+def test_numbers_in_list_answers_and_cards_are_tap_to_call_in_pages(app):
+    """Issue 14: tel: links everywhere a number appears, lists and threshold cards included."""
+    from schools_portal.rendering import guide_markdown
+
+    html = str(guide_markdown("Who to ring:\n- the front door on 0151 606 2008\n- <b>999</b>"))
+    assert '<li>the front door on <a href="tel:01516062008">0151 606 2008</a></li>' in html
+    assert '<li>&lt;b&gt;<a href="tel:999">999</a>&lt;/b&gt;</li>' in html  # still escaped
+    html = str(guide_markdown("- E-000014 was raised"))
+    assert '<span class="nowrap">E-000014</span>' in html
+    card = {"level": 4, "level_name": "Specialist", "reasons": ["Ring 999 if in danger."],
+            "next_steps": ["Ring the front door on 0151 606 2008 today."], "questions": [],
+            "sources": []}
+    html = app.state.templates.env.get_template("_threshold_card.html").render(card=card)
+    assert '<a href="tel:01516062008">0151 606 2008</a>' in html
+    assert '<a href="tel:999">999</a>' in html

@@ -247,3 +247,31 @@ def test_two_queue_tabs_of_one_session_each_keep_their_view(as_user, raise_one, 
         for view in views:
             client.get(f"/api/queue?view={view}")
     assert len(_listings(context)) == 2 * 2  # the two page loads only
+
+
+def test_categories_read_as_the_packs_labels_on_every_page(as_user, context, demo):
+    """Issue 14: the queue, the item's page, the concerns list, the school's detail page and
+    the dashboard show "Domestic abuse in the child's home", never `domestic_abuse`."""
+    labels = context.guidance.pack.lexicon.labels
+    with context.sessions() as session:
+        view = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="portal", sender="portal-x",
+                                     user_id=str(demo.people["oakfield_dsl"]),
+                                     organisation_id=demo.organisations["oakfield"]),
+            message_id="labels-1", urgency="immediate",
+            categories=["domestic_abuse", "baby_injury"],
+            text="Baby C has a bruise and mum's partner hit her last night",
+        )
+    wanted = [labels["baby_injury"], labels["domestic_abuse"]]
+    duty, _ = as_user("duty")
+    [item] = [i for i in duty.get("/api/queue").json()["escalations"] if i["id"] == view.id]
+    assert item["categories"] == wanted
+    pages = [duty.get("/queue").text, duty.get(f"/queue/escalations/{view.id}").text]
+    dsl, _ = as_user("oakfield_dsl")
+    pages += [dsl.get("/school").text, dsl.get(f"/school/escalations/{view.id}").text]
+    manager, _ = as_user("manager")
+    pages.append(manager.get("/dashboard").text)
+    for page in pages:
+        assert "domestic_abuse" not in page and "domestic abuse" not in page
+        assert "Domestic abuse in the child&#39;s home" in page

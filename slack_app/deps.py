@@ -69,6 +69,8 @@ class SlackDeps:
     contacts: Contacts | None
     store: SlackStore = field(init=False)
     clock: Callable[[], datetime] = utcnow
+    # The pack's category labels: cards and lists show them, never ids (chat/labels.py).
+    category_labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store = SlackStore(self.sessions)
@@ -80,4 +82,5 @@ class SlackDeps:
             sessions=context.sessions,
             relay=context.relay,
             contacts=context.guidance.pack.contacts,
+            category_labels=context.guidance.pack.lexicon.labels,
         )

@@ -60,6 +60,9 @@ def test_a_disclosure_by_dm_gets_the_safety_message_and_one_duty_post_in_2_secon
     assert "Dana Price (DSL)" in text and "Oakfield" in text  # who raised it, from where
     assert "min left" in text  # the time left to acknowledge
     assert "belt" not in text  # no case text in Slack: the excerpt opens in a modal, on request
+    # categories as the pack's labels, in the blocks and the fallback text
+    assert "Disclosure or signs of physical abuse" in text and "physical_abuse" not in text
+    assert "Disclosure or signs of physical abuse" in card["text"]
     assert "View excerpt" in text
 
 

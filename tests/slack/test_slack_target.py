@@ -247,3 +247,23 @@ def test_the_originators_slack_user_is_read_from_the_directory_then_the_address(
                                 "people": [{"slack_user_id": "U9"}]}) == "U9"
     assert originator_slack_id({"channel": "portal", "sender": "slack:T1:U1"}) is None
     assert originator_slack_id({"channel": "slack", "sender": "portal-5"}) is None
+
+
+def test_a_reminder_is_broadcast_in_the_cards_thread_once(stub, context, slack_target):
+    from datetime import datetime, timezone
+
+    from mash.outbox import Message
+
+    view = raise_one(context, 1)
+    reminder = Message(
+        id=1, idempotency_key=f"escalation:{view.id}:renotify:1", topic="escalation.renotify",
+        audience="duty", recipient={}, subject_type="escalation", subject_id=view.id,
+        payload={"reference": view.reference, "waited_minutes": 15}, attempt=1,
+        created_at=datetime.now(timezone.utc))
+    slack_target.deliver(reminder)
+    slack_target.deliver(reminder)  # a retry shows nothing twice
+    [card] = cards(stub)
+    [note] = stub.replies(DUTY_CHANNEL, card["ts"])
+    assert note["reply_broadcast"] and note["text"] == (
+        f"<!here> :alarm_clock: *Still waiting:* {view.reference} has not been acknowledged "
+        f"after 15 minutes. Please acknowledge it or pick it up.")

@@ -45,6 +45,11 @@ MENTION = re.compile(r"<@[A-Z0-9]+>")
 WANTED_SUBTYPES = (None, "file_share", "thread_broadcast")
 
 
+# Added to a question that opens a conversation: an answer typed as a new top-level message
+# would start another conversation and not reach the question.
+REPLY_IN_THREAD = "_Reply in this thread to answer; a new message starts a new conversation._"
+
+
 @dataclass(frozen=True)
 class Incoming:
     team_id: str
@@ -223,6 +228,8 @@ def handle_message(
     )
     if not text:
         text = "Sorry, I have no answer to that. Try asking another way."
+    elif incoming.thread_ts == incoming.ts and text.rstrip().endswith("?"):
+        text += "\n\n" + REPLY_IN_THREAD
     _post(client, incoming, text)
     try:
         deps.store.finish_event(incoming.key)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from chat.forms import FORM_STOPPED_IDLE
 from chat.relay import CANCEL_COMMAND
 from mash.models import Escalation
+from slack_app.conversation import REPLY_IN_THREAD
 from slack_app.store import SlackConversation
 
 
@@ -238,7 +239,8 @@ def test_each_top_level_message_starts_a_conversation_and_its_thread_continues_i
     first_ts = "1700002000.000100"
     slack.dm(DSL, "check the threshold", ts=first_ts)
     [opened] = stub.wait_for(lambda: replies(stub, f"D{DSL}", first_ts))
-    assert opened["text"].startswith("What is the worry, in a sentence?")
+    # a question that opens a conversation says where to answer it
+    assert opened["text"] == f"What is the worry, in a sentence?\n\n{REPLY_IN_THREAD}"
     # a reply in its thread is the form's next answer, in the same conversation
     slack.dm(DSL, "a Year 4 boy", ts="1700002010.000100", thread_ts=first_ts)
     stub.wait_for(lambda: len(replies(stub, f"D{DSL}", first_ts)) == 2)
@@ -247,7 +249,7 @@ def test_each_top_level_message_starts_a_conversation_and_its_thread_continues_i
     new_ts = "1700002020.000100"
     slack.dm(DSL, "who is our MASH contact?", ts=new_ts)
     [answer] = stub.wait_for(lambda: replies(stub, f"D{DSL}", new_ts))
-    assert answer["text"] == "Your MASH contact is ..."
+    assert answer["text"] == "Your MASH contact is ..."  # not a question: no hint
     first, in_thread, new = rasa.calls
     assert first["sender"] == in_thread["sender"] != new["sender"]
     # the person is the same in every conversation: escalations and follow-ups go by them

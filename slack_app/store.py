@@ -142,6 +142,8 @@ class SlackStore:
         self._last_prune = now
         with self.sessions() as session, session.begin():
             session.execute(delete(SlackEvent).where(SlackEvent.claimed_at < now - KEEP_EVENTS))
+            # A conversation this old has outlived Rasa's session (60 minutes), and its form
+            # with it: forgetting it cannot let a form swallow the next message.
             session.execute(delete(SlackConversation).where(
                 SlackConversation.last_message_at < now - KEEP_EVENTS))
 

@@ -40,6 +40,16 @@ def raise_one(context, n: int, *, user: str = DSL, identity=None, urgency="immed
         )
 
 
+def decide(context, view, outcome_code: str, **fields) -> None:
+    """A duty worker picks the escalation up and records its outcome."""
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(session=session, actor=worker, escalation_id=view.id,
+                                   outcome_code=outcome_code, **fields)
+
+
 def cards(stub) -> list[dict]:
     return [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
 
@@ -94,14 +104,7 @@ def test_a_post_whose_answer_never_came_is_not_posted_again(stub, context, runni
 def test_the_outcome_reaches_the_originator_once_after_an_outage(stub, context, dispatcher):
     view = raise_one(context, 1)
     dispatcher.run_once()
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id,
-            outcome_code="strategy_discussion_s47", note="Strategy meeting today.",
-        )
+    decide(context, view, "strategy_discussion_s47", note="Strategy meeting today.")
     stub.fail("http500", seconds=0.6)
     assert dispatcher.run_once().failed == 2  # the pick-up note for the desk and the outcome
     with context.sessions() as session:
@@ -159,13 +162,7 @@ def test_an_unverified_slack_sender_hears_that_it_was_dealt_with_but_not_the_out
 ):
     view = raise_one(context, 1, user=STRANGER)
     assert not view.sender_verified
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="passed_to_police"
-        )
+    decide(context, view, "passed_to_police")
     dispatcher.run_once()
     [dm] = stub.messages(f"D{STRANGER}")
     assert view.reference in dm["text"] and "police" not in dm["text"].lower()
@@ -177,13 +174,7 @@ def test_portal_originators_go_to_the_fallback_target(stub, context, dispatcher,
         role="deputy_dsl", organisation_id=demo.organisations["oakfield"],
     )
     view = raise_one(context, 1, identity=portal)
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
-        )
+    decide(context, view, "advice_given")
     dispatcher.run_once()
     deliveries, first = read_file_target(tmp_path / "fallback.jsonl")
     assert deliveries == 1
@@ -195,13 +186,7 @@ def test_raised_in_slack_the_outcome_is_a_dm_and_a_portal_notification(
     stub, context, dispatcher, demo
 ):
     view = raise_one(context, 1)  # Dana, from Slack, linked to the directory
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
-        )
+    decide(context, view, "advice_given")
     dispatcher.run_once()
     dispatcher.run_once()
     [dm] = stub.messages(f"D{DSL}")
@@ -222,13 +207,7 @@ def test_raised_in_the_portal_the_outcome_is_not_a_slack_dm(
         organisation_id=demo.organisations["oakfield"],
     )
     view = raise_one(context, 1, identity=portal)
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
-        )
+    decide(context, view, "advice_given")
     dispatcher.run_once()
     assert stub.messages(f"D{DSL}") == [] and stub.served("conversations.open") == []
     deliveries, _first = read_file_target(tmp_path / "fallback.jsonl")

@@ -11,8 +11,10 @@ chat/sources.py does for sources.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from chat.labels import humanise_reason
 from chat.sources import clean_sources
 
 MAX_ITEMS = 8
@@ -20,14 +22,17 @@ MAX_ITEM_CHARS = 600
 MAX_CARD_SOURCES = 6
 
 
-def threshold_card(assessment: Any, level_name: str = "") -> dict[str, Any]:
-    """The card for a guidance Assessment (placed or unplaced)."""
+def threshold_card(
+    assessment: Any, level_name: str = "", labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The card for a guidance Assessment (placed or unplaced); `labels` (the pack's category
+    labels) put the risk screen's category ids in its reasons as words."""
     return clean_card(
         {
             "kind": "threshold",
             "level": assessment.level,
             "level_name": level_name,
-            "reasons": list(assessment.reasons),
+            "reasons": [humanise_reason(r, labels or {}) for r in assessment.reasons],
             "next_steps": list(assessment.next_steps),
             "questions": list(assessment.questions),
             "sources": [{"id": s.id, "title": s.title} for s in assessment.sources],
@@ -110,4 +115,5 @@ def disclosure_card(engine: Any, text: str, role: str | None) -> dict[str, Any] 
     assessment = for_role(engine.assess(text), engine.pack, role)
     if not assessment.placed:
         return None
-    return threshold_card(assessment, engine.pack.levels[assessment.level].name)
+    return threshold_card(assessment, engine.pack.levels[assessment.level].name,
+                          engine.pack.lexicon.labels)

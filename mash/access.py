@@ -67,7 +67,10 @@ class ChannelIdentity:
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any], *, sender: str) -> ChannelIdentity:
-        """Build from `tracker.latest_message["metadata"]` and the Rasa `sender_id`."""
+        """Build from `tracker.latest_message["metadata"]` and the relay's conversation key.
+        A channel whose conversations are narrower than a person (Slack: one per thread) names
+        the person's address in the signed metadata as `address`; the sender is that, so
+        follow-ups and the outcome's message go by the person, not the thread."""
         org = metadata.get("organisation_id")
         try:
             org_id = int(org) if org not in (None, "") else None
@@ -76,7 +79,7 @@ class ChannelIdentity:
         user = metadata.get("user_id")
         return cls(
             channel=str(metadata.get("channel") or "unknown"),
-            sender=sender,
+            sender=str(metadata.get("address") or sender),
             user_id=None if user in (None, "") else str(user),
             role=metadata.get("role") or None,
             organisation_id=org_id,

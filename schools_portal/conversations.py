@@ -11,14 +11,15 @@ signed identity, so nobody reaches another person's conversation by choosing an 
 The server keeps, in the portal session, when each conversation last had a message. Before a
 message to a conversation idle for `chat_form_idle_minutes`, or the first message after the tab
 came back to the page (a reload or a visit elsewhere: the browser says `resumed`), the portal
-asks the assistant to stop any half-finished form, so the message is read as a new question.
+asks the assistant to stop any half-finished form, so the message is read as a new question
+(the decision and the words are chat/forms.py's, shared with Slack).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime, timezone
 
 from fastapi import Request
 
@@ -30,14 +31,6 @@ CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 SEEN_KEY = "chat_seen"
 OWNER_KEY = "chat_owner"
 KEEP_SEEN = 20  # conversations remembered per portal session (newest kept)
-FORM_STOPPED_IDLE = (
-    "You left this conversation for a while, so I stopped the questions I was asking you "
-    "earlier. I've read your message as a new question; ask for the check again any time."
-)
-FORM_STOPPED_RESUMED = (
-    "You left the chat page while I was asking you questions, so I stopped them. I've read "
-    "your message as a new question; ask for the check again any time."
-)
 
 
 def conversation_key(actor: Actor, conversation: str | None) -> str:
@@ -46,18 +39,10 @@ def conversation_key(actor: Actor, conversation: str | None) -> str:
     return f"{base}-{conversation}" if conversation else base
 
 
-def reason_to_stop_forms(
-    request: Request, conversation: str | None, *, resumed: bool, idle_minutes: int,
-    now: datetime,
-) -> str | None:
-    """Why any open form should be stopped before this message ("resumed", "idle"), or None."""
+def last_message_at(request: Request, conversation: str | None) -> datetime | None:
+    """When this portal session last sent a message to the conversation, or None."""
     last = request.session.get(SEEN_KEY, {}).get(conversation or "")
-    if resumed and last is not None:
-        return "resumed"
-    idle = timedelta(minutes=idle_minutes).total_seconds()
-    if last is not None and now.timestamp() - last >= idle:
-        return "idle"
-    return None
+    return None if last is None else datetime.fromtimestamp(last, tz=timezone.utc)
 
 
 def mark_seen(request: Request, conversation: str | None, now: datetime) -> None:
@@ -66,10 +51,6 @@ def mark_seen(request: Request, conversation: str | None, now: datetime) -> None
     seen.pop(conversation or "", None)
     seen[conversation or ""] = int(now.timestamp())
     request.session[SEEN_KEY] = dict(list(seen.items())[-KEEP_SEEN:])
-
-
-def stopped_note(reason: str) -> str:
-    return FORM_STOPPED_RESUMED if reason == "resumed" else FORM_STOPPED_IDLE
 
 
 def transcript_owner(request: Request) -> str:

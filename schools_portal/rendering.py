@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import Response
 
+from chat.labels import category_list
 from mash import notifications
 from mash.access import Actor
 from mash.notifications import Unread
@@ -48,6 +50,18 @@ def home_tab(role: str | None) -> str:
     return HOME_TABS.get(role or "", HOME_TAB_DEFAULT)
 
 
+def pack_labels(request: Request | None) -> dict[str, str]:
+    """The pack's category labels, from the app's context (empty before it is built)."""
+    context = getattr(request.app.state, "context", None) if request is not None else None
+    return context.guidance.pack.lexicon.labels if context is not None else {}
+
+
+@pass_context
+def categories_filter(ctx: Any, categories: list[str] | None, empty: str = "") -> str:
+    """`{{ item.categories|categories("None recorded") }}`: the pack's labels, never ids."""
+    return category_list(categories or [], pack_labels(ctx.get("request")), empty=empty)
+
+
 def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(directory))  # autoescapes .html
     env = templates.env
@@ -57,6 +71,7 @@ def make_templates(directory: Path, settings: Settings) -> Jinja2Templates:
     env.filters["phone_links"] = phone_links
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(s or "", s or "")
     env.filters["label"] = lambda s: (s or "").replace("_", " ")
+    env.filters["categories"] = categories_filter
     env.globals["ROLE_LABELS"] = ROLE_LABELS
     env.globals["home_tab"] = home_tab
     env.globals["CSRF_FIELD"] = CSRF_FIELD
@@ -155,22 +170,23 @@ def has_list(text: str | None) -> bool:
 
 
 def guide_markdown(text: str) -> Markup:
-    """Paragraphs and bullet lists (all the guide uses), every character escaped first."""
+    """Paragraphs and bullet lists (all the guide uses), every character escaped first;
+    numbers are tap-to-call links and references kept in one piece (phone_links)."""
     html: list[str] = []
     for block in re.split(r"\n\s*\n", (text or "").strip()):
         lines = [line for line in block.splitlines() if line.strip()]
         if not lines:
             continue
         if all(_BULLET.match(line) for line in lines):
-            items = "".join(f"<li>{escape(_BULLET.sub('', line))}</li>" for line in lines)
+            items = "".join(f"<li>{phone_links(_BULLET.sub('', line))}</li>" for line in lines)
             html.append(f"<ul>{items}</ul>")
             continue
         lead = [line for line in lines if not _BULLET.match(line)]
         bullets = [line for line in lines if _BULLET.match(line)]
         if bullets and lines[: len(lead)] == lead:  # "Intro line:\n- a\n- b"
-            html.append(f"<p>{escape(' '.join(lead))}</p>")
-            items = "".join(f"<li>{escape(_BULLET.sub('', line))}</li>" for line in bullets)
+            html.append(f"<p>{phone_links(' '.join(lead))}</p>")
+            items = "".join(f"<li>{phone_links(_BULLET.sub('', line))}</li>" for line in bullets)
             html.append(f"<ul>{items}</ul>")
         else:
-            html.append(f"<p>{escape(' '.join(line.strip() for line in lines))}</p>")
+            html.append(f"<p>{phone_links(' '.join(line.strip() for line in lines))}</p>")
     return Markup("\n".join(html))

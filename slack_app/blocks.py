@@ -8,10 +8,12 @@ refuses anything else.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chat.labels import category_list
 from mash.consultations import ConsultationView
 from mash.escalations import OUTCOME_LABELS, EscalationView
 
@@ -125,8 +127,10 @@ def escalation_card(
     limit_minutes: int,
     now: datetime,
     originator_told: bool = False,
+    category_labels: Mapping[str, str] | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) for an escalation's duty-channel message."""
+    """(fallback text, blocks) for an escalation's duty-channel message; categories as the
+    pack's labels (`category_labels`), never ids."""
     subject = Subject("escalation", view.id)
     mark = URGENCY_MARK.get(view.urgency, view.urgency)
     title = f"{mark} escalation {view.reference}"
@@ -139,7 +143,7 @@ def escalation_card(
         status = f"Picked up by {view.picked_up_by_name}"
     if view.outcome_label:
         status += f": {view.outcome_label}"
-    categories = ", ".join(c.replace("_", " ") for c in view.categories) or "none given"
+    categories = category_list(view.categories, category_labels or {}, empty="none given")
     level = f"Level {view.suggested_level}" if view.suggested_level else "not suggested"
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": cut(

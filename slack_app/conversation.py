@@ -1,5 +1,14 @@
 """Practitioners talking to the assistant in Slack: one message in, one threaded reply out.
 
+One conversation per thread: a new top-level message (in a direct message or a mention) starts
+a conversation with the assistant, and replies in its thread continue it. The relay's
+conversation key names the person and the thread; the person's Slack address (`slack:T:U`)
+travels in the signed metadata as `address`, so escalations, follow-ups and the outcome's
+direct message go by the person, whichever thread they wrote in. A form (the threshold check's
+questions) left idle in a thread for `chat_form_idle_minutes` is stopped before the next
+message, which is read as a new question, and the user is told so (chat/forms.py, as the
+portal does).
+
 Identity comes from Slack (the event's user id) mapped through the directory, never from the
 text. Everything goes through the chat relay, which screens the message, asks Rasa, adds the
 safety message and raises the escalation even when Rasa is down. Slack retries an event it
@@ -13,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk import WebClient
@@ -20,6 +30,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from chat.cards import clean_card
+from chat.forms import relay_turn
 from chat.sources import clean_sources, section_url
 from mash.access import Actor
 from slack_app.blocks import esc
@@ -32,6 +43,11 @@ MENTION = re.compile(r"<@[A-Z0-9]+>")
 # Other subtypes are edits, deletions, joins, bot posts...: not a practitioner writing to us.
 # A message with a file attached is still a message (and may be a disclosure).
 WANTED_SUBTYPES = (None, "file_share", "thread_broadcast")
+
+
+# Added to a question that opens a conversation: an answer typed as a new top-level message
+# would start another conversation and not reach the question.
+REPLY_IN_THREAD = "_Reply in this thread to answer; a new message starts a new conversation._"
 
 
 @dataclass(frozen=True)
@@ -54,7 +70,13 @@ class Incoming:
 
     @property
     def sender_id(self) -> str:
+        """The person's Slack address: what escalations record as their sender."""
         return f"slack:{self.team_id}:{self.user}"
+
+    @property
+    def conversation(self) -> str:
+        """The relay's conversation key: this person in this thread."""
+        return f"{self.sender_id}:{self.channel}:{self.thread_ts}"
 
 
 def parse_event(body: dict[str, Any], *, mention: bool) -> Incoming | None:
@@ -178,16 +200,25 @@ def handle_message(
         "organisation_id": actor.organisation_id if actor else None,
         "channel": "slack",
         "message_id": incoming.message_id,
+        "address": incoming.sender_id,
     }
+    now = deps.clock()
     try:
-        reply = deps.relay.send(
-            sender_id=incoming.sender_id, text=incoming.text, metadata=metadata
+        last = _last_message_at(deps, incoming.conversation)
+        turn = relay_turn(
+            deps.relay, sender_id=incoming.conversation, text=incoming.text, metadata=metadata,
+            last_message_at=last, now=now,
+            idle_minutes=deps.settings.chat_form_idle_minutes,
         )
     except Exception:  # noqa: BLE001 - whatever broke, the practitioner still gets the numbers
         log.exception("the relay failed on %s", incoming.key)
         _post(client, incoming, fallback_text(deps))
         return True
+    _touch(deps, incoming.conversation, now)
+    reply = turn.reply
     messages = list(reply.messages)
+    if turn.note:
+        messages.insert(0, {"text": turn.note})
     if registered is False:
         # Not in the directory: only what keeps a child safe, then how to register.
         messages = [m for m in messages if _is_safety(deps, m, reply.escalation_reference)]
@@ -197,12 +228,29 @@ def handle_message(
     )
     if not text:
         text = "Sorry, I have no answer to that. Try asking another way."
+    elif incoming.thread_ts == incoming.ts and text.rstrip().endswith("?"):
+        text += "\n\n" + REPLY_IN_THREAD
     _post(client, incoming, text)
     try:
         deps.store.finish_event(incoming.key)
     except SQLAlchemyError:
         log.exception("could not mark Slack event %s handled", incoming.key)
     return True
+
+
+def _last_message_at(deps: SlackDeps, conversation: str) -> datetime | None:
+    try:
+        return deps.store.last_message_at(conversation)
+    except SQLAlchemyError:
+        log.exception("conversation times unavailable; no form is stopped first")
+        return None
+
+
+def _touch(deps: SlackDeps, conversation: str, now: datetime) -> None:
+    try:
+        deps.store.touch_conversation(conversation, now)
+    except SQLAlchemyError:
+        log.exception("could not record the time of a message in %s", conversation)
 
 
 def _post(client: WebClient, incoming: Incoming, text: str) -> None:

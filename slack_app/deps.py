@@ -27,12 +27,14 @@ class Reply(Protocol):
     messages: list[dict[str, Any]]
     urgency: str
     escalation_reference: str | None
+    form_stopped: bool
 
 
 class Relay(Protocol):
     """chat.relay.ChatRelay: the only way to talk to the assistant."""
 
-    def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any]) -> Reply: ...
+    def send(self, *, sender_id: str, text: Any, metadata: Mapping[str, Any],
+             stop_form_first: bool = False) -> Reply: ...
 
 
 def api_base(settings: Settings) -> str:
@@ -67,6 +69,8 @@ class SlackDeps:
     contacts: Contacts | None
     store: SlackStore = field(init=False)
     clock: Callable[[], datetime] = utcnow
+    # The pack's category labels: cards and lists show them, never ids (chat/labels.py).
+    category_labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store = SlackStore(self.sessions)
@@ -78,4 +82,5 @@ class SlackDeps:
             sessions=context.sessions,
             relay=context.relay,
             contacts=context.guidance.pack.contacts,
+            category_labels=context.guidance.pack.lexicon.labels,
         )

@@ -271,6 +271,7 @@ class DutyDesk:
                 limit_minutes=limit,
                 now=self.deps.clock(),
                 originator_told=originator_told,
+                category_labels=self.deps.category_labels,
             )
         return blocks.consultation_card(
             view, raised_by=self.raised_by(view), originator_told=originator_told

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from chat.labels import category_list
 from mash import directory, escalations, figures
 from mash.access import Actor
 from mash.errors import MashError
@@ -57,7 +58,8 @@ def queue(deps: SlackDeps, actor: Actor) -> str:
         waited = int((now - item.raised_at).total_seconds() // 60)
         holder = f", with {item.picked_up_by_name}" if item.picked_up_by_name else ""
         lines.append(
-            f"• *{item.reference}* {item.urgency}: {esc(', '.join(item.categories) or '-')}, "
+            f"• *{item.reference}* {item.urgency}: "
+            f"{esc(category_list(item.categories, deps.category_labels, empty='-'))}, "
             f"from {esc(item.organisation_name or 'an unverified sender')}; "
             f"{item.status.replace('_', ' ')}{esc(holder)}, raised {waited} min ago"
         )

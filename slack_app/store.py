@@ -8,6 +8,8 @@ models stay the MASH colleague's; a schema comparison should use `[Base.metadata
   the row makes the retry a no-op in every process that shares the database.
 - `slack_posts`: the duty-channel card of each escalation or consultation (channel and ts), so
   any process can update it in place with chat.update.
+- `slack_conversations`: when each practitioner's conversation with the assistant (one per
+  thread) last had a message, so a form left idle there is stopped first (chat/forms.py).
 - `slack_deliveries`: every post the outbox target made, keyed by the outbox idempotency key
   plus a part name. `sending` rows whose outcome is unknown (a timeout) are looked up in the
   channel's history before posting again, so a retried delivery never shows twice.
@@ -63,6 +65,13 @@ class SlackDelivery(SlackBase):
     state = Column(String(20), nullable=False)  # sending | posted
     started_at = Column(UTCDateTime, nullable=False)
     posted_at = Column(UTCDateTime)
+
+
+class SlackConversation(SlackBase):
+    __tablename__ = "slack_conversations"
+
+    key = Column(String(250), primary_key=True)  # the relay's conversation key (one thread)
+    last_message_at = Column(UTCDateTime, nullable=False)
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,29 @@ class SlackStore:
         self._last_prune = now
         with self.sessions() as session, session.begin():
             session.execute(delete(SlackEvent).where(SlackEvent.claimed_at < now - KEEP_EVENTS))
+            # A conversation this old has outlived Rasa's session (60 minutes), and its form
+            # with it: forgetting it cannot let a form swallow the next message.
+            session.execute(delete(SlackConversation).where(
+                SlackConversation.last_message_at < now - KEEP_EVENTS))
+
+    # -- practitioner conversations ----------------------------------------------------------
+    def last_message_at(self, conversation: str) -> datetime | None:
+        """When the conversation (a thread) last had a message, or None for a new one."""
+        with self.sessions() as session:
+            row = session.get(SlackConversation, conversation)
+            return row.last_message_at if row else None
+
+    def touch_conversation(self, conversation: str, now: datetime) -> None:
+        """Record that the conversation had a message now (never moves the time back)."""
+        try:
+            with self.sessions() as session, session.begin():
+                row = session.get(SlackConversation, conversation)
+                if row is None:
+                    session.add(SlackConversation(key=conversation, last_message_at=now))
+                elif row.last_message_at < now:
+                    row.last_message_at = now
+        except IntegrityError:
+            pass  # a message of the same thread recorded it at the same moment
 
     # -- duty-channel cards -----------------------------------------------------------------
     def card(self, subject_type: str, subject_id: int) -> Card | None:

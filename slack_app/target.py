@@ -17,11 +17,13 @@ channel's history before posting again. The dispatcher retries anything this rai
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from chat.labels import pack_labels
 from mash.outbox import Message, Target
 from mash.targets import LogTarget
 from settings import Settings
@@ -92,30 +94,17 @@ class SlackTarget:
             self._tell_originator(message, subject)
         elif topic in ("escalation.raised", "consultation.requested"):
             self._card(subject)
-        elif topic == "escalation.renotify":
-            card = self._card(subject)
-            waited = message.payload.get("waited_minutes")
-            self._post_once(
-                f"{message.idempotency_key}#thread",
-                channel=card.channel,
-                thread_ts=card.ts,
-                reply_broadcast=True,
-                text=f"<!here> :alarm_clock: *Still waiting:* {esc(message.payload['reference'])}"
-                f" has not been acknowledged after {waited} minutes. Please acknowledge it or "
-                f"pick it up.",
-            )
-        elif topic == "escalation.follow_up":
-            # A further message about the same child joined the item: the card is redrawn
-            # (its message count) and the duty desk is told in its thread, broadcast.
+        elif topic in BROADCAST_NOTES:
+            # Still waiting, or a further message about the same child joined the item: the
+            # card is redrawn (its timer, its message count) and the duty desk is told in its
+            # thread, broadcast to the channel.
             card = self._card(subject)
             self._post_once(
                 f"{message.idempotency_key}#thread",
                 channel=card.channel,
                 thread_ts=card.ts,
                 reply_broadcast=True,
-                text=f":speech_balloon: *Further information:* "
-                f"{esc(message.payload.get('reference'))} has a further message from the same "
-                f"person ({message.payload.get('message_count')} messages now).",
+                text=BROADCAST_NOTES[topic](message.payload),
             )
         elif topic == "escalation.overdue":
             self._step_up(message, subject)
@@ -305,6 +294,19 @@ class SlackTarget:
         return None
 
 
+BROADCAST_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "escalation.renotify": lambda p: (
+        f"<!here> :alarm_clock: *Still waiting:* {esc(p['reference'])} has not been "
+        f"acknowledged after {p.get('waited_minutes')} minutes. Please acknowledge it or pick "
+        f"it up."
+    ),
+    "escalation.follow_up": lambda p: (
+        f":speech_balloon: *Further information:* {esc(p.get('reference'))} has a further "
+        f"message from the same person ({p.get('message_count')} messages now)."
+    ),
+}
+
+
 def originator_slack_id(recipient: dict[str, Any]) -> str | None:
     """The originator's Slack user, for an item raised in Slack only: their directory entry's,
     else the Slack sender they wrote from (sender ids are `slack:TEAM:USER`). An item raised in
@@ -314,9 +316,10 @@ def originator_slack_id(recipient: dict[str, Any]) -> str | None:
     for person in recipient.get("people") or []:
         if person.get("slack_user_id"):
             return str(person["slack_user_id"])
-    sender = str(recipient.get("sender") or "")
-    if recipient.get("channel") == "slack" and sender.startswith("slack:"):
-        return sender.rsplit(":", 1)[-1] or None
+    # `slack:TEAM:USER`; an address with more after it (a thread) still names the user third
+    parts = str(recipient.get("sender") or "").split(":")
+    if len(parts) >= 3 and parts[0] == "slack":
+        return parts[2] or None
     return None
 
 
@@ -362,6 +365,7 @@ def with_slack(
         sessions=sessions,
         relay=None,
         contacts=manifest.contacts if manifest else None,
+        category_labels=pack_labels(settings.pack_path),
     )
     client = make_client(settings, timeout=TARGET_TIMEOUT_SECONDS, retry_handlers=[])
     routed: dict[str, Target] = dict(targets)

@@ -46,8 +46,9 @@ def organisation_id(tracker: Tracker) -> int | None:
 
 def identity(tracker: Tracker) -> Any:
     """The MASH service's ChannelIdentity for the sender of the latest message. Its sender is
-    the relay's signed conversation key (`portal-5`, `slack:T1:U1`: what the chat relay records
-    too, and what Slack replies use), not Rasa's derived conversation id."""
+    the signed `address` when the channel gives one (Slack: `slack:T1:U1`, the person, while
+    the conversation is one thread), else the relay's signed conversation key (`portal-5`):
+    what the chat relay records too, never Rasa's derived conversation id."""
     from mash.access import ChannelIdentity
 
     meta = metadata(tracker)

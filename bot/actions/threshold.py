@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
 from chat.cards import threshold_card
+from chat.labels import humanise_reason
 from guidance.roles import for_role
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ActionAssessThreshold(Action):
             # In the asker's role: a GP's next steps are the GP's route (guidance/roles.py).
             result = for_role(result, engine.pack, common.role(tracker))
             level_name = engine.pack.levels[result.level].name if result.placed else ""
+            labels = engine.pack.lexicon.labels  # category ids in reasons read as words
         except Exception:  # noqa: BLE001
             logger.exception("the guidance engine could not assess the case")
             dispatcher.utter_message(response="utter_guidance_unavailable")
@@ -66,15 +68,15 @@ class ActionAssessThreshold(Action):
                 sources=common.join_sources(result.sources) or "the thresholds document",
             )
             # The same result as a card (chat/cards.py) for the channels to draw, with links.
-            dispatcher.utter_message(json_message={"card": threshold_card(result)})
+            dispatcher.utter_message(json_message={"card": threshold_card(result, labels=labels)})
             return reset
         dispatcher.utter_message(
             response="utter_threshold_result",
             level=result.level,
             level_name=level_name,
-            reasons=_bullets(result.reasons),
+            reasons=_bullets([humanise_reason(r, labels) for r in result.reasons]),
             next_steps=_bullets(result.next_steps),
             sources=common.join_sources(result.sources) or "the thresholds document",
         )
-        dispatcher.utter_message(json_message={"card": threshold_card(result, level_name)})
+        dispatcher.utter_message(json_message={"card": threshold_card(result, level_name, labels)})
         return reset

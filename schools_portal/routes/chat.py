@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from app_context import AppContext
 from chat.cards import clean_card
+from chat.forms import relay_turn
 from chat.relay import MAX_MESSAGE_CHARS, ChatReply
 from chat.sources import clean_sources
 from mash.access import Actor
@@ -20,9 +21,8 @@ from schools_portal import sessions
 from schools_portal.conversations import (
     CONVERSATION_ID,
     conversation_key,
+    last_message_at,
     mark_seen,
-    reason_to_stop_forms,
-    stopped_note,
     transcript_owner,
 )
 from schools_portal.deps import Ctx, Practitioner
@@ -96,15 +96,14 @@ def relay_message(
     key = conversation_key(actor, conversation)
     now = sessions.now(request)
     notes: list[ChatMessageOut] = []
-    reason = reason_to_stop_forms(
-        request, conversation, resumed=resumed,
-        idle_minutes=context.settings.chat_form_idle_minutes, now=now,
+    turn = relay_turn(
+        context.relay, sender_id=key, text=text, metadata=metadata,
+        last_message_at=last_message_at(request, conversation), now=now,
+        idle_minutes=context.settings.chat_form_idle_minutes, resumed=resumed,
     )
-    reply: ChatReply = context.relay.send(
-        sender_id=key, text=text, metadata=metadata, stop_form_first=reason is not None
-    )
-    if reply.form_stopped:
-        notes.append(ChatMessageOut(text=stopped_note(reason), notice=True))
+    reply: ChatReply = turn.reply
+    if turn.note:
+        notes.append(ChatMessageOut(text=turn.note, notice=True))
     mark_seen(request, conversation, now)
     return ChatOut(
         messages=notes + [_message(m) for m in reply.messages],

@@ -4,6 +4,7 @@ CSV export. MASH managers and administrators only."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import PlainTextResponse, Response
 
 from app_context import AppContext
+from chat.labels import category_label
 from mash import figures
 from mash.access import Actor
 from mash.figures import WeekFigures
@@ -46,7 +48,7 @@ def load(db: Session, actor: Actor, weeks: int) -> list[WeekFigures]:
     return figures.every_week(rows, since=since, until=since + timedelta(weeks=weeks))
 
 
-def charts(rows: list[WeekFigures]) -> dict[str, Any]:
+def charts(rows: list[WeekFigures], category_labels: Mapping[str, str]) -> dict[str, Any]:
     labels = [f"{r.week_start.day} {r.week_start:%b}" for r in rows]
     categories: Counter[str] = Counter()
     sources: Counter[str] = Counter()
@@ -85,7 +87,7 @@ def charts(rows: list[WeekFigures]) -> dict[str, Any]:
         "categories": bar_chart(
             "categories",
             "Escalations by category in the period",
-            [(k.replace("_", " "), v) for k, v in categories.items()],
+            [(category_label(k, category_labels), v) for k, v in categories.items()],
         ),
         "sources": bar_chart(
             "sources",
@@ -110,10 +112,12 @@ def dashboard_page(
     weeks: int = WEEKS,
     actor: FiguresReader,
     db: Db,
+    context: Ctx,
 ) -> Response:
     rows = load(db, actor, weeks)
     return render(
-        request, "dashboard.html", actor=actor, rows=rows, weeks=weeks, charts=charts(rows)
+        request, "dashboard.html", actor=actor, rows=rows, weeks=weeks,
+        charts=charts(rows, context.guidance.pack.lexicon.labels),
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app_context import AppContext
+from chat.labels import category_label
 from mash import audit, consultations, directory, escalations
 from mash.access import Actor
 from mash.consultations import ADVICE_MAX
@@ -88,6 +89,7 @@ def queue_items(
     now = datetime.now(timezone.utc)
     limits = context.settings.ack_limit_minutes
     audited = audited or {}
+    labels = context.guidance.pack.lexicon.labels
     items = []
     for e in escalations.list_escalations(
         session=db, actor=actor, open_only=True, limit=200,
@@ -100,7 +102,7 @@ def queue_items(
                 **_queue_entry("escalation", e, raised, now),
                 "urgency": e.urgency,
                 "message_count": e.message_count,  # further messages joined it (followups)
-                "categories": [c.replace("_", " ") for c in e.categories],
+                "categories": [category_label(c, labels) for c in e.categories],
                 "deadline": deadline.isoformat() if deadline else None,
                 "seconds_left": seconds_left(deadline, now),
             }

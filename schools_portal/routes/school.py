@@ -102,7 +102,6 @@ def _school_page(
         error=error,
         topic_max=TOPIC_MAX,
         best_time_max=BEST_TIME_MAX,
-        category_labels=context.guidance.pack.lexicon.labels,
         **school_contacts(context, db, actor),
     )
 

@@ -185,6 +185,9 @@ async def test_a_gps_threshold_check_gives_the_gp_route_and_the_section(
     assert "GP report" in result["next_steps"] and "designated safeguarding lead" not in (
         result["next_steps"])
     assert "bruising-non-mobile-babies" in [s["id"] for s in card["sources"]]
+    # the risk screen's categories in the reasons read as the pack's labels, not ids
+    assert "baby_injury" not in result["reasons"] + " ".join(card["reasons"])
+    assert "Injury or bruising to a non-mobile baby" in " ".join(card["reasons"])
     dispatcher.messages.clear()
     await ActionAssessThreshold().run(
         dispatcher, make_tracker(slots=slots, metadata=metadata_for("oakfield_dsl")), {})

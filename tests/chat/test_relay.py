@@ -302,3 +302,17 @@ def test_a_gps_disclosure_gets_the_level_its_reasons_the_gp_route_and_the_sectio
         sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "g-2"}
     )
     assert not any(m.get("card") for m in dsl.messages)
+
+
+def test_an_escalation_records_the_persons_address_not_the_conversation(
+    settings, engine, factory
+):
+    """Slack's conversations are one per thread; its signed metadata names the person's
+    address, which is what the escalation records (follow-ups and the outcome go by it)."""
+    relay = relay_for(settings, engine, factory)
+    meta = {**META, "channel": "slack", "user_id": "UDEMODSL01", "address": "slack:T1:UDEMODSL01"}
+    relay.send(sender_id="slack:T1:UDEMODSL01:D1:1700000000.000100", text=DISCLOSURE,
+               metadata={**meta, "message_id": "m-thread-1"})
+    with factory() as session:
+        [escalation] = session.execute(select(Escalation)).scalars()
+    assert escalation.sender == "slack:T1:UDEMODSL01"

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -57,6 +58,11 @@ pytestmark = [
 ]
 
 
+# Each live portal's app by its address, so a test can stand in for Rasa (app.state.context's
+# relay) or move the portal's clock (app.state.clock), and put them back after.
+LIVE_APPS: dict[str, Any] = {}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -75,8 +81,10 @@ def live_portal(
     settings = make_settings(f"sqlite:///{tmp / 'portal.db'}", tmp)
     context = AppContext.build(settings, guidance=guidance_engine)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, context=context),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    app = create_app(settings, context=context)
+    LIVE_APPS[f"http://127.0.0.1:{port}"] = app
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     stop = threading.Event()

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
 import test_portal_browser as shared
+from fake_rasa import FakeRasa
 from test_portal_browser import AXE, CHROMIUM, Visitor
+
+from chat.forms import FORM_STOPPED_IDLE, FORM_STOPPED_RESUMED
+from chat.relay import CANCEL_COMMAND
 
 # The browser journey's fixtures, shared by name (a module-scoped portal of this module's own).
 live_portal = shared.live_portal
@@ -165,5 +171,106 @@ def test_at_phone_width_the_alert_stays_in_view_with_tap_to_call_numbers(live_po
             "() => document.documentElement.scrollWidth <= window.innerWidth + 1")
         dsl.shot("phone-chat-alert")
         dsl.axe("chat with the alert at 390px")
+    finally:
+        dsl.close()
+
+
+def test_numbers_inside_list_answers_and_cards_are_tap_to_call(live_portal, browser):
+    """Issue 14: an answer drawn as a list, and a threshold card, keep tap-to-call numbers
+    (chat.js renders every piece of text through the same tel: patterns)."""
+    answer = {"urgency": "none", "categories": [], "escalation_reference": None,
+              "escalation_joined": False, "assistant_available": True, "safety_message": None,
+              "messages": [
+                  {"text": "Who to ring:\n- the front door on 0151 606 2008\n- 999 in danger",
+                   "safety": False, "notice": False, "buttons": [], "sources": [], "card": None},
+                  {"text": "Level 4", "safety": False, "notice": False, "buttons": [],
+                   "sources": [], "card": {
+                       "level": 4, "level_name": "Specialist", "reasons": ["A baby's bruise."],
+                       "next_steps": ["Ring the out-of-hours team on 0151 233 3700."],
+                       "questions": [], "sources": []}}]}
+    dsl = Visitor(browser, live_portal, "dsl", width=PHONE_WIDTH)
+    try:
+        dsl.sign_in("oakfield_dsl")
+        dsl.page.route("**/api/chat", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(answer)))
+        send(dsl, "who do I ring?")
+        links = dsl.page.locator(".msg-rich li a[href^='tel:']").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))")
+        assert links == ["tel:01516062008", "tel:999"]
+        assert dsl.page.locator(".threshold-card li a[href='tel:01512333700']").count() == 1
+        dsl.page.reload()  # the stored transcript is drawn the same way
+        dsl.page.wait_for_selector(".msg-rich")
+        assert dsl.page.locator(".msg-rich li a[href^='tel:']").count() == 2
+        assert dsl.page.locator(".threshold-card li a[href^='tel:']").count() == 1
+    finally:
+        dsl.close()
+
+
+def test_a_second_disclosure_about_the_same_child_joins_the_first_item(live_portal, browser):
+    """Issue 14 acceptance: the second message about the same baby joins the first escalation;
+    the alert says so with the first reference, and the concerns list has one row for both."""
+    dsl = Visitor(browser, live_portal, "dsl", width=PHONE_WIDTH)
+    try:
+        dsl.sign_in("oakfield_dsl")
+        dsl.go("/school")
+        before = dsl.page.locator("#concerns tbody tr").count()
+        dsl.go("/chat")
+        send(dsl, "A 9-month-old in our nursery class has a bruise on his cheek, mum says he "
+                  "rolled off the sofa.")
+        first = dsl.page.locator("#risk-alert .reference").inner_text()
+        send(dsl, "About the 9 month old again: the bruise looks like fingertip marks.")
+        alert = dsl.page.locator("#risk-alert").inner_text()
+        assert "added to the concern you raised earlier" in alert
+        assert dsl.page.locator("#risk-alert .reference").inner_text() == first
+        dsl.go("/school")
+        assert dsl.page.locator("#concerns tbody tr").count() == before + 1  # one item
+        assert dsl.page.locator("#concerns tbody tr", has_text=first).count() == 1
+        dsl.shot("phone-chat-joined")
+    finally:
+        dsl.close()
+
+
+@pytest.fixture()
+def rasa_and_clock(live_portal):
+    """Rasa's signed channel (tests/fake_rasa.py: one open form per conversation) behind the
+    live portal's relay, and the portal's clock, which the test may move on; both put back."""
+    app = shared.LIVE_APPS[live_portal]
+    relay = app.state.context.relay
+    fake = FakeRasa(app.state.context.settings.channel_secret)
+    original = relay.http
+    relay.http = httpx.Client(transport=httpx.MockTransport(fake))
+    offset = [timedelta(0)]
+    app.state.clock = lambda: datetime.now(timezone.utc) + offset[0]
+    yield fake, offset
+    app.state.clock = None
+    relay.http.close()
+    relay.http = original
+
+
+def test_an_idle_or_abandoned_form_does_not_swallow_the_next_question(
+    live_portal, browser, rasa_and_clock
+):
+    """Issue 14 acceptance, in the browser: the threshold check's questions, left for the idle
+    limit or abandoned by a reload, are stopped before the next message, which is answered as a
+    new question, and the page says so."""
+    rasa, offset = rasa_and_clock
+    dsl = Visitor(browser, live_portal, "dsl", width=PHONE_WIDTH)
+    try:
+        dsl.sign_in("oakfield_dsl")
+        send(dsl, "check the threshold")
+        assert transcript(dsl)[-1].endswith("What is the worry, in a sentence?")
+        offset[0] += timedelta(minutes=11)  # left for longer than CHAT_FORM_IDLE_MINUTES
+        send(dsl, "who is our MASH contact?")
+        notice, answer = transcript(dsl)[-2:]
+        assert FORM_STOPPED_IDLE in notice and answer.endswith("Your MASH contact is ...")
+        assert [c["message"] for c in rasa.calls][-2:] == [CANCEL_COMMAND,
+                                                          "who is our MASH contact?"]
+        send(dsl, "check the threshold")
+        dsl.page.reload()  # abandoned by navigating away
+        dsl.page.wait_for_selector("#chat-log li")
+        send(dsl, "who is our MASH contact?")
+        notice, answer = transcript(dsl)[-2:]
+        assert FORM_STOPPED_RESUMED in notice and answer.endswith("Your MASH contact is ...")
+        dsl.shot("phone-chat-form-stopped")
     finally:
         dsl.close()

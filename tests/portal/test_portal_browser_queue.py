@@ -9,6 +9,8 @@ each disclosure's escalation itself."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import test_portal_browser as shared
@@ -43,16 +45,28 @@ def wait_for_row(visitor: Visitor, reference: str) -> None:
     visitor.page.wait_for_selector(f"#esc-rows a:text('{reference}')", timeout=POLL_WAIT_MS)
 
 
-def test_focus_stays_on_its_row_across_three_updates_and_new_rows_are_marked(
-        live_portal, browser):
+@contextmanager
+def queue_with_one_item(live_portal, browser, *, duty_width: int = 1280
+                        ) -> Iterator[tuple[Visitor, Visitor, str]]:
+    """A DSL who has raised the first disclosure, and a duty worker on the queue showing it:
+    (dsl, duty, its reference). Both browsers are closed afterwards."""
     dsl = Visitor(browser, live_portal, "dsl")
-    duty = Visitor(browser, live_portal, "duty")
+    duty = Visitor(browser, live_portal, "duty", width=duty_width)
     try:
         dsl.sign_in("oakfield_dsl")
         first = disclose(dsl, DISCLOSURES[0])
         duty.sign_in("duty")
         duty.go("/queue")
         wait_for_row(duty, first)
+        yield dsl, duty, first
+    finally:
+        dsl.close()
+        duty.close()
+
+
+def test_focus_stays_on_its_row_across_three_updates_and_new_rows_are_marked(
+        live_portal, browser):
+    with queue_with_one_item(live_portal, browser) as (dsl, duty, first):
         duty.page.evaluate("() => { window.__loadedOnce = true; }")
         link = f"#esc-rows a[href='/queue/escalations/{int(first[2:])}']"
         duty.tab_to(link)
@@ -93,21 +107,11 @@ def test_focus_stays_on_its_row_across_three_updates_and_new_rows_are_marked(
         duty.page.wait_for_function("() => document.title.startsWith('(2 new)')")
         marked = duty.page.locator("#esc-rows tr.is-new").all_inner_texts()
         assert sorted(re.search(r"E-\d{6}", m).group(0) for m in marked) == sorted(arrived[1:])
-    finally:
-        dsl.close()
-        duty.close()
 
 
 def test_at_phone_width_the_queue_is_cards_with_time_left_and_status_in_view(
         live_portal, browser):
-    dsl = Visitor(browser, live_portal, "dsl")
-    duty = Visitor(browser, live_portal, "duty", width=390)
-    try:
-        dsl.sign_in("oakfield_dsl")
-        reference = disclose(dsl, DISCLOSURES[0])
-        duty.sign_in("duty")
-        duty.go("/queue")
-        wait_for_row(duty, reference)
+    with queue_with_one_item(live_portal, browser, duty_width=390) as (_dsl, duty, reference):
         row = duty.page.locator("#esc-rows tr", has_text=reference)
         width = duty.page.evaluate("() => window.innerWidth")
         for label in ("Time left to acknowledge", "Status"):
@@ -125,6 +129,3 @@ def test_at_phone_width_the_queue_is_cards_with_time_left_and_status_in_view(
         assert row.locator("a").first.evaluate("a => a.getClientRects().length") == 1
         duty.shot("phone-queue-cards")
         duty.axe("queue at 390px")
-    finally:
-        dsl.close()
-        duty.close()

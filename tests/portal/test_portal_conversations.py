@@ -5,46 +5,17 @@ the portal signs and sends to Rasa's channel (a recording stub stands in for Ras
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
+from fake_rasa import FakeRasa
 
+from chat.forms import FORM_STOPPED_IDLE, FORM_STOPPED_RESUMED
 from chat.relay import CANCEL_COMMAND, NOTHING_TO_CANCEL
-from chat.signing import MemoryNonceStore, verify_request
-from schools_portal.conversations import FORM_STOPPED_IDLE, FORM_STOPPED_RESUMED
 
 TAB_A = "tabAAAAAAAAAAAAAAAAAAA"
 TAB_B = "tabBBBBBBBBBBBBBBBBBBB"
-FORM_STOPPED = "OK, I've stopped. Nothing has been sent. What would you like to do instead?"
-NOTHING_OPEN = "There's nothing in progress to stop. What can I help with?"
-
-
-class FakeRasa:
-    """Rasa's signed channel as the relay sees it: checks the signature, records each call,
-    and keeps one open form per conversation key, as the bot's rules do."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret, self.calls, self.open_form = secret, [], set()
-        self.nonces = MemoryNonceStore()
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        verify_request(self.secret, body=request.content, headers=request.headers,
-                       nonces=self.nonces)
-        call = json.loads(request.content)
-        self.calls.append(call)
-        sender, text = call["sender"], call["message"]
-        if text == CANCEL_COMMAND:
-            stopped = sender in self.open_form
-            self.open_form.discard(sender)
-            return httpx.Response(200, json=[{"text": FORM_STOPPED if stopped else NOTHING_OPEN}])
-        if sender in self.open_form:
-            return httpx.Response(200, json=[{"text": "How old is the child?"}])
-        if text == "check the threshold":
-            self.open_form.add(sender)
-            return httpx.Response(200, json=[{"text": "What is the worry, in a sentence?"}])
-        return httpx.Response(200, json=[{"text": "Your MASH contact is ..."}])
 
 
 @pytest.fixture()
@@ -248,3 +219,20 @@ def test_chat_js_uses_the_same_patterns_as_the_server():
     script = (ROOT / "schools_portal" / "static" / "js" / "chat.js").read_text()
     tokens = re.search(r"var TOKENS = /(.*)/g;", script).group(1)
     assert tokens == f"({PHONE.pattern})|({REFERENCE.pattern})"
+
+
+def test_numbers_in_list_answers_and_cards_are_tap_to_call_in_pages(app):
+    """Issue 14: tel: links everywhere a number appears, lists and threshold cards included."""
+    from schools_portal.rendering import guide_markdown
+
+    html = str(guide_markdown("Who to ring:\n- the front door on 0151 606 2008\n- <b>999</b>"))
+    assert '<li>the front door on <a href="tel:01516062008">0151 606 2008</a></li>' in html
+    assert '<li>&lt;b&gt;<a href="tel:999">999</a>&lt;/b&gt;</li>' in html  # still escaped
+    html = str(guide_markdown("- E-000014 was raised"))
+    assert '<span class="nowrap">E-000014</span>' in html
+    card = {"level": 4, "level_name": "Specialist", "reasons": ["Ring 999 if in danger."],
+            "next_steps": ["Ring the front door on 0151 606 2008 today."], "questions": [],
+            "sources": []}
+    html = app.state.templates.env.get_template("_threshold_card.html").render(card=card)
+    assert '<a href="tel:01516062008">0151 606 2008</a>' in html
+    assert '<a href="tel:999">999</a>' in html

@@ -15,7 +15,7 @@ from mash.access import ChannelIdentity
 def raise_one(context, demo):
     counter = iter(range(1, 1000))
 
-    def make(urgency: str = "immediate", minutes_ago: int = 0):
+    def make(urgency: str = "immediate", minutes_ago: int = 0, categories=("neglect",)):
         n = next(counter)
         with context.sessions() as session:
             return escalations.raise_escalation(
@@ -23,7 +23,7 @@ def raise_one(context, demo):
                 identity=ChannelIdentity(channel="portal", sender="portal-x",
                                          user_id=str(demo.people["oakfield_dsl"]),
                                          organisation_id=demo.organisations["oakfield"]),
-                message_id=f"q-{n}", urgency=urgency, categories=["neglect"],
+                message_id=f"q-{n}", urgency=urgency, categories=list(categories),
                 # each about another child (initials), so each is an item of its own
                 text=f"Child {'ABCDEFGHJKLMNPQRSTUVWXYZ'[n % 24]} left alone",
                 now=datetime.now(timezone.utc) - timedelta(minutes=minutes_ago),
@@ -247,3 +247,22 @@ def test_two_queue_tabs_of_one_session_each_keep_their_view(as_user, raise_one, 
         for view in views:
             client.get(f"/api/queue?view={view}")
     assert len(_listings(context)) == 2 * 2  # the two page loads only
+
+
+def test_categories_read_as_the_packs_labels_on_every_page(as_user, context, raise_one):
+    """Issue 14: the queue, the item's page, the concerns list, the school's detail page and
+    the dashboard show "Domestic abuse in the child's home", never `domestic_abuse`."""
+    labels = context.guidance.pack.lexicon.labels
+    view = raise_one(categories=["domestic_abuse", "baby_injury"])
+    wanted = [labels["baby_injury"], labels["domestic_abuse"]]
+    duty, _ = as_user("duty")
+    [item] = [i for i in duty.get("/api/queue").json()["escalations"] if i["id"] == view.id]
+    assert item["categories"] == wanted
+    pages = [duty.get("/queue").text, duty.get(f"/queue/escalations/{view.id}").text]
+    dsl, _ = as_user("oakfield_dsl")
+    pages += [dsl.get("/school").text, dsl.get(f"/school/escalations/{view.id}").text]
+    manager, _ = as_user("manager")
+    pages.append(manager.get("/dashboard").text)
+    for page in pages:
+        assert "domestic_abuse" not in page and "domestic abuse" not in page
+        assert "Domestic abuse in the child&#39;s home" in page

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from slack_helpers import BOT_TOKEN, DUTY_CHANNEL, SIGNING_SECRET, SlackClient
-from slack_stub import SlackStub
+from fake_rasa import FakeRasa
+from slack_helpers import BOT_TOKEN, DISCLOSURE, DSL, DUTY_CHANNEL, SIGNING_SECRET, SlackClient
+from slack_stub import TEAM_ID, SlackStub
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -24,7 +25,8 @@ from starlette.testclient import TestClient
 from app_context import AppContext
 from chat.relay import ChatRelay
 from guidance.engine import Engine
-from mash import twofactor
+from mash import escalations, twofactor
+from mash.access import ChannelIdentity
 from mash.db import make_engine, session_factory
 from mash.demo import DemoDirectory, seed_demo
 from mash.dispatcher import Dispatcher, Policy
@@ -110,6 +112,59 @@ def fresh_code(context: AppContext) -> Callable[[str], str]:
 @pytest.fixture()
 def deps(context: AppContext) -> SlackDeps:
     return SlackDeps.from_context(context)
+
+
+@pytest.fixture()
+def posted(context: AppContext, dispatcher: Dispatcher, stub: SlackStub) -> tuple[int, dict]:
+    """An immediate escalation raised by Oakfield's DSL from Slack (suggested level 4, with a
+    reason), posted to the duty channel by the dispatcher: (escalation id, the posted card)."""
+    with context.sessions() as session:
+        view = escalations.raise_escalation(
+            session=session,
+            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
+            message_id="slack:test-1", urgency="immediate", categories=["physical_abuse"],
+            text=DISCLOSURE, suggested_level=4, level_reasons=["a disclosure of physical harm"],
+        )  # fmt: skip
+    assert dispatcher.run_once().delivered == 1
+    [message] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
+    return view.id, message
+
+
+@pytest.fixture()
+def card(posted: tuple[int, dict]) -> tuple[int, tuple[str, str]]:
+    """The same escalation as `posted`: (escalation id, (channel, ts) of its card)."""
+    escalation_id, message = posted
+    return escalation_id, (DUTY_CHANNEL, message["ts"])
+
+
+@pytest.fixture()
+def rasa_answers(context: AppContext) -> Iterator[Callable[[Any], Any]]:
+    """Rasa answered by the test instead of being down: call it with a handler (an httpx
+    request in, a response out) or with the list of messages Rasa should answer every time."""
+    original, clients = context.relay.http, []
+
+    def answer(handler_or_messages: Any) -> Any:
+        handler = handler_or_messages
+        if not callable(handler):
+            messages = list(handler_or_messages)
+
+            def handler(_request: httpx.Request) -> httpx.Response:
+                return httpx.Response(200, json=messages)
+
+        clients.append(httpx.Client(transport=httpx.MockTransport(handler)))
+        context.relay.http = clients[-1]
+        return handler
+
+    yield answer
+    context.relay.http = original
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture()
+def rasa(rasa_answers: Callable[[Any], Any], settings: Settings) -> FakeRasa:
+    """Rasa's signed channel with one open form per conversation (tests/fake_rasa.py)."""
+    return rasa_answers(FakeRasa(settings.channel_secret))
 
 
 @pytest.fixture()

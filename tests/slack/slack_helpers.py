@@ -60,7 +60,9 @@ class SlackClient:
             json.dumps(body), "application/json", extra=extra if retry else None
         )
 
-    def dm(self, user: str, text: str, *, ts: str, event_id: str | None = None, retry: int = 0):
+    def dm(self, user: str, text: str, *, ts: str, thread_ts: str | None = None,
+           event_id: str | None = None, retry: int = 0):
+        """A direct message to the app: top level, or a reply in the thread of `thread_ts`."""
         event = {
             "type": "message",
             "channel_type": "im",
@@ -69,6 +71,7 @@ class SlackClient:
             "text": text,
             "ts": ts,
             "event_ts": ts,
+            **({"thread_ts": thread_ts} if thread_ts else {}),
         }
         return self.event(event, event_id=event_id, retry=retry)
 

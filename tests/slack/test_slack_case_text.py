@@ -9,7 +9,6 @@ import json
 
 import pytest
 from slack_helpers import (
-    DISCLOSURE,
     DSL,
     DUTY,
     DUTY_CHANNEL,
@@ -26,20 +25,6 @@ from mash.access import ChannelIdentity
 from mash.models import AuditEntry
 
 SECRET_WORDS = ("belt", "scared")
-
-
-@pytest.fixture()
-def posted(context, dispatcher, stub):
-    with context.sessions() as session:
-        view = escalations.raise_escalation(
-            session=session,
-            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
-            message_id="slack:case-text-1", urgency="immediate", categories=["physical_abuse"],
-            text=DISCLOSURE, suggested_level=4, level_reasons=["a disclosure of physical harm"],
-        )  # fmt: skip
-    assert dispatcher.run_once().delivered == 1
-    [message] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
-    return view.id, message
 
 
 def audit(context, action: str) -> list[AuditEntry]:

@@ -38,7 +38,7 @@ def raise_one(context, urgency: str = "immediate") -> None:
             identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
             message_id=f"slack:cmd-{urgency}",
             urgency=urgency,
-            categories=["neglect"],
+            categories=["domestic_abuse"],
             text=DISCLOSURE,
         )
 
@@ -50,6 +50,7 @@ def test_queue_lists_open_escalations_most_urgent_first(slack, stub, context):
     text = ask(slack, stub, DUTY, "queue")
     assert text.index("E-000002* immediate") < text.index("E-000001* concern")
     assert "Oakfield" in text
+    assert "Domestic abuse in the child's home" in text and "domestic_abuse" not in text
 
 
 def test_stats_for_mash_staff_and_not_for_schools(slack, stub, context):

@@ -9,7 +9,6 @@ import json
 
 import pytest
 from slack_helpers import (
-    DISCLOSURE,
     DSL,
     DUTY,
     DUTY2,
@@ -20,7 +19,6 @@ from slack_helpers import (
     opened_views,
     press_with_code,
 )
-from slack_stub import TEAM_ID
 from sqlalchemy import select
 
 from mash import escalations
@@ -29,26 +27,6 @@ from mash.models import AuditEntry, Escalation, OutboxMessage
 
 OUTCOME_VIEW = "mash_outcome_view"
 REASSIGN_VIEW = "mash_reassign_view"
-
-
-@pytest.fixture()
-def card(context, dispatcher, stub):
-    """An immediate escalation raised by Oakfield's DSL from Slack, posted to the duty channel:
-    (escalation id, (channel, ts))."""
-    with context.sessions() as session:
-        view = escalations.raise_escalation(
-            session=session,
-            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
-            message_id="slack:test-1",
-            urgency="immediate",
-            categories=["physical_abuse"],
-            text=DISCLOSURE,
-            suggested_level=4,
-            level_reasons=["a disclosure of physical harm"],
-        )
-    assert dispatcher.run_once().delivered == 1
-    [posted] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
-    return view.id, (DUTY_CHANNEL, posted["ts"])
 
 
 def subject(escalation_id: int) -> dict:

@@ -5,12 +5,17 @@ own screen, safety message and escalation are what is under test, as designed.""
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from slack_helpers import DISCLOSURE, DSL, DUTY_CHANNEL, STRANGER
-from slack_stub import BOT_USER_ID
+from slack_stub import BOT_USER_ID, TEAM_ID
 from sqlalchemy import select
 
+from chat.forms import FORM_STOPPED_IDLE
+from chat.relay import CANCEL_COMMAND
 from mash.models import Escalation
+from slack_app.conversation import REPLY_IN_THREAD
+from slack_app.store import SlackConversation
 
 
 def escalations(context) -> list[Escalation]:
@@ -56,6 +61,9 @@ def test_a_disclosure_by_dm_gets_the_safety_message_and_one_duty_post_in_2_secon
     assert "Dana Price (DSL)" in text and "Oakfield" in text  # who raised it, from where
     assert "min left" in text  # the time left to acknowledge
     assert "belt" not in text  # no case text in Slack: the excerpt opens in a modal, on request
+    # categories as the pack's labels, in the blocks and the fallback text
+    assert "Disclosure or signs of physical abuse" in text and "physical_abuse" not in text
+    assert "Disclosure or signs of physical abuse" in card["text"]
     assert "View excerpt" in text
 
 
@@ -143,55 +151,39 @@ def test_if_the_relay_breaks_the_practitioner_still_gets_the_safety_numbers(
     assert "something went wrong" in reply["text"] and "999" in reply["text"]
 
 
-def test_cited_sections_are_mrkdwn_links_to_the_portal(slack, stub, context):
-    import httpx
-
-    answer = [
+def test_cited_sections_are_mrkdwn_links_to_the_portal(slack, stub, context, rasa_answers):
+    rasa_answers([
         {"recipient_id": "x", "text": "Consent means ..."},
         {"recipient_id": "x", "text": "From the guide: Consent (consent)"},
         {"recipient_id": "x", "custom": {"sources": [
             {"id": "consent", "title": "Consent & sharing"}]}},
-    ]
-    original = context.relay.http
-    context.relay.http = httpx.Client(
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
-    try:
-        ts = "1700000900.000100"
-        slack.dm(DSL, "what is consent", ts=ts)
-        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
-    finally:
-        context.relay.http.close()
-        context.relay.http = original
+    ])
+    ts = "1700000900.000100"
+    slack.dm(DSL, "what is consent", ts=ts)
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
     base = context.settings.portal_url
     assert f"From the guide: <{base}/guidance/sections/consent|Consent &amp; sharing>" in (
         reply["text"])
     assert "Consent (consent)" not in reply["text"]
 
 
-def test_a_threshold_card_is_drawn_as_mrkdwn_with_section_links(slack, stub, context):
+def test_a_threshold_card_is_drawn_as_mrkdwn_with_section_links(
+    slack, stub, context, rasa_answers
+):
     """Issue 14 point 9: the threshold result as a short card (level, lists as bullets, the
     guide's sections as links to the portal), not one paragraph of (1)(2)(3)."""
-    import httpx
-
     card = {"kind": "threshold", "level": 4, "level_name": "Specialist / statutory",
             "reasons": ["A bruise on a baby who is not yet mobile."],
             "next_steps": ["Ring the Integrated Front Door the same day.", "Send a GP report."],
             "questions": [],
             "sources": [{"id": "bruising-non-mobile-babies", "title": "Bruising in babies"}]}
-    answer = [
+    rasa_answers([
         {"recipient_id": "x", "text": "From what you've described this looks most like Level 4."},
         {"recipient_id": "x", "custom": {"card": card}},
-    ]
-    original = context.relay.http
-    context.relay.http = httpx.Client(
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
-    try:
-        ts = "1700000950.000100"
-        slack.dm(DSL, "threshold check answers", ts=ts)
-        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
-    finally:
-        context.relay.http.close()
-        context.relay.http = original
+    ])
+    ts = "1700000950.000100"
+    slack.dm(DSL, "threshold check answers", ts=ts)
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
     base = context.settings.portal_url
     text = reply["text"]
     assert "*Suggested level 4: Specialist / statutory*" in text
@@ -222,18 +214,88 @@ def test_the_same_child_again_in_slack_joins_the_open_escalation(slack, stub, co
     assert "fingertip" not in notes[0]["text"]  # no case text in Slack
 
 
-def test_a_quoted_list_is_drawn_with_bullets(slack, stub, context):
-    import httpx
-
-    answer = [{"recipient_id": "x", "text": "A good record:\n- is made at the time\n- is signed"}]
-    original = context.relay.http
-    context.relay.http = httpx.Client(
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=answer)))
-    try:
-        ts = "1700001200.000100"
-        slack.dm(DSL, "what makes a good record", ts=ts)
-        [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
-    finally:
-        context.relay.http.close()
-        context.relay.http = original
+def test_a_quoted_list_is_drawn_with_bullets(slack, stub, rasa_answers):
+    rasa_answers([{"recipient_id": "x",
+                   "text": "A good record:\n- is made at the time\n- is signed"}])
+    ts = "1700001200.000100"
+    slack.dm(DSL, "what makes a good record", ts=ts)
+    [reply] = stub.wait_for(lambda: replies(stub, f"D{DSL}", ts))
     assert "A good record:\n• is made at the time\n• is signed" in reply["text"]
+
+
+# -- conversations: one per thread, and a form left idle is stopped (issue 14) ---------------
+
+
+def earlier(context, by: timedelta) -> None:
+    """Move every conversation's last message back in time by `by`."""
+    with context.sessions() as session, session.begin():
+        for row in session.execute(select(SlackConversation)).scalars():
+            row.last_message_at -= by
+
+
+def test_each_top_level_message_starts_a_conversation_and_its_thread_continues_it(
+    slack, stub, rasa
+):
+    first_ts = "1700002000.000100"
+    slack.dm(DSL, "check the threshold", ts=first_ts)
+    [opened] = stub.wait_for(lambda: replies(stub, f"D{DSL}", first_ts))
+    # a question that opens a conversation says where to answer it
+    assert opened["text"] == f"What is the worry, in a sentence?\n\n{REPLY_IN_THREAD}"
+    # a reply in its thread is the form's next answer, in the same conversation
+    slack.dm(DSL, "a Year 4 boy", ts="1700002010.000100", thread_ts=first_ts)
+    stub.wait_for(lambda: len(replies(stub, f"D{DSL}", first_ts)) == 2)
+    assert replies(stub, f"D{DSL}", first_ts)[1]["text"] == "How old is the child?"
+    # a new top-level message is a new conversation: no form of the first thread is open in it
+    new_ts = "1700002020.000100"
+    slack.dm(DSL, "who is our MASH contact?", ts=new_ts)
+    [answer] = stub.wait_for(lambda: replies(stub, f"D{DSL}", new_ts))
+    assert answer["text"] == "Your MASH contact is ..."  # not a question: no hint
+    first, in_thread, new = rasa.calls
+    assert first["sender"] == in_thread["sender"] != new["sender"]
+    # the person is the same in every conversation: escalations and follow-ups go by them
+    assert {c["metadata"]["address"] for c in rasa.calls} == {f"slack:{TEAM_ID}:{DSL}"}
+    assert {c["metadata"]["user_id"] for c in rasa.calls} == {DSL}
+    assert CANCEL_COMMAND not in [c["message"] for c in rasa.calls]
+
+
+def test_a_form_left_idle_in_a_thread_is_stopped_and_the_user_is_told(
+    slack, stub, rasa, context
+):
+    first_ts = "1700003000.000100"
+    slack.dm(DSL, "check the threshold", ts=first_ts)
+    stub.wait_for(lambda: replies(stub, f"D{DSL}", first_ts))
+    earlier(context, timedelta(minutes=context.settings.chat_form_idle_minutes))
+    slack.dm(DSL, "who is our MASH contact?", ts="1700003010.000100", thread_ts=first_ts)
+    stub.wait_for(lambda: len(replies(stub, f"D{DSL}", first_ts)) == 2)
+    text = replies(stub, f"D{DSL}", first_ts)[1]["text"]
+    assert [c["message"] for c in rasa.calls] == [
+        "check the threshold", CANCEL_COMMAND, "who is our MASH contact?"]
+    assert len({c["sender"] for c in rasa.calls}) == 1
+    # the portal's words, then the answer to the new question (not "How old is the child?")
+    assert text == f"{FORM_STOPPED_IDLE}\n\nYour MASH contact is ..."
+
+
+def test_an_idle_thread_with_no_form_open_adds_no_note(slack, stub, rasa, context):
+    first_ts = "1700004000.000100"
+    slack.dm(DSL, "hello", ts=first_ts)
+    stub.wait_for(lambda: replies(stub, f"D{DSL}", first_ts))
+    earlier(context, timedelta(hours=1))
+    slack.dm(DSL, "who is our MASH contact?", ts="1700004010.000100", thread_ts=first_ts)
+    stub.wait_for(lambda: len(replies(stub, f"D{DSL}", first_ts)) == 2)
+    assert [c["message"] for c in rasa.calls] == ["hello", CANCEL_COMMAND,
+                                                 "who is our MASH contact?"]
+    assert replies(stub, f"D{DSL}", first_ts)[1]["text"] == "Your MASH contact is ..."
+
+
+def test_a_disclosure_in_a_thread_raises_the_escalation_as_from_the_person(
+    slack, stub, context, running
+):
+    """The escalation's sender is the person's Slack address, not the thread, so the outcome's
+    direct message finds them and a disclosure in another thread can join it."""
+    first_ts = "1700005000.000100"
+    slack.dm(DSL, "hello", ts=first_ts)
+    stub.wait_for(lambda: replies(stub, f"D{DSL}", first_ts))
+    slack.dm(DSL, DISCLOSURE, ts="1700005010.000100", thread_ts=first_ts)
+    stub.wait_for(lambda: len(replies(stub, f"D{DSL}", first_ts)) == 2)
+    [escalation] = escalations(context)
+    assert escalation.sender == f"slack:{TEAM_ID}:{DSL}"

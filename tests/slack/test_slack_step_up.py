@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from slack_helpers import (
-    DISCLOSURE,
     DSL,
     DUTY,
     DUTY_CHANNEL,
@@ -31,22 +29,6 @@ from mash.models import AuditEntry, Escalation, Person
 
 OUTCOME_VIEW = "mash_outcome_view"
 REASSIGN_VIEW = "mash_reassign_view"
-
-
-@pytest.fixture()
-def card(context, dispatcher, stub):
-    from mash import escalations
-
-    with context.sessions() as session:
-        view = escalations.raise_escalation(
-            session=session,
-            identity=ChannelIdentity(channel="slack", sender=f"slack:{TEAM_ID}:{DSL}", user_id=DSL),
-            message_id="slack:step-up-1", urgency="immediate", categories=["physical_abuse"],
-            text=DISCLOSURE,
-        )  # fmt: skip
-    assert dispatcher.run_once().delivered == 1
-    [message] = [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
-    return view.id, (DUTY_CHANNEL, message["ts"])
 
 
 def value(escalation_id: int) -> dict:

@@ -1,5 +1,5 @@
-"""The Slack app's tables: built by migration 0002_slack exactly as slack_app.store declares
-them, and the handled-event record's rules."""
+"""The Slack app's tables: built by migrations 0002_slack and 0009_slack_conversations exactly
+as slack_app.store declares them, the handled-event record's rules and conversation times."""
 
 from __future__ import annotations
 
@@ -30,3 +30,15 @@ def test_an_event_is_handled_once_unless_its_handler_died(context):
     assert not store.claim_event("T:D:1", event_id="Ev1", now=later)
     store.finish_event("T:D:1")
     assert not store.claim_event("T:D:1", event_id="Ev1", now=later + 2 * STALE_CLAIM)
+
+
+def test_a_conversation_remembers_its_latest_message_only(context):
+    store = SlackStore(context.sessions)
+    now = utcnow()
+    assert store.last_message_at("slack:T:U:D:1.1") is None
+    store.touch_conversation("slack:T:U:D:1.1", now)
+    store.touch_conversation("slack:T:U:D:1.1", now - timedelta(minutes=5))  # a late retry
+    assert store.last_message_at("slack:T:U:D:1.1") == now
+    store.touch_conversation("slack:T:U:D:1.1", now + timedelta(minutes=1))
+    assert store.last_message_at("slack:T:U:D:1.1") == now + timedelta(minutes=1)
+    assert store.last_message_at("slack:T:U:D:2.2") is None

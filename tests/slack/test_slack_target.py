@@ -40,6 +40,16 @@ def raise_one(context, n: int, *, user: str = DSL, identity=None, urgency="immed
         )
 
 
+def decide(context, view, outcome_code: str, **fields) -> None:
+    """A duty worker picks the escalation up and records its outcome."""
+    worker = actor(context, DUTY)
+    with context.sessions() as session:
+        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
+    with context.sessions() as session:
+        escalations.record_outcome(session=session, actor=worker, escalation_id=view.id,
+                                   outcome_code=outcome_code, **fields)
+
+
 def cards(stub) -> list[dict]:
     return [m for m in stub.messages(DUTY_CHANNEL) if not m.get("thread_ts")]
 
@@ -94,14 +104,7 @@ def test_a_post_whose_answer_never_came_is_not_posted_again(stub, context, runni
 def test_the_outcome_reaches_the_originator_once_after_an_outage(stub, context, dispatcher):
     view = raise_one(context, 1)
     dispatcher.run_once()
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id,
-            outcome_code="strategy_discussion_s47", note="Strategy meeting today.",
-        )
+    decide(context, view, "strategy_discussion_s47", note="Strategy meeting today.")
     stub.fail("http500", seconds=0.6)
     assert dispatcher.run_once().failed == 2  # the pick-up note for the desk and the outcome
     with context.sessions() as session:
@@ -159,13 +162,7 @@ def test_an_unverified_slack_sender_hears_that_it_was_dealt_with_but_not_the_out
 ):
     view = raise_one(context, 1, user=STRANGER)
     assert not view.sender_verified
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="passed_to_police"
-        )
+    decide(context, view, "passed_to_police")
     dispatcher.run_once()
     [dm] = stub.messages(f"D{STRANGER}")
     assert view.reference in dm["text"] and "police" not in dm["text"].lower()
@@ -177,13 +174,7 @@ def test_portal_originators_go_to_the_fallback_target(stub, context, dispatcher,
         role="deputy_dsl", organisation_id=demo.organisations["oakfield"],
     )
     view = raise_one(context, 1, identity=portal)
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
-        )
+    decide(context, view, "advice_given")
     dispatcher.run_once()
     deliveries, first = read_file_target(tmp_path / "fallback.jsonl")
     assert deliveries == 1
@@ -195,13 +186,7 @@ def test_raised_in_slack_the_outcome_is_a_dm_and_a_portal_notification(
     stub, context, dispatcher, demo
 ):
     view = raise_one(context, 1)  # Dana, from Slack, linked to the directory
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
-        )
+    decide(context, view, "advice_given")
     dispatcher.run_once()
     dispatcher.run_once()
     [dm] = stub.messages(f"D{DSL}")
@@ -222,16 +207,42 @@ def test_raised_in_the_portal_the_outcome_is_not_a_slack_dm(
         organisation_id=demo.organisations["oakfield"],
     )
     view = raise_one(context, 1, identity=portal)
-    worker = actor(context, DUTY)
-    with context.sessions() as session:
-        escalations.pick_up(session=session, actor=worker, escalation_id=view.id)
-    with context.sessions() as session:
-        escalations.record_outcome(
-            session=session, actor=worker, escalation_id=view.id, outcome_code="advice_given"
-        )
+    decide(context, view, "advice_given")
     dispatcher.run_once()
     assert stub.messages(f"D{DSL}") == [] and stub.served("conversations.open") == []
     deliveries, _first = read_file_target(tmp_path / "fallback.jsonl")
     assert deliveries == 1  # the fallback (e-mail in production) still carries it
     with context.sessions() as session:
         assert notifications.unread(session=session, actor=actor(context, DSL)).count == 1
+
+
+def test_the_originators_slack_user_is_read_from_the_directory_then_the_address():
+    from slack_app.target import originator_slack_id
+
+    assert originator_slack_id({"channel": "slack", "sender": "slack:T1:U1"}) == "U1"
+    # a conversation key with the thread after the address still names the user
+    assert originator_slack_id({"channel": "slack", "sender": "slack:T1:U1:D1:1.2"}) == "U1"
+    assert originator_slack_id({"channel": "slack", "sender": "slack:T1:U1",
+                                "people": [{"slack_user_id": "U9"}]}) == "U9"
+    assert originator_slack_id({"channel": "portal", "sender": "slack:T1:U1"}) is None
+    assert originator_slack_id({"channel": "slack", "sender": "portal-5"}) is None
+
+
+def test_a_reminder_is_broadcast_in_the_cards_thread_once(stub, context, slack_target):
+    from datetime import datetime, timezone
+
+    from mash.outbox import Message
+
+    view = raise_one(context, 1)
+    reminder = Message(
+        id=1, idempotency_key=f"escalation:{view.id}:renotify:1", topic="escalation.renotify",
+        audience="duty", recipient={}, subject_type="escalation", subject_id=view.id,
+        payload={"reference": view.reference, "waited_minutes": 15}, attempt=1,
+        created_at=datetime.now(timezone.utc))
+    slack_target.deliver(reminder)
+    slack_target.deliver(reminder)  # a retry shows nothing twice
+    [card] = cards(stub)
+    [note] = stub.replies(DUTY_CHANNEL, card["ts"])
+    assert note["reply_broadcast"] and note["text"] == (
+        f"<!here> :alarm_clock: *Still waiting:* {view.reference} has not been acknowledged "
+        f"after 15 minutes. Please acknowledge it or pick it up.")

@@ -87,7 +87,7 @@
       if (!part[1] || !part[1].length) { return; }
       box.appendChild(el("p", "threshold-heading", part[0]));
       var list = el("ul");
-      part[1].forEach(function (text) { list.appendChild(el("li", "", text)); });
+      part[1].forEach(function (text) { list.appendChild(textItem("li", text)); });
       box.appendChild(list);
     });
     if (card.sources && card.sources.length) {
@@ -115,10 +115,10 @@
         if (!line.trim()) { return; }
         if (/^\s*[-*]\s+/.test(line)) {
           if (!list) { list = el("ul"); box.appendChild(list); }
-          list.appendChild(el("li", "", line.replace(/^\s*[-*]\s+/, "")));
+          list.appendChild(textItem("li", line.replace(/^\s*[-*]\s+/, "")));
         } else {
           list = null;
-          box.appendChild(el("p", "", line.trim()));
+          box.appendChild(textItem("p", line.trim()));
         }
       });
     });
@@ -142,6 +142,13 @@
       last = match.index + match[0].length;
     }
     parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  // An element holding text, its numbers tap-to-call (lists and cards as much as plain text).
+  function textItem(tag, text) {
+    var node = el(tag);
+    appendText(node, text);
+    return node;
   }
 
   function addMessage(who, message, options) {

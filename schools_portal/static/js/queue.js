@@ -49,7 +49,7 @@
         { label: "Status", text: statusText },
         { label: "Urgency", badge: item.urgency },
         { label: "From", text: item.organisation },
-        { label: "Categories", text: item.categories.join(", ") },
+        { label: "Categories", text: item.categories.join("; ") },  // labels may hold commas
         { label: "Raised", text: raised }
       ];
     }

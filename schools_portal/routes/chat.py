@@ -25,7 +25,7 @@ from schools_portal.conversations import (
     mark_seen,
     transcript_owner,
 )
-from schools_portal.deps import Ctx, Practitioner
+from schools_portal.deps import Ctx, Practitioner, sender_id
 from schools_portal.inputs import CleanInputRoute
 from schools_portal.rendering import render
 from schools_portal.security import require_csrf
@@ -92,6 +92,9 @@ def relay_message(
         "organisation_id": actor.organisation_id,
         "channel": "portal",
         "message_id": str(uuid.uuid4()),  # fresh per message: the escalation's idempotency key
+        # each tab is its own conversation, but escalations, follow-ups and the outcome go by
+        # the person (mash.access.ChannelIdentity), so a second tab joins the open item
+        "address": sender_id(actor),
     }
     key = conversation_key(actor, conversation)
     now = sessions.now(request)

@@ -82,6 +82,22 @@ def test_the_same_child_again_joins_the_open_escalation_in_the_portal(as_user, c
     assert "2 messages in all" in item and "fingertip marks" in item and "(the latest)" in item
 
 
+def test_the_same_child_from_another_tab_joins_the_open_escalation(as_user, context):
+    """A follow-up is the same person's, whichever tab (conversation) it comes from."""
+    dsl, token = as_user("oakfield_dsl")
+    first = dsl.post("/api/chat", json={"text": BRUISED_BABY, "conversation": "tab-one-aaaaaaaa"},
+                     headers={"X-CSRF-Token": token}).json()
+    again = dsl.post("/api/chat", json={"text": AGAIN, "conversation": "tab-two-bbbbbbbb"},
+                     headers={"X-CSRF-Token": token}).json()
+    assert again["urgency"] == "immediate" and "999" in again["safety_message"]
+    assert again["escalation_joined"] is True
+    assert again["escalation_reference"] == first["escalation_reference"]
+    with context.sessions() as session:
+        found = escalations.list_escalations(session=session, actor=MASH)
+    assert [(e.reference, e.message_count) for e in found] == [
+        (first["escalation_reference"], 2)]
+
+
 def test_a_different_child_is_its_own_escalation_in_the_portal(as_user, context):
     dsl, token = as_user("oakfield_dsl")
     first = dsl.post("/api/chat", json={"text": BRUISED_BABY},

@@ -6,6 +6,7 @@ for it when the two differ."""
 import pytest
 from mash_helpers import count_rows
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from mash import consultations, escalations
 from mash.errors import Conflict, InvalidInput
@@ -247,6 +248,6 @@ def test_migration_0009_downgrades_and_upgrades_keeping_the_rows(db_url, raise_e
     with factory() as s:
         assert s.get(Escalation, esc.id).status == "picked_up"
         # The database refuses a level outside 1-4 whatever writes it.
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError):
             s.execute(text("UPDATE escalations SET decided_level = 5"))
             s.flush()

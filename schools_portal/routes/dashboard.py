@@ -38,6 +38,15 @@ COLOURS = {
 }
 
 
+SOURCE_LABELS = {
+    "school": "School",
+    "gp_practice": "GP practice",
+    "agency": "Other agency",
+    "mash": "MASH",
+    "unknown": "Unverified sender",
+}
+
+
 def _since(weeks: int) -> date:
     today = datetime.now(timezone.utc).date()
     monday = today - timedelta(days=today.weekday())
@@ -141,6 +150,7 @@ def dashboard_page(
     return render(
         request, "dashboard.html", actor=actor, rows=rows, weeks=weeks, charts=charts(rows),
         agreement=load_agreement(db, actor, weeks), levels=(1, 2, 3, 4),
+        source_labels=SOURCE_LABELS,
     )
 
 

@@ -40,7 +40,7 @@ def test_the_agreement_tables_over_known_data(as_user, context, demo):
     by_source = cells(page, "by-source-title-table")
     # compared, agreed, higher, lower, no level expected, agreement
     assert by_source["School"] == ["4", "1", "3", "0", "0", "25%"]
-    assert by_source["Gp practice"] == ["2", "1", "0", "0", "1", "50%"]
+    assert by_source["GP practice"] == ["2", "1", "0", "0", "1", "50%"]
     by_category = cells(page, "by-category-title-table")
     assert by_category["Neglect"] == ["4", "2", "2", "0", "0", "50%"]
     assert by_category["Physical abuse"] == ["2", "0", "1", "0", "1", "0%"]

@@ -82,13 +82,14 @@ def checked_decision(level: object, route: object) -> tuple[int | None, str | No
     return level, str(route)
 
 
-def parse_level(value: str | None) -> int | None:
-    """A level from a form field ("" is none), or InvalidInput for anything else."""
+def parse_level(value: str | None, *, field: str = "decided_level") -> int | None:
+    """A level from a form field ("" is none), or InvalidInput on `field` for anything else."""
     text = (value or "").strip()
     if not text:
         return None
     if text not in {str(n) for n in LEVELS}:
-        raise InvalidInput("The decided level must be level 1, 2, 3 or 4.", field="decided_level")
+        what = field.replace("_", " ")
+        raise InvalidInput(f"The {what} must be level 1, 2, 3 or 4.", field=field)
     return int(text)
 
 

@@ -147,3 +147,43 @@ def test_the_notification_says_nothing_of_levels_when_they_agree(context, as_use
     assert "Early help / Team Around the Family" in page
     assert "The MASH decided level" not in page
     assert " ".join(context.guidance.pack.levels[3].description.split()) not in page
+
+
+def consultation_rows(context):
+    from sqlalchemy import select
+
+    from mash.models import Consultation
+
+    with context.sessions() as session:
+        return [(r.expected_level, r.expected_source) for r in session.execute(
+            select(Consultation).order_by(Consultation.id)).scalars()]
+
+
+def test_a_consultation_request_carries_the_level_the_practitioner_chose(as_user, context):
+    client, token = as_user("oakfield_dsl")
+    form = client.get("/school").text
+    assert 'name="expected_level"' in form
+    assert html.escape(f"Level 2: {context.guidance.pack.levels[2].name}") in form
+    topic = "Worried about J's attendance, dropping for a term."
+    data = {"topic": topic, "callback_number": "0151 000 2222", "csrf_token": token}
+    refused = client.post("/school/consultations", data={**data, "expected_level": "5"})
+    assert refused.status_code == 422
+    assert "The expected level must be level 1, 2, 3 or 4." in refused.text
+    assert topic in html.unescape(refused.text)  # nothing typed is lost
+    assert consultation_rows(context) == []
+    assert client.post("/school/consultations", data={**data, "expected_level": "2"},
+                       follow_redirects=False).status_code == 303
+    # Not chosen: the guidance engine's suggestion for the topic.
+    assert client.post("/school/consultations", data={**data, "topic": topic + " Again."},
+                       follow_redirects=False).status_code == 303
+    suggested = context.guidance.assess(topic + " Again.")
+    assert consultation_rows(context) == [
+        (2, "chosen"), (suggested.level if suggested.placed else None, "assess")]
+    api = client.post("/api/consultations", headers={"X-CSRF-Token": token},
+                      json={"topic": "Another", "callback_number": "0151 000 3333",
+                            "expected_level": 3})
+    assert api.status_code == 201 and api.json()["expected_level"] == 3
+    bad = client.post("/api/consultations", headers={"X-CSRF-Token": token},
+                      json={"topic": "Another", "callback_number": "0151 000 3333",
+                            "expected_level": 9})
+    assert bad.status_code in (400, 422)

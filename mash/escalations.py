@@ -10,7 +10,7 @@ a second notification. Races are settled by conditional UPDATEs checked by rowco
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -733,16 +733,17 @@ def record_outcome(
     decided_level: int | None = None,
     decided_route: str | None = None,
     now: datetime | None = None,
-    settings: Settings | None = None,
+    level_guide: Mapping[int, levels.LevelText] | None = None,
 ) -> EscalationView:
     """Record what the MASH decided (OUTCOME_CODES, with a note of at most NOTE_MAX characters,
     and the level of need, 1-4, and route, DECIDED_ROUTES, it decided: mash/levels.py).
     The worker holding it or a MASH manager may do this. The originator is told through the
     outbox, and, when the decided level differs from the one they expected, which level the
-    MASH decided and the guide's description of it (the pack `settings` names; the default
-    settings when None). The escalation becomes originator_informed when that message is
-    delivered. Repeating the same outcome changes nothing; a different one is a Conflict.
-    InvalidInput (nothing changed) for a code, level or route outside its set."""
+    MASH decided and the guide's description of it (`level_guide`: the pack's levels by number,
+    e.g. `engine.pack.levels.levels`; without it the level alone). The escalation becomes
+    originator_informed when that message is delivered. Repeating the same outcome changes
+    nothing; a different one is a Conflict. InvalidInput (nothing changed) for a code, level or
+    route outside its set."""
     require_mash(actor, "record an outcome")
     if outcome_code not in OUTCOME_CODES:
         raise InvalidInput(
@@ -788,7 +789,7 @@ def record_outcome(
     label = OUTCOME_LABELS[outcome_code]
     text = f"The MASH has recorded an outcome for the concern you raised: {label}."
     level_feedback = levels.feedback(
-        settings or Settings(), expected_level=e.expected_level,
+        level_guide, expected_level=e.expected_level,
         expected_source=e.expected_source, decided_level=decided_level,
     )
     lifecycle.tell_originator(

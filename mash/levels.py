@@ -2,19 +2,19 @@
 reached the MASH, the level and route the MASH decided, and the feedback the practitioner is
 given when the two differ.
 
-The levels' names and descriptions are the pack's (levels.yml, read through guidance.levels),
-never written here: each partnership's guide gives its own reasons.
+The levels' names and descriptions are the pack's (levels.yml), never written here: each
+partnership's guide gives its own reasons. The caller passes them (the portal and the Slack app
+hold the loaded pack), since mash/ imports nothing from guidance/.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from typing import Protocol
 
 from mash.errors import InvalidInput
 from mash.models import DECIDED_ROUTES, EXPECTED_SOURCES
-from settings import Settings
 
 LEVELS = (1, 2, 3, 4)
 ROUTE_LABELS = {
@@ -93,47 +93,32 @@ def parse_level(value: str | None, *, field: str = "decided_level") -> int | Non
     return int(text)
 
 
-@dataclass(frozen=True)
-class LevelText:
-    number: int
+class LevelText(Protocol):
+    """A level as the pack describes it (guidance.levels.Level has these): the caller passes
+    the pack's levels, since mash/ imports nothing from guidance/."""
+
     name: str
     description: str
 
 
-@lru_cache(maxsize=8)
-def _pack_levels(pack_dir: Path) -> dict[int, LevelText]:
-    from guidance.levels import load_levels
-
-    levels, problems = load_levels(pack_dir)
-    if levels is None:
-        raise ValueError(f"the pack's levels could not be read: {problems[:1]}")
-    return {
-        level.number: LevelText(level.number, level.name, " ".join(level.description.split()))
-        for level in levels
-    }
-
-
-def level_text(settings: Settings, number: int) -> LevelText | None:
-    """The pack's name and description of level `number` (None if the pack has none)."""
-    return _pack_levels(settings.pack_path).get(number)
-
-
 def feedback(
-    settings: Settings, *, expected_level: int | None, expected_source: str | None,
-    decided_level: int | None,
+    guide: Mapping[int, LevelText] | None, *, expected_level: int | None,
+    expected_source: str | None, decided_level: int | None,
 ) -> str:
     """What the practitioner is told when the MASH decided a level other than the one they
-    expected: the decided level, its name and the guide's description of it. Empty when the
-    two agree, when the MASH recorded no level, or when nothing expected was recorded."""
+    expected: the decided level, its name and the guide's description of it (`guide`: the
+    pack's levels by number, e.g. `engine.pack.levels.levels`). Empty when the two agree, when
+    the MASH recorded no level, or when nothing expected was recorded."""
     if decided_level is None or expected_source is None or expected_level == decided_level:
         return ""
     expected = (
         f"level {expected_level}" if expected_level is not None else "no particular level"
     )
-    text = level_text(settings, decided_level)
+    text = (guide or {}).get(decided_level)
     if text is None:
         return f"The MASH decided level {decided_level}; {expected} was expected."
+    description = " ".join(text.description.split())
     return (
         f"The MASH decided level {decided_level} ({text.name}); {expected} was expected. "
-        f"The guide describes level {decided_level} as: {text.description}"
+        f"The guide describes level {decided_level} as: {description}"
     )

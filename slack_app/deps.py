@@ -67,6 +67,9 @@ class SlackDeps:
     contacts: Contacts | None
     store: SlackStore = field(init=False)
     clock: Callable[[], datetime] = utcnow
+    # The pack's levels of need by number (names and descriptions): the outcome modal's
+    # choices and the guide's reason in the originator's message (mash/levels.py).
+    levels: Mapping[int, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store = SlackStore(self.sessions)
@@ -78,4 +81,5 @@ class SlackDeps:
             sessions=context.sessions,
             relay=context.relay,
             contacts=context.guidance.pack.contacts,
+            levels=context.guidance.pack.levels.levels,
         )

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from mash import audit, consultations, directory, escalations, levels, twofactor
+from mash import audit, consultations, directory, escalations, twofactor
 from mash.access import Actor
 from mash.consultations import ConsultationView
 from mash.db import transaction
@@ -164,18 +164,8 @@ class DutyDesk:
                 )
 
     def level_names(self) -> dict[int, str]:
-        """The pack's name for each level of need, for the outcome modal (none if the pack's
-        levels cannot be read: the modal then says "Level 3" alone)."""
-        names = {}
-        for number in levels.LEVELS:
-            try:
-                text = levels.level_text(self.deps.settings, number)
-            except Exception:  # noqa: BLE001 - a label, never a reason to refuse the form
-                log.exception("the pack's level names could not be read")
-                return {}
-            if text is not None:
-                names[number] = text.name
-        return names
+        """The pack's name for each level of need, for the outcome modal."""
+        return {number: level.name for number, level in self.deps.levels.items()}
 
     def record_outcome(
         self, actor: Actor, subject: Subject, *, code: str, note: str,
@@ -191,7 +181,7 @@ class DutyDesk:
                     note=note,
                     decided_level=decided_level,
                     decided_route=decided_route,
-                    settings=self.deps.settings,
+                    level_guide=self.deps.levels,
                 )
             else:
                 consultations.close_consultation(

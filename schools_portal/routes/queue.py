@@ -275,7 +275,8 @@ def outcome_form(
         escalations.record_outcome(
             session=db, actor=actor, escalation_id=escalation_id, outcome_code=outcome_code,
             note=note, decided_level=levels.parse_level(decided_level),
-            decided_route=decided_route or None, settings=context.settings,
+            decided_route=decided_route or None,
+            level_guide=context.guidance.pack.levels.levels,
         )
     except MashError as exc:
         flash(request, str(exc), "error")
@@ -425,7 +426,7 @@ def outcome_api(
     return escalations.record_outcome(
         session=db, actor=actor, escalation_id=escalation_id, outcome_code=body.outcome_code,
         note=body.note, decided_level=body.decided_level, decided_route=body.decided_route,
-        settings=context.settings,
+        level_guide=context.guidance.pack.levels.levels,
     ).to_dict()
 
 

@@ -13,13 +13,20 @@ from mash.errors import Conflict, InvalidInput
 from mash.models import AuditEntry, Escalation, OutboxMessage
 
 
-def _pack_level(settings, number):
-    """The pack's own words for a level, read as the guide holds them (never written here)."""
+@pytest.fixture(scope="module")
+def guide():
+    """The pack's levels by number, as the portal and the Slack app pass them."""
     from guidance.levels import load_levels
+    from settings import Settings
 
-    levels, problems = load_levels(settings.pack_path)
+    levels, problems = load_levels(Settings().pack_path)
     assert levels is not None, problems
-    level = levels[number]
+    return levels.levels
+
+
+def _pack_level(guide, number):
+    """The pack's own words for a level, as the guide holds them (never written here)."""
+    level = guide[number]
     return level.name, " ".join(level.description.split())
 
 
@@ -82,13 +89,13 @@ def test_a_consultation_stores_the_expected_level(factory, identity_of):
         )
 
 
-def test_recording_the_decided_level_and_route(factory, raise_esc, actors, settings):
+def test_recording_the_decided_level_and_route(factory, raise_esc, actors, guide):
     esc = _picked_up(factory, raise_esc, actors, expected_level=3, expected_source="check")
     with factory() as s:
         view = escalations.record_outcome(
             session=s, actor=actors["duty"], escalation_id=esc.id,
             outcome_code="child_in_need_assessment", decided_level=4,
-            decided_route="child_in_need_assessment", settings=settings,
+            decided_route="child_in_need_assessment", level_guide=guide,
         )
     assert (view.decided_level, view.decided_route) == (4, "child_in_need_assessment")
     assert (view.expected_level, view.expected_source) == (3, "check")
@@ -103,14 +110,14 @@ def test_recording_the_decided_level_and_route(factory, raise_esc, actors, setti
         again = escalations.record_outcome(
             session=s, actor=actors["duty"], escalation_id=esc.id,
             outcome_code="child_in_need_assessment", decided_level=4,
-            decided_route="child_in_need_assessment", settings=settings,
+            decided_route="child_in_need_assessment", level_guide=guide,
         )
         assert again.decided_level == 4
         with pytest.raises(Conflict):
             escalations.record_outcome(
                 session=s, actor=actors["duty"], escalation_id=esc.id,
                 outcome_code="child_in_need_assessment", decided_level=3,
-                decided_route="child_in_need_assessment", settings=settings,
+                decided_route="child_in_need_assessment", level_guide=guide,
             )
 
 
@@ -137,16 +144,16 @@ def test_a_bad_decision_is_refused_and_nothing_changes(factory, raise_esc, actor
 
 
 def test_the_notification_names_the_decided_level_and_the_guides_reason_when_they_differ(
-    factory, raise_esc, actors, settings
+    factory, raise_esc, actors, guide
 ):
     esc = _picked_up(factory, raise_esc, actors, expected_level=2, expected_source="assess")
     with factory() as s:
         escalations.record_outcome(
             session=s, actor=actors["duty"], escalation_id=esc.id,
             outcome_code="early_help_taf", decided_level=3,
-            decided_route="early_help_multi_agency", settings=settings,
+            decided_route="early_help_multi_agency", level_guide=guide,
         )
-    name, description = _pack_level(settings, 3)
+    name, description = _pack_level(guide, 3)
     payloads = _outcome_payloads(factory, esc.id)
     assert set(payloads) == {"originator", "originator_portal"}
     for payload in payloads.values():
@@ -159,17 +166,40 @@ def test_the_notification_names_the_decided_level_and_the_guides_reason_when_the
 
 
 def test_no_level_expected_and_a_level_decided_is_a_difference(factory, raise_esc, actors,
-                                                               settings):
+                                                               guide):
     """The threshold check could not place it (no level); the MASH decided level 4."""
     esc = _picked_up(factory, raise_esc, actors, expected_level=None, expected_source="check")
     with factory() as s:
         escalations.record_outcome(
             session=s, actor=actors["duty"], escalation_id=esc.id,
-            outcome_code="strategy_discussion_s47", decided_level=4, settings=settings,
+            outcome_code="strategy_discussion_s47", decided_level=4, level_guide=guide,
         )
-    name, description = _pack_level(settings, 4)
+    name, description = _pack_level(guide, 4)
     text_sent = _outcome_payloads(factory, esc.id)["originator"]["text"]
     assert f"level 4 ({name})" in text_sent and description in text_sent
+
+
+def test_without_the_guide_the_decided_level_is_still_named(factory, raise_esc, actors):
+    esc = _picked_up(factory, raise_esc, actors, expected_level=2, expected_source="check")
+    with factory() as s:
+        escalations.record_outcome(
+            session=s, actor=actors["duty"], escalation_id=esc.id, outcome_code="other",
+            decided_level=1,
+        )
+    assert _outcome_payloads(factory, esc.id)["originator"]["text"].endswith(
+        "The MASH decided level 1; level 2 was expected.")
+
+
+def test_mash_imports_nothing_from_guidance():
+    """mash/ and guidance/ stay apart (README): the caller passes the pack's levels."""
+    import ast
+    from pathlib import Path
+
+    for path in Path(escalations.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "guidance" or n.startswith("guidance.") for n in names), path
 
 
 @pytest.mark.parametrize(
@@ -177,14 +207,14 @@ def test_no_level_expected_and_a_level_decided_is_a_difference(factory, raise_es
     [(3, "check", 3), (2, "assess", None), (None, None, 2)],
 )
 def test_the_notification_says_nothing_of_levels_when_they_agree_or_one_is_missing(
-    factory, raise_esc, actors, settings, expected, source, decided
+    factory, raise_esc, actors, guide, expected, source, decided
 ):
     esc = _picked_up(factory, raise_esc, actors, expected_level=expected,
                      expected_source=source)
     with factory() as s:
         escalations.record_outcome(
             session=s, actor=actors["duty"], escalation_id=esc.id, outcome_code="other",
-            decided_level=decided, settings=settings,
+            decided_level=decided, level_guide=guide,
         )
     payload = _outcome_payloads(factory, esc.id)["originator"]
     assert payload["text"] == (
@@ -192,10 +222,10 @@ def test_the_notification_says_nothing_of_levels_when_they_agree_or_one_is_missi
     )
     assert payload["level_feedback"] is None
     for number in (1, 2, 3, 4):
-        assert _pack_level(settings, number)[1] not in payload["text"]
+        assert _pack_level(guide, number)[1] not in payload["text"]
 
 
-def test_the_portal_inbox_keeps_the_whole_reason(factory, raise_esc, actors, settings):
+def test_the_portal_inbox_keeps_the_whole_reason(factory, raise_esc, actors, guide):
     """The longest level description reaches the practitioner's portal inbox uncut."""
     from mash.notifications import PortalInbox
     from mash.outbox import Message
@@ -204,7 +234,7 @@ def test_the_portal_inbox_keeps_the_whole_reason(factory, raise_esc, actors, set
     with factory() as s:
         escalations.record_outcome(
             session=s, actor=actors["duty"], escalation_id=esc.id, outcome_code="other",
-            decided_level=4, settings=settings,
+            decided_level=4, level_guide=guide,
         )
         row = s.execute(
             select(OutboxMessage).where(OutboxMessage.audience == "originator_portal")
@@ -218,11 +248,11 @@ def test_the_portal_inbox_keeps_the_whole_reason(factory, raise_esc, actors, set
     PortalInbox(factory).deliver(message)
     with factory() as s:
         stored = s.execute(text("SELECT text FROM notifications")).scalar_one()
-    assert stored == row.payload["text"] and _pack_level(settings, 4)[1] in stored
+    assert stored == row.payload["text"] and _pack_level(guide, 4)[1] in stored
 
 
 def test_migration_0009_downgrades_and_upgrades_keeping_the_rows(db_url, raise_esc, actors,
-                                                                 factory, settings):
+                                                                 factory):
     from sqlalchemy import inspect
 
     from mash.db import make_engine

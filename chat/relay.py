@@ -244,6 +244,7 @@ class ChatRelay:
             "urgency": screen.urgency,
             "categories": screen.categories,
             "phrases": screen.phrases[: escalations.MAX_PHRASES],
+            **self._expected(text),
         }
         try:
             reference = self._raise_record(record)
@@ -253,7 +254,7 @@ class ChatRelay:
             return None
         except Exception:  # noqa: BLE001 - no supporting field may cost the escalation
             log.exception("escalation refused; raising it without its matched phrases")
-            record = {**record, "phrases": [],
+            record = {**record, "phrases": [], "expected_level": None, "expected_source": None,
                       "categories": record["categories"][: escalations.MAX_CATEGORIES]}
             try:
                 reference = self._raise_record(record)
@@ -269,6 +270,19 @@ class ChatRelay:
             log.error("spooled escalations wait for the database: %s", exc)
         return reference
 
+    def _expected(self, text: str) -> dict[str, Any]:
+        """The level the practitioner expected, for the MASH to compare with its decision:
+        the engine's suggestion for the text (None when unplaced). The relay does not see the
+        conversation's threshold check; the bot's action, which does, raises first when Rasa
+        is up (bot/actions/expected.py), and this same message id is then a replay."""
+        try:
+            assessment = self.engine.assess(text[:MAX_TEXT_CHARS])
+            level = assessment.level if assessment.placed else None
+        except Exception:  # noqa: BLE001 - the expectation is extra; the escalation is not
+            log.exception("the expected level could not be assessed")
+            return {"expected_level": None, "expected_source": None}
+        return {"expected_level": level, "expected_source": "assess"}
+
     def _raise_record(self, record: dict[str, Any]) -> tuple[str, bool]:
         identity = ChannelIdentity.from_metadata(record["metadata"], sender=record["sender_id"])
         kwargs = dict(
@@ -277,6 +291,9 @@ class ChatRelay:
             categories=record["categories"],
             text=record["text"],
             matched_phrases=record["phrases"],
+            # Absent from records spooled before expected levels were kept.
+            expected_level=record.get("expected_level"),
+            expected_source=record.get("expected_source"),
         )
         with self.session_factory() as session:
             try:

@@ -353,17 +353,26 @@ def cmd_enrolment_code(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_figures(args: argparse.Namespace, settings: Settings) -> int:
-    from mash.figures import to_csv, weekly_figures
+    from mash import agreement
+    from mash.figures import SOURCE_KINDS, to_csv, weekly_figures
 
     factory = _factory(settings)
     actor = _actor(factory, args.as_email) if args.as_email else SYSTEM
+    since = date.fromisoformat(args.since) if args.since else None
+    until = date.fromisoformat(args.until) if args.until else None
+    if args.agreement:
+        # Expected against decided: counts only (the examples stay in the audited dashboard).
+        with factory() as session:
+            result = agreement.agreement_figures(
+                session=session, actor=actor, since=since, until=until
+            )
+        if args.csv:
+            sys.stdout.write(agreement.to_csv(result, SOURCE_KINDS))
+        else:
+            _print_json(result.to_dict())
+        return 0
     with factory() as session:
-        rows = weekly_figures(
-            session=session,
-            actor=actor,
-            since=date.fromisoformat(args.since) if args.since else None,
-            until=date.fromisoformat(args.until) if args.until else None,
-        )
+        rows = weekly_figures(session=session, actor=actor, since=since, until=until)
     if args.csv:
         sys.stdout.write(to_csv(rows))
     else:
@@ -475,6 +484,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--as", dest="as_email", required=True, help="the administrator (e-mail)")
     s = sub.add_parser("figures", help="weekly dashboard figures (JSON, or --csv)")
     s.add_argument("--csv", action="store_true")
+    s.add_argument("--agreement", action="store_true",
+                   help="expected against decided levels: the matrices by source and category, "
+                   "and the commonest disagreements (counts)")
     s.add_argument("--as", dest="as_email")
     s.add_argument("--since")
     s.add_argument("--until")

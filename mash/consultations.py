@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mash import lifecycle
+from mash import levels, lifecycle
 from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
@@ -69,6 +69,9 @@ class ConsultationView:
     raised_by_name: str | None = None
     raised_by_role: str | None = None
     raised_by_phone: str | None = None
+    # The level the practitioner expected and its source (mash/levels.py).
+    expected_level: int | None = None
+    expected_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return lifecycle.view_dict(self)
@@ -99,6 +102,8 @@ def _view(
         callback_number=c.callback_number if full else None,
         advice=c.advice_note if full else None,
         topic_preview=lifecycle.preview(c.topic) if with_topic else None,
+        expected_level=c.expected_level,
+        expected_source=c.expected_source,
     )
 
 
@@ -131,6 +136,8 @@ def request_consultation(
     callback_number: str,
     best_time: str = "",
     message_id: str | None = None,
+    expected_level: int | None = None,
+    expected_source: str | None = None,
     now: datetime | None = None,
 ) -> ConsultationView:
     """Queue a request for a social worker's advice and tell the duty desk. `topic` is redacted
@@ -138,7 +145,10 @@ def request_consultation(
     the same sender repeating the request gets the one already queued (an audited replay); a
     message id another sender used is KeyInUse (a Conflict) and reveals nothing. Unknown
     senders are recorded as unverified. InvalidInput (nothing stored) for an empty or oversize
-    topic, a callback number that is not a phone number, or an unknown organisation."""
+    topic, a callback number that is not a phone number, or an unknown organisation, and for
+    an expected level that is not 1-4 or has no source (`expected_level`, `expected_source`:
+    the level the practitioner expected, as for an escalation, mash/levels.py)."""
+    expected_level, expected_source = levels.checked_expected(expected_level, expected_source)
     topic = lifecycle.checked_text(
         topic,
         field="topic",
@@ -169,6 +179,8 @@ def request_consultation(
         topic=redact(topic),
         callback_number=callback_number,
         best_time=best_time or None,
+        expected_level=expected_level,
+        expected_source=expected_source,
         status="queued",
         requested_at=now,
         week_start=week_start(now),

@@ -10,7 +10,7 @@ a second notification. Races are settled by conditional UPDATEs checked by rowco
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mash import followups, lifecycle, outbox
+from mash import followups, levels, lifecycle, outbox
 from mash.access import Actor, ChannelIdentity, item_filter
 from mash.clock import utcnow, week_start
 from mash.db import unit_of_work
@@ -94,6 +94,12 @@ class EscalationSummary:
     outcome_label: str | None
     outcome_at: datetime | None
     originator_informed_at: datetime | None
+    # Expected against decided (mash/levels.py): the level the practitioner expected and its
+    # source, and the level and route the MASH decided with the outcome.
+    expected_level: int | None = None
+    expected_source: str | None = None
+    decided_level: int | None = None
+    decided_route: str | None = None
     # The start of the redacted excerpt, only in listings asked for it (with_excerpts).
     excerpt_preview: str | None = None
     # Messages the escalation holds (further ones joined it: mash/followups.py), the latest's
@@ -156,6 +162,10 @@ def _summary_fields(e: Escalation, org_name: str | None, names: dict[int, str]) 
         outcome_label=OUTCOME_LABELS.get(e.outcome_code or ""),
         outcome_at=e.outcome_at,
         originator_informed_at=e.originator_informed_at,
+        expected_level=e.expected_level,
+        expected_source=e.expected_source,
+        decided_level=e.decided_level,
+        decided_route=e.decided_route,
         message_count=e.message_count or 1,
         last_message_at=e.last_message_at or e.raised_at,
     )
@@ -242,6 +252,8 @@ def raise_escalation(
     matched_phrases: Sequence[str] = (),
     suggested_level: int | None = None,
     level_reasons: Sequence[str] = (),
+    expected_level: int | None = None,
+    expected_source: str | None = None,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> EscalationView:
@@ -259,8 +271,11 @@ def raise_escalation(
     directory does not know is still escalated, recorded as unverified (visible to the MASH and
     not to the claimed organisation's staff). `text` is redacted (redact()) and cut to
     EXCERPT_MAX characters before it is stored. The duty desk is notified through the outbox in
-    the same transaction. Raises InvalidInput (nothing stored) for an unknown organisation id, an
-    urgency outside URGENCIES, an empty message id or a level outside 1-4.
+    the same transaction. `expected_level` and `expected_source` record the level the
+    practitioner expected (mash/levels.py: the conversation's threshold check, the engine's
+    suggestion for `text`, or their choice; a None level with a source is "no level").
+    Raises InvalidInput (nothing stored) for an unknown organisation id, an urgency outside
+    URGENCIES, an empty message id, a level outside 1-4 or an expected level with no source.
     """
     message_id = (message_id or "").strip()
     if not message_id or len(message_id) > 200:
@@ -272,6 +287,7 @@ def raise_escalation(
         raise InvalidInput(f"Urgency must be one of {', '.join(URGENCIES)}.", field="urgency")
     if suggested_level is not None and suggested_level not in (1, 2, 3, 4):
         raise InvalidInput("The suggested level must be 1, 2, 3 or 4.", field="suggested_level")
+    expected_level, expected_source = levels.checked_expected(expected_level, expected_source)
     cats = sorted(_clean_strings(categories, name="categories", limit=MAX_CATEGORIES, each=60,
                                  cut=True))
     phrases = [
@@ -316,6 +332,8 @@ def raise_escalation(
         excerpt=excerpt,
         suggested_level=suggested_level,
         level_reasons=reasons,
+        expected_level=expected_level,
+        expected_source=expected_source,
         status="raised",
         raised_at=now,
         last_message_at=now,
@@ -712,12 +730,20 @@ def record_outcome(
     escalation_id: int,
     outcome_code: str,
     note: str = "",
+    decided_level: int | None = None,
+    decided_route: str | None = None,
     now: datetime | None = None,
+    level_guide: Mapping[int, levels.LevelText] | None = None,
 ) -> EscalationView:
-    """Record what the MASH decided (OUTCOME_CODES, with a note of at most NOTE_MAX characters).
+    """Record what the MASH decided (OUTCOME_CODES, with a note of at most NOTE_MAX characters,
+    and the level of need, 1-4, and route, DECIDED_ROUTES, it decided: mash/levels.py).
     The worker holding it or a MASH manager may do this. The originator is told through the
-    outbox; the escalation becomes originator_informed when that message is delivered.
-    Repeating the same outcome changes nothing; a different one is a Conflict."""
+    outbox, and, when the decided level differs from the one they expected, which level the
+    MASH decided and the guide's description of it (`level_guide`: the pack's levels by number,
+    e.g. `engine.pack.levels.levels`; without it the level alone). The escalation becomes
+    originator_informed when that message is delivered. Repeating the same outcome changes
+    nothing; a different one is a Conflict. InvalidInput (nothing changed) for a code, level or
+    route outside its set."""
     require_mash(actor, "record an outcome")
     if outcome_code not in OUTCOME_CODES:
         raise InvalidInput(
@@ -725,9 +751,12 @@ def record_outcome(
             field="outcome_code",
         )
     note = lifecycle.checked_text(note, field="note", limit=NOTE_MAX)
+    decided_level, decided_route = levels.checked_decision(decided_level, decided_route)
     e = load_visible(session, actor, ESCALATION, escalation_id)
     if e.status in ("outcome_recorded", "originator_informed"):
-        if e.outcome_code == outcome_code and (e.outcome_note or "") == note:
+        if (e.outcome_code, e.outcome_note or "", e.decided_level, e.decided_route) == (
+            outcome_code, note, decided_level, decided_route
+        ):
             return _view(session, e)
         raise Conflict(f"Escalation {reference(e.id)} already has an outcome recorded.")
     if e.status != "picked_up":
@@ -751,11 +780,18 @@ def record_outcome(
             "outcome_at": now,
             "outcome_by": actor.user_id,
             "outcome_seconds": _seconds(e.raised_at, now),
+            "decided_level": decided_level,
+            "decided_route": decided_route,
         },
     ):
         raise lifecycle.changed_just_now(ESCALATION, e.id)
     e = _refresh(session, e)
     label = OUTCOME_LABELS[outcome_code]
+    text = f"The MASH has recorded an outcome for the concern you raised: {label}."
+    level_feedback = levels.feedback(
+        level_guide, expected_level=e.expected_level,
+        expected_source=e.expected_source, decided_level=decided_level,
+    )
     lifecycle.tell_originator(
         session,
         kind=ESCALATION,
@@ -766,9 +802,14 @@ def record_outcome(
             session,
             e,
             f"Outcome of your concern {reference(e.id)}",
-            f"The MASH has recorded an outcome for the concern you raised: {label}.",
+            f"{text} {level_feedback}".strip(),
             outcome_code=outcome_code,
             outcome_label=label,
+            expected_level=e.expected_level,
+            decided_level=decided_level,
+            decided_route=decided_route,
+            decided_route_label=levels.ROUTE_LABELS.get(decided_route or ""),
+            level_feedback=level_feedback or None,
         ),
     )
     lifecycle.record(
@@ -778,7 +819,8 @@ def record_outcome(
         action="record_outcome",
         item_id=e.id,
         now=now,
-        detail={"outcome_code": outcome_code},
+        detail={"outcome_code": outcome_code, "decided_level": decided_level,
+                "decided_route": decided_route},
     )
     return _view(session, e)
 

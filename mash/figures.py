@@ -2,7 +2,9 @@
 
 Per ISO week (starting Monday, UTC): contacts (escalations + consultation requests),
 escalations by urgency, by category and by source agency type, the questions the assistant
-answered without confidence (the gap list, mash/gaps.py), and the time from raising to
+answered without confidence (the gap list, mash/gaps.py), how many escalations had both an
+expected and a decided level and how many of those agreed (mash/agreement.py has the
+matrices), and the time from raising to
 acknowledgement and to outcome (median and 90th percentile, in minutes, interpolated like
 PostgreSQL's percentile_cont). Every figure is computed by indexed SQL that SQLite and
 PostgreSQL both run, so the two give the same numbers and only a few rows per week leave the
@@ -18,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import bindparam, case, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from mash.access import FIGURES_ROLES, Actor
+from mash.agreement import compared_where
 from mash.db import unit_of_work
 from mash.errors import Forbidden
 from mash.models import (
@@ -53,6 +56,16 @@ class WeekFigures:
     ack_p90_minutes: float | None = None
     outcome_median_minutes: float | None = None
     outcome_p90_minutes: float | None = None
+    # Expected against decided (mash/agreement.py): escalations raised this week with both an
+    # expected and a decided level, and how many of them agreed.
+    levels_compared: int = 0
+    levels_agreed: int = 0
+
+    @property
+    def agreement_percent(self) -> float | None:
+        if not self.levels_compared:
+            return None
+        return round(100 * self.levels_agreed / self.levels_compared, 1)
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "week_start": self.week_start.isoformat()}
@@ -159,6 +172,14 @@ def weekly_figures(
         .group_by(QuestionGap.week_start)
     ):
         week(w).unanswered_questions = count
+    agreed = func.sum(case((Escalation.expected_level == Escalation.decided_level, 1), else_=0))
+    for w, compared, agreed_count in session.execute(
+        select(Escalation.week_start, func.count(), agreed)
+        .where(*compared_where(since, until))
+        .group_by(Escalation.week_start)
+    ):
+        week(w).levels_compared = compared
+        week(w).levels_agreed = int(agreed_count or 0)
     for prefix, column in (
         ("ack", Escalation.ack_seconds),
         ("outcome", Escalation.outcome_seconds),
@@ -200,7 +221,8 @@ def to_csv(rows: Iterable[WeekFigures], *, categories: Sequence[str] = ()) -> st
         + [f"source_{s}" for s in sources]
         + [f"category_{c}" for c in categories]
         + ["ack_median_minutes", "ack_p90_minutes", "outcome_median_minutes", "outcome_p90_minutes"]
-        + ["unanswered_questions"]  # last, so the earlier columns keep their places
+        + ["unanswered_questions"]  # later columns at the end: earlier ones keep their places
+        + ["levels_compared", "levels_agreed"]
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -221,5 +243,6 @@ def to_csv(rows: Iterable[WeekFigures], *, categories: Sequence[str] = ()) -> st
                 )
             ]
             + [r.unanswered_questions]
+            + [r.levels_compared, r.levels_agreed]
         )
     return buffer.getvalue()

@@ -63,6 +63,21 @@ OUTCOME_CODES = (
     "already_open",
     "other",
 )
+# Where the level a practitioner expected came from (issue 16): the threshold check they ran in
+# the conversation, the guidance engine's suggestion for the escalation's text, or their choice.
+EXPECTED_SOURCES = ("check", "assess", "chosen")
+# The routes the MASH decides, alongside its level (the guide's four levels and their routes,
+# and the two ways a contact ends without one).
+DECIDED_ROUTES = (
+    "universal",
+    "early_help_single_agency",
+    "early_help_multi_agency",
+    "child_in_need_assessment",
+    "strategy_discussion_s47",
+    "no_further_action",
+    "information_missing",
+)
+LEVEL_CHECK = "{0} IS NULL OR {0} BETWEEN 1 AND 4"
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -196,6 +211,16 @@ class Escalation(Base):
         CheckConstraint(
             f"outcome_code IS NULL OR {_in('outcome_code', OUTCOME_CODES)}", name="outcome"
         ),
+        CheckConstraint(LEVEL_CHECK.format("expected_level"), name="expected_level"),
+        CheckConstraint(
+            f"expected_source IS NULL OR {_in('expected_source', EXPECTED_SOURCES)}",
+            name="expected_source",
+        ),
+        CheckConstraint(LEVEL_CHECK.format("decided_level"), name="decided_level"),
+        CheckConstraint(
+            f"decided_route IS NULL OR {_in('decided_route', DECIDED_ROUTES)}",
+            name="decided_route",
+        ),
         Index("ix_escalations_status_urgency_raised_at", "status", "urgency", "raised_at"),
         # Covering indexes for the weekly figures (mash/figures.py).
         Index("ix_escalations_week_start_urgency", "week_start", "urgency"),
@@ -241,6 +266,13 @@ class Escalation(Base):
     # (mash/followups.py): how many messages it holds, and when the latest came.
     message_count = Column(Integer, nullable=False, default=1, server_default="1")
     last_message_at = Column(UTCDateTime)
+    # The level the practitioner expected (1-4, or None: no level, e.g. unplaced) and where it
+    # came from (EXPECTED_SOURCES; None for escalations raised before it was recorded), and the
+    # level and route the MASH decided with the outcome: the figures compare the two.
+    expected_level = Column(Integer)
+    expected_source = Column(String(10))
+    decided_level = Column(Integer)
+    decided_route = Column(String(40))
 
 
 class EscalationMessage(Base):
@@ -282,6 +314,11 @@ class Consultation(Base):
     __tablename__ = "consultations"
     __table_args__ = (
         CheckConstraint(_in("status", CONSULTATION_STATUSES), name="status"),
+        CheckConstraint(LEVEL_CHECK.format("expected_level"), name="expected_level"),
+        CheckConstraint(
+            f"expected_source IS NULL OR {_in('expected_source', EXPECTED_SOURCES)}",
+            name="expected_source",
+        ),
         Index("ix_consultations_status_requested_at", "status", "requested_at"),
     )
 
@@ -308,6 +345,9 @@ class Consultation(Base):
     closed_by = Column(Integer, ForeignKey("people.id"))
     originator_informed_at = Column(UTCDateTime)
     version = Column(Integer, nullable=False, default=1)
+    # The level the practitioner expected and its source, as for an escalation.
+    expected_level = Column(Integer)
+    expected_source = Column(String(10))
 
 
 class OutboxMessage(Base):
@@ -337,6 +377,9 @@ class OutboxMessage(Base):
     delivered_at = Column(UTCDateTime)
 
 
+TEXT_MAX = 1000  # a notification's text (Notification.text)
+
+
 class Notification(Base):
     """A message to one person in the portal: their notifications page and the unread count in
     the navigation. Written only by the outbox's portal inbox (mash/notifications.py), one row
@@ -355,7 +398,8 @@ class Notification(Base):
     subject_id = Column(Integer, nullable=False)
     reference = Column(String(20), nullable=False)
     title = Column(String(200), nullable=False)
-    text = Column(String(500), nullable=False)
+    # 1000: an outcome's text may carry the guide's description of the level the MASH decided.
+    text = Column(String(TEXT_MAX), nullable=False)
     outcome_label = Column(String(100))
     created_at = Column(UTCDateTime, nullable=False)
     read_at = Column(UTCDateTime)

@@ -29,7 +29,7 @@ from mash.access import Actor
 from mash.clock import utcnow
 from mash.db import unit_of_work
 from mash.errors import NotFound
-from mash.models import Notification, Person
+from mash.models import TEXT_MAX, Notification, Person
 from mash.outbox import Message, Target
 
 AUDIENCE = "originator_portal"
@@ -139,7 +139,7 @@ class PortalInbox:
                     subject_id=message.subject_id,
                     reference=str(payload.get("reference", ""))[:20],
                     title=str(payload.get("title", ""))[:200],
-                    text=str(payload.get("text", ""))[:500],
+                    text=str(payload.get("text", ""))[:TEXT_MAX],
                     outcome_label=(str(payload["outcome_label"])[:100]
                                    if payload.get("outcome_label") else None),
                     created_at=utcnow(),

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from chat.labels import category_list
+from mash import levels
 from mash.consultations import ConsultationView
 from mash.escalations import OUTCOME_LABELS, EscalationView
 
@@ -317,27 +318,46 @@ def consultation_card(
     return f"Consultation request {view.reference} from {raised_by}. {status}.", blocks
 
 
-def outcome_modal(subject: Subject, reference: str, private_metadata: str) -> dict[str, Any]:
-    """Record outcome: the outcome codes and a note (escalation), or the advice (consultation),
-    and the worker's code."""
+def _choice(block_id: str, action_id: str, label: str, placeholder: str,
+            options: dict[str, str], *, optional: bool = False) -> dict[str, Any]:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "static_select",
+            "action_id": action_id,
+            "placeholder": {"type": "plain_text", "text": placeholder},
+            "options": [
+                {"text": {"type": "plain_text", "text": cut(text, 75)}, "value": value}
+                for value, text in options.items()
+            ],
+        },
+    }
+
+
+def outcome_modal(
+    subject: Subject, reference: str, private_metadata: str,
+    level_names: dict[int, str] | None = None,
+) -> dict[str, Any]:
+    """Record outcome: the outcome codes, the level of need and route decided (optional:
+    mash/levels.py; `level_names` are the pack's names for the levels) and a note
+    (escalation), or the advice (consultation), and the worker's code."""
     blocks: list[dict[str, Any]] = []
     if subject.subject_type == "escalation":
         blocks.append(
-            {
-                "type": "input",
-                "block_id": "outcome",
-                "label": {"type": "plain_text", "text": "Outcome"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": "code",
-                    "placeholder": {"type": "plain_text", "text": "Choose the outcome"},
-                    "options": [
-                        {"text": {"type": "plain_text", "text": label}, "value": code}
-                        for code, label in OUTCOME_LABELS.items()
-                    ],
-                },
-            }
+            _choice("outcome", "code", "Outcome", "Choose the outcome", OUTCOME_LABELS)
         )
+        names = level_names or {}
+        blocks.append(_choice(
+            "level", "level", "Level of need decided", "Choose the level",
+            {str(n): f"Level {n}: {names[n]}" if names.get(n) else f"Level {n}"
+             for n in levels.LEVELS},
+            optional=True,
+        ))
+        blocks.append(_choice("route", "route", "Route", "Choose the route",
+                              levels.ROUTE_LABELS, optional=True))
     blocks.append(
         {
             "type": "input",

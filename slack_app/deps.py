@@ -71,6 +71,9 @@ class SlackDeps:
     clock: Callable[[], datetime] = utcnow
     # The pack's category labels: cards and lists show them, never ids (chat/labels.py).
     category_labels: Mapping[str, str] = field(default_factory=dict)
+    # The pack's levels of need by number (names and descriptions): the outcome modal's
+    # choices and the guide's reason in the originator's message (mash/levels.py).
+    levels: Mapping[int, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.store = SlackStore(self.sessions)
@@ -83,4 +86,5 @@ class SlackDeps:
             relay=context.relay,
             contacts=context.guidance.pack.contacts,
             category_labels=context.guidance.pack.lexicon.labels,
+            levels=context.guidance.pack.levels.levels,
         )

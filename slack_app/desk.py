@@ -163,7 +163,14 @@ class DutyDesk:
                     session=session, actor=actor, consultation_id=subject.subject_id
                 )
 
-    def record_outcome(self, actor: Actor, subject: Subject, *, code: str, note: str) -> None:
+    def level_names(self) -> dict[int, str]:
+        """The pack's name for each level of need, for the outcome modal."""
+        return {number: level.name for number, level in self.deps.levels.items()}
+
+    def record_outcome(
+        self, actor: Actor, subject: Subject, *, code: str, note: str,
+        decided_level: int | None = None, decided_route: str | None = None,
+    ) -> None:
         with self.deps.sessions() as session:
             if subject.subject_type == "escalation":
                 escalations.record_outcome(
@@ -172,6 +179,9 @@ class DutyDesk:
                     escalation_id=subject.subject_id,
                     outcome_code=code,
                     note=note,
+                    decided_level=decided_level,
+                    decided_route=decided_route,
+                    level_guide=self.deps.levels,
                 )
             else:
                 consultations.close_consultation(

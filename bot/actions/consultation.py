@@ -10,18 +10,25 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
+from bot.actions.expected import expected_level
 
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("callback_number", "callback_time", "consultation_topic")
 
 
-def request(*, identity: Any, message_id: str, topic: str, number: str, best_time: str) -> Any:
+def request(*, identity: Any, message_id: str, topic: str, number: str, best_time: str,
+            events: list[dict[str, Any]] | None = None) -> Any:
+    """Request the consultation, with the level the practitioner expected
+    (bot/actions/expected.py: this conversation's threshold check, else the engine's
+    suggestion for the topic)."""
     from mash import consultations
 
+    level, source = expected_level(events or [], topic, common.engine)
     return common.raise_for_sender(
         consultations.request_consultation, identity,
         topic=topic, callback_number=number, best_time=best_time, message_id=message_id,
+        expected_level=level, expected_source=source,
     )
 
 
@@ -43,6 +50,7 @@ class ActionRequestConsultation(Action):
                 topic=tracker.get_slot("consultation_topic") or "",
                 number=number,
                 best_time=best_time,
+                events=list(tracker.events or []),
             )
         except Exception:  # noqa: BLE001
             logger.exception("could not request a consultation")

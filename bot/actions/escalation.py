@@ -10,17 +10,22 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions import common
+from bot.actions.expected import expected_level
 
 logger = logging.getLogger(__name__)
 
 
 def raise_immediate(
-    *, identity: Any, message_id: str, text: str, categories: list[str], matched: list[str]
+    *, identity: Any, message_id: str, text: str, categories: list[str], matched: list[str],
+    events: list[dict[str, Any]] | None = None,
 ) -> Any:
     """Raise (or find, for a repeated message id) the escalation for this message; from an
-    unknown organisation it is raised unverified."""
+    unknown organisation it is raised unverified. The level the practitioner expected goes
+    with it (bot/actions/expected.py: this conversation's threshold check, else the engine's
+    suggestion for the text)."""
     from mash import escalations
 
+    level, source = expected_level(events or [], text, common.engine)
     return common.raise_for_sender(
         escalations.raise_escalation,
         identity,
@@ -29,6 +34,8 @@ def raise_immediate(
         categories=categories,
         text=text,
         matched_phrases=matched,
+        expected_level=level,
+        expected_source=source,
         settings=common.settings(),
     )
 
@@ -49,6 +56,7 @@ class ActionRaiseEscalation(Action):
                 text=common.latest_text(tracker),
                 categories=list(risk.get("categories") or []),
                 matched=[m.get("text", "") for m in risk.get("matches") or []],
+                events=list(tracker.events or []),
             )
         except Exception:  # noqa: BLE001 - the user must be told to phone instead
             logger.exception("could not raise an escalation")

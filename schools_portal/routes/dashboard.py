@@ -1,5 +1,8 @@
 """The managers' dashboard: the MASH service's weekly figures as SVG charts and a table, with
-CSV export. MASH managers and administrators only."""
+CSV export, and expected against decided (mash/agreement.py): the agreement between the level
+practitioners expected and the level the MASH decided, as tables by source agency and by
+category, the commonest disagreements (with redacted examples for MASH staff) and the weekly
+trend. MASH staff and administrators only."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from app_context import AppContext
 from chat.labels import category_label
-from mash import figures
+from mash import agreement, figures
 from mash.access import Actor
 from mash.figures import WeekFigures
 from schools_portal.charts import Series, bar_chart, column_chart
@@ -32,6 +35,17 @@ COLOURS = {
     "consultations": "#1d6b3a",
     "ack": "#1d4f91",
     "outcome": "#6a3d9a",
+    "agreed": "#1d6b3a",
+    "differed": "#b86e00",
+}
+
+
+SOURCE_LABELS = {
+    "school": "School",
+    "gp_practice": "GP practice",
+    "agency": "Other agency",
+    "mash": "MASH",
+    "unknown": "Unverified sender",
 }
 
 
@@ -46,6 +60,16 @@ def load(db: Session, actor: Actor, weeks: int) -> list[WeekFigures]:
     since = _since(weeks)
     rows = figures.weekly_figures(session=db, actor=actor, since=since)
     return figures.every_week(rows, since=since, until=since + timedelta(weeks=weeks))
+
+
+def load_agreement(db: Session, actor: Actor, weeks: int) -> agreement.AgreementFigures:
+    """Expected against decided over the same weeks; the redacted examples for MASH staff
+    (an audited read), counts alone for administrators."""
+    since = _since(weeks)
+    return agreement.agreement_figures(
+        session=db, actor=actor, since=since, until=since + timedelta(weeks=weeks),
+        with_examples=actor.is_mash,
+    )
 
 
 def charts(rows: list[WeekFigures], category_labels: Mapping[str, str]) -> dict[str, Any]:
@@ -95,6 +119,17 @@ def charts(rows: list[WeekFigures], category_labels: Mapping[str, str]) -> dict[
             [(k.replace("_", " "), v) for k, v in sources.items()],
             colour="#1d6b3a",
         ),
+        "agreement": column_chart(
+            "agreement",
+            "Expected against decided per week: levels that agreed and levels that differed",
+            labels,
+            [
+                Series("Agreed", COLOURS["agreed"], [r.levels_agreed for r in rows]),
+                Series("Differed", COLOURS["differed"],
+                       [r.levels_compared - r.levels_agreed for r in rows]),
+            ],
+            axis="Escalations",
+        ),
         "totals": {
             "contacts": sum(r.contacts for r in rows),
             "escalations": sum(r.escalations for r in rows),
@@ -118,6 +153,8 @@ def dashboard_page(
     return render(
         request, "dashboard.html", actor=actor, rows=rows, weeks=weeks,
         charts=charts(rows, context.guidance.pack.lexicon.labels),
+        agreement=load_agreement(db, actor, weeks), levels=(1, 2, 3, 4),
+        source_labels=SOURCE_LABELS,
     )
 
 
@@ -135,6 +172,21 @@ def dashboard_csv(
     weeks: int = WEEKS, actor: FiguresReader, db: Db, context: Ctx
 ) -> Response:
     return _csv(load(db, actor, weeks), weeks, context)
+
+
+@pages.get("/dashboard/agreement.csv", include_in_schema=False)
+def agreement_csv(*, weeks: int = WEEKS, actor: FiguresReader, db: Db) -> Response:
+    """Expected against decided as CSV: the matrices by source and category, and the
+    commonest disagreements (counts only: the examples stay on the audited page)."""
+    since = _since(weeks)
+    result = agreement.agreement_figures(
+        session=db, actor=actor, since=since, until=since + timedelta(weeks=weeks)
+    )
+    return PlainTextResponse(
+        agreement.to_csv(result, figures.SOURCE_KINDS),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="mash-agreement-{weeks}w.csv"'},
+    )
 
 
 @api.get("/figures", summary="Weekly figures (MASH managers and administrators)")

@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from pydantic import BaseModel, Field, StrictStr, conint
+from pydantic import BaseModel, Field, StrictInt, StrictStr, conint
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app_context import AppContext
 from chat.labels import category_label
-from mash import audit, consultations, directory, escalations
+from mash import audit, consultations, directory, escalations, levels
 from mash.access import Actor
 from mash.consultations import ADVICE_MAX
 from mash.errors import MashError
@@ -36,6 +36,11 @@ URGENCY_RANK = {"immediate": 0, "concern": 1}
 class OutcomeIn(BaseModel):
     outcome_code: StrictStr = Field(..., max_length=60, description=", ".join(OUTCOME_LABELS))
     note: StrictStr = Field("", max_length=NOTE_MAX)
+    # The level of need (1-4) and route the MASH decided (mash/levels.py); optional.
+    decided_level: StrictInt | None = Field(None, description="1, 2, 3 or 4")
+    decided_route: StrictStr | None = Field(
+        None, max_length=40, description=", ".join(levels.ROUTE_LABELS)
+    )
 
 
 class ReassignIn(BaseModel):
@@ -182,6 +187,11 @@ def escalation_page(
         seconds_left=seconds_left(ack_deadline(context.settings.ack_limit_minutes, item), now),
         waited_minutes=int((now - _utc(item.raised_at)).total_seconds() // 60),
         outcomes=OUTCOME_LABELS,
+        routes=levels.ROUTE_LABELS,
+        level_names=level_names(context),
+        source_labels=levels.SOURCE_LABELS,
+        # What was typed into an outcome form that was refused: shown again, nothing lost.
+        entered=request.session.pop(f"outcome_form:{item.id}", None) or {},
         people=mash_people(db, actor) if is_open and may_act else [],
         trail=trail_or_none(db, actor, "escalation", item.id),
         note_max=NOTE_MAX,
@@ -243,6 +253,11 @@ def pick_up_form(
     )
 
 
+def level_names(context: AppContext) -> dict[int, str]:
+    """The pack's name for each level, for the decided-level choice."""
+    return {level.number: level.name for level in context.guidance.pack.levels}
+
+
 @pages.post("/queue/escalations/{escalation_id}/outcome", include_in_schema=False,
             dependencies=CSRF)
 def outcome_form(
@@ -251,18 +266,30 @@ def outcome_form(
     escalation_id: int = item_id(),
     outcome_code: str = Form("", max_length=60),
     note: str = Form("", max_length=NOTE_MAX),
+    decided_level: str = Form("", max_length=20),
+    decided_route: str = Form("", max_length=40),
     actor: MashStaff,
     db: Db,
+    context: Ctx,
 ) -> Response:
-    return _act(
-        request,
-        f"/queue/escalations/{escalation_id}",
-        lambda: escalations.record_outcome(
+    target = f"/queue/escalations/{escalation_id}"
+    try:
+        escalations.record_outcome(
             session=db, actor=actor, escalation_id=escalation_id, outcome_code=outcome_code,
-            note=note,
-        ),
-        "Outcome recorded. The person who raised it will be told.",
-    )
+            note=note, decided_level=levels.parse_level(decided_level),
+            decided_route=decided_route or None,
+            level_guide=context.guidance.pack.levels.levels,
+        )
+    except MashError as exc:
+        flash(request, str(exc), "error")
+        # Shown again on the page, so a refused value costs nothing typed.
+        request.session[f"outcome_form:{escalation_id}"] = {
+            "outcome_code": outcome_code, "note": note, "decided_level": decided_level,
+            "decided_route": decided_route,
+        }
+    else:
+        flash(request, "Outcome recorded. The person who raised it will be told.", "success")
+    return RedirectResponse(target, status_code=303)
 
 
 @pages.post("/queue/escalations/{escalation_id}/reassign", include_in_schema=False,
@@ -396,10 +423,12 @@ def outcome_api(
     escalation_id: int = item_id(),
     actor: MashStaff,
     db: Db,
+    context: Ctx,
 ) -> dict[str, Any]:
     return escalations.record_outcome(
         session=db, actor=actor, escalation_id=escalation_id, outcome_code=body.outcome_code,
-        note=body.note,
+        note=body.note, decided_level=body.decided_level, decided_route=body.decided_route,
+        level_guide=context.guidance.pack.levels.levels,
     ).to_dict()
 
 

@@ -3,17 +3,18 @@ and consultation raised from the organisation with its status and outcome (closi
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app_context import AppContext
-from mash import consultations, directory, escalations, notifications
+from mash import consultations, directory, escalations, levels, notifications
 from mash.access import Actor, ChannelIdentity
 from mash.consultations import BEST_TIME_MAX, TOPIC_MAX
 from mash.errors import InvalidInput
@@ -23,6 +24,7 @@ from schools_portal.rendering import flash, render
 from schools_portal.resources import fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
 
+log = logging.getLogger(__name__)
 pages = APIRouter(tags=["my school"], route_class=CleanInputRoute)
 api = APIRouter(tags=["my school"], route_class=CleanInputRoute)
 
@@ -35,6 +37,9 @@ class ConsultationIn(BaseModel):
     best_time: StrictStr = Field("", max_length=BEST_TIME_MAX)
     message_id: StrictStr | None = Field(
         None, max_length=200, description="Optional: repeating a request with it is harmless"
+    )
+    expected_level: StrictInt | None = Field(
+        None, description="Optional: the level of need (1-4) you think this is"
     )
 
 
@@ -60,7 +65,23 @@ def school_contacts(context: AppContext, db: Session, actor: Actor) -> dict[str,
     }
 
 
-def _request(db: Session, actor: Actor, body: ConsultationIn) -> consultations.ConsultationView:
+def _expected(context: AppContext, body: ConsultationIn) -> tuple[int | None, str | None]:
+    """The level the practitioner chose, else the guidance engine's suggestion for the topic
+    (None when it is unplaced; nothing when the engine fails: the request goes all the same)."""
+    if body.expected_level is not None:
+        return body.expected_level, "chosen"
+    try:
+        assessment = context.guidance.assess(body.topic)
+        return (assessment.level if assessment.placed else None), "assess"
+    except Exception:  # noqa: BLE001 - the expectation is extra; the request is not
+        log.exception("the expected level could not be assessed")
+        return None, None
+
+
+def _request(
+    db: Session, actor: Actor, body: ConsultationIn, context: AppContext
+) -> consultations.ConsultationView:
+    expected_level, expected_source = _expected(context, body)
     identity = ChannelIdentity(
         channel="portal",
         sender=sender_id(actor),
@@ -75,6 +96,8 @@ def _request(db: Session, actor: Actor, body: ConsultationIn) -> consultations.C
         callback_number=body.callback_number,
         best_time=body.best_time,
         message_id=body.message_id or str(uuid.uuid4()),
+        expected_level=expected_level,
+        expected_source=expected_source,
     )
 
 
@@ -102,6 +125,8 @@ def _school_page(
         error=error,
         topic_max=TOPIC_MAX,
         best_time_max=BEST_TIME_MAX,
+        level_names={level.number: level.name for level in context.guidance.pack.levels},
+        category_labels=context.guidance.pack.lexicon.labels,
         **school_contacts(context, db, actor),
     )
 
@@ -125,17 +150,21 @@ def request_consultation_form(
     callback_number: str = Form("", max_length=40),
     best_time: str = Form("", max_length=BEST_TIME_MAX),
     message_id: str = Form("", max_length=200),
+    expected_level: str = Form("", max_length=20),
     actor: Practitioner,
     db: Db,
     context: Ctx,
 ) -> Response:
-    body = ConsultationIn(
-        topic=topic, callback_number=callback_number, best_time=best_time, message_id=message_id
-    )
     try:
-        view = _request(db, actor, body)
+        body = ConsultationIn(
+            topic=topic, callback_number=callback_number, best_time=best_time,
+            message_id=message_id,
+            expected_level=levels.parse_level(expected_level, field="expected_level"),
+        )
+        view = _request(db, actor, body, context)
     except InvalidInput as exc:
-        form = body.dict()
+        form = {"topic": topic, "callback_number": callback_number, "best_time": best_time,
+                "expected_level": expected_level}
         form["message_id"] = message_id or str(uuid.uuid4())
         return _school_page(request, db, context, actor, form=form, error=exc)
     flash(
@@ -210,5 +239,6 @@ def request_consultation_api(
     body: ConsultationIn,
     actor: Practitioner,
     db: Db,
+    context: Ctx,
 ) -> dict[str, Any]:
-    return _request(db, actor, body).to_dict()
+    return _request(db, actor, body, context).to_dict()

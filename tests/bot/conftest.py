@@ -85,6 +85,7 @@ def make_tracker() -> Callable[..., Tracker]:
         risk: dict[str, Any] | None = None,
         sender_id: str = "conversation-1",
         active_loop: str | None = None,
+        events: list[dict[str, Any]] | None = None,
     ) -> Tracker:
         latest = {
             "text": text,
@@ -99,7 +100,7 @@ def make_tracker() -> Callable[..., Tracker]:
             sender_id=sender_id,
             slots=dict(slots or {}),
             latest_message=latest,
-            events=[],
+            events=list(events or []),
             paused=False,
             followup_action=None,
             active_loop={"name": active_loop} if active_loop else {},

@@ -27,6 +27,27 @@ async def test_consultation_is_requested_and_slots_cleared(
     assert SlotSet("callback_number", None) in events
 
 
+async def test_a_consultation_carries_the_expected_level(
+    services, sessions, dispatcher, make_tracker, metadata_for, guidance_engine
+):
+    """The conversation's threshold check when it had one, else the suggestion for the topic."""
+    from sqlalchemy import select
+
+    from mash.models import Consultation
+
+    card = {"event": "bot", "data": {"custom": {"card": {"kind": "threshold", "level": 3}}}}
+    checked = make_tracker("x", metadata=metadata_for("oakfield_dsl", message_id="c-2"),
+                           slots=SLOTS, events=[card])
+    await ActionRequestConsultation().run(dispatcher, checked, {})
+    unchecked = make_tracker("x", metadata=metadata_for("oakfield_dsl", message_id="c-3"),
+                             slots=SLOTS)
+    await ActionRequestConsultation().run(dispatcher, unchecked, {})
+    with sessions() as session:
+        rows = session.execute(select(Consultation).order_by(Consultation.id)).scalars().all()
+    assert [(r.expected_level, r.expected_source) for r in rows] == [
+        (3, "check"), (guidance_engine.assess(SLOTS["consultation_topic"]).level, "assess")]
+
+
 async def test_consultation_with_the_database_down(
     database_down, dispatcher, said, make_tracker, metadata_for
 ):

@@ -122,3 +122,71 @@ async def test_the_same_child_again_joins_and_says_the_reference_it_joined(
     with sessions() as session:
         row = session.execute(select(Escalation)).scalar_one()
     assert row.message_count == 2
+
+
+def _threshold_card_event(level):
+    """A bot event as Rasa stores action_assess_threshold's card (chat/cards.py)."""
+    return {"event": "bot", "text": None,
+            "data": {"custom": {"card": {"kind": "threshold", "level": level}}}}
+
+
+async def test_the_conversations_threshold_check_is_the_expected_level(
+    services, sessions, dispatcher, make_tracker, metadata_for
+):
+    events = [
+        {"event": "session_started"},
+        {"event": "user", "text": "can you check a threshold"},
+        _threshold_card_event(2),
+        {"event": "user", "text": DISCLOSURE},
+    ]
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk",
+                           metadata=metadata_for("oakfield_dsl"), risk=RISK, events=events)
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert (row.expected_level, row.expected_source) == (2, "check")
+
+
+async def test_an_unplaced_check_is_expected_no_level(
+    services, sessions, dispatcher, make_tracker, metadata_for
+):
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk",
+                           metadata=metadata_for("oakfield_dsl"), risk=RISK,
+                           events=[_threshold_card_event(None)])
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert (row.expected_level, row.expected_source) == (None, "check")
+
+
+async def test_without_a_check_the_engines_suggestion_for_the_text_is_expected(
+    services, sessions, dispatcher, make_tracker, metadata_for, guidance_engine
+):
+    """A check from an earlier session does not count: the text is assessed instead."""
+    events = [_threshold_card_event(1), {"event": "session_started"}]
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk",
+                           metadata=metadata_for("oakfield_dsl"), risk=RISK, events=events)
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assessment = guidance_engine.assess(DISCLOSURE)
+    assert assessment.placed and row.expected_level == assessment.level == 4
+    assert row.expected_source == "assess"
+
+
+async def test_an_engine_failure_never_costs_the_escalation(
+    services, sessions, dispatcher, said, make_tracker, metadata_for, monkeypatch
+):
+    from bot.actions import common
+
+    def broken():
+        raise RuntimeError("pack failed to load")
+
+    monkeypatch.setattr(common, "engine", broken)
+    tracker = make_tracker(DISCLOSURE, intent="report_immediate_risk",
+                           metadata=metadata_for("oakfield_dsl"), risk=RISK)
+    await ActionRaiseEscalation().run(dispatcher, tracker, {})
+    assert said() == ["utter_escalation_raised"]
+    with sessions() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert (row.expected_level, row.expected_source) == (None, None)

@@ -316,3 +316,39 @@ def test_an_escalation_records_the_persons_address_not_the_conversation(
     with factory() as session:
         [escalation] = session.execute(select(Escalation)).scalars()
     assert escalation.sender == "slack:T1:UDEMODSL01"
+
+
+def test_the_relays_escalation_carries_the_engines_suggestion_as_the_expected_level(
+    settings, engine, factory, tmp_path
+):
+    """Rasa down: the relay raises it, with the engine's level for the text (source "assess"),
+    also when it was spooled while the database was down."""
+    relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "x-1"}
+    )
+    broken = session_factory(make_engine(url=f"sqlite:///{tmp_path}/no/such/dir/app.db"))
+    relay_for(settings, engine, broken).send(
+        sender_id="portal-2", text=DISCLOSURE, metadata={**META, "message_id": "x-2",
+                                                          "user_id": "2"}
+    )
+    assert relay_for(settings, engine, factory).drain_spool() == 1
+    suggested = engine.assess(DISCLOSURE)
+    with factory() as session:
+        rows = session.execute(select(Escalation).order_by(Escalation.id)).scalars().all()
+    assert len(rows) == 2
+    for row in rows:
+        assert (row.expected_level, row.expected_source) == (suggested.level, "assess")
+
+
+def test_an_assessment_failure_never_costs_the_escalation(settings, engine, factory, monkeypatch):
+    def broken(text):
+        raise RuntimeError("assessor failed")
+
+    monkeypatch.setattr(engine, "assess", broken)
+    reply = relay_for(settings, engine, factory).send(
+        sender_id="portal-1", text=DISCLOSURE, metadata={**META, "message_id": "x-3"}
+    )
+    assert reply.escalation_reference and "999" in reply.messages[0]["text"]
+    with factory() as session:
+        row = session.execute(select(Escalation)).scalar_one()
+    assert (row.expected_level, row.expected_source) == (None, None)

@@ -127,6 +127,36 @@ def test_cli_end_to_end(cli, tmp_path):
     assert figures_csv.splitlines()[0].startswith("week_start,contacts,escalations")
     assert len(figures_csv.splitlines()) == 2
 
+    # Expected against decided: the agreement matrix through the same command (issue 16).
+    from mash import directory
+    from mash.models import Person
+
+    engine = make_engine(url=f"sqlite:///{tmp_path / 'cli.db'}")
+    with session_factory(engine)() as s:
+        worker = s.query(Person).filter_by(email="sam.okafor@mash.example").one()
+        actor = directory.actor_for(session=s, user_id=worker.id)
+        decided = escalations.raise_escalation(
+            # Another sender (unverified): not a further message joined to cli-1.
+            session=s, identity=ChannelIdentity(channel="slack", sender="U123"),
+            message_id="cli-2", urgency="concern", categories=["neglect"], text="a worry",
+            expected_level=2, expected_source="check",
+        )
+        escalations.pick_up(session=s, actor=actor, escalation_id=decided.id)
+        escalations.record_outcome(session=s, actor=actor, escalation_id=decided.id,
+                                   outcome_code="early_help_taf", decided_level=3,
+                                   decided_route="early_help_multi_agency")
+    engine.dispose()
+    matrix = cli("figures", "--agreement", "--csv", "--as", "morgan.hale@mash.example").stdout
+    lines = matrix.splitlines()
+    assert lines[0] == "table,group,expected_level,decided_level,count"
+    assert "overall,all,2,3,1" in lines and "disagreement,all,2,3,1" in lines
+    assert "source,unknown,2,3,1" in lines
+    assert "source,gp_practice,2,3,0" in lines  # every source kind, zeros too
+    weekly = cli("figures", "--csv").stdout.splitlines()
+    assert weekly[0].endswith(",levels_compared,levels_agreed") and weekly[1].endswith(",1,0")
+    as_json = json.loads(cli("figures", "--agreement").stdout)
+    assert as_json["overall"]["compared"] == 1 and as_json["overall"]["mash_higher"] == 1
+
 
 SAM = "sam.okafor@mash.example"
 

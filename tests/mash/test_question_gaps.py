@@ -87,7 +87,9 @@ def test_the_weekly_figures_count_unanswered_questions(factory, actors) -> None:
     assert [(r.week_start.isoformat(), r.unanswered_questions) for r in rows] == [
         ("2026-03-02", 2), ("2026-03-09", 1)]
     header, first, _ = figures.to_csv(rows).splitlines()
-    assert header.endswith(",unanswered_questions") and first.endswith(",2")
+    # After the earlier columns (which keep their places), before expected-against-decided's.
+    assert header.endswith(",unanswered_questions,levels_compared,levels_agreed")
+    assert first.endswith(",2,0,0")
 
 
 TEST_RUN = [

@@ -231,7 +231,11 @@ def test_disclosure_to_outcome_journey(live_portal, browser):
         duty.tab_to("#outcome_code")
         duty.page.keyboard.type("Advice given")  # type-ahead selects the option
         assert duty.page.input_value("#outcome_code") == "advice_given"
-        duty.page.keyboard.press("Tab")
+        duty.page.keyboard.press("Tab")  # the level of need decided (issue 16), by keyboard
+        assert duty.page.evaluate("() => document.activeElement.id") == "decided_level"
+        duty.page.keyboard.type("Level 4")
+        assert duty.page.input_value("#decided_level") == "4"
+        duty.tab_to("#note")
         duty.page.keyboard.type("Spoke to the DSL; advice on safety planning given.")
         duty.tab_to("#record-outcome")
         duty.page.keyboard.press("Enter")

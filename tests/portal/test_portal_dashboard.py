@@ -18,7 +18,7 @@ def test_dashboard_draws_svg_charts_and_exports_csv(as_user, context, demo):
         )
     client, _ = as_user("manager")
     page = client.get("/dashboard").text
-    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 4
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 5  # with expected/decided
     assert 'role="img"' in page and "<desc" in page
     assert "sexual abuse" in page  # category bar label
     assert "<script" not in page.split("</head>")[1]  # no inline script anywhere in the body

@@ -13,7 +13,8 @@ from slack_app.listeners.actions.common import authorised, open_modal, tell
 def record_outcome_callback(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
 ) -> None:
-    """Record outcome: open the modal with the outcome codes and a note."""
+    """Record outcome: open the modal with the outcome codes, the level and route decided and
+    a note."""
     ack()
     desk = context["desk"]
     pressed = authorised(desk, client, body, action="record_outcome")
@@ -25,4 +26,5 @@ def record_outcome_callback(
     except MashError as error:
         tell(client, press, str(error))
         return
-    open_modal(client, press, outcome_modal(subject, reference, press.metadata(subject)))
+    open_modal(client, press, outcome_modal(subject, reference, press.metadata(subject),
+                                            desk.level_names()))

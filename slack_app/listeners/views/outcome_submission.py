@@ -5,6 +5,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from mash import levels
 from mash.errors import InvalidInput, MashError
 from slack_app.blocks import NOTE_INPUT_MAX
 from slack_app.desk import USED_CODE, CodeRefused, Refused
@@ -15,7 +16,8 @@ from slack_app.listeners.views.common import (
     value_of,
 )
 
-FIELD_BLOCKS = {"outcome_code": "outcome", "note": "note", "advice": "note"}
+FIELD_BLOCKS = {"outcome_code": "outcome", "note": "note", "advice": "note",
+                "decided_level": "level", "decided_route": "route"}
 
 
 def outcome_submission_callback(
@@ -54,6 +56,17 @@ def outcome_submission_callback(
     if subject.subject_type == "escalation" and not code:
         ack(response_action="errors", errors={"outcome": "Choose an outcome."})
         return
+    # The level and route decided (optional), checked before the code is used up: a bad value
+    # goes back into the modal, which keeps everything else as it was typed.
+    try:
+        decided_level = levels.parse_level(value_of(view, "level", "level"))
+        decided_level, decided_route = levels.checked_decision(
+            decided_level, value_of(view, "route", "route")
+        )
+    except InvalidInput as error:
+        ack(response_action="errors",
+            errors={FIELD_BLOCKS.get(error.field or "", "level"): str(error)})
+        return
     # The code first (checked and used up), so a wrong one records nothing.
     try:
         actor = desk.require_code(user, value_of(view, "code", "code"),
@@ -65,7 +78,8 @@ def outcome_submission_callback(
         ack(response_action="errors", errors={first_block: str(refusal)})
         return
     try:
-        desk.record_outcome(actor, subject, code=code or "", note=note)
+        desk.record_outcome(actor, subject, code=code or "", note=note,
+                            decided_level=decided_level, decided_route=decided_route)
     except InvalidInput as error:
         block = FIELD_BLOCKS.get(error.field or "", first_block)
         ack(response_action="errors", errors={block: str(error), "code": USED_CODE})

@@ -346,9 +346,12 @@ def outcome_text(message: Message, deps: SlackDeps) -> str:
         )
     label = esc(payload.get("outcome_label") or "an outcome")
     steps = NEXT_STEPS.get(str(payload.get("outcome_code")), NEXT_STEPS["other"])
+    # when the MASH placed it at another level than the practitioner expected, the guide's
+    # reason for the level decided (issue 16: the feedback promised to every referrer)
+    feedback = esc(payload.get("level_feedback") or "")
     return (
         f"The MASH has decided what happens about the concern you raised ({reference}): "
-        f"*{label}*.\n{steps}{contact}"
+        f"*{label}*.\n{steps}{contact}" + (f"\n{feedback}" if feedback else "")
     )
 
 

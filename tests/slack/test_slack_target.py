@@ -246,3 +246,24 @@ def test_a_reminder_is_broadcast_in_the_cards_thread_once(stub, context, slack_t
     assert note["reply_broadcast"] and note["text"] == (
         f"<!here> :alarm_clock: *Still waiting:* {view.reference} has not been acknowledged "
         f"after 15 minutes. Please acknowledge it or pick it up.")
+
+
+def test_the_outcome_dm_names_the_decided_level_when_it_differs_from_the_expected():
+    from mash.outbox import Message
+    from slack_app.deps import SlackDeps
+    from slack_app.target import outcome_text
+
+    feedback = ("The MASH decided level 3 (Complex); level 2 was expected. The guide describes "
+                "level 3 as: children with complex needs.")
+    payload = {"reference": "E-000004", "outcome_code": "advice_given",
+               "outcome_label": "Advice given", "sender_verified": True}
+    message = Message(1, "k", "escalation.outcome", "originator", {}, "escalation", 4,
+                      {**payload, "level_feedback": feedback}, 1, utcnow())
+    deps = SlackDeps.__new__(SlackDeps)
+    object.__setattr__(deps, "contacts", None)
+    text = outcome_text(message, deps)
+    assert "E-000004" in text and "*Advice given*" in text
+    assert text.rstrip().endswith(feedback)
+    same = Message(2, "k2", "escalation.outcome", "originator", {}, "escalation", 4, payload, 1,
+                   utcnow())
+    assert "decided level" not in outcome_text(same, deps)

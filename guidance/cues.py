@@ -61,8 +61,13 @@ class Cue:
 
 
 def load_cues(pack_dir: Path) -> tuple[CueSpec | None, list[PackProblem]]:
-    """Read and check cues.yml; return (spec or None, every problem with file and line)."""
+    """Read and check cues.yml; return (spec or None, every problem with file and line).
+
+    A folder without cues.yml gives (None, []): the engines then govern nothing by cues (a
+    lexicon or levels file checked on its own); a whole pack must have one (pack.py)."""
     file = Path(pack_dir) / CUES_FILE
+    if not file.exists():
+        return None, []
     try:
         data = load_yaml(file)
     except PackError as exc:

@@ -48,7 +48,8 @@ CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs
 _AGE_TERMS = frozenset({"partner", "pregnancy"})  # hits the age rules judge
 _JUDGED = _AGE_TERMS | {"category"}
 _SELF_HARM = "suicide_self_harm"  # the category whose matches self_inflicted cues defer to
-_NEGATION, _DENIAL = "negation", "denial"  # cue kinds with scopes (cues.yml)
+# cue kinds with scopes (cues.yml)
+_NEGATION, _DENIAL, _PAST_TIME = "negation", "denial", "past_time"
 
 # Look-alike letters from other scripts that people (or filters) substitute for Latin ones.
 _CONFUSABLES = str.maketrans(
@@ -866,6 +867,7 @@ class _Context:
             if c.kind == CLAUSE_BREAK
             or (c.kind == _NEGATION and not any(self.risk_tokens[c.start:c.end]))
             or (c.kind == _DENIAL and not self.zone[c.start])
+            or c.kind == _PAST_TIME
         ], message.breaks) if cue_scopes is not None else [set() for _ in texts]
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
         # a carer's account ("mum says he fell") is a story, not an innocent cause
@@ -1014,6 +1016,8 @@ class _Context:
             level = lowered if lowered < level or not self._recovered(hit, level) else CONCERN
         elif level > NONE and self._recovered(hit, level):
             level -= 1
+        if level > CONCERN and self._dated(hit):
+            level = CONCERN
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
         if level > NONE and self._asks_procedure(hit.start):
@@ -1113,6 +1117,13 @@ class _Context:
 
     def _denied(self, hit: _Hit) -> bool:
         return _DENIAL in self.scope[hit.head if hit.head >= 0 else hit.start]
+
+    def _dated(self, hit: _Hit) -> bool:
+        """A recent time governs the match ("last month he threw a plate") and nothing in
+        the sentence says it goes on: a dated incident, a concern rather than danger now."""
+        first = hit.head if hit.head >= 0 else hit.start
+        return _PAST_TIME in self.scope[first] and self.sentence[first] not in \
+            self.current_sentences
 
     def _resolving(self, hit: _Hit, innocent: bool) -> list[_Hit]:
         sentence = self.sentence[hit.start]

@@ -21,6 +21,7 @@ How a level is reached (the rules are the safety rules of the design):
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -270,10 +271,10 @@ class Assessor:
         unique = list(dict.fromkeys(ids))[:MAX_SOURCES]
         return [SourceRef(sid, _title_of(self._sections, sid)) for sid in unique]
 
-    def _scopes(self, doc: _Tokens) -> list[set[str]]:
+    def _scopes(self, doc: _Tokens) -> list[AbstractSet[str]]:
         """The cue kinds in force at each token (cues.py: negation, historic ...)."""
         if self._cues is None:
-            return [set() for _ in doc.lowers]
+            return [frozenset()] * len(doc.lowers)
         return self._cues.scopes(doc.lowers, self._cues.find(doc.lowers, doc.lemmas))
 
     def _hits(self, doc: _Tokens) -> tuple[list[_Hit], bool]:

@@ -15,8 +15,10 @@ tokeniser and lemma lookup, so "didn't" is read the way each engine splits it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from guidance.yamlfile import LineDict, LineList, PackError, PackProblem, load_yaml
 
@@ -49,12 +51,11 @@ class CueSpec:
     kinds: dict[str, CueKind]
 
 
-@dataclass(frozen=True, slots=True)
-class Cue:
+class Cue(NamedTuple):  # a tuple: made for every cue word and comma, so cheap to build
     kind: str
     start: int  # token indices, end exclusive
     end: int
-    in_force: bool = True  # False: inside a pseudo-trigger
+    in_force: bool = True  # False: overlaps a pseudo-trigger of its kind
 
 
 # -- loading ----------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class CueScopes:
         for kind in spec.kinds.values():
             self._add(kind.name, False, kind.cues)
             self._add(kind.name, True, kind.pseudo)
+        self._firsts = frozenset(self._by_first)
         self._stops = {k.name: frozenset(self._words(k.stop)) for k in spec.kinds.values()}
         self._extends = {k.name: frozenset(self._words(k.extend)) for k in spec.kinds.values()}
 
@@ -218,65 +220,77 @@ class CueScopes:
     def find(self, lowers: Sequence[str], lemmas: Sequence[str]) -> list[Cue]:
         """Every cue and clause break in a text's tokens (lower-case forms and lemmas), with
         the cues that overlap a pseudo-trigger of their kind marked not in force."""
+        by_first = self._by_first
+        # only the positions whose word or lemma can start a phrase (a set test per token)
+        present = self._firsts.intersection(lowers) | self._firsts.intersection(lemmas)
+        if not present:
+            return []
         found: list[Cue] = []
         pseudo: list[Cue] = []
-        by_first = self._by_first
-        empty: list = []
         n = len(lowers)
-        for i in range(n):
+        for i in [i for i, word in enumerate(lowers) if word in present or lemmas[i] in present]:
             lower, lemma = lowers[i], lemmas[i]
-            candidates = by_first.get(lower, empty)
-            if lemma != lower:
-                candidates = candidates + by_first.get(lemma, empty)
+            candidates = by_first.get(lower, ())
+            if lemma != lower and lemma in by_first:
+                candidates = [*candidates, *by_first[lemma]]
             for kind, is_pseudo, phrase in candidates:
                 end = _match(phrase, i, lowers, lemmas, n)
                 if end is not None:
                     (pseudo if is_pseudo else found).append(Cue(kind, i, end))
         if pseudo:
-            found = [Cue(c.kind, c.start, c.end, in_force=False)
+            found = [Cue(c.kind, c.start, c.end, False)
                      if any(p.kind == c.kind and p.start < c.end and c.start < p.end
                             for p in pseudo)
                      else c for c in found]
-        return _unique(found)
+        return list(dict.fromkeys(found))
 
     def scopes(self, lowers: Sequence[str], cues: Sequence[Cue],
-               sentence_ends: Sequence[bool] | None = None) -> list[set[str]]:
+               sentence_ends: Sequence[bool] | None = None) -> list[AbstractSet[str]]:
         """The kinds of cue in force at each token.
 
         `cues` are those found by find() (a caller may leave some out: the risk screen drops
         a negation inside a risk match); `sentence_ends[i]` says token i ends a sentence
         (default: a run of . ! ?)."""
         n = len(lowers)
-        scope: list[set[str]] = [set() for _ in range(n)]
-        if not cues:
+        # one shared empty set for the tokens no cue reaches (most of them); a set of their
+        # own only for the tokens a cue governs
+        scope: list[AbstractSet[str]] = [_NO_KINDS] * n
+        kinds = self.spec.kinds
+        scoped = [c for c in cues if c.in_force and c.kind in kinds]
+        if not scoped:
             return scope
-        ends = sentence_ends if sentence_ends is not None else [_ends_sentence(t) for t in lowers]
+        ends = sentence_ends if sentence_ends is not None else _SentenceEnds(lowers)
         breaks = {c.start for c in cues if c.kind == CLAUSE_BREAK}
         starts: dict[int, set[str]] = {}
-        for c in cues:
-            if c.in_force:
-                starts.setdefault(c.start, set()).add(c.kind)
-        kinds = self.spec.kinds
-        ended: dict[str, list[bool]] = {}  # per kind: token i ends its scope
-        for cue in cues:
-            kind = kinds.get(cue.kind)
-            if kind is None or not cue.in_force:
-                continue
-            terminal = ended.get(kind.name)
-            if terminal is None:
-                # an extend word ("or") carries the scope on even where it would stop it
-                stops = self._stops[kind.name] - self._extends[kind.name]
-                ended_by = set(kind.ended_by)
-                terminal = ended[kind.name] = [
-                    (kind.clause and i in breaks) or lowers[i] in stops
-                    or bool(ended_by & starts.get(i, _NO_KINDS))
-                    for i in range(n)]
+        for c in scoped:
+            starts.setdefault(c.start, set()).add(c.kind)
+        for cue in scoped:
+            kind = kinds[cue.kind]
+            # an extend word ("or") carries the scope on even where it would stop it
+            stops = self._stops[kind.name] - self._extends[kind.name]
+            ended_by = frozenset(kind.ended_by)
+
+            def terminal(i: int, kind: CueKind = kind, stops: frozenset[str] = stops,
+                         ended_by: frozenset[str] = ended_by) -> bool:
+                return ((kind.clause and i in breaks) or lowers[i] in stops
+                        or bool(ended_by and ended_by & starts.get(i, _NO_KINDS)))
+
             for i in _reach(kind, cue, terminal, ends, lowers, self._extends[kind.name]):
-                scope[i].add(kind.name)
+                scope[i] = scope[i] | {kind.name}
         return scope
 
 
-def _reach(kind: CueKind, cue: Cue, terminal: list[bool], ends: Sequence[bool],
+class _SentenceEnds:
+    """Whether token i ends a sentence (a run of . ! ?), worked out only where asked."""
+
+    def __init__(self, lowers: Sequence[str]):
+        self.lowers = lowers
+
+    def __getitem__(self, i: int) -> bool:
+        return _ends_sentence(self.lowers[i])
+
+
+def _reach(kind: CueKind, cue: Cue, terminal: Callable[[int], bool], ends: Sequence[bool],
            lowers: Sequence[str], extends: frozenset[str]) -> list[int]:
     """The tokens one cue governs: up to its window, stopping before a terminator; a sentence
     end is the last token reached."""
@@ -285,7 +299,7 @@ def _reach(kind: CueKind, cue: Cue, terminal: list[bool], ends: Sequence[bool],
     if kind.direction in (FORWARD, BOTH):
         limit = n if kind.window is None else min(n, cue.end + kind.window)
         i = cue.end
-        while i < limit and not terminal[i]:
+        while i < limit and not terminal(i):
             reached.append(i)
             if ends[i]:
                 break
@@ -295,7 +309,7 @@ def _reach(kind: CueKind, cue: Cue, terminal: list[bool], ends: Sequence[bool],
     if kind.direction in (BACKWARD, BOTH):
         limit = -1 if kind.window is None else max(-1, cue.start - 1 - kind.window)
         i = cue.start - 1
-        while i > limit and not ends[i] and not terminal[i]:
+        while i > limit and not ends[i] and not terminal(i):
             reached.append(i)
             i -= 1
     return reached
@@ -309,10 +323,6 @@ def _match(phrase: _Phrase, i: int, lowers: Sequence[str], lemmas: Sequence[str]
             return None
         i += 1
     return i
-
-
-def _unique(cues: list[Cue]) -> list[Cue]:
-    return list(dict.fromkeys(cues))
 
 
 def _ends_sentence(token: str) -> bool:

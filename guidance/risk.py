@@ -450,6 +450,10 @@ class RiskScreen:
                 self.cue_lemmas[word] = lemma
         return lemma
 
+    def _cue_lemmas_of(self, texts: list[str]) -> list[str]:
+        cache, lemma = self.cue_lemmas, self._cue_lemma
+        return [cache.get(t) or lemma(t) for t in texts]
+
     def _lookup_lemmas(self) -> Any:
         """The lemma table, when the pipeline is just a lookup lemmatizer (the shared one):
         the screen then tokenises and looks lemmas up itself, once per distinct word."""
@@ -660,7 +664,7 @@ class RiskScreen:
             return RiskResult("none", [], [])  # nothing a cue could leave standing
         hits += self._hits(message, found, self.cue_candidates)
         context = _Context(message, hits, self.lexicon.school_year_offset,
-                           self.no_innocent_causes, self.cue_scopes, self._cue_lemma)
+                           self.no_innocent_causes, self.cue_scopes, self._cue_lemmas_of)
         risks = [h for h in hits if h.kind == "category"]
         if any(h.kind in _AGE_TERMS for h in hits):
             risks.extend(self._age_hits(message, context, context.ages))
@@ -821,7 +825,7 @@ class _Context:
     def __init__(self, message: _Message, hits: list[_Hit], school_year_offset: int,
                  no_innocent_causes: frozenset[str] = frozenset(),
                  cue_scopes: CueScopes | None = None,
-                 lemma: Callable[[str], str] | None = None):
+                 lemmas_of: Callable[[list[str]], list[str]] | None = None):
         self.message = message
         self.school_year_offset = school_year_offset
         self.hits = hits
@@ -835,7 +839,7 @@ class _Context:
         # negation, denial and clause breaks: the shared cue scopes (cues.py)
         scoped: list[Cue] = []
         if cue_scopes is not None:
-            lemmas = [lemma(t) for t in texts] if lemma is not None else texts
+            lemmas = lemmas_of(texts) if lemmas_of is not None else texts
             scoped = cue_scopes.find(texts, lemmas)
             for cue in scoped:
                 cues.setdefault(cue.kind, []).append(cue)
@@ -868,7 +872,7 @@ class _Context:
             or (c.kind == _NEGATION and not any(self.risk_tokens[c.start:c.end]))
             or (c.kind == _DENIAL and not self.zone[c.start])
             or c.kind == _PAST_TIME
-        ], message.breaks) if cue_scopes is not None else [set() for _ in texts]
+        ], message.breaks) if cue_scopes is not None else [frozenset()] * len(texts)
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
         # a carer's account ("mum says he fell") is a story, not an innocent cause
         self.account_sentences = {self.sentence[c.start] for c in cues.get("account", [])}

@@ -275,11 +275,11 @@ class Assessor:
         """The cue kinds in force at each token (cues.py: negation, historic ...)."""
         if self._cues is None:
             return [frozenset()] * len(doc.lowers)
-        return self._cues.scopes(doc.lowers, self._cues.find(doc.lowers, doc.lemmas))
+        return self._cues.scopes_of(doc.lowers, doc.lemmas)
 
     def _hits(self, doc: _Tokens) -> tuple[list[_Hit], bool]:
         spans = self._index.find(doc)
-        scope = self._scopes(doc)
+        scope = self._scopes(doc) if spans else []  # nothing found: no cue to weigh
 
         def negated(start: int) -> bool:
             return _NEGATION in scope[start]

@@ -177,6 +177,10 @@ class CueScopes:
             self._add(kind.name, False, kind.cues)
             self._add(kind.name, True, kind.pseudo)
         self._firsts = frozenset(self._by_first)
+        # the words that can start a cue with a scope (not a clause break alone)
+        self._cue_firsts = frozenset(
+            w for w, entries in self._by_first.items()
+            if any(kind != CLAUSE_BREAK for kind, _, _ in entries))
         self._stops = {k.name: frozenset(self._words(k.stop)) for k in spec.kinds.values()}
         self._extends = {k.name: frozenset(self._words(k.extend)) for k in spec.kinds.values()}
 
@@ -243,6 +247,13 @@ class CueScopes:
                             for p in pseudo)
                      else c for c in found]
         return list(dict.fromkeys(found))
+
+    def scopes_of(self, lowers: Sequence[str], lemmas: Sequence[str],
+                  sentence_ends: Sequence[bool] | None = None) -> list[AbstractSet[str]]:
+        """find() then scopes(): the kinds of cue in force at each token of a text."""
+        if self._cue_firsts.isdisjoint(lowers) and self._cue_firsts.isdisjoint(lemmas):
+            return [_NO_KINDS] * len(lowers)  # no cue word at all (most texts): skip the rest
+        return self.scopes(lowers, self.find(lowers, lemmas), sentence_ends)
 
     def scopes(self, lowers: Sequence[str], cues: Sequence[Cue],
                sentence_ends: Sequence[bool] | None = None) -> list[AbstractSet[str]]:

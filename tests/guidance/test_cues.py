@@ -24,7 +24,9 @@ def scopes(text: str, *kinds: CueKind, breaks: tuple[str, ...] = (",", "but")) -
     compiled = CueScopes(spec, str.split, lambda w: lemma(w, w))
     words = text.split()
     lemmas = [compiled._lemma(w) for w in words]
-    return compiled.scopes(words, compiled.find(words, lemmas))
+    found = compiled.scopes(words, compiled.find(words, lemmas))
+    assert compiled.scopes_of(words, lemmas) == found  # the one-call form agrees
+    return found
 
 
 def governed(text: str, *kinds: CueKind, name: str = "negation", **kw) -> list[str]:

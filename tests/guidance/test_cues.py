@@ -181,8 +181,14 @@ def test_rejection_worded_with_never_is_not_negated(assessor, text):
     # a denial reaches through the list ("self-harm or suicidal thoughts")
     ("Denies any self-harm or suicidal thoughts, mood good, seeing friends",
      "L3-developmental_needs-8"),
-    # over words that are not fillers ("been")
+    # over words that are not fillers ("been", "done an", "to an")
     ("dad's never been drunk at pick up", "L4-parenting_capacity-2"),
+    ("will the IFD decline my request if i havent done an early help assessment first",
+     "L3-family_and_environment-6"),
+    ("Can a parent say no to an early help assessment? What happens then?",
+     "L3-family_and_environment-6"),
+    ("She denies any thoughts of suicide, her parents know and are supportive",
+     "L3-developmental_needs-8"),
 ])
 def test_negation_reaches_through_a_list_and_over_ordinary_words(assessor, text, indicator):
     assert indicator not in assessor.assess(text).indicators
@@ -209,6 +215,11 @@ def test_historic_words_lower_an_indicator_marked_past(assessor):
     ("last month she disclosed that her stepdad hits her", "immediate"),
     ("last month she told me she has been self harming", "concern"),
     ("Last month he came in with a bruise on his cheek and said dad did it", "immediate"),
+    ("Child's grandad died last month, Y3 pupil very tearful and not concentrating",
+     "concern"),
+    # a dated incident with nothing to say it goes on: a concern, not danger now
+    ("Mum mentioned she and her partner row a lot and last month he threw a plate; the "
+     "children were in bed", "concern"),
     # over: resolved, or nothing since
     ("she was self harming but it was resolved last month", "none"),
     ("she was self harming, no incidents since last month", "none"),

@@ -21,12 +21,14 @@ How a level is reached (the rules are the safety rules of the design):
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from spacy.language import Language
 
 from guidance.ages import spell_years_old
+from guidance.cues import CueScopes
 from guidance.levels import Context, Indicator, Levels, Pattern, TokenSpec
 from guidance.nlp import normalise
 from guidance.sections import SourceRef
@@ -50,6 +52,7 @@ _MITIGATING = "context:mitigating"
 _DOING_WELL = "context:doing_well"
 _RESOLVED = "context:resolved"
 _SINGLE = "context:single"
+_NEGATION, _HISTORIC = "negation", "historic"  # cue kinds (cues.yml)
 
 
 class _RiskScreen(Protocol):
@@ -128,6 +131,9 @@ class Assessor:
             for pattern in patterns:
                 self._index.add(key, self._compile(pattern))
         self._sections = sections
+        cues = levels.cues
+        self._cues = CueScopes(cues, lambda text: _WORDS.findall(prepare(text)), self._lemma) \
+            if cues is not None else None
 
     # -- compiling patterns -------------------------------------------------------------
 
@@ -265,25 +271,35 @@ class Assessor:
         unique = list(dict.fromkeys(ids))[:MAX_SOURCES]
         return [SourceRef(sid, _title_of(self._sections, sid)) for sid in unique]
 
+    def _scopes(self, doc: _Tokens) -> list[AbstractSet[str]]:
+        """The cue kinds in force at each token (cues.py: negation, historic ...)."""
+        if self._cues is None:
+            return [frozenset()] * len(doc.lowers)
+        return self._cues.scopes_of(doc.lowers, doc.lemmas)
+
     def _hits(self, doc: _Tokens) -> tuple[list[_Hit], bool]:
         spans = self._index.find(doc)
+        scope = self._scopes(doc) if spans else []  # nothing found: no cue to weigh
+
+        def negated(start: int) -> bool:
+            return _NEGATION in scope[start]
+
         # Context cues count only when not negated ("not engaging" does not mitigate).
-        doing_well = any(not self._negated(doc, i) for i in spans.get(_DOING_WELL, []))
-        mitigating = doing_well or any(
-            not self._negated(doc, i) for i in spans.get(_MITIGATING, []))
-        resolved = any(not self._negated(doc, i) for i in spans.get(_RESOLVED, []))
+        doing_well = any(not negated(i) for i in spans.get(_DOING_WELL, []))
+        mitigating = doing_well or any(not negated(i) for i in spans.get(_MITIGATING, []))
+        resolved = any(not negated(i) for i in spans.get(_RESOLVED, []))
         singles = {_sentence_of(doc, i) for i in spans.get(_SINGLE, [])
-                   if not self._negated(doc, i) and not _frequency(doc, i)}
+                   if not negated(i) and not _frequency(doc, i)}
         hits = []
         for key, found in spans.items():
             indicator = self._by_id.get(key)
             if indicator is None:
                 continue
-            live = [start for start in found if not self._negated(doc, start)]
+            live = [start for start in found if not negated(start)]
             if not live:
                 continue
             level, note = indicator.level, ""
-            if indicator.past and (resolved or all(self._past(doc, start) for start in live)):
+            if indicator.past and (resolved or all(_HISTORIC in scope[start] for start in live)):
                 level, note = indicator.past, "described as in the past"
             if (indicator.once and indicator.once < level and singles
                     and all(_sentence_of(doc, start) in singles for start in live)):
@@ -294,31 +310,6 @@ class Assessor:
                 level, note = indicator.doing_well, "with the child described as doing well"
             hits.append(_Hit(indicator, level, note))
         return hits, mitigating
-
-    def _negated(self, doc: _Tokens, start: int) -> bool:
-        """Whether a negation cue ("no", "not", "never"...) comes just before this match."""
-        ctx = self.context
-        index = start - 1
-        skipped = 0
-        while index >= 0 and skipped <= 4:
-            word = doc.lowers[index]
-            if word in ctx.negation:
-                return True
-            if word not in ctx.negation_fillers:
-                return False
-            index -= 1
-            skipped += 1
-        return False
-
-    def _past(self, doc: _Tokens, start: int) -> bool:
-        """Whether a past cue ("past", "previous", "historic") is in the same clause just before."""
-        for index in range(start - 1, max(start - 4, -1), -1):
-            word = doc.lowers[index]
-            if word in _CLAUSE_BREAK:
-                return False
-            if word in self.context.past:
-                return True
-        return False
 
     @staticmethod
     def _reason(hit: _Hit) -> str:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from guidance.cues import CueSpec, load_cues
 from guidance.sections import ContactsLike, fill_placeholders
 from guidance.yamlfile import LineDict, LineList, PackError, PackProblem, load_yaml
 
@@ -48,8 +49,7 @@ _INDICATOR_FIELDS = {
 # An indicator's optional stable name (the concept catalogue links to it): kebab-case.
 _REF = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _CONTEXT_FIELDS = {
-    "mitigating", "doing_well", "resolved", "single", "negation", "negation_fillers", "past",
-    "unplaced",
+    "mitigating", "doing_well", "resolved", "single", "unplaced",
 }
 _UNPLACED_FIELDS = {"reason", "questions", "next_steps", "sections"}
 # Enough to place a description, few enough that a busy practitioner answers them.
@@ -137,9 +137,6 @@ class Context:
     doing_well: tuple[Pattern, ...]
     resolved: tuple[Pattern, ...]
     single: tuple[Pattern, ...]  # a single, first or one-off episode ("once", "first time")
-    negation: frozenset[str]
-    negation_fillers: frozenset[str]
-    past: frozenset[str]
     unplaced: Unplaced
 
 
@@ -177,6 +174,7 @@ class Levels:
     levels: dict[int, Level]
     context: Context
     combinations: tuple[Combination, ...] = ()
+    cues: CueSpec | None = None  # the pack's cue scopes (cues.yml): negation, historic ...
 
     def __getitem__(self, number: int) -> Level:
         return self.levels[number]
@@ -262,7 +260,12 @@ def load_levels(
         return None, list(exc.problems)
     reader = _Reader(file, contacts)
     levels = reader.read(data)
-    return (levels if not reader.problems else None), reader.problems
+    # negation and past cues are read from the pack's one cue definition (cues.yml)
+    cues, cue_problems = load_cues(pack_dir)
+    problems = reader.problems + cue_problems
+    if levels is None or problems:
+        return None, problems
+    return replace(levels, cues=cues), []
 
 
 class _Reader:
@@ -414,22 +417,17 @@ class _Reader:
 
     def context(self, raw: object, line: int) -> Context | None:
         if not isinstance(raw, LineDict):
-            self.problem(line, "'context' must be a mapping (mitigating, resolved, negation, ...)")
+            self.problem(line, "'context' must be a mapping (mitigating, resolved, single, ...)")
             return None
         for key in raw:
             if key not in _CONTEXT_FIELDS:
                 self.problem(raw.line_of(key), f"unknown field 'context.{key}'")
-        words = {}
-        for key in ("negation", "negation_fillers", "past"):
-            items, _ = self.strings(raw, key)
-            words[key] = frozenset(item.lower() for item in items)
         return Context(
             mitigating=self.patterns(raw, "mitigating"),
             doing_well=self.patterns(raw, "doing_well") if "doing_well" in raw else (),
             resolved=self.patterns(raw, "resolved"),
             single=self.patterns(raw, "single") if "single" in raw else (),
             unplaced=self.unplaced(raw.get("unplaced"), raw.line_of("unplaced")),
-            **words,
         )
 
     def unplaced(self, raw: object, line: int) -> Unplaced:

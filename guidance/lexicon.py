@@ -9,10 +9,11 @@ risk screen (risk.py) compiles against the spaCy pipeline.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from guidance.cues import CueSpec, load_cues
 from guidance.yamlfile import LineDict, LineList, PackError, PackProblem, load_yaml
 
 LEXICON_FILE = "lexicon.yml"
@@ -24,10 +25,6 @@ CUE_KINDS = (
     "hypothetical",
     "conditional",
     "generic_question",
-    "negation",
-    "denial",
-    "negation_stop",
-    "pseudo_negation",
     "resolved",
     "recovered",
     "made_safe",
@@ -47,7 +44,6 @@ CUE_KINDS = (
     "disclosure",
     "firsthand",
     "specific",
-    "clause_break",
 )
 AGE_RULE_KINDS = ("partner", "pregnancy")
 MAX_GAP = 10
@@ -230,6 +226,7 @@ class Lexicon:
     school_year_offset: int = 4
     labels: dict[str, str] = field(default_factory=dict)
     cooccur: tuple[CoRule, ...] = ()
+    scopes: CueSpec | None = None  # the pack's cue scopes (cues.yml): negation, denial ...
 
 
 def load_lexicon(pack_dir: Path) -> tuple[Lexicon | None, list[PackProblem]]:
@@ -241,9 +238,12 @@ def load_lexicon(pack_dir: Path) -> tuple[Lexicon | None, list[PackProblem]]:
         return None, list(exc.problems)
     reader = _Reader(file)
     lexicon = reader.read(data)
-    if reader.problems:
-        return None, reader.problems
-    return lexicon, []
+    # negation, denial and clause breaks are read from the pack's one cue definition
+    cues, cue_problems = load_cues(pack_dir)
+    problems = reader.problems + cue_problems
+    if lexicon is None or problems:
+        return None, problems
+    return replace(lexicon, scopes=cues), []
 
 
 class _Reader:

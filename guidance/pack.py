@@ -14,6 +14,7 @@ from typing import Any
 
 from guidance.concepts import Catalogue, load_concepts
 from guidance.contacts import Contacts, load_manifest
+from guidance.cues import CUES_FILE
 from guidance.faq import Faq, load_faq
 from guidance.levels import LEVELS_FILE, Levels, load_levels
 from guidance.lexicon import load_lexicon
@@ -71,6 +72,11 @@ def _load(pack_dir: Path) -> tuple[Pack | None, list[PackProblem]]:
     contacts = manifest.contacts if manifest else None
     levels = run(load_levels, contacts)
     lexicon = run(load_lexicon)
+    # cues.yml is read by the levels and lexicon loaders (each engine compiles it); a pack
+    # must have one, and its problems are reported once
+    if not (pack_dir / CUES_FILE).exists():
+        problems.append(PackProblem(pack_dir / CUES_FILE, None,
+                                    "cues.yml not found (negation and other cue scopes)"))
     sections = run(load_sections, contacts)
     training = run(load_training, contacts)
     # Checked against the lexicon and levels only when those loaded (else their own problems
@@ -85,6 +91,7 @@ def _load(pack_dir: Path) -> tuple[Pack | None, list[PackProblem]]:
                     PackProblem(pack_dir / LEVELS_FILE, line, f"unknown section id '{section_id}'")
                 )
     parts = (manifest, levels, lexicon, sections, training, concepts, faq)
+    problems[:] = list(dict.fromkeys(problems))
     if problems or any(part is None for part in parts):
         return None, problems
     return (

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -37,6 +37,7 @@ from guidance.ages import (
     partner_age,
     unglue_age,
 )
+from guidance.cues import CLAUSE_BREAK, Cue, CueScopes
 from guidance.gc_pause import without_gc
 from guidance.lexicon import Gap, Lexicon, NotSet, Num, Pattern, SetRef, Slot, Words
 
@@ -44,12 +45,11 @@ NONE, CONCERN, IMMEDIATE = 0, 1, 2
 _LEVELS = {"none": NONE, "concern": CONCERN, "immediate": IMMEDIATE}
 _NAMES = {NONE: "none", CONCERN: "concern", IMMEDIATE: "immediate"}
 CHUNK_CHARS = 20_000  # spaCy refuses texts over 1,000,000 characters; keep docs small
-NEGATION_REACH = 3
 _AGE_TERMS = frozenset({"partner", "pregnancy"})  # hits the age rules judge
 _JUDGED = _AGE_TERMS | {"category"}
 _SELF_HARM = "suicide_self_harm"  # the category whose matches self_inflicted cues defer to
-_CONTRAST = frozenset({"but", "however", "although", "though", "whereas", "yet", "says", "said",
-                       "told", "disclosed"})  # words between a negation and the match it governs
+# cue kinds with scopes (cues.yml)
+_NEGATION, _DENIAL, _PAST_TIME = "negation", "denial", "past_time"
 
 # Look-alike letters from other scripts that people (or filters) substitute for Latin ones.
 _CONFUSABLES = str.maketrans(
@@ -281,6 +281,9 @@ class RiskScreen:
         self.no_innocent_causes = frozenset(
             c.id for c in lexicon.categories if not c.innocent_causes)
         self.lemma_cache: dict[str, int] = {}
+        self.cue_lemmas: dict[str, str] = {}
+        self.cue_scopes = CueScopes(lexicon.scopes, self._cue_tokens, self._cue_lemma) \
+            if lexicon.scopes is not None else None
         self._compile_all()
         # first phrase -> (its patterns, or [] and the runs of patterns sharing a key, in
         # pattern order: [(key id, [entries])]): a pattern with a key is tried only if one of
@@ -430,6 +433,26 @@ class RiskScreen:
         if isinstance(slot, NotSet):
             return ("x", self._ids(slot))
         return ("w", self._ids(slot), slot.optional)
+
+    def _cue_tokens(self, text: str) -> list[str]:
+        return [t.text for t in self.nlp.make_doc(self.folder.fold(text)[0])]
+
+    def _cue_lemma(self, word: str) -> str:
+        """A token's lemma as the phrase matchers see it (cached: cue scopes match by it)."""
+        lemma = self.cue_lemmas.get(word)
+        if lemma is None:
+            if self.lemma_table is not None:
+                found = self.lemma_table.get(word, word)
+                lemma = found if isinstance(found, str) else found[0]
+            else:
+                lemma = self.nlp(word)[0].lemma_ if word.strip() else word
+            if len(self.cue_lemmas) < 200_000:
+                self.cue_lemmas[word] = lemma
+        return lemma
+
+    def _cue_lemmas_of(self, texts: list[str]) -> list[str]:
+        cache, lemma = self.cue_lemmas, self._cue_lemma
+        return [cache.get(t) or lemma(t) for t in texts]
 
     def _lookup_lemmas(self) -> Any:
         """The lemma table, when the pipeline is just a lookup lemmatizer (the shared one):
@@ -641,7 +664,7 @@ class RiskScreen:
             return RiskResult("none", [], [])  # nothing a cue could leave standing
         hits += self._hits(message, found, self.cue_candidates)
         context = _Context(message, hits, self.lexicon.school_year_offset,
-                           self.no_innocent_causes)
+                           self.no_innocent_causes, self.cue_scopes, self._cue_lemmas_of)
         risks = [h for h in hits if h.kind == "category"]
         if any(h.kind in _AGE_TERMS for h in hits):
             risks.extend(self._age_hits(message, context, context.ages))
@@ -800,31 +823,33 @@ class _Context:
     """Sentences, clauses, cue zones and real-event signals of one message."""
 
     def __init__(self, message: _Message, hits: list[_Hit], school_year_offset: int,
-                 no_innocent_causes: frozenset[str] = frozenset()):
+                 no_innocent_causes: frozenset[str] = frozenset(),
+                 cue_scopes: CueScopes | None = None,
+                 lemmas_of: Callable[[list[str]], list[str]] | None = None):
         self.message = message
         self.school_year_offset = school_year_offset
         self.hits = hits
         self.no_innocent_causes = no_innocent_causes
         texts = self.texts = message.texts
         self.n = len(texts)
-        cues: dict[str, list[_Hit]] = {}
+        cues: dict[str, list[Any]] = {}
         for hit in hits:
             if hit.kind != "category":
                 cues.setdefault(hit.kind, []).append(hit)
+        # negation, denial and clause breaks: the shared cue scopes (cues.py)
+        scoped: list[Cue] = []
+        if cue_scopes is not None:
+            lemmas = lemmas_of(texts) if lemmas_of is not None else texts
+            scoped = cue_scopes.find(texts, lemmas)
+            for cue in scoped:
+                cues.setdefault(cue.kind, []).append(cue)
         self.cues = cues
         self.matched = [(h.label, h.level, h.start) for h in hits if h.kind == "category"]
-        self.sentence, self.clause = self._segments(message.breaks, cues.get("clause_break", []))
+        self.sentence, self.clause = self._segments(message.breaks, cues.get(CLAUSE_BREAK, []))
         self.asking = {self.sentence[c.start] for c in cues.get("question", [])
                        if self._asks(c.start)}
         self.zone = self._zones()
         self.risk_tokens = self._risk_tokens()
-        pseudo = cues.get("pseudo_negation", [])
-        self.negations = [
-            n for n in cues.get("negation", [])
-            if not any(p.start <= n.start < p.end for p in pseudo)
-            and not self.risk_tokens[n.start]
-        ]
-        self.negation_stops = [h.start for h in cues.get("negation_stop", [])]
         self.question_sentences = {self.sentence[c.start] for c in cues.get("question", [])}
         # "now" in "healed now", "now closed" belongs to the resolution, not a current event,
         # and so does any current word inside a resolution ("keeps to her curfew now");
@@ -839,8 +864,15 @@ class _Context:
                     or (c.start in resolved_near and texts[c.start] == "now"))
         ]
         self.current_sentences = {self.sentence[i] for i in self.currents}
-        self.denials = [d.start for d in cues.get("denial", [])
-                        if not self.zone[d.start]]
+        # a negation inside a risk match is part of it ("never wanted him"); a denial in a
+        # hypothetical or conditional zone denies nothing real
+        self.scope = cue_scopes.scopes(texts, [
+            c for c in scoped
+            if c.kind == CLAUSE_BREAK
+            or (c.kind == _NEGATION and not any(self.risk_tokens[c.start:c.end]))
+            or (c.kind == _DENIAL and not self.zone[c.start])
+            or c.kind == _PAST_TIME
+        ], message.breaks) if cue_scopes is not None else [frozenset()] * len(texts)
         self.not_harm_clauses = {self.clause[c.start] for c in cues.get("not_harm", [])}
         # a carer's account ("mum says he fell") is a story, not an innocent cause
         self.account_sentences = {self.sentence[c.start] for c in cues.get("account", [])}
@@ -988,6 +1020,8 @@ class _Context:
             level = lowered if lowered < level or not self._recovered(hit, level) else CONCERN
         elif level > NONE and self._recovered(hit, level):
             level -= 1
+        if level > CONCERN and self._dated(hit):
+            level = CONCERN
         if level > NONE and self.zone[hit.start] and not self.strong:
             return NONE
         if level > NONE and self._asks_procedure(hit.start):
@@ -1083,23 +1117,17 @@ class _Context:
                    for q in self.cues.get("reported_question", []))
 
     def _negated(self, hit: _Hit) -> bool:
-        first = hit.head if hit.head >= 0 else hit.start
-        clause = self.clause[first]
-        return any(
-            n.end <= first and first - n.end <= NEGATION_REACH
-            and self.clause[n.start] == clause
-            and not any(n.end <= stop < first for stop in self.negation_stops)
-            for n in self.negations
-        )
+        return _NEGATION in self.scope[hit.head if hit.head >= 0 else hit.start]
 
     def _denied(self, hit: _Hit) -> bool:
+        return _DENIAL in self.scope[hit.head if hit.head >= 0 else hit.start]
+
+    def _dated(self, hit: _Hit) -> bool:
+        """A recent time governs the match ("last month he threw a plate") and nothing in
+        the sentence says it goes on: a dated incident, a concern rather than danger now."""
         first = hit.head if hit.head >= 0 else hit.start
-        sentence = self.sentence[first]
-        return any(
-            d < first and self.sentence[d] == sentence
-            and not any(t in _CONTRAST for t in self.texts[d:first])
-            for d in self.denials
-        )
+        return _PAST_TIME in self.scope[first] and self.sentence[first] not in \
+            self.current_sentences
 
     def _resolving(self, hit: _Hit, innocent: bool) -> list[_Hit]:
         sentence = self.sentence[hit.start]

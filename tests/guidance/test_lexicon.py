@@ -27,9 +27,11 @@ def test_wirral_lexicon_loads_without_problems(lexicon):
     for category in lexicon.categories:
         assert category.label and category.urgency in ("immediate", "concern")
         assert category.patterns
-    for kind in ("question", "hypothetical", "negation", "resolved", "accident", "account",
+    for kind in ("question", "hypothetical", "resolved", "accident", "account",
                  "disclosure", "firsthand"):
         assert lexicon.cues[kind], kind
+    # negation and denial are the shared cue scopes (cues.yml), not lexicon patterns
+    assert {"negation", "denial"} <= set(lexicon.scopes.kinds)
     assert lexicon.normalise["sed"] == "said"
     assert lexicon.normalise["wiv"] == "with"
     assert lexicon.normalise["some1"] == "someone"
@@ -158,11 +160,14 @@ def test_cooccurrence_rules_load_and_catch_new_wording(tmp_path, nlp):
         "  victim: [him, her, boy, girl]\n"
         "categories:\n"
         "  - {id: physical, label: Physical, urgency: immediate, patterns: [\"zzzz\"]}\n"
-        "cues:\n"
-        "  negation: [\"not\"]\n"
         "cooccur:\n"
         "  - {category: physical, within: 4, all: [\"@harm\", \"@victim\"]}\n"
     )
+    (tmp_path / "cues.yml").write_text(
+        "clause_breaks: [\",\"]\n"
+        "kinds:\n"
+        "  negation: {direction: forward, window: 4, stop: [and], cues: [\"not\"]}\n",
+        encoding="utf-8")
     lexicon, problems = load_lexicon(write(tmp_path, text))
     assert problems == []
     screen = RiskScreen(lexicon, nlp)

@@ -805,7 +805,8 @@ def describe(model: SecondOpinion) -> list[str]:
 
     u = f.get("urgency", {})
     lines = [f"held back: {f.get('held_back', {}).get('risk', 0)} risk messages, "
-             f"{f.get('held_back', {}).get('vignettes', 0)} vignettes (each text by a seeded hash of itself)",
+             f"{f.get('held_back', {}).get('vignettes', 0)} vignettes "
+             "(each text by a seeded hash of itself)",
              f"threshold to raise urgency to immediate: p >= {t['immediate']:.3f}"]
     for key, words in (("model_immediate_recall", "immediate recall, model alone"),
                        ("rules_immediate_recall", "immediate recall, rules alone"),

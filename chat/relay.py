@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from chat.cards import card_text, disclosure_card, fold_cards
+from chat.expected import suggested_level
 from chat.inputs import clean_text
 from chat.signing import WEBHOOK_PATH, SignatureError, sign_request
 from chat.sources import fold_sources
@@ -275,13 +276,8 @@ class ChatRelay:
         the engine's suggestion for the text (None when unplaced). The relay does not see the
         conversation's threshold check; the bot's action, which does, raises first when Rasa
         is up (bot/actions/expected.py), and this same message id is then a replay."""
-        try:
-            assessment = self.engine.assess(text[:MAX_TEXT_CHARS])
-            level = assessment.level if assessment.placed else None
-        except Exception:  # noqa: BLE001 - the expectation is extra; the escalation is not
-            log.exception("the expected level could not be assessed")
-            return {"expected_level": None, "expected_source": None}
-        return {"expected_level": level, "expected_source": "assess"}
+        level, source = suggested_level(self.engine, text)
+        return {"expected_level": level, "expected_source": source}
 
     def _raise_record(self, record: dict[str, Any]) -> tuple[str, bool]:
         identity = ChannelIdentity.from_metadata(record["metadata"], sender=record["sender_id"])

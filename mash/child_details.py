@@ -145,4 +145,15 @@ def compare(new: ChildDetails, known: ChildDetails) -> str:
             if not mine & theirs:
                 return "different"
             shared = True
+    # An age against a school year can only tell children apart (a baby is in no school year);
+    # ages that fit a year are not enough to call two messages the same child.
+    for ages, years in ((new.ages, known.school_years), (known.ages, new.school_years)):
+        if ages and years and not any(_in_year(age, year) for age in ages for year in years):
+            return "different"
     return "same" if shared else "unknown"
+
+
+def _in_year(age_months: int, school_year: int) -> bool:
+    """Whether a child of this age could be in this school year (Year N: aged N+4 to N+5
+    during the year, a year's slack either side for a child moved up or held back)."""
+    return 12 * (school_year + 3) <= age_months <= 12 * (school_year + 6)

@@ -9,6 +9,8 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from chat.expected import suggested_level
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,8 +41,8 @@ def expected_level(
         found, level = checked_level(events)
         if found:
             return level, "check"
-        assessment = engine().assess(text)
-        return (assessment.level if assessment.placed else None), "assess"
+        guidance = engine()
     except Exception:  # noqa: BLE001 - the expectation is extra; the escalation is not
-        logger.exception("the expected level could not be found or assessed")
+        logger.exception("the expected level could not be found")
         return None, None
+    return suggested_level(guidance, text)

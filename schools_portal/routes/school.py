@@ -3,7 +3,6 @@ and consultation raised from the organisation with its status and outcome (closi
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app_context import AppContext
+from chat.expected import suggested_level
 from mash import consultations, directory, escalations, levels, notifications
 from mash.access import Actor, ChannelIdentity
 from mash.consultations import BEST_TIME_MAX, TOPIC_MAX
@@ -24,7 +24,6 @@ from schools_portal.rendering import flash, render
 from schools_portal.resources import fetch_consultation, fetch_escalation, item_id
 from schools_portal.security import require_csrf
 
-log = logging.getLogger(__name__)
 pages = APIRouter(tags=["my school"], route_class=CleanInputRoute)
 api = APIRouter(tags=["my school"], route_class=CleanInputRoute)
 
@@ -70,12 +69,7 @@ def _expected(context: AppContext, body: ConsultationIn) -> tuple[int | None, st
     (None when it is unplaced; nothing when the engine fails: the request goes all the same)."""
     if body.expected_level is not None:
         return body.expected_level, "chosen"
-    try:
-        assessment = context.guidance.assess(body.topic)
-        return (assessment.level if assessment.placed else None), "assess"
-    except Exception:  # noqa: BLE001 - the expectation is extra; the request is not
-        log.exception("the expected level could not be assessed")
-        return None, None
+    return suggested_level(context.guidance, body.topic)
 
 
 def _request(

@@ -62,6 +62,11 @@ def test_compare_different_same_and_unknown():
     assert compare(read_child_details("the Year 5 boy again"), year5) == "same"
     assert compare(read_child_details("a Year 4 girl"), year5) == "different"
     assert compare(read_child_details("he is aged 9"), year5) == "unknown"
+    # an age no child in that school year could be
+    assert compare(read_child_details("a 10-week-old with a bruise"),
+                   read_child_details("A Year 6 boy says dad punched him")) == "different"
+    assert compare(read_child_details("a 3 year old"), year5) == "different"
+    assert compare(year5, read_child_details("the 15 yr old")) == "different"
 
 
 def test_details_of_several_messages_are_read_together():

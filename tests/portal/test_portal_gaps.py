@@ -73,5 +73,7 @@ def test_the_dashboard_counts_unanswered_questions(as_user):
     page = manager.get("/dashboard").text
     assert "questions the guide may not answer" in page and 'href="/dashboard/gaps"' in page
     csv_text = manager.get("/dashboard/figures.csv").text
-    assert csv_text.splitlines()[0].endswith("unanswered_questions")
-    assert csv_text.splitlines()[-1].endswith(",1")
+    header, *_, last = csv_text.splitlines()
+    # the levels columns came after it (issue 16), so the earlier columns keep their places
+    assert header.endswith(",unanswered_questions,levels_compared,levels_agreed")
+    assert last.split(",")[header.split(",").index("unanswered_questions")] == "1"

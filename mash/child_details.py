@@ -145,12 +145,16 @@ def compare(new: ChildDetails, known: ChildDetails) -> str:
             if not mine & theirs:
                 return "different"
             shared = True
-    # An age against a school year can only tell children apart (a baby is in no school year);
-    # ages that fit a year are not enough to call two messages the same child.
+    if shared:
+        return "same"
+    # With nothing in common to go on, an age against a school year can still tell children
+    # apart (a baby is in no school year); an age that fits a year is not enough to call two
+    # messages the same child. (A message about several children may give a baby's age and an
+    # older sibling's year: only when nothing is shared are they weighed against each other.)
     for ages, years in ((new.ages, known.school_years), (known.ages, new.school_years)):
         if ages and years and not any(_in_year(age, year) for age in ages for year in years):
             return "different"
-    return "same" if shared else "unknown"
+    return "unknown"
 
 
 def _in_year(age_months: int, school_year: int) -> bool:

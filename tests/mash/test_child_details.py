@@ -67,6 +67,9 @@ def test_compare_different_same_and_unknown():
                    read_child_details("A Year 6 boy says dad punched him")) == "different"
     assert compare(read_child_details("a 3 year old"), year5) == "different"
     assert compare(year5, read_child_details("the 15 yr old")) == "different"
+    # a message about a baby and an older sibling is the same as itself
+    family = read_child_details("the 4 month old has a bruise and her brother in Year 9 said so")
+    assert compare(family, family) == "same"
 
 
 def test_details_of_several_messages_are_read_together():
